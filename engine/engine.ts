@@ -1,0 +1,129 @@
+// Evaluates the compiled policy in-process. Concurrency model: `evaluate` is synchronous and one
+// WASM instance has one heap, so an Engine belongs to one thread (the gateway's event loop, or
+// one per worker thread). An evaluation always runs to completion on the policy that was active
+// when it started; `reload` prepares the new policy off to the side and swaps a single reference,
+// so no evaluation is dropped or sees half a bundle. Every failure is a deny (fail closed).
+import { readFile } from 'node:fs/promises';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { readBundle } from './bundle.ts';
+import { DEFAULT_BUNDLE, ENTRYPOINT } from './build.ts';
+import { EngineError, describeThrown, type EngineErrorCode } from './errors.ts';
+import { normalize, type NormalizeRequest } from './normalize.ts';
+import { formatErrors, validateDecision, validateInput } from './schemas.ts';
+import type { Decision, PolicyInput } from './schema-types.ts';
+
+type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
+
+export interface Evaluation {
+  decision: Decision;
+  revision: string;
+  /** Wall time of validation + WASM evaluation, in nanoseconds. */
+  evalNs: number;
+  error?: { code: EngineErrorCode; message: string };
+}
+
+interface Active {
+  policy: LoadedPolicy;
+  entrypoint: number;
+  revision: string;
+}
+
+/** WASM memory ceiling (64 KiB pages): a runaway policy fails the request instead of the process. */
+const MAX_MEMORY_PAGES = 4096;
+
+export class Engine {
+  #active: Active;
+
+  private constructor(active: Active) {
+    this.#active = active;
+  }
+
+  static async load(bundlePath: string = DEFAULT_BUNDLE): Promise<Engine> {
+    return new Engine(await prepare(bundlePath));
+  }
+
+  static async fromBytes(bundle: Uint8Array): Promise<Engine> {
+    return new Engine(await prepareBytes(bundle));
+  }
+
+  get revision(): string {
+    return this.#active.revision;
+  }
+
+  /** Loads a new bundle and swaps it in; on any failure the current policy stays active. */
+  async reload(bundlePath: string = DEFAULT_BUNDLE): Promise<string> {
+    this.#active = await prepare(bundlePath);
+    return this.#active.revision;
+  }
+
+  evaluate(input: PolicyInput): Evaluation {
+    const started = process.hrtime.bigint();
+    const active = this.#active;
+    const finish = (decision: Decision, error?: Evaluation['error']): Evaluation => ({
+      decision,
+      revision: active.revision,
+      evalNs: Number(process.hrtime.bigint() - started),
+      ...(error && { error }),
+    });
+    const refuse = (code: EngineErrorCode, message: string) =>
+      finish({ outcome: 'deny', reasons: [{ code, message, rule: 'engine' }], masks: [] }, { code, message });
+
+    if (!validateInput(input)) return refuse('input_invalid', `policy input fails its schema: ${formatErrors(validateInput.errors)}`);
+    let result: unknown;
+    try {
+      result = active.policy.evaluate(input, active.entrypoint);
+    } catch (thrown) {
+      return refuse('evaluation_failed', `policy evaluation failed: ${describeThrown(thrown)}`);
+    }
+    const decision = Array.isArray(result) && result.length === 1 ? (result[0] as { result?: unknown }).result : undefined;
+    if (decision === undefined) return refuse('decision_undefined', `the policy produced no decision at ${ENTRYPOINT}`);
+    if (!validateDecision(decision)) {
+      return refuse('decision_invalid', `the policy's decision fails its schema: ${formatErrors(validateDecision.errors)}`);
+    }
+    return finish(decision);
+  }
+
+  /** Normalizes and evaluates; the input is returned for the audit trail (absent if normalizing failed). */
+  decide(request: NormalizeRequest): Evaluation & { input?: PolicyInput } {
+    let input: PolicyInput;
+    try {
+      input = normalize(request);
+    } catch (thrown) {
+      const message = `the request could not be normalized: ${describeThrown(thrown)}`;
+      return {
+        decision: { outcome: 'deny', reasons: [{ code: 'normalize_failed', message, rule: 'engine' }], masks: [] },
+        revision: this.#active.revision,
+        evalNs: 0,
+        error: { code: 'normalize_failed', message },
+      };
+    }
+    return { ...this.evaluate(input), input };
+  }
+}
+
+async function prepare(bundlePath: string): Promise<Active> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(bundlePath);
+  } catch (thrown) {
+    throw new EngineError('bundle_invalid', `cannot read bundle ${bundlePath}: ${describeThrown(thrown)}. Run \`sluice build\` first.`);
+  }
+  return prepareBytes(bytes);
+}
+
+async function prepareBytes(bytes: Uint8Array): Promise<Active> {
+  const bundle = await readBundle(bytes);
+  let policy: LoadedPolicy;
+  try {
+    policy = await loadPolicy(bundle.wasm, { initial: 5, maximum: MAX_MEMORY_PAGES });
+    // An ArrayBuffer of JSON is handed to the policy as is, skipping a parse + stringify.
+    policy.setData(bundle.data.slice().buffer);
+  } catch (thrown) {
+    throw new EngineError('bundle_invalid', `policy.wasm does not load: ${describeThrown(thrown)}`);
+  }
+  const entrypoint = (policy.entrypoints as Record<string, number>)[ENTRYPOINT];
+  if (entrypoint === undefined) {
+    throw new EngineError('entrypoint_missing', `bundle has no entrypoint ${ENTRYPOINT} (has: ${Object.keys(policy.entrypoints).join(', ') || 'none'})`);
+  }
+  return { policy, entrypoint, revision: bundle.revision };
+}

