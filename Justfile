@@ -10,7 +10,11 @@ default:
     @just --list
 
 # Everything CI checks: contract, types, Rego, fixtures, TypeScript tests
-test: check-types lint-rego test-rego test-ts
+test: system-packages check-types lint-rego test-rego test-ts
+
+# Debian packages the tests use for real (PostgreSQL)
+system-packages:
+    bash scripts/system-packages.sh
 
 # Regenerate engine/schema-types.ts from schemas/
 types:

@@ -1,0 +1,57 @@
+// Opens the gateway's database from a storage URL and brings its schema up to date:
+//   sqlite:/path/to/sluice.sqlite   embedded default (WAL mode)
+//   sqlite::memory:                  tests
+//   postgres://user@host:port/db     several gateway replicas sharing approvals, grants, audit
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
+import { migrations } from './migrations.ts';
+import type { Tables } from './tables.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<Tables>;
+  dialect: Dialect;
+  url: string;
+  close(): Promise<void>;
+}
+
+// PostgreSQL returns BIGINT as text by default; epoch milliseconds fit a JS number exactly.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export async function openDatabase(url: string): Promise<Database> {
+  const { db, dialect } = connect(url);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw new Error(`database migration failed for ${redact(url)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { db, dialect, url, close: () => db.destroy() };
+}
+
+function connect(url: string): { db: Kysely<Tables>; dialect: Dialect } {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    const sqlite = new BetterSqlite3(file === ':memory:' ? ':memory:' : file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL'); // a committed audit record survives power loss, not only a crash
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2_000 });
+    // An idle client losing its server must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  }
+  throw new Error(`unsupported storage URL ${redact(url)}: use sqlite:<file> or postgres://…`);
+}
+
+/** A URL fit for messages: no password. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,93 @@
+// Schema migrations, in code so one set serves SQLite and PostgreSQL. Append; never edit one
+// that has shipped.
+import type { Kysely, Migration } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('audit_records')
+      .addColumn('stream', 'text', (c) => c.notNull())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('id', 'text', (c) => c.notNull().unique())
+      .addColumn('at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text')
+      .addColumn('subject', 'text')
+      .addColumn('outcome', 'text')
+      .addColumn('route', 'text')
+      .addColumn('tables', 'text')
+      .addColumn('body', 'text', (c) => c.notNull())
+      .addColumn('prev_hash', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('audit_records_pk', ['stream', 'seq'])
+      .execute();
+    await db.schema.createIndex('audit_records_at').on('audit_records').column('at_ms').execute();
+    await db.schema.createIndex('audit_records_subject').on('audit_records').columns(['subject', 'at_ms']).execute();
+    await db.schema.createIndex('audit_records_request').on('audit_records').column('request_id').execute();
+
+    await db.schema
+      .createTable('approval_requests')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('sql_text', 'text', (c) => c.notNull())
+      .addColumn('sql_hash', 'text', (c) => c.notNull())
+      .addColumn('dedupe_key', 'text', (c) => c.notNull())
+      .addColumn('input', 'text', (c) => c.notNull())
+      .addColumn('decision', 'text', (c) => c.notNull())
+      .addColumn('approver_groups', 'text', (c) => c.notNull())
+      .addColumn('min_approvals', 'integer', (c) => c.notNull())
+      .addColumn('grant_ttl_seconds', 'integer', (c) => c.notNull())
+      .addColumn('one_time', 'integer', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('decided_at_ms', 'bigint')
+      .addColumn('grant_id', 'text')
+      .execute();
+    await db.schema.createIndex('approval_requests_status').on('approval_requests').columns(['status', 'created_at_ms']).execute();
+    await db.schema.createIndex('approval_requests_dedupe').on('approval_requests').columns(['dedupe_key', 'status']).execute();
+
+    await db.schema
+      .createTable('approval_votes')
+      .addColumn('approval_id', 'text', (c) => c.notNull().references('approval_requests.id'))
+      .addColumn('approver', 'text', (c) => c.notNull())
+      .addColumn('vote', 'text', (c) => c.notNull())
+      .addColumn('comment', 'text', (c) => c.notNull())
+      .addColumn('at_ms', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('approval_votes_pk', ['approval_id', 'approver'])
+      .execute();
+
+    await db.schema
+      .createTable('grants')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('one_time', 'integer', (c) => c.notNull())
+      .addColumn('approval_id', 'text')
+      .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at_ms', 'bigint')
+      .addColumn('revoked_by', 'text')
+      .addColumn('consumed_at_ms', 'bigint')
+      .addColumn('consumed_by', 'text')
+      .execute();
+    await db.schema.createIndex('grants_subject').on('grants').columns(['subject', 'expires_at_ms']).execute();
+
+    await db.schema
+      .createTable('jobs')
+      .addColumn('job_id', 'text', (c) => c.primaryKey())
+      .addColumn('project', 'text', (c) => c.notNull())
+      .addColumn('location', 'text')
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text', (c) => c.notNull())
+      .addColumn('connection', 'text', (c) => c.notNull())
+      .addColumn('decision', 'text', (c) => c.notNull())
+      .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = { '0001_initial': initial };

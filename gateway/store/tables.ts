@@ -1,0 +1,86 @@
+// Row types of the gateway's database: one schema for SQLite and PostgreSQL. Times are epoch
+// milliseconds (bigint-safe numbers), documents are JSON text, so both engines read them alike.
+
+export interface AuditRecordRow {
+  /** Writer of this chain: one gateway instance. Records are ordered by (stream, seq). */
+  stream: string;
+  seq: number;
+  id: string;
+  at_ms: number;
+  kind: string;
+  request_id: string | null;
+  subject: string | null;
+  outcome: string | null;
+  route: string | null;
+  /** Tables the request touched, `,`-joined with leading and trailing `,` for LIKE filters. */
+  tables: string | null;
+  /** The record's content as canonical JSON; what the hash covers besides prev_hash. */
+  body: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ApprovalRequestRow {
+  id: string;
+  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  subject: string;
+  issuer: string;
+  sql_text: string;
+  sql_hash: string;
+  /** Who, what scope and which statement: a repeated ask reuses the pending request. */
+  dedupe_key: string;
+  input: string;
+  decision: string;
+  approver_groups: string;
+  min_approvals: number;
+  grant_ttl_seconds: number;
+  one_time: number;
+  scope: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+  decided_at_ms: number | null;
+  grant_id: string | null;
+}
+
+export interface ApprovalVoteRow {
+  approval_id: string;
+  approver: string;
+  vote: 'approve' | 'reject';
+  comment: string;
+  at_ms: number;
+}
+
+export interface GrantRow {
+  id: string;
+  subject: string;
+  issuer: string;
+  scope: string;
+  one_time: number;
+  approval_id: string | null;
+  created_at_ms: number;
+  expires_at_ms: number;
+  revoked_at_ms: number | null;
+  revoked_by: string | null;
+  consumed_at_ms: number | null;
+  consumed_by: string | null;
+}
+
+export interface JobRow {
+  /** The upstream job id handed to the caller; only jobs created through the gateway are served. */
+  job_id: string;
+  project: string;
+  location: string | null;
+  subject: string;
+  request_id: string;
+  connection: string;
+  decision: string;
+  created_at_ms: number;
+}
+
+export interface Tables {
+  audit_records: AuditRecordRow;
+  approval_requests: ApprovalRequestRow;
+  approval_votes: ApprovalVoteRow;
+  grants: GrantRow;
+  jobs: JobRow;
+}
