@@ -35,14 +35,25 @@ ensure_node() {
 
 ensure_npm_deps() {
   local stamp="$SLUICE_ROOT/node_modules/.sluice-lock-stamp"
-  local want
-  want="$(node --version) $(sha256sum "$SLUICE_ROOT/package-lock.json" | cut -c1-16)"
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  want() { echo "$(node --version) $(sha256sum "$SLUICE_ROOT/package.json" "$SLUICE_ROOT/package-lock.json" | cut -c1-16 | tr '\n' ' ')"; }
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(want)" ]; then
     say "installing npm dependencies"
-    (cd "$SLUICE_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    echo "$want" > "$stamp"
+    # `npm install` from the lockfile rather than `npm ci`: the registry here serves only this
+    # platform's optional binaries (rust-just-<os>-<cpu>), which `npm ci` insists on finding.
+    (cd "$SLUICE_ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
+    want > "$stamp"
   fi
   export PATH="$SLUICE_ROOT/node_modules/.bin:$PATH"
+}
+
+# has_version BIN MODULE VERSION VERSION_ARGS...: the Go build info names MODULE at VERSION (some
+# tools print "unknown" as their own version when built outside their release pipeline).
+has_version() {
+  local bin="$1" module="$2" version="$3"; shift 3
+  if command -v go >/dev/null && go version -m "$bin" 2>/dev/null | grep -qE "^[[:space:]]+(mod|dep)[[:space:]]+$module[[:space:]]+$version([[:space:]]|$)"; then
+    return 0
+  fi
+  "$bin" "$@" 2>&1 | grep -qF "${version#v}"
 }
 
 # go_tool NAME MODULE VERSION PACKAGE VERSION_ARGS...: use NAME from PATH (.tools/bin first) when it
@@ -52,7 +63,7 @@ ensure_npm_deps() {
 go_tool() {
   local name="$1" module="$2" version="$3" package="$4"; shift 4
   local found
-  if found="$(command -v "$name")" && "$found" "$@" 2>&1 | grep -qF "${version#v}"; then return; fi
+  if found="$(command -v "$name")" && has_version "$found" "$module" "$version" "$@"; then return; fi
   command -v go >/dev/null || die "$name $version is required. Install Go (https://go.dev/doc/install) so it can be built with 'go install $package@$version', or put $name $version on PATH."
   say "building $name $version with go install (once; cached in .tools/bin)"
   local dir="$TOOLS/go/$name"

@@ -1,0 +1,75 @@
+package sluice.approval_test
+
+import data.sluice.approval
+import data.sluice.testdata_test as td
+
+_finance_approval := {
+	"approver_groups": ["data-owners"],
+	"min_approvals": 1,
+	"grant_ttl_seconds": 3600,
+	"request_ttl_seconds": 86400,
+}
+
+# A second dataset needing approval, read in a second statement of the finance request.
+_audit := {"readers": [], "approval": _finance_approval, "tables": {"events": {}}}
+
+_finance_and_audit := object.union(td.finance_select, {"sql": {"statements": [
+	td.finance_select.sql.statements[0],
+	td.statement(1, "SELECT", "read", [td.ref("acme-analytics.audit.events", "read")], []),
+]}})
+
+test_nothing_requested_without_need if {
+	not approval.requested with input as td.sales_select
+	count(approval.reasons) == 0 with input as td.sales_select
+}
+
+test_dataset_approval_requested if {
+	approval.requested == object.union(_finance_approval, {"scope": {
+		"kind": "dataset",
+		"datasets": ["acme-analytics.finance"],
+	}}) with input as td.finance_select
+}
+
+test_same_settings_share_one_grant if {
+	requested := approval.requested with input as _finance_and_audit
+		with data.org.projects["acme-analytics"].datasets.audit as _audit
+	requested.scope == {"kind": "dataset", "datasets": ["acme-analytics.audit", "acme-analytics.finance"]}
+}
+
+test_different_settings_asked_one_after_another if {
+	audit := object.union(_audit, {"approval": {"min_approvals": 2}})
+	requested := approval.requested with input as _finance_and_audit
+		with data.org.projects["acme-analytics"].datasets.audit as audit
+	requested.scope.datasets == ["acme-analytics.audit"]
+	requested.min_approvals == 2
+
+	audit_grant := td.grant("g-audit", {"kind": "tables", "tables": ["acme-analytics.audit.events"]})
+	granted := td.with_grants(_finance_and_audit, [audit_grant])
+	next := approval.requested with input as granted
+		with data.org.projects["acme-analytics"].datasets.audit as audit
+	next.scope.datasets == ["acme-analytics.finance"]
+}
+
+test_bytes_approval_scoped_to_statement if {
+	request := td.with_bytes(td.sales_select, 11 * td.gib)
+	approval.requested == {
+		"approver_groups": ["data-owners"],
+		"min_approvals": 1,
+		"grant_ttl_seconds": 3600,
+		"request_ttl_seconds": 86400,
+		"one_time": true,
+		"scope": {"kind": "statement", "statement_hash": td.sales_select.sql.hash},
+	} with input as request
+}
+
+test_dataset_asked_before_bytes if {
+	request := td.with_bytes(td.finance_select, 11 * td.gib)
+	requested := approval.requested with input as request
+	requested.scope.kind == "dataset"
+	count(approval.reasons) == 2 with input as request
+
+	granted := td.with_grants(request, [td.finance_grant])
+	next := approval.requested with input as granted
+	next.scope.kind == "statement"
+	count(approval.grant_reasons) == 1 with input as granted
+}

@@ -1,0 +1,124 @@
+# METADATA
+# description: |
+#   The entrypoint, sluice/decision: one decision document (schemas/decision.schema.json)
+#   from every package's verdicts. deny beats approve beats mask beats allow, and anything
+#   the policy cannot decide is a deny.
+package sluice
+
+import data.sluice.access
+import data.sluice.approval
+import data.sluice.catalog
+import data.sluice.estimate
+import data.sluice.masking
+import data.sluice.statements
+
+# METADATA
+# title: Decision
+# description: |
+#   The whole decision document for the request in input. The default is reached only
+#   when no verdict can be formed (incomplete data, a bug): never allow then.
+# entrypoint: true
+default decision := {
+	"outcome": "deny",
+	"reasons": [{
+		"code": "policy_error",
+		"message": "the policy could not reach a decision",
+		"rule": "sluice.decision",
+	}],
+	"masks": [],
+}
+
+decision := {"outcome": "deny", "reasons": sort(deny_reasons), "masks": []} if outcome == "deny"
+
+decision := {
+	"outcome": "approve",
+	"reasons": sort(approval.reasons | approval.grant_reasons),
+	"masks": [],
+	"approval": approval.requested,
+} if {
+	outcome == "approve"
+}
+
+decision := object.union(_issued, {
+	"outcome": outcome,
+	"reasons": sort(masking.mask_reasons | approval.grant_reasons),
+	"masks": sort(masking.masks),
+}) if {
+	outcome in {"mask", "allow"}
+}
+
+outcome := "deny" if {
+	count(deny_reasons) > 0
+} else := "approve" if {
+	count(approval.reasons) > 0
+} else := "mask" if {
+	count(masking.masks) > 0
+} else := "allow" if {
+	_well_formed_input
+}
+
+deny_reasons := union({
+	deny_invalid_input,
+	statements.deny,
+	catalog.deny,
+	access.deny,
+	masking.deny,
+	estimate.deny,
+})
+
+# What an allowed request runs with: a bytes cap, a short-lived credential, and the
+# content scan where configured.
+_issued := object.union(
+	{
+		"limits": {"maximum_bytes_billed": bytes_billed},
+		"credential_ttl_seconds": ttl,
+	},
+	_content_scan,
+) if {
+	bytes_billed := estimate.maximum_bytes_billed
+	is_number(bytes_billed)
+	ttl := data.org.credential_ttl_seconds
+	is_number(ttl)
+}
+
+default _content_scan := {}
+
+_content_scan := {"content_scan": masking.content_scan}
+
+# Rules iterate over these; a missing or mistyped one would silently skip checks.
+deny_invalid_input contains reason if {
+	not _well_formed_input
+	reason := {
+		"code": "invalid_input",
+		"message": "the input lacks the identity, clock, request, SQL or grants every decision needs",
+		"rule": "sluice.deny_invalid_input",
+	}
+}
+
+_well_formed_input if {
+	is_string(input.identity.subject)
+	input.identity.subject != ""
+	is_array(input.identity.groups)
+	is_number(input.now.unix)
+	is_string(input.request.project)
+	is_string(input.sql.hash)
+	is_array(input.sql.statements)
+	is_array(input.grants)
+	every statement in input.sql.statements {
+		_well_formed_statement(statement)
+	}
+}
+
+_well_formed_statement(statement) if {
+	is_number(statement.index)
+	is_string(statement.category)
+	is_boolean(statement.parsed)
+	is_array(statement.tables)
+	is_array(statement.columns)
+	is_array(statement.outputs)
+	every output in statement.outputs {
+		is_string(output.name)
+		is_array(output.sources)
+		is_boolean(output.direct)
+	}
+}

@@ -1,0 +1,145 @@
+package sluice_test
+
+import data.sluice
+import data.sluice.testdata_test as td
+
+_codes(decision) := {reason.code | some reason in decision.reasons}
+
+_issued := {"limits": {"maximum_bytes_billed": td.gib}, "credential_ttl_seconds": 900}
+
+test_allow if {
+	decision := sluice.decision with input as td.sales_select
+	decision == object.union(_issued, {"outcome": "allow", "reasons": [], "masks": []})
+}
+
+test_mask if {
+	decision := sluice.decision with input as td.crm_select
+	decision.outcome == "mask"
+	count(decision.masks) == 3
+	_codes(decision) == {"pii_masked"}
+	decision.content_scan.strategy == "redact"
+	decision.limits == _issued.limits
+}
+
+test_approve if {
+	decision := sluice.decision with input as td.finance_select
+	decision.outcome == "approve"
+	_codes(decision) == {"approval_required"}
+	decision.masks == []
+	decision.approval.scope == {"kind": "dataset", "datasets": ["acme-analytics.finance"]}
+	not decision.limits
+	not decision.credential_ttl_seconds
+}
+
+test_allow_through_grant_is_audited if {
+	decision := sluice.decision with input as td.with_grants(td.finance_select, [td.finance_grant])
+	decision.outcome == "allow"
+	[reason] := decision.reasons
+	reason.code == "grant_used"
+	contains(reason.message, td.finance_grant.id)
+}
+
+test_deny if {
+	decision := sluice.decision with input as td.drop_table
+	decision == {"outcome": "deny", "reasons": decision.reasons, "masks": []}
+	_codes(decision) == {"category_denied"}
+}
+
+test_deny_beats_approve if {
+	request := object.union(td.finance_select, {"sql": {"statements": [
+		td.finance_select.sql.statements[0],
+		object.union(td.drop_table.sql.statements[0], {"index": 1}),
+	]}})
+	decision := sluice.decision with input as request
+	decision.outcome == "deny"
+	"category_denied" in _codes(decision)
+	not "approval_required" in _codes(decision)
+	not decision.approval
+}
+
+test_approve_beats_mask if {
+	request := object.union(td.finance_select, {"sql": {"statements": [
+		td.finance_select.sql.statements[0],
+		object.union(td.crm_select.sql.statements[0], {"index": 1}),
+	]}})
+	decision := sluice.decision with input as request
+	decision.outcome == "approve"
+	decision.masks == []
+}
+
+test_mask_after_grant if {
+	request := object.union(td.finance_select, {
+		"sql": {"statements": [
+			td.finance_select.sql.statements[0],
+			object.union(td.crm_select.sql.statements[0], {"index": 1}),
+		]},
+		"grants": [td.finance_grant],
+	})
+	decision := sluice.decision with input as request
+	decision.outcome == "mask"
+	_codes(decision) == {"pii_masked", "grant_used"}
+	every mask in decision.masks {
+		mask.statement == 1
+	}
+}
+
+test_any_statement_deny_wins if {
+	decision := sluice.decision with input as td.with_identity(td.select_then_delete, td.agent)
+	decision.outcome == "deny"
+	every reason in decision.reasons {
+		reason.statement == 1
+	}
+}
+
+test_unparsed_denied_naming_the_error if {
+	decision := sluice.decision with input as td.unparsed
+	decision.outcome == "deny"
+	[reason] := decision.reasons
+	reason.code == "statement_unparsed"
+	contains(reason.message, "SELEC")
+}
+
+test_missing_input_denied if {
+	decision := sluice.decision with input as {}
+	decision.outcome == "deny"
+	"invalid_input" in _codes(decision)
+}
+
+test_malformed_statement_denied if {
+	statement := object.remove(td.sales_select.sql.statements[0], ["tables"])
+	decision := sluice.decision with input as td.sales_select with input.sql.statements as [statement]
+	"invalid_input" in _codes(decision)
+}
+
+test_malformed_output_denied if {
+	output := object.remove(td.crm_select.sql.statements[0].outputs[1], ["sources"])
+	statement := object.union(td.crm_select.sql.statements[0], {"outputs": [output]})
+	decision := sluice.decision with input as td.crm_select with input.sql.statements as [statement]
+	"invalid_input" in _codes(decision)
+}
+
+test_empty_subject_denied if {
+	decision := sluice.decision with input as td.sales_select with input.identity.subject as ""
+	_codes(decision) == {"invalid_input"}
+}
+
+# Policy data that cannot produce a full decision must not allow.
+test_incomplete_data_denied if {
+	decision := sluice.decision with input as td.sales_select with data.org.credential_ttl_seconds as null
+	decision.outcome == "deny"
+	_codes(decision) == {"policy_error"}
+}
+
+test_content_scan_only_where_configured if {
+	not sluice.decision.content_scan with input as td.sales_select
+	not sluice.decision.content_scan with input as td.with_identity(td.crm_select, td.pii_reader)
+}
+
+test_reasons_and_masks_always_arrays if {
+	every example in td.examples {
+		decision := sluice.decision with input as example
+		is_array(decision.reasons)
+		is_array(decision.masks)
+		decision.outcome in {"allow", "deny", "approve", "mask"}
+	}
+}

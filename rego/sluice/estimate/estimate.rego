@@ -1,0 +1,89 @@
+# METADATA
+# description: |
+#   The dry-run byte estimate against data.org.bytes: expensive scans need a
+#   statement-scoped grant, very expensive ones are denied, and the job is capped close to
+#   the estimate the decision was made on.
+package sluice.estimate
+
+import data.sluice.grants
+
+_bytes := data.org.bytes
+
+_reads_tables if {
+	some statement in input.sql.statements
+	count(statement.tables) > 0
+}
+
+# Without an estimate the thresholds cannot be applied. A statement without tables
+# (SELECT 1) scans nothing and needs none.
+deny_missing contains reason if {
+	_bytes.require_estimate == true
+	not input.estimate
+	_reads_tables
+	reason := {
+		"code": "estimate_missing",
+		"message": "the request reads tables but carries no byte estimate",
+		"rule": "sluice.estimate.deny_missing",
+	}
+}
+
+# BigQuery read a table the parser did not see: the policy judged the wrong statement.
+deny_unparsed_tables contains reason if {
+	some table in input.estimate.unparsed_tables
+	reason := {
+		"code": "unparsed_table_reference",
+		"message": sprintf("BigQuery's dry run reads %s, which no parsed statement names", [table]),
+		"rule": "sluice.estimate.deny_unparsed_tables",
+	}
+}
+
+deny_over_limit contains reason if {
+	input.estimate.bytes > _bytes.deny_above
+	reason := {
+		"code": "bytes_limit_exceeded",
+		"message": sprintf("the request would scan %d bytes, more than the %d allowed", [
+			input.estimate.bytes,
+			_bytes.deny_above,
+		]),
+		"rule": "sluice.estimate.deny_over_limit",
+	}
+}
+
+deny := union({deny_missing, deny_unparsed_tables, deny_over_limit})
+
+_over_approval_threshold if input.estimate.bytes > _bytes.approve_above
+
+# Only a grant for this exact SQL text covers its cost.
+needs_approval if {
+	_over_approval_threshold
+	not grants.for_statement
+}
+
+approve_bytes contains reason if {
+	needs_approval
+	reason := {
+		"code": "bytes_approval_required",
+		"message": sprintf("the request would scan %d bytes, more than %d without approval by %s", [
+			input.estimate.bytes, _bytes.approve_above,
+			concat(", ", _bytes.approval.approver_groups),
+		]),
+		"rule": "sluice.estimate.approve_bytes",
+	}
+}
+
+grant_reasons contains reason if {
+	_over_approval_threshold
+	grant := grants.for_statement
+	reason := {
+		"code": "grant_used",
+		"message": sprintf("grant %s (scope statement) allows scanning %d bytes", [grant.id, input.estimate.bytes]),
+		"rule": "sluice.estimate.grant_reasons",
+	}
+}
+
+# The estimate plus headroom, rounded up, within [floor, cap]: BigQuery itself refuses a
+# job that would bill far more than the estimate this decision was made on.
+maximum_bytes_billed := min([limits.cap, max([limits.floor, with_headroom])]) if {
+	limits := _bytes.maximum_bytes_billed
+	with_headroom := ceil((input.estimate.bytes * (100 + limits.headroom_percent)) / 100)
+} else := _bytes.maximum_bytes_billed.floor

@@ -1,0 +1,39 @@
+# METADATA
+# description: |
+#   Which of the caller's grants cover a dataset, a table or this exact SQL text.
+#   A grant counts only for its own subject and only until it expires.
+package sluice.grants
+
+active contains grant if {
+	some grant in input.grants
+	grant.subject == input.identity.subject
+	grant.expires_at > input.now.unix
+}
+
+# A scope counts only through the field its kind names.
+covers_table(grant, _, table_id) if {
+	grant.scope.kind == "tables"
+	table_id in grant.scope.tables
+}
+
+covers_table(grant, dataset_id, _) if {
+	grant.scope.kind == "dataset"
+	dataset_id in grant.scope.datasets
+}
+
+covers_table(grant, _, _) if covers_statement(grant)
+
+covers_statement(grant) if {
+	grant.scope.kind == "statement"
+	grant.scope.statement_hash == input.sql.hash
+}
+
+# The grant to cite when several cover the same need: reusable before one-time ones (a
+# one-time grant is spent on use), then the longest-lived, then by id.
+_pick(candidates) := ranked[0][3] if {
+	ranked := sort([[object.get(g, "one_time", false), 0 - g.expires_at, g.id, g] | some g in candidates])
+}
+
+for_table(dataset_id, table_id) := _pick({grant | some grant in active; covers_table(grant, dataset_id, table_id)})
+
+for_statement := _pick({grant | some grant in active; covers_statement(grant)})

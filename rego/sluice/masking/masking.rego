@@ -1,0 +1,154 @@
+# METADATA
+# description: |
+#   Sensitive columns (data.org...tables.*.sensitive_columns) reach the caller only masked,
+#   unless the caller is in the table's unmasked_groups. Where the lineage cannot say which
+#   columns flow into an output, or a statement would copy sensitive values elsewhere, the
+#   request is denied instead.
+package sluice.masking
+
+import data.sluice.catalog
+import data.sluice.identity
+
+# The table's sensitive columns (column -> strategy) when the caller sees them masked.
+masked_columns(table_id) := object.get(table.config, "sensitive_columns", {}) if {
+	table := catalog.tables[table_id]
+	not identity.member_of(object.get(table.config, "unmasked_groups", []))
+}
+
+# How a referenced column meets the sensitive ones: it is one (or a field inside one), or it
+# is a RECORD holding sensitive fields, which then have a path below it.
+_matches(table_id, column) := {match |
+	some key, strategy in masked_columns(table_id)
+	match := _match(column, key, strategy)
+}
+
+_match(column, key, strategy) := {"key": key, "strategy": strategy, "path": []} if {
+	_within(column, key)
+} else := {"key": key, "strategy": strategy, "path": split(substring(key, count(column) + 1, -1), ".")} if {
+	_within(key, column)
+}
+
+_within(path, ancestor) if path == ancestor
+
+_within(path, ancestor) if startswith(path, concat("", [ancestor, "."]))
+
+# A transformed value no longer has the shape a strategy expects (the last four characters
+# of CONCAT('', ssn) are not an SSN's): only redaction is safe. A transformed RECORD is
+# redacted whole, as its fields are no longer addressable.
+_candidate(index, output, source, match) := {
+	"key": [index, output.name, match.path],
+	"strategy": match.strategy,
+	"source": {"table": source.table, "column": match.key},
+} if {
+	output.direct == true
+} else := {
+	"key": [index, output.name, []],
+	"strategy": "redact",
+	"source": {"table": source.table, "column": match.key},
+}
+
+_candidates contains candidate if {
+	some statement in input.sql.statements
+	some output in statement.outputs
+	some source in output.sources
+	some match in _matches(source.table, source.column)
+	candidate := _candidate(statement.index, output, source, match)
+}
+
+# One mask per (statement, output, path). Sources disagreeing on the strategy (a UNION of
+# two sensitive columns) get the strictest one, redact.
+masks contains mask if {
+	some key in {candidate.key | some candidate in _candidates}
+	group := [candidate | some candidate in _candidates; candidate.key == key]
+	strategies := {candidate.strategy | some candidate in group}
+	mask := object.union(
+		{
+			"statement": key[0],
+			"output": key[1],
+			"strategy": _strategy(strategies),
+			"source": sort([candidate.source | some candidate in group])[0],
+		},
+		_path(key[2]),
+	)
+}
+
+_strategy(strategies) := strategy if {
+	count(strategies) == 1
+	some strategy in strategies
+} else := "redact"
+
+_path(path) := {"path": path} if count(path) > 0
+
+else := {}
+
+mask_reasons contains reason if {
+	some mask in masks
+	reason := {
+		"code": "pii_masked",
+		"message": sprintf("statement %d output %s is masked (%s): %s.%s is sensitive", [
+			mask.statement,
+			concat(".", array.concat([mask.output], object.get(mask, "path", []))),
+			mask.strategy, mask.source.table, mask.source.column,
+		]),
+		"rule": "sluice.masking.mask_reasons",
+		"statement": mask.statement,
+	}
+}
+
+# Unknown lineage means any column of the candidate tables (all the statement's tables when
+# none are named) may flow into the output, so no mask can be placed with confidence.
+deny_unknown_lineage contains reason if {
+	some statement in input.sql.statements
+	some output in statement.outputs
+	not output.lineage == "known"
+	some table_id in _candidate_tables(statement, output)
+	count(masked_columns(table_id)) > 0
+	reason := {
+		"code": "lineage_unknown_sensitive",
+		"message": sprintf("statement %d output %s has unknown lineage (%s) and may carry sensitive columns of %s", [
+			statement.index,
+			output.name,
+			object.get(output, "reason", "no reason given"),
+			table_id,
+		]),
+		"rule": "sluice.masking.deny_unknown_lineage",
+		"statement": statement.index,
+	}
+}
+
+_candidate_tables(_, output) := output.tables
+
+_candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables
+
+# Masks apply to rows returned to the caller; a statement that writes, exports or defines
+# something would move sensitive values past them.
+deny_sensitive_write contains reason if {
+	some statement in input.sql.statements
+	statement.category != "read"
+	sources := [source | some output in statement.outputs; some source in output.sources]
+	some column in array.concat(statement.columns, sources)
+	some match in _matches(column.table, column.column)
+	reason := {
+		"code": "sensitive_write_denied",
+		"message": sprintf("statement %d is %s and uses sensitive column %s.%s", [
+			statement.index,
+			statement.category,
+			column.table,
+			match.key,
+		]),
+		"rule": "sluice.masking.deny_sensitive_write",
+		"statement": statement.index,
+	}
+}
+
+deny := deny_unknown_lineage | deny_sensitive_write
+
+# Backstop: values the lineage does not flag (free text, JSON) are scanned for the
+# configured detectors whenever a configured dataset is read by a non-exempt caller.
+content_scan := {"detectors": config.detectors, "strategy": config.strategy} if {
+	config := data.org.content_scan
+	not identity.member_of(object.get(config, "exempt_groups", []))
+	some statement in input.sql.statements
+	some ref in statement.tables
+	concat(".", [ref.project, ref.dataset]) in config.datasets
+}

@@ -1,0 +1,122 @@
+package sluice.masking_test
+
+import data.sluice.masking
+import data.sluice.testdata_test as td
+
+_codes(reasons) := {reason.code | some reason in reasons}
+
+_customers := td.customers
+
+_source(column) := {"table": _customers, "column": column}
+
+_with_outputs(request, category, outputs) := object.union(request, {"sql": {"statements": [td.statement(
+	0, "SELECT", category,
+	request.sql.statements[0].tables,
+	outputs,
+)]}})
+
+test_direct_sensitive_outputs_masked_with_their_strategy if {
+	masking.masks == {
+		{"statement": 0, "output": "ssn", "strategy": "last-4", "source": _source("ssn")},
+		{"statement": 0, "output": "email", "strategy": "email-domain", "source": _source("email")},
+		{"statement": 0, "output": "address", "path": ["street"], "strategy": "redact", "source": _source("address.street")},
+	} with input as td.crm_select
+}
+
+test_unmasked_group_sees_everything if {
+	request := td.with_identity(td.crm_select, td.pii_reader)
+	count(masking.masks) == 0 with input as request
+	count(masking.deny) == 0 with input as request
+}
+
+test_transformed_outputs_redacted_whole if {
+	masking.masks == {
+		{"statement": 0, "output": "s", "strategy": "redact", "source": _source("ssn")},
+		{"statement": 0, "output": "a", "strategy": "redact", "source": _source("address.street")},
+		{"statement": 0, "output": "street", "strategy": "redact", "source": _source("address.street")},
+	} with input as td.crm_transformed
+}
+
+test_field_inside_sensitive_record_masked_whole if {
+	request := _with_outputs(td.crm_select, "read", [td.direct(0, "city", _customers, "address.city")])
+	mask := {"statement": 0, "output": "city", "strategy": "hash", "source": _source("address")}
+	masking.masks == {mask} with input as request
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns.address as "hash"
+}
+
+test_direct_output_keeps_configured_strategy_for_nested_path if {
+	request := _with_outputs(td.crm_select, "read", [td.direct(0, "street", _customers, "address.street")])
+	mask := {"statement": 0, "output": "street", "strategy": "last-4", "source": _source("address.street")}
+	masking.masks == {mask} with input as request
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns["address.street"] as "last-4"
+}
+
+test_non_sensitive_outputs_not_masked if {
+	count(masking.masks) == 0 with input as td.sales_select
+	request := _with_outputs(td.crm_select, "read", [td.direct(0, "city", _customers, "address.city")])
+	count(masking.masks) == 0 with input as request
+}
+
+# UNION ALL of ssn and email: one output, two strategies; only redact is safe for both.
+test_disagreeing_sources_redacted if {
+	output := object.union(td.direct(0, "v", _customers, "ssn"), {"sources": [_source("ssn"), _source("email")]})
+	request := _with_outputs(td.crm_select, "read", [output])
+	mask := {"statement": 0, "output": "v", "strategy": "redact", "source": _source("email")}
+	masking.masks == {mask} with input as request
+}
+
+test_same_output_masked_once if {
+	output := td.derived(0, "v", [_source("ssn"), _source("email"), _source("ssn")])
+	request := _with_outputs(td.crm_select, "read", [output])
+	count(masking.masks) == 1 with input as request
+}
+
+test_each_mask_explained if {
+	reasons := masking.mask_reasons with input as td.crm_select
+	_codes(reasons) == {"pii_masked"}
+	count(reasons) == 3
+	some reason in reasons
+	contains(reason.message, "output address.street is masked (redact)")
+}
+
+test_unknown_lineage_over_sensitive_table_denied if {
+	reasons := masking.deny with input as td.crm_unknown_lineage
+	_codes(reasons) == {"lineage_unknown_sensitive"}
+	some reason in reasons
+	contains(reason.message, "JS_UDF")
+}
+
+test_unknown_lineage_without_candidates_assumes_all_tables if {
+	output := object.remove(td.crm_unknown_lineage.sql.statements[0].outputs[0], ["tables", "reason"])
+	request := _with_outputs(td.crm_select, "read", [output])
+	_codes(masking.deny) == {"lineage_unknown_sensitive"} with input as request
+}
+
+test_unknown_lineage_allowed_for_unmasked_group if {
+	count(masking.deny) == 0 with input as td.with_identity(td.crm_unknown_lineage, td.pii_reader)
+}
+
+test_unknown_lineage_over_plain_table_allowed if {
+	output := {"index": 0, "name": "x", "sources": [], "lineage": "unknown", "direct": false, "tables": [td.orders]}
+	request := _with_outputs(td.sales_select, "read", [output])
+	count(masking.deny) == 0 with input as request
+}
+
+test_write_reading_sensitive_column_denied if {
+	writes := _with_outputs(td.crm_select, "write", [td.direct(0, "email", _customers, "email")])
+	request := td.with_identity(writes, td.engineer)
+	reasons := masking.deny with input as request
+	_codes(reasons) == {"sensitive_write_denied"}
+	count(masking.deny) == 0 with input as td.with_identity(request, td.pii_reader)
+}
+
+test_write_of_plain_columns_allowed if {
+	count(masking.deny) == 0 with input as td.select_then_delete
+}
+
+test_content_scan_for_masked_callers_of_configured_datasets if {
+	scan := {"detectors": ["ssn", "card", "email", "phone"], "strategy": "redact"}
+	masking.content_scan == scan with input as td.crm_select
+	not masking.content_scan with input as td.with_identity(td.crm_select, td.pii_reader)
+	not masking.content_scan with input as td.sales_select
+}
