@@ -8,8 +8,8 @@ const HASH_KEY = 'bench-hash-key-0123456789abcdef';
 
 let seed = 42;
 const rand = (n: number): number => {
-  seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-  return seed % n;
+  seed = (Math.imul(seed, 1_103_515_245) + 12_345) & 0x7fffffff;
+  return (seed >>> 8) % n;
 };
 const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
 const digits = (n: number): string => Array.from({ length: n }, () => rand(10)).join('');
@@ -100,7 +100,12 @@ function nestedPage(): { schema: TableSchema; rows: TableRow[]; cells: number } 
     }));
     const tags = Array.from({ length: 2 }, () => s(pick(STATUS)));
     rows.push({
-      f: [s(String(i)), { v: { f: [s(`${rand(999)} Main St`), s(pick(CITIES)), s(digits(5))] } }, { v: orders }, { v: tags }],
+      f: [
+        s(String(i)),
+        { v: { f: [s(`${rand(999)} Main St`), s(pick(CITIES)), s(digits(5))] } },
+        { v: orders },
+        { v: tags },
+      ],
     });
     cells += 1 + 3 + 9 + 2;
   }
@@ -140,25 +145,45 @@ const threeMasks: MaskerOptions = {
   hashKey: HASH_KEY,
 };
 bench('10 cols, 3 masked (hash 5k distinct, last-4, redact)', threeMasks, flat.rows, flatCells);
-bench('10 cols, 3 masked + content scan (4 detectors, redact)', {
-  ...threeMasks,
-  contentScan: { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' },
-}, flat.rows, flatCells);
+bench(
+  '10 cols, 3 masked + content scan (4 detectors, redact)',
+  {
+    ...threeMasks,
+    contentScan: { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' },
+  },
+  flat.rows,
+  flatCells,
+);
 const distinct = flatPage(ROWS * 10);
-bench('10 cols, 3 masked, hash on all-distinct values (cold memo)', { ...threeMasks, schema: distinct.schema }, distinct.rows, flatCells);
+bench(
+  '10 cols, 3 masked, hash on all-distinct values (cold memo)',
+  { ...threeMasks, schema: distinct.schema },
+  distinct.rows,
+  flatCells,
+);
 const nested = nestedPage();
-bench('nested: RECORD path, REPEATED RECORD path, REPEATED', {
-  schema: nested.schema,
-  masks: [
-    { output: 'address', path: ['street'], strategy: 'redact' },
-    { output: 'orders', path: ['card'], strategy: 'last-4' },
-    { output: 'tags', strategy: 'hash' },
-  ],
-  hashKey: HASH_KEY,
-}, nested.rows, nested.cells);
-bench('nested + content scan', {
-  schema: nested.schema,
-  masks: [{ output: 'orders', path: ['card'], strategy: 'last-4' }],
-  contentScan: { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' },
-  hashKey: HASH_KEY,
-}, nested.rows, nested.cells);
+bench(
+  'nested: RECORD path, REPEATED RECORD path, REPEATED',
+  {
+    schema: nested.schema,
+    masks: [
+      { output: 'address', path: ['street'], strategy: 'redact' },
+      { output: 'orders', path: ['card'], strategy: 'last-4' },
+      { output: 'tags', strategy: 'hash' },
+    ],
+    hashKey: HASH_KEY,
+  },
+  nested.rows,
+  nested.cells,
+);
+bench(
+  'nested + content scan',
+  {
+    schema: nested.schema,
+    masks: [{ output: 'orders', path: ['card'], strategy: 'last-4' }],
+    contentScan: { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' },
+    hashKey: HASH_KEY,
+  },
+  nested.rows,
+  nested.cells,
+);

@@ -1,0 +1,148 @@
+// Content scan: a backstop for sensitive values in columns the policy did not flag (free text,
+// comments, JSON blobs). Only the matched substring is masked, so the rest of the text stays
+// useful; under the `null` strategy a substring cannot be nulled, so the whole value becomes null.
+import type { ContentScan, Strategy } from '../../engine/schema-types.ts';
+import { MaskingError } from './errors.ts';
+import { REDACTED, emailDomain, lastFour } from './strategies.ts';
+
+export type Detector = ContentScan['detectors'][number];
+
+export const DETECTORS: readonly Detector[] = ['ssn', 'card', 'email', 'phone'];
+
+// Each pattern refuses to start or end inside a longer run of word characters, so it never
+// matches a slice of a bigger number or identifier.
+const PATTERNS: Record<Detector, string> = {
+  // Local part anchored at its start (the lookbehind) keeps scanning linear on long tokens.
+  email: String.raw`(?<![\w.%+-])[A-Za-z0-9][\w.%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])`,
+  // 13-19 digits, single spaces or dashes allowed between them, issuer digit 2-6 (which also
+  // keeps epoch-microsecond strings, starting with 1, out); Luhn is checked on each match.
+  card: String.raw`(?<![\w.+-])[2-6](?:[ -]?\d){12,18}(?![\w]|[ .-]?\d)`,
+  // Area 000, 666 and 900-999, group 00 and serial 0000 are never issued.
+  ssn: String.raw`(?<![\w-])(?!000|666|9)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w]|-\d)`,
+  // NANP needs separators or a parenthesised area code, so a bare 10-digit integer is not a
+  // phone and a date (4-2-2) never fits; E.164 needs its leading `+`.
+  phone: String.raw`(?<![\w.+-])(?:(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}|\+[1-9](?:[ .-]?\d){7,14})(?![\w]|[.-]?\d)`,
+};
+
+/** Digits a match needs at the least (email needs an `@` instead). */
+const MIN_DIGITS: Record<Detector, number> = {
+  email: Infinity,
+  card: 13,
+  ssn: 9,
+  phone: 8, // E.164's shortest; NANP has 10
+};
+
+/** A cheap pass that lets most values (names, codes, short numbers) skip the regex entirely. */
+function isCandidate(text: string, minDigits: number, wantsAt: boolean): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= minDigits) return true;
+    } else if (c === 64 && wantsAt) {
+      return true;
+    }
+  }
+  return false;
+}
+
+export type DetectionCounts = Record<Detector, number>;
+
+export function emptyDetectionCounts(): DetectionCounts {
+  return { ssn: 0, card: 0, email: 0, phone: 0 };
+}
+
+export interface ContentScanner {
+  /** Masks every detected value inside `text`; returns `text` itself when nothing was found. */
+  scan(text: string): string | null;
+  /** Matches since the scanner was made, per detector. */
+  readonly counts: DetectionCounts;
+  readonly strategy: Strategy;
+}
+
+export function compileContentScanner(config: ContentScan, hash: (value: string) => string): ContentScanner {
+  const enabled = DETECTORS.filter((d) => config.detectors.includes(d));
+  for (const d of config.detectors) {
+    if (!DETECTORS.includes(d)) throw new MaskingError('invalid_mask', `unknown detector ${JSON.stringify(d)}`);
+  }
+  if (enabled.length === 0) throw new MaskingError('invalid_mask', 'content scan without detectors');
+  const pattern = new RegExp(enabled.map((d) => `(?<${d}>${PATTERNS[d]})`).join('|'), 'g');
+  const minDigits = Math.min(...enabled.map((d) => MIN_DIGITS[d]));
+  const wantsAt = enabled.includes('email');
+  const counts = emptyDetectionCounts();
+  const replaceMatch = replacementFor(config.strategy, hash);
+
+  const detectorOf = (groups: Record<string, string | undefined>, match: string): Detector | undefined => {
+    for (const d of enabled) {
+      if (groups[d] !== undefined) return d === 'card' && !passesLuhn(match) ? undefined : d;
+    }
+    return undefined;
+  };
+
+  const replacer = (match: string, ...rest: unknown[]): string => {
+    const d = detectorOf(rest[rest.length - 1] as Record<string, string | undefined>, match);
+    if (d === undefined) return match;
+    counts[d]++;
+    return replaceMatch(match, d);
+  };
+
+  const scanForNull = (text: string): string | null => {
+    let found = false;
+    for (const m of text.matchAll(pattern)) {
+      const d = detectorOf(m.groups!, m[0]);
+      if (d !== undefined) {
+        counts[d]++;
+        found = true;
+      }
+    }
+    return found ? null : text;
+  };
+
+  return {
+    counts,
+    strategy: config.strategy,
+    scan(text: string): string | null {
+      if (!isCandidate(text, minDigits, wantsAt)) return text;
+      if (config.strategy === 'null') return scanForNull(text);
+      return text.replace(pattern, replacer);
+    },
+  };
+}
+
+function replacementFor(
+  strategy: Strategy,
+  hash: (value: string) => string,
+): (match: string, detector: Detector) => string {
+  switch (strategy) {
+    case 'redact':
+    case 'null': // whole-value; handled before any replacement
+      return () => REDACTED;
+    case 'hash':
+      return (match) => hash(match);
+    case 'last-4':
+      return (match) => lastFour(match);
+    case 'email-domain':
+      return (match, detector) => (detector === 'email' ? emailDomain(match) : REDACTED);
+    default:
+      throw new MaskingError('invalid_mask', `unknown content scan strategy ${JSON.stringify(strategy)}`);
+  }
+}
+
+export function passesLuhn(text: string): boolean {
+  let sum = 0;
+  let double = false;
+  let digits = 0;
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) continue;
+    digits++;
+    let d = c;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits >= 13 && digits <= 19 && sum % 10 === 0;
+}

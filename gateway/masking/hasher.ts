@@ -1,0 +1,66 @@
+// Keyed pseudonymisation for the `hash` strategy: HMAC-SHA256 under a gateway-held key, so equal
+// values give equal tokens across queries (joins and counts still work) while the key stays out of
+// reach of anyone trying to reverse a token by hashing guesses.
+import { hash } from 'node:crypto';
+import { MaskingError } from './errors.ts';
+
+/** Token prefix: marks a value as pseudonymised, never a real value. */
+export const HASH_PREFIX = 'hash:';
+/** 24 hex characters = 96 bits: collisions stay negligible at billions of distinct values. */
+const TOKEN_HEX_CHARS = 24;
+const MIN_KEY_BYTES = 16;
+const BLOCK = 64; // SHA-256 block size
+/** Each memo generation holds this many entries; the previous generation is kept as a fallback. */
+const MEMO_GENERATION_SIZE = 16_384;
+
+export type HashKey = string | Uint8Array;
+
+/**
+ * Returns `value -> token`. HMAC is computed as H(opad ‖ H(ipad ‖ m)) with one-shot `crypto.hash`
+ * calls into reused buffers, about 2x faster than a `createHmac` object per value, and memoised
+ * because masked columns repeat values heavily (ids, emails, countries).
+ */
+export function createHasher(key: HashKey): (value: string) => string {
+  const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+  if (keyBytes.length < MIN_KEY_BYTES) {
+    throw new MaskingError('invalid_key', `hash key must be at least ${MIN_KEY_BYTES} bytes`);
+  }
+  const blockKey = Buffer.alloc(BLOCK);
+  (keyBytes.length > BLOCK ? hash('sha256', keyBytes, 'buffer') : keyBytes).copy(blockKey);
+
+  let inner = Buffer.alloc(BLOCK + 1024);
+  const outer = Buffer.alloc(BLOCK + 32);
+  for (let i = 0; i < BLOCK; i++) {
+    inner[i] = blockKey[i]! ^ 0x36;
+    outer[i] = blockKey[i]! ^ 0x5c;
+  }
+
+  const compute = (value: string): string => {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; grow before writing so nothing is truncated.
+    if (value.length * 3 > inner.length - BLOCK) {
+      const grown = Buffer.alloc(BLOCK + value.length * 3);
+      inner.copy(grown, 0, 0, BLOCK);
+      inner = grown;
+    }
+    const written = inner.write(value, BLOCK, 'utf8');
+    // Hex out and back is cheaper than a 'buffer' digest, which allocates a Buffer per call.
+    outer.write(hash('sha256', inner.subarray(0, BLOCK + written), 'hex'), BLOCK, 'hex');
+    return HASH_PREFIX + hash('sha256', outer, 'hex').slice(0, TOKEN_HEX_CHARS);
+  };
+
+  // Two-generation memo: an approximate LRU with O(1) upkeep and no per-hit reordering. It holds
+  // recent plaintext values in process memory only, as the in-flight pages themselves do.
+  let young = new Map<string, string>();
+  let old = new Map<string, string>();
+  return (value: string): string => {
+    let token = young.get(value);
+    if (token !== undefined) return token;
+    token = old.get(value) ?? compute(value);
+    if (young.size >= MEMO_GENERATION_SIZE) {
+      old = young;
+      young = new Map();
+    }
+    young.set(value, token);
+    return token;
+  };
+}
