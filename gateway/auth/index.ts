@@ -1,0 +1,10 @@
+export { createAuthenticator, DEFAULT_ALGORITHMS } from './authenticator.ts';
+export type {
+  Authenticator,
+  AuthenticatorConfig,
+  AuthFailureReason,
+  AuthResult,
+  IdentityKind,
+  TrustedIssuer,
+} from './authenticator.ts';
+export { checkFetchableUrl, discoveryUrl, isLoopbackHost } from './discovery.ts';
