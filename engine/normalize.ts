@@ -1,5 +1,11 @@
 // Builds the policy input document (schemas/input.schema.json) from an identity and a SQL text.
+// The SQL analysis (engine/sql/) depends only on the text, the naming context and the known
+// schemas, so it is cached; the rest of the document is assembled per request.
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
+import { analyzeSql, type SqlAnalysis } from './sql/analyze.ts';
+import { LruCache, identityKey } from './sql/cache.ts';
+import { schemaCatalog } from './sql/catalog.ts';
+import { coversTable, parseDefaultDataset, type NameContext, type TableName } from './sql/tables.ts';
 
 export interface NormalizeRequest {
   identity: Identity;
@@ -13,11 +19,69 @@ export interface NormalizeRequest {
   dryRun?: boolean;
   estimate?: Estimate;
   grants?: Grant[];
-  /** Known table schemas, so `SELECT *` expands to real columns. */
+  /** Known table schemas, so `SELECT *` expands to real columns. Treated as immutable. */
   schemas?: TableSchemas;
   now?: Date;
 }
 
+const CACHE_ENTRIES = 2048;
+/** Rough memory budget: an analysis weighs a few times its text (key, tokens' results, outputs). */
+const CACHE_WEIGHT = 64 * 1024 * 1024;
+/** Longer texts are analysed every time rather than pinned in memory. */
+const CACHE_MAX_TEXT = 64 * 1024;
+const analyses = new LruCache<string, SqlAnalysis>(CACHE_ENTRIES, CACHE_WEIGHT);
+
+/** Drops every cached analysis (tests, or after schemas were changed in place). */
+export function clearNormalizeCache(): void {
+  analyses.clear();
+}
+
+function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
+  const dd = names.defaultDataset;
+  const key = `${identityKey(req.schemas)}\u0000${names.project}\u0000${dd === undefined ? '' : `${dd.project}.${dd.dataset}`}\u0000${req.sql}`;
+  let analysis = analyses.get(key);
+  if (analysis === undefined) {
+    analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas));
+    if (req.sql.length <= CACHE_MAX_TEXT) analyses.set(key, analysis, 4 * key.length + 4096);
+  }
+  return analysis;
+}
+
+function clock(now: Date): PolicyInput['now'] {
+  const ms = now.getTime();
+  if (Number.isNaN(ms)) throw new RangeError('normalize: `now` is not a valid date');
+  const unix = Math.floor(ms / 1000);
+  return { unix, rfc3339: new Date(unix * 1000).toISOString().replace('.000Z', 'Z') };
+}
+
+/** The estimate with `unparsed_tables`: dry-run tables no statement names (wildcards cover). */
+function estimateWithUnparsed(estimate: Estimate, tables: readonly TableName[]): Estimate {
+  const out: Estimate = { ...estimate };
+  if (estimate.referenced_tables !== undefined) {
+    const referenced = estimate.referenced_tables.map((t) => t.toLowerCase());
+    out.referenced_tables = referenced;
+    out.unparsed_tables = referenced.filter((id) => !tables.some((t) => coversTable(t, id)));
+  }
+  return out;
+}
+
 export function normalize(req: NormalizeRequest): PolicyInput {
-  throw new Error('not implemented');
+  const project = req.project.toLowerCase();
+  const names: NameContext = { project, defaultDataset: parseDefaultDataset(req.defaultDataset, project) };
+  const analysis = analysisFor(req, names);
+
+  const request: RequestContext = { project, route: req.route ?? 'cli' };
+  if (names.defaultDataset !== undefined) request.default_dataset = `${names.defaultDataset.project}.${names.defaultDataset.dataset}`;
+  if (req.connection !== undefined) request.connection = req.connection;
+  if (req.dryRun !== undefined) request.dry_run = req.dryRun;
+
+  const input: PolicyInput = {
+    now: clock(req.now ?? new Date()),
+    identity: req.identity,
+    request,
+    sql: analysis.sql,
+    grants: req.grants ?? [],
+  };
+  if (req.estimate !== undefined) input.estimate = estimateWithUnparsed(req.estimate, analysis.tables);
+  return input;
 }

@@ -1,0 +1,130 @@
+// The `sql` part of the policy input: split, classify, parse and analyse every statement.
+// Anything that goes wrong for one statement (parser error, parser crash, syntax the analysis
+// does not follow, a table the parser missed) makes that statement `parsed: false` with an
+// error, its category kept and its tables named by the token scan. Nothing here throws.
+import { createHash } from 'node:crypto';
+import type { Output, Sql, Statement } from '../schema-types.ts';
+import type { SchemaCatalog } from './catalog.ts';
+import { classify, type Classification } from './classify.ts';
+import { StatementContext } from './context.ts';
+import { lex, type Token } from './lexer.ts';
+import { parseStatement } from './parse.ts';
+import { scanTables } from './scan.ts';
+import { splitStatements, type StatementSpan } from './split.ts';
+import { PARSED_TYPES, analyzeStatement, mergeStatement } from './statement.ts';
+import { mergeQuery } from './merge.ts';
+import { parserText } from './rewrite.ts';
+import type { NameContext, TableName } from './tables.ts';
+import { crossCheck, unparsed, type StatementHead } from './fallback.ts';
+import { Unsupported, type Node } from './ast.ts';
+
+export interface SqlAnalysis {
+  /** Deep-frozen: shared by every request with the same text and naming context. */
+  readonly sql: Sql;
+  /** Every table any statement names, for matching the dry run's referenced tables. */
+  readonly tables: readonly TableName[];
+}
+
+/** sha256 of the text with whitespace runs folded to one space and the ends trimmed. */
+export function sqlHash(text: string): string {
+  return createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('hex');
+}
+
+function isTripleQuoted(t: Token): boolean {
+  return t.kind === 'string' && /^[rRbB]{0,2}('''|""")/.test(t.text);
+}
+
+function notParsedReason(c: Classification): string {
+  if (c.type === 'EXECUTE_IMMEDIATE') return 'EXECUTE IMMEDIATE runs SQL text that is only known when the script runs';
+  if (c.type === 'UNKNOWN') return 'not a statement the normalizer recognises';
+  return `${c.type} statements are not parsed`;
+}
+
+/** EXPORT DATA … AS <query>: the query is what reads; the header only names a destination. */
+function exportQuery(span: StatementSpan): Token | undefined {
+  let depth = 0;
+  const tokens = span.tokens;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'punct' && t.text === '(') depth++;
+    else if (t.kind === 'punct' && t.text === ')') depth--;
+    else if (depth === 0 && t.kind === 'word' && t.upper === 'AS') {
+      const next = tokens[i + 1];
+      if (next !== undefined && ((next.kind === 'word' && (next.upper === 'SELECT' || next.upper === 'WITH')) || next.text === '(')) return next;
+    }
+  }
+  return undefined;
+}
+
+function analyzeSpan(text: string, span: StatementSpan, index: number, names: NameContext, catalog: SchemaCatalog, lexError: string | undefined): Statement {
+  const classification = classify(span.tokens);
+  const head: StatementHead = { index, ...classification };
+  const scan = scanTables(span.tokens);
+  if (span.tokens.some((t) => t.kind === 'error')) return unparsed(head, lexError ?? 'malformed SQL text', scan, names);
+  if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
+
+  let parserInput: string;
+  let analyse = (ast: Node, ctx: StatementContext): Output[] => analyzeStatement(ast, classification, ctx);
+  try {
+    if (classification.type === 'EXPORT_DATA') {
+      const query = exportQuery(span);
+      if (query === undefined) return unparsed(head, 'EXPORT DATA without an AS query', scan, names);
+      parserInput = text.slice(query.start, span.end);
+      analyse = (ast, ctx) => analyzeStatement(ast, { type: 'SELECT', category: 'read' }, ctx);
+    } else if (classification.type === 'MERGE') {
+      const merge = mergeQuery(text, span.tokens);
+      parserInput = merge.sql;
+      analyse = (ast, ctx) => mergeStatement(ast, merge, ctx);
+    } else if (PARSED_TYPES.has(classification.type)) {
+      parserInput = parserText(text, span.tokens, span.start, span.end);
+    } else {
+      return unparsed(head, notParsedReason(classification), scan, names);
+    }
+  } catch (e) {
+    return unparsed(head, e instanceof Unsupported ? e.message : `analysis failed: ${e instanceof Error ? e.message : String(e)}`, scan, names);
+  }
+  if (span.tokens.some(isTripleQuoted)) return unparsed(head, 'triple-quoted string literals are not read reliably by the parser', scan, names);
+
+  const parsed = parseStatement(parserInput);
+  if (parsed.error !== undefined) return unparsed(head, parsed.error, scan, names);
+  const ctx = new StatementContext(names, catalog);
+  try {
+    const outputs = analyse(parsed.ast, ctx);
+    crossCheck(scan, ctx);
+    const tableIds = [...new Set([...ctx.tables.values()].map((t) => t.id))];
+    // Unknown lineage naming no table would read as "nothing sensitive can flow here".
+    for (const output of outputs) if (output.lineage === 'unknown' && (output.tables?.length ?? 0) === 0) output.tables = tableIds;
+    return {
+      ...head,
+      parsed: true,
+      tables: [...ctx.tables.values()],
+      columns: [...ctx.columns.values()],
+      functions: [...ctx.functions],
+      outputs,
+    };
+  } catch (e) {
+    const message = e instanceof Unsupported ? e.message : `analysis failed: ${e instanceof Error ? e.message : String(e)}`;
+    return unparsed(head, message, scan, names, ctx);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog): SqlAnalysis {
+  const lexed = lex(text);
+  const spans = splitStatements(lexed.tokens);
+  const statements: Statement[] =
+    spans.length === 0
+      ? [{ index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], functions: [], outputs: [] }]
+      : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error));
+  const tables = new Map<string, TableName>();
+  for (const s of statements) for (const t of s.tables) tables.set(t.id, t);
+  const sql: Sql = { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
+  return deepFreeze({ sql, tables: [...tables.values()] });
+}

@@ -1,0 +1,74 @@
+// Bounded LRU for SQL analyses. Agents repeat the same queries; a hit must cost a map lookup,
+// so cached values are deep-frozen and shared, never copied. Bounded both by entry count and
+// by an estimated size, so a stream of long distinct texts cannot pin much memory.
+
+interface Entry<V> {
+  value: V;
+  weight: number;
+}
+
+export class LruCache<K, V> {
+  private readonly entries = new Map<K, Entry<V>>();
+  private readonly maxEntries: number;
+  private readonly maxWeight: number;
+  private weight = 0;
+
+  constructor(maxEntries: number, maxWeight = Number.POSITIVE_INFINITY) {
+    this.maxEntries = maxEntries;
+    this.maxWeight = maxWeight;
+  }
+
+  get(key: K): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    // Map iteration order is insertion order: re-inserting marks the entry most recent.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: K, value: V, weight = 1): void {
+    this.delete(key);
+    if (weight > this.maxWeight) return;
+    this.entries.set(key, { value, weight });
+    this.weight += weight;
+    while (this.entries.size > this.maxEntries || this.weight > this.maxWeight) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) break;
+      this.delete(oldest.value);
+    }
+  }
+
+  private delete(key: K): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.weight -= entry.weight;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.weight = 0;
+  }
+}
+
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+
+/**
+ * A small number standing for an object's identity, for cache keys. Objects are compared by
+ * identity: a caller that changes a schemas object in place must pass a new one instead.
+ */
+export function identityKey(value: object | undefined): number {
+  if (value === undefined) return 0;
+  let id = objectIds.get(value);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(value, id);
+  }
+  return id;
+}

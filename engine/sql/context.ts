@@ -1,0 +1,44 @@
+// What the analysis of one statement accumulates: tables with their mode, every referenced
+// source column, called functions, and the names it accounted for without a table (CTE names,
+// array paths), which the token-scan cross-check needs.
+import type { ColumnRef, TableRef } from '../schema-types.ts';
+import type { SchemaCatalog } from './catalog.ts';
+import type { Lineage } from './lineage.ts';
+import { qualify, type NameContext, type TableName } from './tables.ts';
+import { unsupported } from './ast.ts';
+
+export type TableMode = TableRef['mode'];
+
+export class StatementContext {
+  readonly names: NameContext;
+  readonly catalog: SchemaCatalog;
+  readonly tables = new Map<string, TableRef>();
+  readonly columns = new Map<string, ColumnRef>();
+  readonly functions = new Set<string>();
+  /** Lower-case dotted names read in table positions that are not tables. */
+  readonly explained = new Set<string>();
+
+  constructor(names: NameContext, catalog: SchemaCatalog) {
+    this.names = names;
+    this.catalog = catalog;
+  }
+
+  /** Qualifies and records a table; an unqualifiable name makes the statement unparsed. */
+  table(path: readonly string[], mode: TableMode): TableName {
+    const q = qualify(path, this.names);
+    if (q.error !== undefined) unsupported(q.error);
+    this.addTable(q.name, mode);
+    return q.name;
+  }
+
+  addTable(name: TableName, mode: TableMode): void {
+    const key = `${name.id}\u0000${mode}`;
+    if (!this.tables.has(key)) this.tables.set(key, { ...name, mode });
+  }
+
+  /** Records a value's source columns as referenced and hands the value back. */
+  use(lineage: Lineage): Lineage {
+    for (const [key, ref] of lineage.sources) if (!this.columns.has(key)) this.columns.set(key, ref);
+    return lineage;
+  }
+}

@@ -1,0 +1,47 @@
+// What the token scan contributes once a statement is analysed or given up on: the tables of
+// an unparsed statement, and the cross-check that every table name the scan sees in the text
+// is accounted for by the parsed reading.
+import type { Statement } from '../schema-types.ts';
+import { Unsupported } from './ast.ts';
+import type { StatementContext } from './context.ts';
+import type { ScanResult } from './scan.ts';
+import { qualify, type NameContext } from './tables.ts';
+
+export type StatementHead = Pick<Statement, 'index' | 'type' | 'category'>;
+
+function lowerPath(path: readonly string[]): string {
+  return path.flatMap((p) => p.split('.')).map((p) => p.toLowerCase()).join('.');
+}
+
+/** Best-effort tables of an unparsed statement, from the token scan (and any partial analysis). */
+export function unparsed(head: StatementHead, error: string, scan: ScanResult, names: NameContext, partial?: StatementContext): Statement {
+  const tables = new Map(partial?.tables);
+  const problems: string[] = [];
+  for (const ref of scan.refs) {
+    if (ref.call || ref.arrayPath) continue;
+    if (ref.path.length === 1 && !ref.path[0]!.includes('.') && scan.ctes.has(ref.path[0]!.toLowerCase())) continue;
+    const q = qualify(ref.path, names);
+    if (q.error !== undefined) {
+      if (!problems.includes(q.error)) problems.push(q.error);
+      continue;
+    }
+    const key = `${q.name.id}\u0000${ref.mode}`;
+    if (!tables.has(key)) tables.set(key, { ...q.name, mode: ref.mode });
+  }
+  const message = problems.length === 0 || problems.includes(error) ? error : `${error}; ${problems.join('; ')}`;
+  return { ...head, parsed: false, error: message, tables: [...tables.values()], columns: [], functions: [], outputs: [] };
+}
+
+/** Every table name the scan sees must be one the analysis recorded (or a WITH name or array path). */
+export function crossCheck(scan: ScanResult, ctx: StatementContext): void {
+  for (const ref of scan.refs) {
+    const name = lowerPath(ref.path);
+    if (ctx.explained.has(name)) continue;
+    if (ref.call) throw new Unsupported(`${name}(…) in a table position is not analysed`);
+    const q = qualify(ref.path, ctx.names);
+    if (q.error !== undefined) throw new Unsupported(q.error);
+    if (!ctx.tables.has(`${q.name.id}\u0000${ref.mode}`)) {
+      throw new Unsupported(`the parser's reading does not account for table ${q.name.id} (${ref.mode})`);
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// BigQuery (GoogleSQL) tokenizer. Statement splitting, classification and the table scan read
+// these tokens, so string, comment and quoted-identifier boundaries follow BigQuery's rules
+// exactly: a `;` or keyword inside a literal or comment must never count.
+
+export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'punct' | 'error';
+
+export interface Token {
+  kind: TokenKind;
+  /** Raw text for punctuation and numbers; identifier text for words and quoted names. */
+  text: string;
+  /** Upper-case text for words (keyword comparisons), '' otherwise. */
+  upper: string;
+  start: number;
+  end: number;
+}
+
+export interface LexResult {
+  tokens: Token[];
+  /** Set when a literal, quoted name or comment is not terminated. */
+  error?: string;
+  /** Triple-quoted literals are read differently by node-sql-parser. */
+  tripleQuoted: boolean;
+}
+
+const CH_SPACE = 32;
+const CH_DQ = 34;
+const CH_HASH = 35;
+const CH_SQ = 39;
+const CH_STAR = 42;
+const CH_DASH = 45;
+const CH_DOT = 46;
+const CH_SLASH = 47;
+const CH_0 = 48;
+const CH_9 = 57;
+const CH_QMARK = 63;
+const CH_AT = 64;
+const CH_BACKSLASH = 92;
+const CH_BACKTICK = 96;
+
+function isWordStart(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c >= 128;
+}
+
+function isWordPart(c: number): boolean {
+  return isWordStart(c) || (c >= CH_0 && c <= CH_9);
+}
+
+function isDigit(c: number): boolean {
+  return c >= CH_0 && c <= CH_9;
+}
+
+function isSpace(c: number): boolean {
+  return c === CH_SPACE || (c >= 9 && c <= 13);
+}
+
+/** Length of a string-literal prefix (r, b, rb, br in any case) directly before a quote, or 0. */
+function literalPrefix(text: string, i: number): number {
+  const lower = (n: number) => text.charCodeAt(i + n) | 0x20;
+  const quoteAt = (n: number) => {
+    const c = text.charCodeAt(i + n);
+    return c === CH_SQ || c === CH_DQ;
+  };
+  const a = lower(0);
+  if ((a === 114 || a === 98) && quoteAt(1)) return 1; // r' b'
+  const b = lower(1);
+  if (((a === 114 && b === 98) || (a === 98 && b === 114)) && quoteAt(2)) return 2; // rb' br'
+  return 0;
+}
+
+/** Index just past a quoted literal or name starting at `i`, or -1 when unterminated. */
+function skipQuoted(text: string, i: number, quote: number, triple: boolean): number {
+  const n = text.length;
+  let j = i + (triple ? 3 : 1);
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    if (c === CH_BACKSLASH) {
+      j += 2;
+      continue;
+    }
+    if (c === quote) {
+      if (!triple) return j + 1;
+      if (text.charCodeAt(j + 1) === quote && text.charCodeAt(j + 2) === quote) return j + 3;
+    }
+    j++;
+  }
+  return -1;
+}
+
+/** Unescapes a backticked name's body (`\`` and `\\`); other escapes are kept verbatim. */
+function unquoteName(body: string): string {
+  return body.includes('\\') ? body.replace(/\\(.)/g, '$1') : body;
+}
+
+export function lex(text: string): LexResult {
+  const tokens: Token[] = [];
+  const n = text.length;
+  let tripleQuoted = false;
+  let i = 0;
+  const push = (kind: TokenKind, start: number, end: number, value?: string) => {
+    const raw = value ?? text.slice(start, end);
+    tokens.push({ kind, text: raw, upper: kind === 'word' ? raw.toUpperCase() : '', start, end });
+  };
+  const fail = (start: number, message: string): LexResult => {
+    push('error', start, n);
+    return { tokens, error: message, tripleQuoted };
+  };
+
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    // Comments: --, # and /* */ (not nested in BigQuery).
+    if ((c === CH_DASH && text.charCodeAt(i + 1) === CH_DASH) || c === CH_HASH) {
+      const eol = text.indexOf('\n', i);
+      i = eol < 0 ? n : eol + 1;
+      continue;
+    }
+    if (c === CH_SLASH && text.charCodeAt(i + 1) === CH_STAR) {
+      const close = text.indexOf('*/', i + 2);
+      if (close < 0) return fail(i, 'unterminated /* comment');
+      i = close + 2;
+      continue;
+    }
+    const prefix = isWordStart(c) ? literalPrefix(text, i) : 0;
+    const q = text.charCodeAt(i + prefix);
+    if (c === CH_SQ || c === CH_DQ || prefix > 0) {
+      const triple = text.charCodeAt(i + prefix + 1) === q && text.charCodeAt(i + prefix + 2) === q;
+      const end = skipQuoted(text, i + prefix, q, triple);
+      if (end < 0) return fail(i, 'unterminated string literal');
+      if (triple) tripleQuoted = true;
+      push('string', i, end);
+      i = end;
+      continue;
+    }
+    if (c === CH_BACKTICK) {
+      const end = skipQuoted(text, i, CH_BACKTICK, false);
+      if (end < 0) return fail(i, 'unterminated quoted identifier');
+      push('quoted', i, end, unquoteName(text.slice(i + 1, end - 1)));
+      i = end;
+      continue;
+    }
+    if (isWordStart(c)) {
+      let j = i + 1;
+      while (j < n && isWordPart(text.charCodeAt(j))) j++;
+      push('word', i, j);
+      i = j;
+      continue;
+    }
+    if (isDigit(c) || (c === CH_DOT && isDigit(text.charCodeAt(i + 1)))) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        const exponentSign = (d === 43 || d === CH_DASH) && (text.charCodeAt(j - 1) | 0x20) === 101;
+        if (isWordPart(d) || d === CH_DOT || exponentSign) j++;
+        else break;
+      }
+      push('number', i, j);
+      i = j;
+      continue;
+    }
+    if (c === CH_AT || c === CH_QMARK) {
+      let j = i + 1;
+      if (c === CH_AT && text.charCodeAt(j) === CH_AT) j++;
+      while (j < n && isWordPart(text.charCodeAt(j))) j++;
+      push('param', i, j);
+      i = j;
+      continue;
+    }
+    push('punct', i, i + 1);
+    i++;
+  }
+  return { tokens, tripleQuoted };
+}
+
+/** True when `b` starts exactly where `a` ends (no space or comment between). */
+export function adjacent(a: Token, b: Token): boolean {
+  return a.end === b.start;
+}

@@ -1,0 +1,265 @@
+// Name resolution. A scope holds the range variables of one FROM clause (tables, derived
+// tables, UNNEST values) and links to the enclosing query's scope for correlated references.
+// Resolution follows BigQuery: range variables before columns, inner scopes before outer.
+// Where a name could belong to more than one table and the schemas cannot tell, the value's
+// lineage is unknown and names every candidate table: never a guess.
+import { PSEUDO_COLUMNS, fieldIndex, isRecord, type FieldIndex } from './catalog.ts';
+import type { StatementContext } from './context.ts';
+import { columnLineage, fieldOf, passedThrough, transformed, unknownLineage, type Lineage } from './lineage.ts';
+
+/** One column of a query result or derived table. */
+export interface DerivedColumn {
+  /** Lower-case name; `*` for columns that could not be listed. */
+  readonly name: string;
+  readonly lineage: Lineage;
+  /**
+   * For `*` columns: the lineage of a column of that name if the hidden columns may hold one,
+   * else undefined. (`SELECT * FROM t` without t's schema still passes `t.a` through as `a`.)
+   */
+  readonly lookup?: (name: string) => Lineage | undefined;
+}
+
+export interface TableRelation {
+  readonly kind: 'table';
+  readonly alias: string;
+  readonly id: string;
+  /** Undefined when the table's schema is not known. */
+  readonly fields: FieldIndex | undefined;
+}
+
+export interface DerivedRelation {
+  readonly kind: 'derived';
+  readonly alias: string | undefined;
+  readonly columns: readonly DerivedColumn[];
+  readonly tables: ReadonlySet<string>;
+}
+
+/** A value table: an UNNEST element or its offset. */
+export interface ValueRelation {
+  readonly kind: 'value';
+  readonly alias: string | undefined;
+  readonly value: Lineage;
+  /** Element fields when it is a known STRUCT, null when a known scalar, undefined when unknown. */
+  readonly fields: FieldIndex | null | undefined;
+  readonly tables: ReadonlySet<string>;
+}
+
+export type Relation = TableRelation | DerivedRelation | ValueRelation;
+
+/** Named query results visible to a query (WITH), innermost first. */
+export class CteEnv {
+  readonly parent: CteEnv | undefined;
+  private readonly entries = new Map<string, DerivedRelation>();
+
+  constructor(parent: CteEnv | undefined) {
+    this.parent = parent;
+  }
+
+  define(name: string, relation: DerivedRelation): void {
+    this.entries.set(name, relation);
+  }
+
+  find(name: string): DerivedRelation | undefined {
+    return this.entries.get(name) ?? this.parent?.find(name);
+  }
+}
+
+interface Candidate {
+  readonly relation: Relation;
+  readonly lineage: Lineage;
+  /** Certainly this relation's column (known schema), or only possibly (unknown schema). */
+  readonly certain: boolean;
+}
+
+export function relationTables(relation: Relation): ReadonlySet<string> {
+  return relation.kind === 'table' ? new Set([relation.id]) : relation.tables;
+}
+
+/** Named columns are certain; `*` columns that may hide one are possible. */
+function derivedColumns(relation: DerivedRelation, name: string): Candidate[] {
+  const named = relation.columns.filter((c) => c.name === name).map((c) => ({ relation, lineage: c.lineage, certain: true }));
+  if (named.length > 0) return named;
+  const hidden: Candidate[] = [];
+  for (const column of relation.columns) {
+    const lineage = column.lookup?.(name);
+    if (lineage !== undefined) hidden.push({ relation, lineage, certain: false });
+  }
+  return hidden;
+}
+
+/** The relation's columns called `name`, certain or possible; empty when it has none. */
+function columnOf(relation: Relation, name: string): Candidate[] {
+  switch (relation.kind) {
+    case 'table': {
+      const lineage = columnLineage(relation.id, name);
+      if (relation.fields === undefined) return [{ relation, lineage, certain: false }];
+      return relation.fields.byName.has(name) || PSEUDO_COLUMNS.has(name) ? [{ relation, lineage, certain: true }] : [];
+    }
+    case 'derived':
+      return derivedColumns(relation, name);
+    case 'value': {
+      if (relation.fields === null) return [];
+      const lineage = fieldOf(relation.value, [name]);
+      if (relation.fields === undefined) return [{ relation, lineage, certain: false }];
+      return relation.fields.byName.has(name) ? [{ relation, lineage, certain: true }] : [];
+    }
+  }
+}
+
+/** Every column of a relation as a value (a whole row used as a value, STRUCT(t), TO_JSON(t)). */
+function wholeRow(relation: Relation): Lineage {
+  switch (relation.kind) {
+    case 'table':
+      if (relation.fields === undefined) {
+        return unknownLineage(`the whole row of ${relation.id} is used as a value and its schema is not known`, [relation.id]);
+      }
+      return transformed(relation.fields.list.map((f) => columnLineage(relation.id, f.name)));
+    case 'derived':
+      return transformed(relation.columns.map((c) => c.lineage));
+    case 'value':
+      return relation.value;
+  }
+}
+
+export class Scope {
+  readonly parent: Scope | undefined;
+  readonly ctes: CteEnv | undefined;
+  readonly relations: Relation[] = [];
+  /** JOIN … USING columns: one merged value per name, hiding the right side's own column. */
+  readonly using = new Map<string, { lineage: Lineage; hides: Relation }>();
+
+  constructor(parent: Scope | undefined, ctes: CteEnv | undefined) {
+    this.parent = parent;
+    this.ctes = ctes;
+  }
+
+  /** The range variable `name` in this scope or an enclosing one. */
+  rangeVariable(name: string): Relation | undefined {
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+      const found = s.relations.find((r) => r.alias === name);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** Every base table any relation of this scope and its parents reads. */
+  tables(): Set<string> {
+    const out = new Set<string>();
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+      for (const r of s.relations) for (const t of relationTables(r)) out.add(t);
+    }
+    return out;
+  }
+
+  /** Candidates for an unqualified name in this scope only (not its parents). */
+  private candidates(name: string): Candidate[] {
+    const out: Candidate[] = [];
+    for (const relation of this.relations) out.push(...columnOf(relation, name));
+    return out;
+  }
+
+  /** Candidates in enclosing scopes: range variables and columns alike. */
+  private outerCandidates(name: string): Candidate[] {
+    const out: Candidate[] = [];
+    for (let s = this.parent; s !== undefined; s = s.parent) {
+      for (const relation of s.relations) {
+        if (relation.alias === name) out.push({ relation, lineage: wholeRow(relation), certain: true });
+        else out.push(...columnOf(relation, name));
+      }
+    }
+    return out;
+  }
+
+  /** Records `JOIN right USING (name)`: one merged value, the right side's own column hidden. */
+  join(name: string, right: Relation, ctx: StatementContext): void {
+    const left = this.using.get(name)?.lineage ?? this.usingSide(name, this.relations.filter((r) => r !== right));
+    const merged = passedThrough([left, this.usingSide(name, [right])]);
+    ctx.use(merged);
+    this.using.set(name, { lineage: merged, hides: right });
+  }
+
+  private usingSide(name: string, relations: readonly Relation[]): Lineage {
+    const found = relations.flatMap((r) => columnOf(r, name));
+    if (found.length === 1) return found[0]!.lineage;
+    if (found.length > 1) return ambiguous([name], found);
+    const only = relations.length === 1 ? relations[0] : undefined;
+    // A column missing from a known schema still belongs to its table: schemas go stale.
+    if (only?.kind === 'table') return columnLineage(only.id, name);
+    const tables = new Set<string>();
+    for (const r of relations) for (const t of relationTables(r)) tables.add(t);
+    return unknownLineage(`USING column ${name} is not a known column of the joined tables`, tables);
+  }
+
+  /**
+   * Resolves a column path (lower-case identifiers: `a`, `t.a`, `t.address.city`,
+   * `address.city`) to its lineage and records the source columns it reads.
+   */
+  resolve(path: readonly string[], ctx: StatementContext): Lineage {
+    return ctx.use(this.resolvePath(path));
+  }
+
+  private resolvePath(path: readonly string[]): Lineage {
+    const [first, ...rest] = path as [string, ...string[]];
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+      const relation = s.relations.find((r) => r.alias === first);
+      if (relation !== undefined) return rest.length === 0 ? wholeRow(relation) : fieldOfRelation(relation, rest);
+      const merged = s.using.get(first);
+      if (merged !== undefined) return fieldOf(merged.lineage, rest);
+      const found = s.candidates(first);
+      if (found.length === 0) continue;
+      const certain = found.filter((c) => c.certain).length;
+      if (certain === 1 && found.length === 1) return fieldOf(found[0]!.lineage, rest);
+      if (certain > 0) return ambiguous(path, found);
+      // Only possibly here (schema unknown): an enclosing query's table may own it instead.
+      const outer = s.outerCandidates(first);
+      if (found.length === 1 && outer.length === 0) return fieldOf(found[0]!.lineage, rest);
+      return ambiguous(path, [...found, ...outer]);
+    }
+    return unknownLineage(`column ${path.join('.')} is not a column of any table in scope`, this.tables());
+  }
+}
+
+/** `alias.column…` on a known relation. */
+function fieldOfRelation(relation: Relation, path: readonly string[]): Lineage {
+  const [column, ...fields] = path as [string, ...string[]];
+  switch (relation.kind) {
+    case 'table':
+      // A column missing from a known schema still belongs to this table: schemas go stale.
+      return columnLineage(relation.id, path.join('.'));
+    case 'value':
+      return fieldOf(relation.value, path);
+    case 'derived': {
+      const found = columnOf(relation, column);
+      if (found.length === 1) return fieldOf(found[0]!.lineage, fields);
+      if (found.length > 1) return ambiguous(path, found);
+      return unknownLineage(`${relation.alias ?? 'subquery'} has no column ${column}`, relation.tables);
+    }
+  }
+}
+
+function ambiguous(path: readonly string[], candidates: readonly Candidate[]): Lineage {
+  const tables = new Set<string>();
+  for (const c of candidates) for (const t of relationTables(c.relation)) tables.add(t);
+  return unknownLineage(
+    `column ${path.join('.')} is ambiguous: it could come from ${[...tables].join(', ') || 'a value without a table'}`,
+    tables,
+    candidates.map((c) => fieldOf(c.lineage, path.slice(1))),
+  );
+}
+
+/** Fields of a value that is one known RECORD column (or an element of a repeated one). */
+export function recordFields(value: Lineage, ctx: StatementContext): FieldIndex | null | undefined {
+  if (!value.direct || value.unknown !== undefined || value.sources.size !== 1) return undefined;
+  const [ref] = value.sources.values();
+  const table = ctx.catalog.table(ref!.table);
+  if (table === undefined) return undefined;
+  let fields: FieldIndex = table;
+  const parts = ref!.column.split('.');
+  for (let i = 0; i < parts.length; i++) {
+    const field = fields.byName.get(parts[i]!);
+    if (field === undefined) return undefined;
+    if (!isRecord(field)) return i === parts.length - 1 ? null : undefined;
+    fields = fieldIndex(field.fields ?? []);
+  }
+  return fields;
+}

@@ -1,0 +1,85 @@
+// Qualification of table names to project.dataset.table, for every spelling BigQuery accepts:
+// t, ds.t, p.ds.t, `p.ds.t`, `p`.`ds`.`t`, `p.ds`.t, dashed project ids, wildcard tables and
+// INFORMATION_SCHEMA views. Names are lower-cased (the policy compares them that way).
+import type { TableRef } from '../schema-types.ts';
+
+export interface NameContext {
+  /** Project the job runs in; qualifies `dataset.table`. */
+  project: string;
+  /** Qualifies a bare `table`. */
+  defaultDataset?: { project: string; dataset: string };
+}
+
+export type TableName = Omit<TableRef, 'mode'>;
+
+export type Qualified = { name: TableName; error?: undefined } | { name?: undefined; error: string };
+
+const INFORMATION_SCHEMA = 'information_schema';
+
+/** `ds` or `p.ds` (as the API's defaultDataset gives it) against the job's project. */
+export function parseDefaultDataset(value: string | undefined, project: string): NameContext['defaultDataset'] {
+  if (value === undefined || value.trim() === '') return undefined;
+  const parts = value.replaceAll('`', '').toLowerCase().split('.');
+  if (parts.length === 1) return { project: project.toLowerCase(), dataset: parts[0]! };
+  if (parts.length === 2) return { project: parts[0]!, dataset: parts[1]! };
+  return undefined;
+}
+
+function tableName(project: string, dataset: string, table: string): TableName {
+  const name: TableName = { id: `${project}.${dataset}.${table}`, project, dataset, table };
+  if (table.endsWith('*')) name.wildcard = true;
+  return name;
+}
+
+/**
+ * An INFORMATION_SCHEMA view: the dataset is `<scope>.information_schema`, where the scope is
+ * a dataset (`ds.INFORMATION_SCHEMA.TABLES`) or a region (`region-us.INFORMATION_SCHEMA.JOBS`).
+ */
+function informationSchema(parts: string[], at: number, raw: string, ctx: NameContext): Qualified {
+  if (parts.length !== at + 2) return { error: `INFORMATION_SCHEMA name ${raw} must end in one view name` };
+  const view = parts[at + 1]!;
+  const scope = parts.slice(0, at);
+  if (scope.length === 0) {
+    const dd = ctx.defaultDataset;
+    if (dd === undefined) return { error: `INFORMATION_SCHEMA view ${raw} has no dataset or region qualifier and no default dataset is set` };
+    return { name: tableName(dd.project, `${dd.dataset}.${INFORMATION_SCHEMA}`, view) };
+  }
+  if (scope.length === 1) return { name: tableName(ctx.project, `${scope[0]}.${INFORMATION_SCHEMA}`, view) };
+  if (scope.length === 2) return { name: tableName(scope[0]!, `${scope[1]}.${INFORMATION_SCHEMA}`, view) };
+  return { error: `INFORMATION_SCHEMA name ${raw} has too many parts` };
+}
+
+/**
+ * Qualifies a table path. Each element is one identifier as written; a backticked element may
+ * hold several dot-separated parts (`p.ds`.t).
+ */
+export function qualify(path: readonly string[], ctx: NameContext): Qualified {
+  const parts: string[] = [];
+  for (const element of path) for (const part of element.split('.')) parts.push(part.trim().toLowerCase());
+  const raw = parts.join('.');
+  if (parts.length === 0 || parts.some((p) => p === '')) return { error: `malformed table name ${JSON.stringify(path.join('.'))}` };
+  if (parts.slice(0, -1).some((p) => p.includes('*'))) return { error: `malformed table name ${raw}` };
+  const schemaAt = parts.indexOf(INFORMATION_SCHEMA);
+  if (schemaAt >= 0) return informationSchema(parts, schemaAt, raw, ctx);
+  const project = ctx.project.toLowerCase();
+  switch (parts.length) {
+    case 1: {
+      const dd = ctx.defaultDataset;
+      if (dd === undefined) return { error: `table ${raw} has no dataset and no default dataset is set` };
+      return { name: tableName(dd.project, dd.dataset, parts[0]!) };
+    }
+    case 2:
+      return { name: tableName(project, parts[0]!, parts[1]!) };
+    case 3:
+      return { name: tableName(parts[0]!, parts[1]!, parts[2]!) };
+    default:
+      return { error: `table name ${raw} has too many parts` };
+  }
+}
+
+/** Whether a concrete table id (as BigQuery's dry run names it) is covered by a table ref. */
+export function coversTable(ref: TableName, id: string): boolean {
+  if (ref.wildcard !== true) return ref.id === id;
+  const prefix = ref.id.slice(0, -1);
+  return id.startsWith(prefix) && id.indexOf('.', prefix.length) < 0;
+}

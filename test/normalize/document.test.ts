@@ -1,0 +1,139 @@
+// The rest of the policy input: clock, request context, estimate, grants, statement hash, and
+// the cache that makes repeated SQL cheap.
+import { describe, expect, it } from 'vitest';
+import { clearNormalizeCache, normalize } from '../../engine/normalize.ts';
+import { LruCache } from '../../engine/sql/cache.ts';
+import type { Grant, TableSchemas } from '../../engine/schema-types.ts';
+import { CUSTOMERS, ORDERS, PROJECT, identity, run, schemas, statement } from './support.ts';
+
+describe('document', () => {
+  it('carries identity, grants, the request context and the clock', () => {
+    const grants: Grant[] = [{ id: 'g1', subject: identity.subject, scope: { kind: 'dataset', datasets: ['acme-analytics.crm'] }, expires_at: 1_900_000_000 }];
+    const input = run('SELECT 1', {
+      project: 'ACME-Analytics',
+      defaultDataset: 'sales',
+      route: 'jobs.query',
+      connection: 'conn-1',
+      dryRun: true,
+      grants,
+      now: new Date('2026-01-01T00:00:00.750Z'),
+    });
+    expect(input.identity).toBe(identity);
+    expect(input.grants).toBe(grants);
+    expect(input.request).toEqual({ project: 'acme-analytics', default_dataset: 'acme-analytics.sales', route: 'jobs.query', connection: 'conn-1', dry_run: true });
+    expect(input.now).toEqual({ unix: 1767225600, rfc3339: '2026-01-01T00:00:00Z' });
+    expect(input.estimate).toBeUndefined();
+  });
+
+  it('defaults: route cli, no grants, the current time', () => {
+    const before = Math.floor(Date.now() / 1000);
+    const input = run('SELECT 1');
+    expect(input.request).toEqual({ project: PROJECT, route: 'cli' });
+    expect(input.grants).toEqual([]);
+    expect(input.now.unix).toBeGreaterThanOrEqual(before);
+    expect(input.now.unix).toBeLessThanOrEqual(before + 5);
+    expect(new Date(input.now.rfc3339).getTime() / 1000).toBe(input.now.unix);
+  });
+
+  it('hashes the text with whitespace folded', () => {
+    const a = run('SELECT * FROM `acme-analytics.sales.INFORMATION_SCHEMA.COLUMNS`');
+    // The same value the policy tests use for this text.
+    expect(a.sql.hash).toBe('401694a5a4c946469580491a6a2de591be835ff389936fa9f04c1c591510fbef');
+    const b = run('  SELECT *\n\tFROM   `acme-analytics.sales.INFORMATION_SCHEMA.COLUMNS`  \n');
+    expect(b.sql.hash).toBe(a.sql.hash);
+    expect(b.sql.text).toBe('  SELECT *\n\tFROM   `acme-analytics.sales.INFORMATION_SCHEMA.COLUMNS`  \n');
+  });
+
+  it('estimate: referenced tables no statement names are unparsed; wildcards cover their shards', () => {
+    const input = run('SELECT o.total FROM sales.orders o JOIN `acme-analytics.web.events_*` e ON e.order_id = o.id', {
+      estimate: {
+        bytes: 1024,
+        source: 'dry_run',
+        referenced_tables: ['acme-analytics.sales.ORDERS', 'acme-analytics.web.events_20250101', 'acme-analytics.web.events_x.y', 'acme-analytics.crm.customers'],
+      },
+    });
+    expect(input.estimate).toEqual({
+      bytes: 1024,
+      source: 'dry_run',
+      referenced_tables: [ORDERS, 'acme-analytics.web.events_20250101', 'acme-analytics.web.events_x.y', CUSTOMERS],
+      unparsed_tables: ['acme-analytics.web.events_x.y', CUSTOMERS],
+    });
+  });
+
+  it('estimate: tables named by unparsed statements count as seen', () => {
+    const input = run('DECLARE x INT64 DEFAULT (SELECT COUNT(*) FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id)', {
+      estimate: { bytes: 0, source: 'dry_run', referenced_tables: [ORDERS, CUSTOMERS] },
+    });
+    expect(input.estimate?.unparsed_tables).toEqual([]);
+  });
+
+  it('estimate without referenced tables is passed through', () => {
+    const input = run('SELECT 1', { estimate: { bytes: 5, source: 'caller' } });
+    expect(input.estimate).toEqual({ bytes: 5, source: 'caller' });
+  });
+});
+
+describe('cache', () => {
+  it('repeated SQL shares one frozen analysis', () => {
+    clearNormalizeCache();
+    const sql = 'SELECT email FROM crm.customers WHERE id = 1';
+    const first = run(sql);
+    const second = run(sql, { now: new Date('2030-01-01T00:00:00Z') });
+    expect(second.sql).toBe(first.sql);
+    expect(second.now.unix).toBe(1893456000);
+    expect(Object.isFrozen(first.sql.statements[0]!.outputs[0]!.sources)).toBe(true);
+    expect(() => {
+      (first.sql.statements[0]!.tables as unknown[]).push({});
+    }).toThrow(TypeError);
+  });
+
+  it('the naming context and the schemas object are part of the key', () => {
+    const sql = 'SELECT * FROM customers';
+    const crm = statement(sql, { defaultDataset: 'crm' });
+    const sales = statement(sql, { defaultDataset: 'sales' });
+    expect(crm.tables[0]!.id).toBe(CUSTOMERS);
+    expect(sales.tables[0]!.id).toBe('acme-analytics.sales.customers');
+
+    const withSchemas = statement(sql, { defaultDataset: 'crm', schemas });
+    expect(withSchemas.outputs).toHaveLength(6);
+    const other: TableSchemas = { [CUSTOMERS]: [{ name: 'only', type: 'STRING' }] };
+    expect(statement(sql, { defaultDataset: 'crm', schemas: other }).outputs.map((o) => o.name)).toEqual(['only']);
+  });
+
+  it('a cache hit builds a fresh document around the shared analysis', () => {
+    const request = { identity, project: PROJECT, sql: 'SELECT 1' };
+    const a = normalize(request);
+    const b = normalize(request);
+    expect(b).not.toBe(a);
+    expect(b.request).not.toBe(a.request);
+    expect(b.sql).toBe(a.sql);
+  });
+});
+
+describe('LruCache', () => {
+  it('evicts the least recently used entry beyond its entry count', () => {
+    const cache = new LruCache<string, number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1); // a is now the most recent
+    cache.set('c', 3);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(1);
+    expect(cache.get('c')).toBe(3);
+    expect(cache.size).toBe(2);
+  });
+
+  it('evicts by weight and refuses entries heavier than the budget', () => {
+    const cache = new LruCache<string, string>(100, 10);
+    cache.set('a', 'x', 6);
+    cache.set('b', 'y', 3);
+    cache.set('c', 'z', 4); // 13 > 10: a goes
+    expect([cache.get('a'), cache.get('b'), cache.get('c')]).toEqual([undefined, 'y', 'z']);
+    cache.set('huge', 'w', 11);
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.size).toBe(2);
+    cache.set('b', 'y2', 1); // replacing an entry releases its old weight
+    cache.set('d', 'v', 5);
+    expect([cache.get('b'), cache.get('c'), cache.get('d')]).toEqual(['y2', 'z', 'v']);
+  });
+});

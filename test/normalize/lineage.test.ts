@@ -1,0 +1,341 @@
+// Output-column lineage: which source columns feed each result column, whether it is passed
+// through unchanged, and where the sources cannot be determined, why and from which tables.
+import { describe, expect, it } from 'vitest';
+import { CUSTOMERS, ORDERS, columns, output, schemas, statement, summary, tables } from './support.ts';
+
+const direct = (name: string, ...src: string[]) => ({ name, lineage: 'known', direct: true, sources: src.sort() });
+const derived = (name: string, ...src: string[]) => ({ name, lineage: 'known', direct: false, sources: src.sort() });
+const c = (column: string) => `${CUSTOMERS}:${column}`;
+const o = (column: string) => `${ORDERS}:${column}`;
+
+describe('lineage through query structure', () => {
+  it('aliases of tables and columns', () => {
+    const s = statement('SELECT c.email AS contact, c.id FROM crm.customers AS c');
+    expect(s.outputs.map(summary)).toEqual([direct('contact', c('email')), direct('id', c('id'))]);
+    expect(s.outputs.map((x) => x.index)).toEqual([0, 1]);
+  });
+
+  it('an unqualified column of a single table without schema belongs to that table', () => {
+    const s = statement('SELECT email FROM crm.customers WHERE id = 3 ORDER BY name');
+    expect(s.outputs.map(summary)).toEqual([direct('email', c('email'))]);
+    expect(columns(s)).toEqual([c('email'), c('id'), c('name')]);
+  });
+
+  it('chained CTEs', () => {
+    const s = statement(
+      'WITH base AS (SELECT id, ssn AS tax_id FROM crm.customers), renamed AS (SELECT tax_id AS t, id FROM base), ' +
+        'other AS (SELECT total FROM sales.orders) SELECT r.t, renamed.id FROM renamed r JOIN renamed ON true',
+    );
+    expect(s.parsed).toBe(true);
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:read`]);
+    expect(s.outputs.map(summary)).toEqual([direct('t', c('ssn')), direct('id', c('id'))]);
+  });
+
+  it('subqueries in FROM', () => {
+    const s = statement('SELECT x.who FROM (SELECT UPPER(name) AS who, id FROM (SELECT name, id FROM crm.customers) inner_q) x');
+    expect(s.outputs.map(summary)).toEqual([derived('who', c('name'))]);
+  });
+
+  it('UNION ALL: sources of column i from every branch, names from the first', () => {
+    const s = statement('SELECT email AS contact, id FROM crm.customers UNION ALL SELECT CAST(customer_id AS STRING), id FROM sales.orders');
+    expect(s.outputs.map(summary)).toEqual([derived('contact', c('email'), o('customer_id')), direct('id', c('id'), o('id'))]);
+  });
+
+  it('UNION DISTINCT, INTERSECT and EXCEPT of direct columns stay direct', () => {
+    for (const op of ['UNION DISTINCT', 'INTERSECT DISTINCT', 'EXCEPT DISTINCT']) {
+      const s = statement(`SELECT email FROM crm.customers ${op} SELECT email FROM crm.leads`);
+      expect(s.outputs.map(summary)).toEqual([direct('email', c('email'), 'acme-analytics.crm.leads:email')]);
+    }
+  });
+
+  it('ORDER BY after a UNION names the result, not a column of the last branch', () => {
+    const s = statement('SELECT email FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY email');
+    expect(columns(s)).toEqual([c('email'), 'acme-analytics.crm.leads:email']);
+  });
+
+  it('subqueries in WHERE contribute columns, not outputs', () => {
+    const s = statement('SELECT o.total FROM sales.orders o WHERE o.customer_id IN (SELECT c.id FROM crm.customers c WHERE c.email LIKE "%@acme.example")');
+    expect(s.outputs.map(summary)).toEqual([direct('total', o('total'))]);
+    expect(tables(s)).toEqual([`${ORDERS}:read`, `${CUSTOMERS}:read`]);
+    expect(columns(s)).toEqual([c('email'), c('id'), o('customer_id'), o('total')]);
+  });
+});
+
+describe('lineage through expressions', () => {
+  const s = statement(
+    'SELECT CONCAT("", ssn) AS s, UPPER(email), SUM(o.total) AS revenue, ' +
+      "CASE WHEN c.email LIKE '%@acme.example' THEN 'staff' ELSE c.name END AS kind, " +
+      'CAST(c.id AS STRING) AS id_text, ROW_NUMBER() OVER (PARTITION BY c.name ORDER BY o.total DESC) AS rn, ' +
+      'COUNT(*) AS n, 42 AS answer, @limit AS param ' +
+      'FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id GROUP BY 1, 2, 4, 5',
+  );
+
+  it('functions, aggregates, CASE, CAST, window functions and constants are transformed', () => {
+    expect(s.parsed).toBe(true);
+    expect(s.outputs.map(summary)).toEqual([
+      // Unqualified ssn is ambiguous between two tables without schema.
+      {
+        name: 's',
+        lineage: 'unknown',
+        direct: false,
+        sources: [c('ssn'), o('ssn')],
+        tables: [CUSTOMERS, ORDERS],
+      },
+      { ...derived('f0_'), lineage: 'unknown', sources: [c('email'), o('email')], tables: [CUSTOMERS, ORDERS] },
+      derived('revenue', o('total')),
+      derived('kind', c('email'), c('name')),
+      derived('id_text', c('id')),
+      derived('rn', c('name'), o('total')),
+      derived('n'),
+      derived('answer'),
+      derived('param'),
+    ]);
+    expect(output(s, 's').reason).toBe(`column ssn is ambiguous: it could come from ${CUSTOMERS}, ${ORDERS}`);
+  });
+
+  it('records function names upper-case', () => {
+    expect([...s.functions].sort()).toEqual(['CAST', 'CONCAT', 'COUNT', 'ROW_NUMBER', 'SUM', 'UPPER']);
+  });
+
+  it('with schemas the same columns resolve', () => {
+    const known = statement('SELECT CONCAT("", ssn) AS s, UPPER(email) AS e FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', { schemas });
+    expect(known.outputs.map(summary)).toEqual([derived('s', c('ssn')), derived('e', c('email'))]);
+  });
+
+  it('date parts are not columns', () => {
+    const d = statement('SELECT DATE_TRUNC(created, MONTH) AS m, TIMESTAMP_DIFF(a, b, SECOND) AS d FROM sales.orders o JOIN crm.customers c USING (id)');
+    expect(columns(d).some((x) => /month|second/.test(x))).toBe(false);
+  });
+
+  it('JOIN USING merges the column; it is passed through from both sides', () => {
+    const u = statement('SELECT id, total FROM sales.orders JOIN crm.customers USING (id)', { schemas });
+    expect(u.outputs.map(summary)).toEqual([direct('id', c('id'), o('id')), direct('total', o('total'))]);
+  });
+
+  it('named windows contribute their columns', () => {
+    const w = statement('SELECT SUM(total) OVER w AS running FROM sales.orders WINDOW w AS (PARTITION BY customer_id ORDER BY id)');
+    expect(w.outputs.map(summary)).toEqual([derived('running', o('total'))]);
+    expect(columns(w)).toEqual([o('customer_id'), o('id'), o('total')]);
+  });
+});
+
+describe('nested fields and arrays', () => {
+  it('struct field access through alias, table name or bare column', () => {
+    const s = statement('SELECT c.address.city, customers.address.street AS st, address.city AS c2 FROM crm.customers c, crm.customers');
+    expect(s.parsed).toBe(true);
+    expect(s.outputs.map(summary)).toEqual([
+      direct('city', c('address.city')),
+      direct('st', c('address.street')),
+      // Two range variables over the same table: the bare column is ambiguous but its table is known.
+      { name: 'c2', lineage: 'unknown', direct: false, sources: [c('address.city')], tables: [CUSTOMERS] },
+    ]);
+  });
+
+  it('UNNEST elements and struct fields of repeated records', () => {
+    const s = statement('SELECT i.sku, tag, off FROM sales.orders o, UNNEST(o.items) AS i WITH OFFSET AS off, crm.customers c, UNNEST(c.tags) tag', { schemas });
+    expect(s.outputs.map(summary)).toEqual([direct('sku', o('items.sku')), direct('tag', c('tags')), derived('off')]);
+  });
+
+  it('implicit UNNEST through an array path of a range variable', () => {
+    const s = statement('SELECT item.qty FROM sales.orders o, o.items AS item', { schemas });
+    expect(tables(s)).toEqual([`${ORDERS}:read`]);
+    expect(s.outputs.map(summary)).toEqual([direct('qty', o('items.qty'))]);
+  });
+
+  it('array subscripts transform', () => {
+    const s = statement('SELECT items[SAFE_OFFSET(0)].sku AS first_sku FROM sales.orders');
+    expect(s.outputs.map(summary)).toEqual([derived('first_sku', o('items.sku'))]);
+  });
+});
+
+describe('SELECT * and whole rows', () => {
+  it('without a schema: one unknown output naming the table', () => {
+    const s = statement('SELECT * FROM crm.customers');
+    expect(s.outputs).toEqual([
+      {
+        index: 0,
+        name: '*',
+        sources: [],
+        lineage: 'unknown',
+        direct: false,
+        reason: `SELECT * over ${CUSTOMERS}, whose schema is not known`,
+        tables: [CUSTOMERS],
+      },
+    ]);
+  });
+
+  it('with a schema: one direct output per column, names lower-cased', () => {
+    const s = statement('SELECT * FROM crm.customers', { schemas });
+    expect(s.outputs.map(summary)).toEqual(['id', 'name', 'email', 'ssn', 'address', 'tags'].map((n) => direct(n, c(n))));
+    expect(columns(s)).toHaveLength(6);
+  });
+
+  it('t.* next to other columns', () => {
+    const s = statement('SELECT o.*, c.email FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id', { schemas });
+    expect(s.outputs.map((x) => x.name)).toEqual(['id', 'customer_id', 'total', 'items', 'email']);
+    expect(summary(output(s, 'email'))).toEqual(direct('email', c('email')));
+  });
+
+  it('* EXCEPT drops columns', () => {
+    const s = statement('SELECT * EXCEPT (ssn, address) FROM crm.customers', { schemas });
+    expect(s.outputs.map((x) => x.name)).toEqual(['id', 'name', 'email', 'tags']);
+  });
+
+  it('* REPLACE swaps a column for an expression', () => {
+    const s = statement("SELECT * REPLACE (CONCAT('***', SUBSTR(ssn, -4)) AS ssn) FROM crm.customers", { schemas });
+    expect(summary(output(s, 'ssn'))).toEqual(derived('ssn', c('ssn')));
+    expect(summary(output(s, 'email'))).toEqual(direct('email', c('email')));
+  });
+
+  it('struct.* expands the fields of a known RECORD', () => {
+    const s = statement('SELECT address.* FROM crm.customers', { schemas });
+    expect(s.outputs.map(summary)).toEqual([direct('street', c('address.street')), direct('city', c('address.city'))]);
+  });
+
+  it('a column read through SELECT * of a subquery without schema is still that column', () => {
+    const s = statement('SELECT email FROM (SELECT * FROM crm.customers)');
+    expect(s.outputs.map(summary)).toEqual([direct('email', c('email'))]);
+  });
+
+  it('joins without schemas: unqualified columns are ambiguous, qualified ones are not', () => {
+    const s = statement('SELECT c.name, total FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id');
+    expect(s.outputs.map(summary)).toEqual([
+      direct('name', c('name')),
+      { name: 'total', lineage: 'unknown', direct: false, sources: [c('total'), o('total')], tables: [CUSTOMERS, ORDERS] },
+    ]);
+  });
+
+  it('joins with schemas: unqualified columns resolve to the table that has them', () => {
+    const s = statement('SELECT name, total, customer_id FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', { schemas });
+    expect(s.outputs.map(summary)).toEqual([direct('name', c('name')), direct('total', o('total')), direct('customer_id', o('customer_id'))]);
+  });
+
+  it.each([
+    ['TO_JSON_STRING(row)', 'SELECT TO_JSON_STRING(c) AS j FROM crm.customers c', 'j'],
+    ['TO_JSON(row)', 'SELECT TO_JSON(c) AS j FROM crm.customers c', 'j'],
+    ['STRUCT(row)', 'SELECT STRUCT(c) AS j FROM crm.customers c', 'j'],
+    ['a bare table alias as a value', 'SELECT c FROM crm.customers c', 'c'],
+    ['the implicit alias of a table', 'SELECT TO_JSON_STRING(customers) AS j FROM crm.customers', 'j'],
+  ])('%s without a schema is unknown', (_label, sql, name) => {
+    const s = statement(sql);
+    expect(summary(output(s, name))).toEqual({ name, lineage: 'unknown', direct: false, sources: [], tables: [CUSTOMERS] });
+    expect(output(s, name).reason).toBe(`the whole row of ${CUSTOMERS} is used as a value and its schema is not known`);
+  });
+
+  it('a whole row with a schema flows every column', () => {
+    const s = statement('SELECT TO_JSON_STRING(c) AS j FROM crm.customers c', { schemas });
+    expect(summary(output(s, 'j'))).toEqual(derived('j', ...['id', 'name', 'email', 'ssn', 'address', 'tags'].map(c)));
+  });
+
+  it('SELECT AS STRUCT / AS VALUE at the top level are unknown', () => {
+    for (const sql of ['SELECT AS STRUCT name, email FROM crm.customers', 'SELECT AS VALUE STRUCT(name, email) FROM crm.customers']) {
+      const s = statement(sql);
+      expect(s.outputs).toHaveLength(1);
+      expect(summary(s.outputs[0]!)).toEqual({ name: '*', lineage: 'unknown', direct: false, sources: [c('email'), c('name')], tables: [CUSTOMERS] });
+    }
+  });
+
+  it('a scalar subquery whose column could be correlated is unknown without schemas', () => {
+    const s = statement('SELECT (SELECT MAX(ssn) FROM crm.leads) AS m FROM crm.customers');
+    expect(summary(output(s, 'm'))).toEqual({
+      name: 'm',
+      lineage: 'unknown',
+      direct: false,
+      sources: [c('ssn'), 'acme-analytics.crm.leads:ssn'],
+      tables: [CUSTOMERS, 'acme-analytics.crm.leads'],
+    });
+  });
+
+  it('a scalar subquery resolves with schemas', () => {
+    const s = statement('SELECT (SELECT MAX(total) FROM sales.orders o WHERE o.customer_id = c.id) AS biggest, name FROM crm.customers c', { schemas });
+    expect(s.outputs.map(summary)).toEqual([derived('biggest', o('total')), direct('name', c('name'))]);
+    expect(columns(s)).toEqual([c('id'), c('name'), o('customer_id'), o('total')]);
+  });
+});
+
+describe('result column names', () => {
+  it('repeated names are renamed the way BigQuery renames them', () => {
+    const s = statement('SELECT c.id, o.id, o.total FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id');
+    expect(s.outputs.map(summary)).toEqual([direct('id', c('id')), direct('id_1', o('id')), direct('total', o('total'))]);
+  });
+
+  it('a renamed column colliding with another name has unknown lineage', () => {
+    const s = statement('SELECT c.id, o.id, c.ssn AS id_1 FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id');
+    expect(s.outputs.map(summary)).toEqual([
+      direct('id', c('id')),
+      { name: 'id_1', lineage: 'unknown', direct: false, sources: [o('id')], tables: [CUSTOMERS, ORDERS] },
+      direct('id_1', c('ssn')),
+    ]);
+  });
+
+  it('anonymous expressions are f0_, f1_, … in order', () => {
+    const s = statement('SELECT 1, email, UPPER(name), LENGTH(ssn) AS n, 2 FROM crm.customers');
+    expect(s.outputs.map((x) => x.name)).toEqual(['f0_', 'email', 'f1_', 'n', 'f2_']);
+  });
+});
+
+describe('other clauses', () => {
+  it('QUALIFY after WHERE is parsed and its columns recorded', () => {
+    const s = statement('SELECT id, total FROM sales.orders WHERE total > 0 QUALIFY ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY total DESC) = 1');
+    expect(s.parsed).toBe(true);
+    expect(columns(s)).toEqual([o('customer_id'), o('id'), o('total')]);
+    expect(s.functions).toEqual(['ROW_NUMBER']);
+  });
+
+  it('EXTRACT … FROM names a column, not a table', () => {
+    const s = statement('SELECT EXTRACT(YEAR FROM created_at) AS y FROM sales.orders');
+    expect(s.parsed).toBe(true);
+    expect(tables(s)).toEqual([`${ORDERS}:read`]);
+    expect(s.outputs.map(summary)).toEqual([derived('y', o('created_at'))]);
+  });
+
+  it('GROUP BY, HAVING and ORDER BY may name select-list aliases', () => {
+    const s = statement('SELECT customer_id AS who, SUM(total) AS spent FROM sales.orders GROUP BY who HAVING spent > 10 ORDER BY spent DESC');
+    expect(columns(s)).toEqual([o('customer_id'), o('total')]);
+  });
+
+  it('FOR SYSTEM_TIME AS OF is evaluated', () => {
+    const s = statement('SELECT total FROM sales.orders FOR SYSTEM_TIME AS OF TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 1 HOUR)');
+    expect(s.parsed).toBe(true);
+    expect([...s.functions].sort()).toEqual(['CURRENT_TIMESTAMP', 'TIMESTAMP_SUB']);
+  });
+});
+
+describe('writes carry the lineage of what they write', () => {
+  it('INSERT … WITH … SELECT', () => {
+    const s = statement('INSERT INTO crm.archive WITH recent AS (SELECT email FROM crm.customers WHERE id > 5) SELECT email FROM recent');
+    expect(s.parsed).toBe(true);
+    expect(tables(s)).toEqual(['acme-analytics.crm.archive:write', `${CUSTOMERS}:read`]);
+    expect(s.outputs.map(summary)).toEqual([direct('email', c('email'))]);
+  });
+
+  it('INSERT … SELECT names outputs after the target columns', () => {
+    const s = statement('INSERT INTO crm.archive (who, contact) SELECT name, email FROM crm.customers WHERE id < 10');
+    expect(s).toMatchObject({ type: 'INSERT', category: 'write', parsed: true });
+    expect(tables(s)).toEqual(['acme-analytics.crm.archive:write', `${CUSTOMERS}:read`]);
+    expect(s.outputs.map(summary)).toEqual([direct('who', c('name')), direct('contact', c('email'))]);
+  });
+
+  it('INSERT … VALUES reads only what its subqueries read', () => {
+    const s = statement('INSERT sales.orders (id, total) VALUES (1, (SELECT MAX(total) FROM sales.orders))');
+    expect(tables(s)).toEqual([`${ORDERS}:write`, `${ORDERS}:read`]);
+    expect(s.outputs).toEqual([]);
+    expect(columns(s)).toEqual([o('total')]);
+  });
+
+  it('CREATE TABLE AS SELECT and CREATE VIEW', () => {
+    const t = statement('CREATE OR REPLACE TABLE crm.copy AS SELECT ssn FROM crm.customers');
+    expect(t).toMatchObject({ type: 'CREATE_TABLE', category: 'ddl', parsed: true });
+    expect(tables(t)).toEqual(['acme-analytics.crm.copy:ddl', `${CUSTOMERS}:read`]);
+    expect(t.outputs.map(summary)).toEqual([direct('ssn', c('ssn'))]);
+    const v = statement('CREATE VIEW crm.v AS SELECT UPPER(email) AS e FROM crm.customers');
+    expect(v).toMatchObject({ type: 'CREATE_VIEW', category: 'ddl', parsed: true });
+    expect(tables(v)).toEqual(['acme-analytics.crm.v:ddl', `${CUSTOMERS}:read`]);
+  });
+
+  it('DROP, TRUNCATE and ALTER name their table', () => {
+    expect(tables(statement('DROP TABLE crm.old'))).toEqual(['acme-analytics.crm.old:ddl']);
+    expect(statement('TRUNCATE TABLE crm.old')).toMatchObject({ type: 'TRUNCATE_TABLE', category: 'write', parsed: true });
+    expect(tables(statement('ALTER TABLE crm.old ADD COLUMN note STRING'))).toEqual(['acme-analytics.crm.old:ddl']);
+  });
+});

@@ -1,0 +1,52 @@
+// Whatever the text, normalize returns a valid document: truncated, spliced or pathological
+// SQL becomes unparsed statements, never an exception.
+import { describe, expect, it } from 'vitest';
+import { run, schemas } from './support.ts';
+
+const corpus = [
+  'SELECT c.name AS n, SUM(o.total) FROM `acme-analytics.crm.customers` c JOIN sales.orders o ON o.customer_id = c.id GROUP BY 1',
+  'WITH a AS (SELECT id, ssn FROM crm.customers), b AS (SELECT * FROM a) SELECT b.* EXCEPT (ssn) FROM b',
+  "MERGE sales.orders t USING (SELECT * FROM sales.staged) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET total = s.total",
+  "EXPORT DATA OPTIONS(uri='gs://b/*.csv', format='CSV') AS SELECT email FROM crm.customers",
+  "DECLARE d DATE DEFAULT CURRENT_DATE(); BEGIN SELECT 'a;b' FROM sales.orders; END; SELECT \"x\" -- c",
+  'SELECT i.sku, ARRAY(SELECT AS STRUCT x FROM UNNEST(o.items) x) FROM sales.orders o, o.items i WHERE i.qty > (SELECT 1)',
+  "SELECT * FROM `acme-analytics.web.events_*` WHERE _TABLE_SUFFIX > '2025' UNION ALL SELECT * FROM region-us.INFORMATION_SCHEMA.JOBS",
+  'CREATE OR REPLACE TABLE crm.copy AS SELECT TO_JSON_STRING(c) AS j FROM crm.customers c; DROP TABLE crm.copy',
+];
+
+function cuts(sql: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < sql.length; i += 5) out.push(sql.slice(0, i), sql.slice(i));
+  return out;
+}
+
+describe('robustness', () => {
+  it('every prefix and suffix of realistic statements yields a valid document', () => {
+    let parsed = 0;
+    let unparsed = 0;
+    for (const sql of corpus) {
+      for (const piece of cuts(sql)) {
+        const input = run(piece, { schemas, defaultDataset: 'sales' });
+        for (const s of input.sql.statements) {
+          if (s.parsed) parsed++;
+          else {
+            unparsed++;
+            expect(s.error, piece).toMatch(/\S/);
+          }
+        }
+      }
+    }
+    // Both outcomes occur: the test exercises the parser's failures and its successes.
+    expect(parsed).toBeGreaterThan(20);
+    expect(unparsed).toBeGreaterThan(100);
+  });
+
+  it('pathologically nested input is unparsed, not a stack overflow', () => {
+    const nested = run(`SELECT ${'('.repeat(3000)}1${')'.repeat(3000)}`).sql.statements[0]!;
+    expect(nested.parsed).toBe(false);
+    const chained = run(`SELECT ${'a + '.repeat(10000)}1 FROM sales.orders`).sql.statements[0]!;
+    expect(chained.parsed).toBe(false);
+    expect(chained.error).toMatch(/call stack/);
+    expect(chained.tables.map((t) => t.id)).toEqual(['acme-analytics.sales.orders']);
+  });
+});
