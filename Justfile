@@ -10,7 +10,7 @@ default:
     @just --list
 
 # Everything CI checks: contract, types, Rego, fixtures, TypeScript tests
-test: system-packages check-types lint-rego test-rego test-ts
+test: system-packages check-types lint-rego test-rego test-fixtures test-ts
 
 # Debian packages the tests use for real (PostgreSQL)
 system-packages:
@@ -41,6 +41,11 @@ test-rego:
     opa test rego/ --coverage --threshold 90 > reports/rego-coverage.json || (opa test rego/ -v; exit 1)
     opa test rego/
 
+# Fixture suites against the compiled policy (exit 5: a case failed, 6: a fixture file is invalid)
+test-fixtures: build
+    @mkdir -p reports
+    {{sluice}} test --reporter junit --output reports/fixtures.xml
+
 # TypeScript tests (vitest)
 test-ts: build
     vitest run
@@ -52,3 +57,5 @@ sluice *args:
 # Benchmarks (bench/); figures go into README's performance section
 bench: build
     node bench/decision.ts
+    node bench/fixtures.ts
+    node bench/masking.ts

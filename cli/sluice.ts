@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build.ts';
 import { registerEval } from './commands/eval.ts';
+import { registerTest } from './commands/test.ts';
 import { EXIT, fail } from './output.ts';
 
 const program = new Command('sluice')
@@ -14,6 +15,7 @@ const program = new Command('sluice')
 
 registerBuild(program);
 registerEval(program);
+registerTest(program);
 
 program.addHelpText(
   'after',
@@ -21,7 +23,8 @@ program.addHelpText(
 Exit codes:
   0  success (eval: allow or mask)      3  eval: deny
   1  runtime error                      4  eval: approval required
-  2  bad usage or unreadable input`,
+  2  bad usage or unreadable input      5  test: a case failed
+                                        6  test: a fixture file is invalid`,
 );
 
 try {

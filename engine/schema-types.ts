@@ -1,5 +1,345 @@
 // Generated from schemas/*.schema.json by scripts/gen-types.ts. Do not edit.
 
+/**
+ * One record of the audit trail, exactly as hashed: the canonical JSON of this document (keys sorted) is the `body` column, and `hash = sha256(prev_hash || body)` links it to the record before it in its stream. Every field is always present (null when unknown), so a record reads the same on every storage engine.
+ */
+export type AuditRecord =
+  | AuditRequestRecord
+  | AuditApprovalRecord
+  | AuditGrantRecord
+  | AuditTokenFailureRecord
+  | AuditConfigReloadRecord
+  | AuditCheckpointRecord;
+/**
+ * Format version of the record body.
+ */
+export type AuditRecordVersion = 1;
+/**
+ * The chain the record belongs to: one per gateway instance.
+ */
+export type AuditStream = string;
+/**
+ * Position in the stream, from 1, without gaps.
+ */
+export type AuditSeq = number;
+/**
+ * RFC 3339 UTC time with milliseconds.
+ */
+export type AuditTime = string;
+export type AuditCellValue = string | null | AuditTableRow | {v: AuditCellValue}[];
+
+export interface AuditRequestRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "request";
+  data: AuditRequestData;
+}
+/**
+ * One BigQuery API call through the gateway: who, what, the decision, what ran upstream and what the agent got back.
+ */
+export interface AuditRequestData {
+  request_id: string;
+  identity: AuditIdentity;
+  /**
+   * The gateway connection (upstream project binding) the request used.
+   */
+  connection: string | null;
+  /**
+   * The BigQuery API call: jobs.query, jobs.insert, jobs.getQueryResults, tabledata.list, …
+   */
+  route: string;
+  /**
+   * Project the job runs in.
+   */
+  project: string | null;
+  /**
+   * The SQL text, with literal values and comments replaced by `?` unless the log keeps them (see `redactions`).
+   */
+  sql: string | null;
+  /**
+   * input.sql.hash: sha256 of the original text, whitespace-folded; identifies the statement even when its literals are redacted.
+   */
+  sql_hash: string | null;
+  /**
+   * The policy input document the decision was made on (schemas/input.schema.json), redacted like `sql`.
+   */
+  input: PolicyInput | null;
+  /**
+   * The decision document (schemas/decision.schema.json).
+   */
+  decision: Decision | null;
+  /**
+   * Revision of the policy bundle that decided.
+   */
+  revision: string | null;
+  /**
+   * Policy evaluation time, nanoseconds.
+   */
+  eval_ns: number | null;
+  /**
+   * Set when the engine refused to decide (the decision is then a deny with this code).
+   */
+  engine_error: null | AuditProblem;
+  bytes: AuditBytes;
+  job: null | AuditJob;
+  /**
+   * HTTP status the agent received.
+   */
+  status: number;
+  /**
+   * The BigQuery error the agent received (reason: accessDenied, approvalRequired, backendError, …).
+   */
+  error: null | AuditApiError;
+  timings_ms: AuditTimings;
+  approval_ids: string[];
+  grant_ids: string[];
+  masking: null | AuditMasking;
+  response: null | AuditResponse;
+  /**
+   * JSON pointers (RFC 6901, relative to `data`) of values the recorder rewrote before storing: SQL literals, values found by the content scan.
+   */
+  redactions: string[];
+}
+export interface AuditIdentity {
+  subject: string;
+  issuer: string;
+  kind: "agent" | "human" | null;
+  groups: string[];
+}
+export interface AuditProblem {
+  code: string;
+  message: string;
+}
+export interface AuditBytes {
+  /**
+   * The dry run's totalBytesProcessed.
+   */
+  estimated: number | null;
+  /**
+   * What the job reported processing.
+   */
+  processed: number | null;
+  billed: number | null;
+}
+export interface AuditJob {
+  id: string;
+  project: string | null;
+  location: string | null;
+}
+export interface AuditApiError {
+  reason: string;
+  message: string;
+}
+/**
+ * Milliseconds spent in each stage; null for a stage the request did not reach.
+ */
+export interface AuditTimings {
+  decision: number | null;
+  dry_run: number | null;
+  upstream: number | null;
+  total: number | null;
+}
+/**
+ * What in-flight masking did to the rows the agent received.
+ */
+export interface AuditMasking {
+  cells_masked: number;
+  content_scan_cells: number;
+  detections: {
+    [k: string]: number;
+  };
+}
+/**
+ * The result as the agent received it (after masking), capped in size.
+ */
+export interface AuditResponse {
+  /**
+   * The result schema sent to the agent (BigQuery TableSchema).
+   */
+  schema: {fields: TableField[]} | null;
+  /**
+   * BigQuery TableRow objects ({f: [{v}]}), masked.
+   */
+  rows: AuditTableRow[];
+  /**
+   * BigQuery's totalRows for the query.
+   */
+  total_rows: string | null;
+  /**
+   * Rows the agent received in this response.
+   */
+  rows_received: number;
+  rows_recorded: number;
+  /**
+   * True when rows were left out to respect the size cap.
+   */
+  truncated: boolean;
+  /**
+   * Values the recorder's own content scan redacted (a backstop; normally 0).
+   */
+  scrubbed_values: number;
+}
+export interface AuditTableRow {
+  f: {
+    v: AuditCellValue;
+  }[];
+}
+export interface AuditApprovalRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "approval";
+  data: AuditApprovalData;
+}
+/**
+ * A step of a just-in-time approval: requested, a vote, the outcome.
+ */
+export interface AuditApprovalData {
+  approval_id: string;
+  action: "requested" | "voted" | "approved" | "rejected" | "expired" | "cancelled";
+  /**
+   * The request that asked for approval.
+   */
+  request_id: string | null;
+  /**
+   * Who the approval is for (the requester).
+   */
+  subject: string;
+  /**
+   * Who acted: the approver for votes and decisions, null for the system (expiry).
+   */
+  actor: string | null;
+  vote: "approve" | "reject" | null;
+  comment: string | null;
+  approver_groups: string[];
+  min_approvals: number | null;
+  scope: null | AuditScope;
+  sql_hash: string | null;
+  /**
+   * The grant an approval created.
+   */
+  grant_id: string | null;
+}
+export interface AuditScope {
+  kind: "dataset" | "tables" | "statement";
+  datasets?: string[];
+  tables?: string[];
+  statement_hash?: string;
+}
+export interface AuditGrantRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "grant";
+  data: AuditGrantData;
+}
+export interface AuditGrantData {
+  grant_id: string;
+  action: "created" | "consumed" | "revoked";
+  /**
+   * Who the grant is for.
+   */
+  subject: string;
+  issuer: string;
+  scope: AuditScope;
+  one_time: boolean;
+  expires_at: AuditTime;
+  approval_id: string | null;
+  /**
+   * Who revoked it; null when not a person's act.
+   */
+  actor: string | null;
+  /**
+   * The request that consumed it.
+   */
+  request_id: string | null;
+}
+export interface AuditTokenFailureRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "token_failure";
+  data: AuditTokenFailureData;
+}
+/**
+ * A refused bearer token. Never the token: its unverified claims are hints, not an identity.
+ */
+export interface AuditTokenFailureData {
+  request_id: string | null;
+  route: string | null;
+  connection: string | null;
+  /**
+   * missing_token, bad_signature, expired, …
+   */
+  reason: string;
+  message: string;
+  claimed_issuer: string | null;
+  claimed_subject: string | null;
+  /**
+   * First 16 hex digits of the token's sha256: correlates repeated failures without keeping the token.
+   */
+  token_sha256: string | null;
+}
+export interface AuditConfigReloadRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "config_reload";
+  data: AuditConfigReloadData;
+}
+export interface AuditConfigReloadData {
+  /**
+   * What was reloaded: policy, config, issuers, …
+   */
+  component: string;
+  /**
+   * False when the reload was refused and the previous state stayed active.
+   */
+  ok: boolean;
+  /**
+   * File or URL it came from.
+   */
+  source: string | null;
+  /**
+   * Revision now active.
+   */
+  revision: string | null;
+  previous_revision: string | null;
+  error: string | null;
+}
+export interface AuditCheckpointRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "checkpoint";
+  data: AuditCheckpointData;
+}
+/**
+ * Written by retention: the records up to `through_seq` were deleted; the first remaining record must link to `through_hash`.
+ */
+export interface AuditCheckpointData {
+  reason: "purge";
+  through_seq: number;
+  through_hash: string;
+  through_at: AuditTime;
+  purged_records: number;
+  cutoff: AuditTime;
+  actor: string | null;
+}
+
 export type Strategy = "redact" | "hash" | "last-4" | "email-domain" | "null";
 
 /**
@@ -79,6 +419,359 @@ export interface ContentScan {
    */
   detectors: ["ssn" | "card" | "email" | "phone", ...("ssn" | "card" | "email" | "phone")[]];
   strategy: Strategy;
+}
+
+/**
+ * A byte count: an integer, or a string with a binary or decimal unit (`10 GiB`, `1TiB`, `500 MB`).
+ */
+export type FixtureBytes = number | string;
+/**
+ * Table schemas keyed by project.dataset.table (BigQuery TableFieldSchema lists), or the name of a shared schemas file: `acme` finds `schemas/acme.yaml` beside the suite or in a folder above it; a path with `/` or an extension is relative to the suite.
+ */
+export type FixtureSchemasRef =
+  | string
+  | {
+      [k: string]: {}[];
+    };
+export type FixtureRoute = "jobs.query" | "jobs.insert" | "tabledata.list" | "cli";
+export type FixtureName = string;
+/**
+ * Name of an identity of the suite, or one written inline.
+ */
+export type FixtureIdentityRef = FixtureName | FixtureIdentity;
+/**
+ * Name of a request of the suite, or one written inline.
+ */
+export type FixtureRequestRef = FixtureName | FixtureRequest;
+/**
+ * An outcome alone, or what the decision must hold.
+ */
+export type FixtureExpectation =
+  | FixtureOutcome
+  | {
+      outcome: FixtureOutcome;
+      /**
+       * Codes that must all be among the decision's reasons.
+       */
+      reasons?: string[];
+      /**
+       * Codes of which at least one must be among the decision's reasons (where a policy may say it either way).
+       *
+       * @minItems 1
+       */
+      any_reasons?: [string, ...string[]];
+      /**
+       * The exact set of the decision's reason codes.
+       */
+      exact_reasons?: string[];
+      /**
+       * Codes that must not be among the decision's reasons.
+       */
+      absent_reasons?: string[];
+      /**
+       * The exact set of masks (output, strategy, path).
+       */
+      masks?: {
+        output: string;
+        strategy: "redact" | "hash" | "last-4" | "email-domain" | "null";
+        path?: string[];
+      }[];
+      /**
+       * Fields the decision's approval must have (arrays compare as sets).
+       */
+      approval?: {
+        approver_groups?: string[];
+        min_approvals?: number;
+        grant_ttl_seconds?: number;
+        request_ttl_seconds?: number;
+        one_time?: boolean;
+        scope?: {
+          kind?: "dataset" | "tables" | "statement";
+          datasets?: string[];
+          tables?: string[];
+          statement_hash?: string;
+        };
+      };
+      /**
+       * Fields the decision's limits must have.
+       */
+      limits?: {
+        maximum_bytes_billed?: FixtureBytes;
+      };
+    };
+export type FixtureOutcome = "allow" | "deny" | "approve" | "mask";
+
+/**
+ * A policy fixture suite (`*_test.yaml`) run by `sluice test`: named identities and requests, and cases that expect a decision for an identity and a request. Every case goes through the production normalizer and the compiled policy.
+ */
+export interface FixtureSuite {
+  name: string;
+  description?: string;
+  /**
+   * Evaluation time (RFC 3339) for every case, so grant expiry is deterministic. Absent: the real clock.
+   */
+  now?: string;
+  defaults?: FixtureDefaults;
+  identities?: {
+    [k: string]: FixtureIdentity;
+  };
+  requests?: {
+    [k: string]: FixtureRequest;
+  };
+  /**
+   * @minItems 1
+   */
+  cases: [FixtureCase, ...FixtureCase[]];
+}
+/**
+ * Applied to every request that does not say otherwise.
+ */
+export interface FixtureDefaults {
+  /**
+   * Project the jobs run in.
+   */
+  project?: string;
+  /**
+   * Default dataset (`dataset` or `project.dataset`) for unqualified table names.
+   */
+  dataset?: string;
+  estimate_bytes?: FixtureBytes;
+  schemas?: FixtureSchemasRef;
+  route?: FixtureRoute;
+}
+export interface FixtureIdentity {
+  /**
+   * Default: the identity's name.
+   */
+  subject?: string;
+  issuer?: string;
+  /**
+   * Default: agent.
+   */
+  kind?: "agent" | "human";
+  groups: string[];
+  claims?: {
+    [k: string]: string | number | boolean | unknown[] | null;
+  };
+}
+/**
+ * A request: `sql`, or `extends` a named request and overrides some fields.
+ */
+export interface FixtureRequest {
+  extends?: FixtureName;
+  sql?: string;
+  project?: string;
+  dataset?: string;
+  route?: FixtureRoute;
+  /**
+   * Estimated bytes processed; `null` sends no estimate even when defaults set one.
+   */
+  estimate_bytes?: FixtureBytes | null;
+  /**
+   * Tables the dry run names (project.dataset.table); makes the estimate's source dry_run.
+   */
+  referenced_tables?: string[];
+  grants?: FixtureGrant[];
+  schemas?: FixtureSchemasRef;
+}
+/**
+ * An active grant of the identity. Exactly one of expires_in (seconds after `now`, negative for already expired) or expires_at.
+ */
+export interface FixtureGrant {
+  /**
+   * Default: a name derived from the request and the grant's position.
+   */
+  id?: string;
+  /**
+   * Subject the grant was issued to. Default: the case identity's subject.
+   */
+  subject?: string;
+  scope: {
+    kind: "dataset" | "tables" | "statement";
+    /**
+     * project.dataset
+     */
+    datasets?: string[];
+    /**
+     * project.dataset.table
+     */
+    tables?: string[];
+    /**
+     * Default for kind statement: the hash of `statement_sql`, else of this request's SQL.
+     */
+    statement_hash?: string;
+    /**
+     * SQL whose hash the grant names (kind statement).
+     */
+    statement_sql?: string;
+  };
+  /**
+   * Seconds after the suite's `now`.
+   */
+  expires_in?: number;
+  /**
+   * RFC 3339 time or unix seconds.
+   */
+  expires_at?: string | number;
+  one_time?: boolean;
+}
+/**
+ * One identity and one request, or a matrix: `identities` × `requests` with `expect` keyed by identity name (an outcome, an expectation, or per request name). A pair the expectations leave out must be denied.
+ */
+export interface FixtureCase {
+  name: string;
+  description?: string;
+  identity?: FixtureIdentityRef;
+  request?: FixtureRequestRef;
+  /**
+   * @minItems 1
+   */
+  identities?: [FixtureName, ...FixtureName[]];
+  /**
+   * @minItems 1
+   */
+  requests?: [FixtureName, ...FixtureName[]];
+  expect: FixtureExpectation | FixtureMatrixExpectation;
+}
+export interface FixtureMatrixExpectation {
+  [k: string]:
+    | FixtureExpectation
+    | {
+        [k: string]: FixtureExpectation;
+      };
+}
+
+/**
+ * The gateway's configuration file (YAML). Paths are relative to the file; `${VAR}` in a string is replaced by that environment variable.
+ */
+export interface GatewayConfig {
+  listen?: {
+    host?: string;
+    port?: number;
+  };
+  /**
+   * URL agents reach the gateway at; the discovery document's rootUrl. Defaults to the listen address.
+   */
+  public_url?: string;
+  log_level?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /**
+   * Compiled policy bundle (`sluice build`). Default build/bundle.tar.gz of the project.
+   */
+  bundle?: string;
+  storage?: {
+    /**
+     * sqlite:PATH or postgres://… (approvals, grants, audit).
+     */
+    url: string;
+  };
+  masking?: {
+    /**
+     * Environment variable holding the secret of the `hash` strategy (at least 16 bytes).
+     */
+    hash_key_env: string;
+  };
+  approvals?: {
+    /**
+     * Where approvers act on a request; the request id is appended.
+     */
+    url?: string;
+  };
+  /**
+   * OIDC issuers whose access tokens the gateway accepts.
+   *
+   * @minItems 1
+   */
+  issuers: [TrustedIssuerConfig, ...TrustedIssuerConfig[]];
+  /**
+   * Upstream BigQuery endpoints; a request goes to the connection serving its project.
+   *
+   * @minItems 1
+   */
+  connections: [ConnectionConfig, ...ConnectionConfig[]];
+  limits?: {
+    /**
+     * How long fetched table schemas are reused.
+     */
+    schema_cache_seconds?: number;
+    /**
+     * How long a dry run's estimate is reused for the same SQL, parameters and caller. 0 disables.
+     */
+    dry_run_cache_seconds?: number;
+    /**
+     * How long the gateway remembers a job's masks.
+     */
+    job_retention_seconds?: number;
+    upstream_timeout_ms?: number;
+    body_limit_bytes?: number;
+  };
+}
+export interface TrustedIssuerConfig {
+  issuer: string;
+  audience: string | [string, ...string[]];
+  groups_claim?: string;
+  kind_claim?: string;
+  default_kind?: "agent" | "human";
+  jwks_uri?: string;
+  /**
+   * @minItems 1
+   */
+  algorithms?: [string, ...string[]];
+  token_type?: string;
+}
+export interface ConnectionConfig {
+  name: string;
+  /**
+   * REST root of the BigQuery API (https://bigquery.googleapis.com, or an emulator); `/bigquery/v2` is appended.
+   */
+  upstream: string;
+  /**
+   * The project whose jobs this connection runs.
+   */
+  project: string;
+  /**
+   * How the short-lived upstream credential for each request is obtained (gateway/credentials).
+   */
+  credentials: NoCredentials | ImpersonationCredentials | WorkloadIdentityCredentials;
+}
+/**
+ * No Authorization header upstream (a local emulator).
+ */
+export interface NoCredentials {
+  mode: "none";
+}
+/**
+ * The gateway's own credential impersonates one service account, BigQuery scope only, lifetime = the decision's credential TTL.
+ */
+export interface ImpersonationCredentials {
+  mode: "impersonate";
+  /**
+   * Service account email to impersonate.
+   */
+  target_principal: string;
+  /**
+   * Service-account key file; absent: Application Default Credentials.
+   */
+  source_credentials?: string;
+  /**
+   * Lifetime when the decision names none.
+   */
+  lifetime_seconds?: number;
+  iam_endpoint?: string;
+  delegates?: string[];
+}
+/**
+ * The caller's own OIDC token is exchanged at Google STS (workload identity federation), optionally then impersonating a service account; upstream audit logs name the caller.
+ */
+export interface WorkloadIdentityCredentials {
+  mode: "workload-identity";
+  /**
+   * //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/Q
+   */
+  audience: string;
+  token_url?: string;
+  service_account_impersonation_url?: string;
+  token_lifetime_seconds?: number;
+  subject_token_type?: string;
 }
 
 export type Category = "read" | "write" | "ddl" | "admin" | "export" | "script" | "unknown";
