@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // sluice: build, evaluate and test BigQuery access policies; run the gateway.
 import { Command, CommanderError } from 'commander';
+import { registerApprovals } from './commands/approvals.ts';
 import { registerBuild } from './commands/build.ts';
 import { registerEval } from './commands/eval.ts';
+import { registerGrants } from './commands/grants.ts';
 import { registerTest } from './commands/test.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerReplay } from './commands/replay.ts';
+import { registerShadow } from './commands/shadow.ts';
 import { EXIT, fail } from './output.ts';
 
 const program = new Command('sluice')
@@ -15,7 +20,12 @@ const program = new Command('sluice')
 
 registerBuild(program);
 registerEval(program);
+registerApprovals(program);
+registerGrants(program);
 registerTest(program);
+registerAudit(program);
+registerReplay(program);
+registerShadow(program);
 
 program.addHelpText(
   'after',

@@ -197,21 +197,24 @@ export interface AuditApprovalRecord {
   data: AuditApprovalData;
 }
 /**
- * A step of a just-in-time approval: requested, a vote, the outcome.
+ * A step of a just-in-time approval: requested (or joined), a vote, the outcome, or an attempt that was refused.
  */
 export interface AuditApprovalData {
-  approval_id: string;
-  action: "requested" | "voted" | "approved" | "rejected" | "expired" | "cancelled";
   /**
-   * The request that asked for approval.
+   * The approval request; null for a refused attempt that named none.
+   */
+  approval_id: string | null;
+  action: "requested" | "reused" | "voted" | "approved" | "rejected" | "expired" | "cancelled" | "refused";
+  /**
+   * The gateway request that asked for approval.
    */
   request_id: string | null;
   /**
-   * Who the approval is for (the requester).
+   * Who the approval is for (the requester), when the step names them.
    */
-  subject: string;
+  subject: string | null;
   /**
-   * Who acted: the approver for votes and decisions, null for the system (expiry).
+   * Who acted: the requester, an approver; null for the gateway itself (expiry).
    */
   actor: string | null;
   vote: "approve" | "reject" | null;
@@ -219,11 +222,23 @@ export interface AuditApprovalData {
   approver_groups: string[];
   min_approvals: number | null;
   scope: null | AuditScope;
+  /**
+   * Tables of the statement the approval is about.
+   */
+  tables: string[];
   sql_hash: string | null;
   /**
    * The grant an approval created.
    */
   grant_id: string | null;
+  /**
+   * With `refused`: what was attempted.
+   */
+  operation: "vote" | "revoke" | "consume" | null;
+  /**
+   * With `refused`: why.
+   */
+  error: null | AuditProblem;
 }
 export interface AuditScope {
   kind: "dataset" | "tables" | "statement";
@@ -240,26 +255,33 @@ export interface AuditGrantRecord {
   kind: "grant";
   data: AuditGrantData;
 }
+/**
+ * A grant created, spent by a query, revoked, or an attempt on it refused. Fields the event does not carry (a revocation names the grant only) are null.
+ */
 export interface AuditGrantData {
   grant_id: string;
-  action: "created" | "consumed" | "revoked";
+  action: "created" | "consumed" | "revoked" | "refused";
   /**
    * Who the grant is for.
    */
-  subject: string;
-  issuer: string;
-  scope: AuditScope;
-  one_time: boolean;
-  expires_at: AuditTime;
+  subject: string | null;
+  issuer: string | null;
+  scope: null | AuditScope;
+  one_time: boolean | null;
+  expires_at: null | AuditTime;
   approval_id: string | null;
   /**
    * Who revoked it; null when not a person's act.
    */
   actor: string | null;
   /**
-   * The request that consumed it.
+   * The gateway request that consumed it (or tried to).
    */
   request_id: string | null;
+  /**
+   * With `refused`: why.
+   */
+  error: null | AuditProblem;
 }
 export interface AuditTokenFailureRecord {
   v: AuditRecordVersion;
@@ -694,7 +716,7 @@ export interface GatewayConfig {
      */
     schema_cache_seconds?: number;
     /**
-     * How long a dry run's estimate is reused for the same SQL, parameters and caller. 0 disables.
+     * How long one caller's dry-run estimate is reused for the same SQL, parameters and default dataset. The decision is still made on every request; maximumBytesBilled bounds what a stale estimate can cost. 0 disables.
      */
     dry_run_cache_seconds?: number;
     /**

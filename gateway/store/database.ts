@@ -43,9 +43,23 @@ function connect(url: string): { db: Kysely<Tables>; dialect: Dialect } {
     return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2_000 });
-    // An idle client losing its server must not crash the process; the next query reports it.
+    // Bounded waits everywhere: a request that must be audited fails closed in seconds, not
+    // minutes, when the server is gone or hangs (connect, server-side statement, client-side query).
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      connectionTimeoutMillis: 2_000,
+      statement_timeout: 10_000,
+      query_timeout: 12_000,
+      idle_in_transaction_session_timeout: 30_000,
+      keepAlive: true,
+    });
+    // A client losing its server must not crash the process: idle ones report through the pool,
+    // checked-out ones through their own 'error' event (which pg emits with no listener attached
+    // and Kysely does not listen to). The query in flight fails with the error either way, and the
+    // pool drops the broken client when it is released.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   throw new Error(`unsupported storage URL ${redact(url)}: use sqlite:<file> or postgres://…`);

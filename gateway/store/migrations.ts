@@ -1,6 +1,7 @@
 // Schema migrations, in code so one set serves SQLite and PostgreSQL. Append; never edit one
 // that has shipped.
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -90,4 +91,36 @@ const initial: Migration = {
   },
 };
 
-export const migrations: Record<string, Migration> = { '0001_initial': initial };
+// Just-in-time approvals across replicas: a revision bumped by every decision transaction (its
+// UPDATE is what serializes concurrent votes on one request), at most one pending request per
+// dedupe key and at most one grant per approval (backstops for races), voters as identities.
+const approvalsConcurrency: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('approval_requests')
+      .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createIndex('approval_requests_pending_dedupe')
+      .unique()
+      .on('approval_requests')
+      .column('dedupe_key')
+      .where(sql<boolean>`status = 'pending'`)
+      .execute();
+    await db.schema.createIndex('approval_requests_expiry').on('approval_requests').columns(['status', 'expires_at_ms']).execute();
+    await db.schema
+      .alterTable('approval_votes')
+      .addColumn('approver_subject', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
+    await db.schema
+      .alterTable('approval_votes')
+      .addColumn('approver_issuer', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
+    await db.schema.createIndex('grants_approval').unique().on('grants').column('approval_id').execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_approvals_concurrency': approvalsConcurrency,
+};

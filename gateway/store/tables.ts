@@ -40,11 +40,16 @@ export interface ApprovalRequestRow {
   expires_at_ms: number;
   decided_at_ms: number | null;
   grant_id: string | null;
+  /** Bumped by every transaction that decides on the request; its row lock orders them. */
+  revision: number;
 }
 
 export interface ApprovalVoteRow {
   approval_id: string;
+  /** The voter's identity key (issuer and subject): one vote per approver and request. */
   approver: string;
+  approver_subject: string;
+  approver_issuer: string;
   vote: 'approve' | 'reject';
   comment: string;
   at_ms: number;

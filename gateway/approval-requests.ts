@@ -1,0 +1,59 @@
+// Where a query that needs approval is turned into an approval request the caller can point a
+// human at. The default only derives a stable id (same caller + same statement + same scope = same
+// request) and the approver URL; a store-backed implementation files the request for real.
+import { createHash } from 'node:crypto';
+import type { Approval, Decision, Identity, PolicyInput } from '../engine/schema-types.ts';
+
+export interface ApprovalTicket {
+  id: string;
+  /** Where an approver acts on it, when the gateway knows. */
+  url?: string | undefined;
+  /** When the request lapses, in unix seconds, if it does. */
+  expiresAt?: number | undefined;
+}
+
+export interface ApprovalRequest {
+  identity: Identity;
+  project: string;
+  /** `sql.hash` of the policy input: what statement-scoped grants name. */
+  sqlHash: string;
+  sql: string;
+  approval: Approval;
+  /** The pending reasons (grant_used left out). */
+  reasons: { code: string; message: string }[];
+  /** Everything the policy decided on, and the decision, for a store that files the request. */
+  input: PolicyInput;
+  decision: Decision;
+  now: Date;
+}
+
+export interface ApprovalRequests {
+  open(request: ApprovalRequest): Promise<ApprovalTicket>;
+}
+
+export class DerivedApprovalIds implements ApprovalRequests {
+  readonly #baseUrl: string | undefined;
+
+  constructor(baseUrl?: string) {
+    this.#baseUrl = baseUrl?.replace(/\/+$/, '');
+  }
+
+  async open(request: ApprovalRequest): Promise<ApprovalTicket> {
+    const id = approvalId(request);
+    const ttl = request.approval.request_ttl_seconds;
+    return {
+      id,
+      url: this.#baseUrl ? `${this.#baseUrl}/${id}` : undefined,
+      expiresAt: ttl ? Math.floor(request.now.getTime() / 1000) + ttl : undefined,
+    };
+  }
+}
+
+/** `apr_` + 128 bits of a digest over who asks, what for and with which scope. */
+export function approvalId(request: Pick<ApprovalRequest, 'identity' | 'project' | 'sqlHash' | 'approval'>): string {
+  const h = createHash('sha256');
+  for (const part of [request.identity.issuer, request.identity.subject, request.project, request.sqlHash, JSON.stringify(request.approval.scope)]) {
+    h.update(part).update('\u0000');
+  }
+  return `apr_${h.digest('hex').slice(0, 32)}`;
+}

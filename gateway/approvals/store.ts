@@ -1,0 +1,592 @@
+// Just-in-time approvals: requests raised by `approve` decisions, votes by people in the policy's
+// approver groups, and the grants an approval creates, all in the gateway's database so every
+// replica sees the same state and a restart loses nothing.
+//
+// Races between replicas are settled by the database: every decision on a request runs in a
+// transaction whose first statement updates the request row (a row lock on PostgreSQL, the write
+// lock on SQLite), unique indexes allow one pending request per dedupe key, one vote per approver
+// and one grant per approval, and a one-time grant is consumed by a conditional UPDATE whose row
+// count says who won.
+import { sql, type Kysely } from 'kysely';
+import type { Approval, Grant, Identity, PolicyInput } from '../../engine/schema-types.ts';
+import type { Database } from '../store/database.ts';
+import type { ApprovalRequestRow, GrantRow, Tables } from '../store/tables.ts';
+import { ApprovalError, isUniqueViolation, type ApprovalErrorCode } from './errors.ts';
+import {
+  actorOf,
+  canonicalScope,
+  dedupeKey,
+  identityKey,
+  newId,
+  parseInput,
+  sameIdentity,
+  toEngineGrant,
+  toGrantView,
+  toRequestView,
+  toSummary,
+} from './rows.ts';
+import type {
+  ApprovalEvent,
+  ApprovalEventListener,
+  ApprovalRequestView,
+  ApprovalStatus,
+  GrantView,
+  RequestApprovalArgs,
+  RequestApprovalResult,
+  VoteArgs,
+  VoteResult,
+} from './types.ts';
+import { DecisionWaiters } from './waiters.ts';
+
+export interface ApprovalStoreOptions {
+  database: Database;
+  /** External base URL of the gateway, where the approver page is served. */
+  publicUrl: string;
+  /** Where approvers act on a request; the request id is appended. Default `${publicUrl}/approve/requests`. */
+  approveUrlBase?: string;
+  /** Audit trail hook; more listeners with subscribe(). */
+  onEvent?: ApprovalEventListener;
+  /** How long a request waits for a decision when the policy names no request_ttl_seconds. Default 3600. */
+  defaultRequestTtlSeconds?: number;
+  /** How often a held caller re-reads its request (decisions made by other replicas). Default 1000. */
+  pollIntervalMs?: number;
+  /** How often lapsed pending requests are recorded as expired (and announced). 0 disables. Default 30000. */
+  sweepIntervalMs?: number;
+  /** Clock in epoch milliseconds (tests). */
+  now?: () => number;
+}
+
+export interface ListRequestsOptions {
+  status?: ApprovalStatus | 'all';
+  /** Only requests this identity asked for or may decide on. Absent: all (trusted callers only). */
+  visibleTo?: Identity;
+  limit?: number;
+}
+
+export interface ListGrantsOptions {
+  /** `active` (default) or every grant, newest first. */
+  status?: 'active' | 'all';
+  /** Only grants held by this identity or that it may revoke. Absent: all (trusted callers only). */
+  visibleTo?: Identity;
+  limit?: number;
+}
+
+export interface WaitOptions {
+  /** Longest the caller is held; the request is returned still pending after it. */
+  timeoutMs: number;
+  /** Aborting (the caller went away) rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export const COMMENT_MAX_LENGTH = 2000;
+const LIST_SCAN_LIMIT = 500;
+
+type VoteOutcome =
+  | { kind: 'refused'; code: ApprovalErrorCode; message: string; expiredRow?: ApprovalRequestRow }
+  | { kind: 'counted'; decided: 'approved' | 'rejected' | null; grantId?: string };
+
+export class ApprovalStore {
+  readonly publicUrl: string;
+  readonly #database: Database;
+  readonly #approveUrlBase: string;
+  readonly #listeners = new Set<ApprovalEventListener>();
+  readonly #defaultRequestTtlMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #now: () => number;
+  readonly #waiters = new DecisionWaiters();
+  readonly #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: ApprovalStoreOptions) {
+    this.#database = options.database;
+    this.publicUrl = options.publicUrl.replace(/\/+$/, '');
+    this.#approveUrlBase = (options.approveUrlBase ?? `${this.publicUrl}/approve/requests`).replace(/\/+$/, '');
+    if (options.onEvent) this.#listeners.add(options.onEvent);
+    this.#defaultRequestTtlMs = positive(options.defaultRequestTtlSeconds ?? 3600, 'defaultRequestTtlSeconds') * 1000;
+    this.#pollIntervalMs = positive(options.pollIntervalMs ?? 1000, 'pollIntervalMs');
+    this.#now = options.now ?? Date.now;
+    const sweepMs = options.sweepIntervalMs ?? 30_000;
+    if (sweepMs > 0) {
+      this.#sweeper = setInterval(() => {
+        this.expireDue().catch(() => {}); // the next sweep retries; reads treat lapsed requests as expired anyway
+      }, sweepMs);
+      this.#sweeper.unref();
+    }
+  }
+
+  get #db() {
+    return this.#database.db;
+  }
+
+  approveUrl(id: string): string {
+    return `${this.#approveUrlBase}/${encodeURIComponent(id)}`;
+  }
+
+  /** Adds an event listener; returns its removal. Listeners must not throw (errors are ignored). */
+  subscribe(listener: ApprovalEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Records that the policy asks for approval, or joins the pending request of the same identity,
+   * proposed scope and statement.
+   */
+  async requestApproval(args: RequestApprovalArgs): Promise<RequestApprovalResult> {
+    const approval = checkRequest(args);
+    const scope = canonicalScope(approval.scope);
+    const oneTime = approval.one_time === true;
+    const key = dedupeKey(args.identity, approval, args.sqlHash);
+    const ttlMs = approval.request_ttl_seconds !== undefined ? approval.request_ttl_seconds * 1000 : this.#defaultRequestTtlMs;
+
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = this.#now();
+      await this.#expire(now, key); // a lapsed request must not be reused, and frees the dedupe slot
+      const existing = await this.#db
+        .selectFrom('approval_requests')
+        .selectAll()
+        .where('dedupe_key', '=', key)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      if (existing) {
+        if (existing.expires_at_ms <= now) continue;
+        this.#emit({ action: 'reused', requestId: existing.id, actor: actorOf(args.identity) });
+        return { id: existing.id, status: 'pending', approveUrl: this.approveUrl(existing.id), reused: true, expiresAt: new Date(existing.expires_at_ms).toISOString() };
+      }
+      const row: ApprovalRequestRow = {
+        id: newId('apr'),
+        status: 'pending',
+        subject: args.identity.subject,
+        issuer: args.identity.issuer,
+        sql_text: args.sqlText,
+        sql_hash: args.sqlHash,
+        dedupe_key: key,
+        input: JSON.stringify(args.input),
+        decision: JSON.stringify(args.decision),
+        approver_groups: JSON.stringify([...new Set(approval.approver_groups)]),
+        min_approvals: approval.min_approvals,
+        grant_ttl_seconds: approval.grant_ttl_seconds,
+        one_time: oneTime ? 1 : 0,
+        scope: JSON.stringify(scope),
+        created_at_ms: now,
+        expires_at_ms: now + ttlMs,
+        decided_at_ms: null,
+        grant_id: null,
+        revision: 0,
+      };
+      try {
+        await this.#db.insertInto('approval_requests').values(row).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) continue; // another replica created it first: reuse theirs
+        throw error;
+      }
+      this.#emit({ action: 'requested', requestId: row.id, actor: actorOf(args.identity), request: this.#summary(row, now) });
+      return { id: row.id, status: 'pending', approveUrl: this.approveUrl(row.id), reused: false, expiresAt: new Date(row.expires_at_ms).toISOString() };
+    }
+    throw new Error('approval request could be neither created nor reused (concurrent writers)');
+  }
+
+  /**
+   * Holds the caller until the request is decided or expires, or `timeoutMs` passes (then the
+   * request comes back still pending).
+   */
+  async waitForDecision(id: string, options: WaitOptions): Promise<ApprovalRequestView> {
+    const deadline = performance.now() + Math.max(0, options.timeoutMs);
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const view = await this.get(id);
+      if (!view) throw new ApprovalError('not_found', `approval request ${id} does not exist`);
+      const remaining = deadline - performance.now();
+      if (view.status !== 'pending' || remaining <= 0 || this.#waiters.closed) return view;
+      const untilExpiry = Date.parse(view.expiresAt) - this.#now() + 1;
+      await this.#waiters.sleep(id, Math.min(remaining, this.#pollIntervalMs, Math.max(untilExpiry, 1)), options.signal);
+    }
+  }
+
+  /** One approver's decision. Refusals are thrown as ApprovalError and emitted as `refused` events. */
+  async vote(args: VoteArgs): Promise<VoteResult> {
+    const { requestId, approver, vote } = args;
+    const actor = actorOf(approver);
+    const comment = typeof args.comment === 'string' ? args.comment.trim() : '';
+    const refuse = (code: ApprovalErrorCode, message: string): ApprovalError => {
+      this.#emit({ action: 'refused', operation: 'vote', requestId, actor, vote, comment, error: { code, message } });
+      return new ApprovalError(code, message);
+    };
+    if (vote !== 'approve' && vote !== 'reject') throw refuse('invalid_request', 'vote must be approve or reject');
+    if (comment.length === 0) throw refuse('invalid_request', 'a comment is required with every vote');
+    if (comment.length > COMMENT_MAX_LENGTH) throw refuse('invalid_request', `comment is longer than ${COMMENT_MAX_LENGTH} characters`);
+    if (approver.kind !== 'human') throw refuse('not_human', 'only people decide on approval requests');
+
+    const now = this.#now();
+    let outcome: VoteOutcome;
+    try {
+      outcome = await this.#db.transaction().execute(async (tx): Promise<VoteOutcome> => {
+        // Lock first: a concurrent vote on the same request waits here until this one commits.
+        const locked = await tx
+          .updateTable('approval_requests')
+          .set({ revision: sql<number>`revision + 1` })
+          .where('id', '=', requestId)
+          .executeTakeFirst();
+        if (Number(locked.numUpdatedRows) !== 1) return { kind: 'refused', code: 'not_found', message: `approval request ${requestId} does not exist` };
+        const row = await tx.selectFrom('approval_requests').selectAll().where('id', '=', requestId).executeTakeFirstOrThrow();
+        const approverGroups = JSON.parse(row.approver_groups) as string[];
+        if (sameIdentity(approver, row)) return { kind: 'refused', code: 'self_approval', message: 'nobody decides on their own request' };
+        if (!approver.groups.some((g) => approverGroups.includes(g))) {
+          return { kind: 'refused', code: 'not_an_approver', message: `only members of ${approverGroups.join(', ')} decide on this request` };
+        }
+        if (row.status !== 'pending') return { kind: 'refused', code: 'not_pending', message: `approval request is already ${row.status}` };
+        if (row.expires_at_ms <= now) {
+          await tx.updateTable('approval_requests').set({ status: 'expired', decided_at_ms: now }).where('id', '=', requestId).execute();
+          return { kind: 'refused', code: 'expired', message: 'approval request expired before it was decided', expiredRow: row };
+        }
+        const previous = await tx
+          .selectFrom('approval_votes')
+          .select('vote')
+          .where('approval_id', '=', requestId)
+          .where('approver', '=', identityKey(approver))
+          .executeTakeFirst();
+        if (previous) return { kind: 'refused', code: 'already_voted', message: `you already voted ${previous.vote} on this request` };
+
+        await tx
+          .insertInto('approval_votes')
+          .values({
+            approval_id: requestId,
+            approver: identityKey(approver),
+            approver_subject: approver.subject,
+            approver_issuer: approver.issuer,
+            vote,
+            comment,
+            at_ms: now,
+          })
+          .execute();
+        if (vote === 'reject') {
+          await tx.updateTable('approval_requests').set({ status: 'rejected', decided_at_ms: now }).where('id', '=', requestId).execute();
+          return { kind: 'counted', decided: 'rejected' };
+        }
+        const { approvals } = await tx
+          .selectFrom('approval_votes')
+          .select((eb) => eb.fn.countAll<number>().as('approvals'))
+          .where('approval_id', '=', requestId)
+          .where('vote', '=', 'approve')
+          .executeTakeFirstOrThrow();
+        if (Number(approvals) < row.min_approvals) return { kind: 'counted', decided: null };
+
+        const grant: GrantRow = {
+          id: newId('grt'),
+          subject: row.subject,
+          issuer: row.issuer,
+          scope: row.scope,
+          one_time: row.one_time,
+          approval_id: row.id,
+          created_at_ms: now,
+          expires_at_ms: now + row.grant_ttl_seconds * 1000,
+          revoked_at_ms: null,
+          revoked_by: null,
+          consumed_at_ms: null,
+          consumed_by: null,
+        };
+        await tx.insertInto('grants').values(grant).execute();
+        await tx
+          .updateTable('approval_requests')
+          .set({ status: 'approved', decided_at_ms: now, grant_id: grant.id })
+          .where('id', '=', requestId)
+          .execute();
+        return { kind: 'counted', decided: 'approved', grantId: grant.id };
+      });
+    } catch (error) {
+      // Backstop of the pre-check: the unique key on (request, approver) or on the grant's approval.
+      if (isUniqueViolation(error)) throw refuse('already_voted', 'you already voted on this request');
+      throw error;
+    }
+
+    if (outcome.kind === 'refused') {
+      if (outcome.expiredRow) this.#announceExpired([{ ...outcome.expiredRow, status: 'expired', decided_at_ms: now }], now);
+      throw refuse(outcome.code, outcome.message);
+    }
+    this.#emit({ action: 'voted', requestId, actor, vote, comment });
+    const request = await this.get(requestId);
+    if (!request) throw new ApprovalError('not_found', `approval request ${requestId} does not exist`);
+    const result: VoteResult = { request };
+    if (outcome.decided) {
+      const grant = outcome.grantId ? await this.getGrant(outcome.grantId) : undefined;
+      if (grant) result.grant = grant;
+      this.#emit({ action: outcome.decided, requestId, actor, comment, ...(grant && { grantId: grant.id }), request: toSummary(request) });
+      this.#waiters.notify(requestId);
+    }
+    return result;
+  }
+
+  async get(id: string): Promise<ApprovalRequestView | undefined> {
+    const row = await this.#db.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const votes = await this.#db.selectFrom('approval_votes').selectAll().where('approval_id', '=', id).execute();
+    return toRequestView(row, votes, this.#now(), this.approveUrl(row.id));
+  }
+
+  /** The policy input the request was raised with (for previews and the detail view). */
+  async requestInput(id: string): Promise<PolicyInput | undefined> {
+    const row = await this.#db.selectFrom('approval_requests').select('input').where('id', '=', id).executeTakeFirst();
+    return row ? parseInput(row.input) : undefined;
+  }
+
+  /** Newest first. */
+  async list(options: ListRequestsOptions = {}): Promise<ApprovalRequestView[]> {
+    const now = this.#now();
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), LIST_SCAN_LIMIT);
+    const status = options.status ?? 'all';
+    let query = this.#db.selectFrom('approval_requests').selectAll().orderBy('created_at_ms', 'desc').orderBy('id').limit(LIST_SCAN_LIMIT);
+    if (status === 'pending') query = query.where('status', '=', 'pending').where('expires_at_ms', '>', now);
+    else if (status === 'expired') {
+      query = query.where((eb) =>
+        eb.or([eb('status', '=', 'expired'), eb.and([eb('status', '=', 'pending'), eb('expires_at_ms', '<=', now)])]),
+      );
+    } else if (status !== 'all') query = query.where('status', '=', status);
+    const viewer = options.visibleTo;
+    const rows = (await query.execute()).filter((row) => !viewer || mayViewRow(viewer, row)).slice(0, limit);
+    if (rows.length === 0) return [];
+    const votes = await this.#db
+      .selectFrom('approval_votes')
+      .selectAll()
+      .where('approval_id', 'in', rows.map((r) => r.id))
+      .execute();
+    return rows.map((row) => toRequestView(row, votes.filter((v) => v.approval_id === row.id), now, this.approveUrl(row.id)));
+  }
+
+  /** Whether the identity asked for the request or may decide on it. */
+  mayView(identity: Identity, request: ApprovalRequestView): boolean {
+    return sameIdentity(identity, request.requester) || identity.groups.some((g) => request.approverGroups.includes(g));
+  }
+
+  /**
+   * The identity's unrevoked, unexpired, unconsumed grants, shaped for the engine input. Read
+   * from the database on every call: a revocation counts from the next query on.
+   */
+  async activeGrants(identity: Identity, at: Date = new Date(this.#now())): Promise<Grant[]> {
+    const atMs = at.getTime();
+    const rows = await this.#db
+      .selectFrom('grants')
+      .selectAll()
+      .where('subject', '=', identity.subject)
+      .where('issuer', '=', identity.issuer)
+      .where('revoked_at_ms', 'is', null)
+      .where('consumed_at_ms', 'is', null)
+      .where('expires_at_ms', '>', atMs)
+      .orderBy('id')
+      .execute();
+    return rows.map(toEngineGrant);
+  }
+
+  /**
+   * Spends one-time grants the policy allowed a query with, all or none. Across replicas exactly
+   * one caller wins each grant; the others get `grant_unavailable` and must refuse the query.
+   */
+  async consumeOneTime(grantIds: readonly string[], consumedBy: string): Promise<void> {
+    const ids = [...new Set(grantIds)].sort(); // one lock order for every caller: no deadlocks
+    if (ids.length === 0) return;
+    const now = this.#now();
+    const consumed: { id: string; approval_id: string | null }[] = [];
+    const spend = async (db: Kysely<Tables>, id: string) => {
+      // The row count is the verdict: a concurrent spender's UPDATE finds consumed_at_ms set.
+      const row = await db
+        .updateTable('grants')
+        .set({ consumed_at_ms: now, consumed_by: consumedBy })
+        .where('id', '=', id)
+        .where('one_time', '=', 1)
+        .where('consumed_at_ms', 'is', null)
+        .where('revoked_at_ms', 'is', null)
+        .where('expires_at_ms', '>', now)
+        .returning(['id', 'approval_id'])
+        .executeTakeFirst();
+      if (!row) throw new UnavailableGrant(id);
+      consumed.push(row);
+    };
+    try {
+      if (ids.length === 1) await spend(this.#db, ids[0]!);
+      else {
+        await this.#db.transaction().execute(async (tx) => {
+          for (const id of ids) await spend(tx, id);
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof UnavailableGrant)) throw error;
+      const message = `grant ${error.grantId} is not an available one-time grant (already used, revoked or expired)`;
+      this.#emit({ action: 'refused', operation: 'consume', consumedBy, grantId: error.grantId, error: { code: 'grant_unavailable', message } });
+      throw new ApprovalError('grant_unavailable', message);
+    }
+    for (const row of consumed) {
+      this.#emit({ action: 'grant_consumed', grantId: row.id, consumedBy, ...(row.approval_id && { requestId: row.approval_id }) });
+    }
+  }
+
+  /**
+   * Ends a grant at once. Allowed to members of the approver groups of the request that created
+   * it (people only) and to the grant's own holder.
+   */
+  async revoke(grantId: string, by: Identity, comment = ''): Promise<GrantView> {
+    const actor = actorOf(by);
+    const refuse = (code: ApprovalErrorCode, message: string, requestId?: string | null): ApprovalError => {
+      this.#emit({ action: 'refused', operation: 'revoke', grantId, actor, ...(requestId && { requestId }), ...(comment && { comment }), error: { code, message } });
+      return new ApprovalError(code, message);
+    };
+    const found = await this.#db
+      .selectFrom('grants')
+      .leftJoin('approval_requests', 'approval_requests.id', 'grants.approval_id')
+      .selectAll('grants')
+      .select('approval_requests.approver_groups')
+      .where('grants.id', '=', grantId)
+      .executeTakeFirst();
+    if (!found) throw refuse('grant_not_found', `grant ${grantId} does not exist`);
+    const approverGroups = found.approver_groups ? (JSON.parse(found.approver_groups) as string[]) : [];
+    const holder = sameIdentity(by, found);
+    if (!holder && !(by.kind === 'human' && by.groups.some((g) => approverGroups.includes(g)))) {
+      throw refuse('not_an_approver', 'only the approver groups of the grant and its holder may revoke it', found.approval_id);
+    }
+    const now = this.#now();
+    const updated = await this.#db
+      .updateTable('grants')
+      .set({ revoked_at_ms: now, revoked_by: by.subject })
+      .where('id', '=', grantId)
+      .where('revoked_at_ms', 'is', null)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw refuse('already_revoked', `grant ${grantId} is already revoked`, found.approval_id);
+    this.#emit({ action: 'grant_revoked', grantId, actor, ...(found.approval_id && { requestId: found.approval_id }), ...(comment && { comment }) });
+    const grant = await this.getGrant(grantId);
+    if (!grant) throw new ApprovalError('grant_not_found', `grant ${grantId} does not exist`);
+    return grant;
+  }
+
+  async getGrant(id: string): Promise<GrantView | undefined> {
+    const row = await this.#db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toGrantView(row, this.#now()) : undefined;
+  }
+
+  /** Newest first. */
+  async listGrants(options: ListGrantsOptions = {}): Promise<GrantView[]> {
+    const now = this.#now();
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), LIST_SCAN_LIMIT);
+    let query = this.#db
+      .selectFrom('grants')
+      .leftJoin('approval_requests', 'approval_requests.id', 'grants.approval_id')
+      .selectAll('grants')
+      .select('approval_requests.approver_groups')
+      .orderBy('grants.created_at_ms', 'desc')
+      .orderBy('grants.id')
+      .limit(LIST_SCAN_LIMIT);
+    if ((options.status ?? 'active') === 'active') {
+      query = query
+        .where('grants.revoked_at_ms', 'is', null)
+        .where('grants.consumed_at_ms', 'is', null)
+        .where('grants.expires_at_ms', '>', now);
+    }
+    const viewer = options.visibleTo;
+    const rows = await query.execute();
+    return rows
+      .filter((row) => !viewer || sameIdentity(viewer, row) || viewer.groups.some((g) => parseGroups(row.approver_groups).includes(g)))
+      .slice(0, limit)
+      .map(({ approver_groups: _groups, ...row }) => toGrantView(row, now));
+  }
+
+  /** Records lapsed pending requests as expired, announcing each once across replicas. */
+  async expireDue(): Promise<number> {
+    return this.#expire(this.#now());
+  }
+
+  /** Stops the sweeper and releases held callers (they get the request as it stands). */
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#waiters.close();
+  }
+
+  async #expire(now: number, key?: string): Promise<number> {
+    let query = this.#db
+      .updateTable('approval_requests')
+      .set({ status: 'expired', decided_at_ms: now, revision: sql<number>`revision + 1` })
+      .where('status', '=', 'pending')
+      .where('expires_at_ms', '<=', now);
+    if (key !== undefined) query = query.where('dedupe_key', '=', key);
+    const rows = await query.returningAll().execute();
+    this.#announceExpired(rows, now);
+    return rows.length;
+  }
+
+  #announceExpired(rows: ApprovalRequestRow[], now: number): void {
+    for (const row of rows) {
+      this.#emit({ action: 'expired', requestId: row.id, request: this.#summary(row, now) });
+      this.#waiters.notify(row.id);
+    }
+  }
+
+  #summary(row: ApprovalRequestRow, now: number) {
+    return toSummary(toRequestView(row, [], now, this.approveUrl(row.id)));
+  }
+
+  #emit(event: Omit<ApprovalEvent, 'kind' | 'at'>): void {
+    const full: ApprovalEvent = { kind: 'approval', at: new Date(this.#now()).toISOString(), ...event };
+    for (const listener of this.#listeners) {
+      try {
+        listener(full);
+      } catch {
+        // A failing subscriber must not undo or block a decision that is already committed.
+      }
+    }
+  }
+}
+
+export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStore {
+  return new ApprovalStore(options);
+}
+
+/** Thrown inside the consume transaction to roll it back. */
+class UnavailableGrant extends Error {
+  readonly grantId: string;
+  constructor(grantId: string) {
+    super(`grant ${grantId} is unavailable`);
+    this.grantId = grantId;
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number`);
+  return value;
+}
+
+function parseGroups(text: string | null): string[] {
+  if (!text) return [];
+  try {
+    const groups: unknown = JSON.parse(text);
+    return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function mayViewRow(identity: Identity, row: ApprovalRequestRow): boolean {
+  return sameIdentity(identity, row) || identity.groups.some((g) => parseGroups(row.approver_groups).includes(g));
+}
+
+/** The decision must really ask for approval, for this identity and this statement. */
+function checkRequest(args: RequestApprovalArgs): Approval {
+  const invalid = (message: string) => new ApprovalError('invalid_request', message);
+  const { identity, decision, input } = args;
+  if (!identity || typeof identity.subject !== 'string' || identity.subject.length === 0) throw invalid('identity has no subject');
+  if (decision?.outcome !== 'approve' || !decision.approval) throw invalid('the decision does not ask for approval');
+  if (!input?.identity || !sameIdentity(input.identity, identity)) throw invalid('the input belongs to another identity');
+  if (typeof args.sqlHash !== 'string' || args.sqlHash !== input.sql?.hash) throw invalid('the statement hash does not match the input');
+  if (typeof args.sqlText !== 'string') throw invalid('sqlText must be a string');
+  const approval = decision.approval;
+  const groups = approval.approver_groups;
+  if (!Array.isArray(groups) || groups.length === 0 || groups.some((g) => typeof g !== 'string' || g.length === 0)) {
+    throw invalid('the approval names no approver group');
+  }
+  const wholePositive = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 1;
+  if (!wholePositive(approval.min_approvals)) throw invalid('min_approvals must be a positive integer');
+  if (!wholePositive(approval.grant_ttl_seconds)) throw invalid('grant_ttl_seconds must be a positive integer');
+  if (approval.request_ttl_seconds !== undefined && !wholePositive(approval.request_ttl_seconds)) {
+    throw invalid('request_ttl_seconds must be a positive integer');
+  }
+  const scope = approval.scope;
+  if (!scope || !['dataset', 'tables', 'statement'].includes(scope.kind)) throw invalid('the approval has no valid scope');
+  if (scope.kind === 'dataset' && !scope.datasets?.length) throw invalid('a dataset scope must name datasets');
+  if (scope.kind === 'tables' && !scope.tables?.length) throw invalid('a tables scope must name tables');
+  if (scope.kind === 'statement' && !scope.statement_hash) throw invalid('a statement scope must name the statement hash');
+  return approval;
+}

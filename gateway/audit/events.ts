@@ -1,0 +1,118 @@
+// What the gateway hands to AuditLog.record(): one event per kind, in the shape of the stored
+// record's `data` (schemas/audit-record.schema.json) with everything optional that the recorder
+// can default, and the engine's and masker's own result objects accepted as they are.
+import type {
+  AuditApiError,
+  AuditApprovalData,
+  AuditConfigReloadData,
+  AuditGrantData,
+  AuditScope,
+  AuditTokenFailureData,
+  Decision,
+  PolicyInput,
+} from '../../engine/schema-types.ts';
+import type { EngineErrorCode } from '../../engine/errors.ts';
+import type { MaskStats, TableRow, TableSchema } from '../masking/index.ts';
+
+export type {
+  AuditRecord,
+  AuditRequestRecord,
+  AuditApprovalRecord,
+  AuditGrantRecord,
+  AuditTokenFailureRecord,
+  AuditConfigReloadRecord,
+  AuditCheckpointRecord,
+  AuditRequestData,
+  AuditApprovalData,
+  AuditGrantData,
+  AuditTokenFailureData,
+  AuditConfigReloadData,
+  AuditCheckpointData,
+  AuditResponse,
+  AuditTableRow,
+  AuditCellValue,
+} from '../../engine/schema-types.ts';
+
+export type AuditKind = 'request' | 'approval' | 'grant' | 'token_failure' | 'config_reload' | 'checkpoint';
+
+interface EventBase {
+  /** When it happened; default: when record() was called. */
+  at?: Date;
+}
+
+/** One BigQuery API call, recorded once its answer is known and before the agent receives it. */
+export interface RequestAuditEvent extends EventBase {
+  kind: 'request';
+  request_id: string;
+  identity: { subject: string; issuer: string; kind?: 'agent' | 'human' | null; groups: readonly string[] };
+  route: string;
+  connection?: string | null;
+  project?: string | null;
+  /** The SQL text as the agent sent it (the recorder redacts its literals). */
+  sql?: string | null;
+  /** The policy input the decision was made on (Engine.decide's `input`). */
+  input?: PolicyInput | null;
+  /** Engine.evaluate / Engine.decide's result, as is. */
+  evaluation?: { decision: Decision; revision: string; evalNs: number; error?: { code: EngineErrorCode | string; message: string } } | null;
+  bytes?: { estimated?: number | string | null; processed?: number | string | null; billed?: number | string | null };
+  job?: { id: string; project?: string | null; location?: string | null } | null;
+  /** HTTP status the agent receives. */
+  status: number;
+  /** The BigQuery error the agent receives, if any. */
+  error?: AuditApiError | null;
+  /** Stage durations in milliseconds (performance.now() differences). */
+  timings_ms?: { decision?: number | null; dry_run?: number | null; upstream?: number | null; total?: number | null };
+  approval_ids?: readonly string[];
+  grant_ids?: readonly string[];
+  /** The masker's running totals for this response (Masker.totals). */
+  masking?: MaskStats | null;
+  /**
+   * What the agent receives: the masked schema and masked rows (Masker.schema, MaskedPage.rows).
+   * Never the upstream rows. Capped by the log's `maxResponseBytes`.
+   */
+  response?: { schema: TableSchema | null; rows: readonly TableRow[] | undefined; total_rows?: string | number | null } | null;
+}
+
+export interface ApprovalAuditEvent
+  extends EventBase,
+    Partial<Omit<AuditApprovalData, 'approval_id' | 'action' | 'approver_groups' | 'scope' | 'tables'>> {
+  kind: 'approval';
+  approval_id: string | null;
+  action: AuditApprovalData['action'];
+  approver_groups?: readonly string[];
+  tables?: readonly string[];
+  scope?: AuditScope | null;
+}
+
+export interface GrantAuditEvent extends EventBase, Partial<Omit<AuditGrantData, 'grant_id' | 'action' | 'scope' | 'expires_at'>> {
+  kind: 'grant';
+  grant_id: string;
+  action: AuditGrantData['action'];
+  scope?: AuditScope | null;
+  expires_at?: Date | null;
+}
+
+export interface TokenFailureAuditEvent extends EventBase, Partial<Omit<AuditTokenFailureData, 'reason' | 'message' | 'token_sha256'>> {
+  kind: 'token_failure';
+  reason: string;
+  message: string;
+  /** The refused token; only the first 16 hex digits of its sha256 are kept. */
+  token?: string | null;
+}
+
+export interface ConfigReloadAuditEvent extends EventBase, Partial<Omit<AuditConfigReloadData, 'component' | 'ok'>> {
+  kind: 'config_reload';
+  component: string;
+  ok: boolean;
+}
+
+export type AuditEvent = RequestAuditEvent | ApprovalAuditEvent | GrantAuditEvent | TokenFailureAuditEvent | ConfigReloadAuditEvent;
+
+/** Where a committed record sits in its chain. */
+export interface RecordedAudit {
+  id: string;
+  stream: string;
+  seq: number;
+  hash: string;
+  at: string;
+}

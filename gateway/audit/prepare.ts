@@ -1,0 +1,316 @@
+// Turns a gateway event into the `data` of a stored record: every field present, values
+// normalized, and nothing kept that the trail must not hold: SQL literals and comments (unless the
+// log is told to keep them), values quoted back in error messages, sensitive values the masker
+// should have caught in the response (a backstop scan), and anything beyond the response size cap.
+import { createHash } from 'node:crypto';
+import type {
+  AuditApprovalData,
+  AuditCellValue,
+  AuditConfigReloadData,
+  AuditGrantData,
+  AuditRequestData,
+  AuditResponse,
+  AuditTableRow,
+  AuditTokenFailureData,
+  PolicyInput,
+} from '../../engine/schema-types.ts';
+import { compileContentScanner, type ContentScanner } from '../masking/detectors.ts';
+import { REDACTED } from '../masking/strategies.ts';
+import { AuditRecordError } from './errors.ts';
+import type { ApprovalAuditEvent, AuditEvent, AuditKind, ConfigReloadAuditEvent, GrantAuditEvent, RequestAuditEvent, TokenFailureAuditEvent } from './events.ts';
+import { PLACEHOLDER, redactSqlLiterals } from './sql-literals.ts';
+import { rfc3339 } from './time.ts';
+
+export interface PrepareOptions {
+  /** `redact` (default): SQL literals and comments become `?`. `keep`: stored verbatim. */
+  sqlLiterals: 'redact' | 'keep';
+  /** Largest serialized size of the recorded response rows; later rows are left out and marked. */
+  maxResponseBytes: number;
+  /** Run the content detectors over recorded response values (default true). */
+  scrubResponse: boolean;
+}
+
+export interface PreparedEvent {
+  kind: Exclude<AuditKind, 'checkpoint'>;
+  atMs: number;
+  data: object;
+}
+
+/** Literal values shorter than this are not searched for in messages: `1` or `US` would hit everywhere. */
+const MIN_SCRUBBED_LITERAL = 3;
+
+// Redact strategy only, so the hash function is never called.
+const detectorScanner: ContentScanner = compileContentScanner({ detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' }, () => REDACTED);
+
+export function prepareEvent(event: AuditEvent, options: PrepareOptions, nowMs: number): PreparedEvent {
+  if (!event || typeof event !== 'object') throw new AuditRecordError('an audit event must be an object');
+  const atMs = event.at === undefined ? nowMs : event.at.getTime();
+  if (!Number.isFinite(atMs)) throw new AuditRecordError('event.at is not a valid date');
+  switch (event.kind) {
+    case 'request':
+      return { kind: 'request', atMs, data: prepareRequest(event, options) };
+    case 'approval':
+      return { kind: 'approval', atMs, data: prepareApproval(event) };
+    case 'grant':
+      return { kind: 'grant', atMs, data: prepareGrant(event) };
+    case 'token_failure':
+      return { kind: 'token_failure', atMs, data: prepareTokenFailure(event) };
+    case 'config_reload':
+      return { kind: 'config_reload', atMs, data: prepareConfigReload(event) };
+    default:
+      throw new AuditRecordError(`unknown audit event kind ${JSON.stringify((event as { kind?: unknown }).kind)}`);
+  }
+}
+
+function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditRequestData {
+  requireString(e.request_id, 'request_id');
+  requireString(e.route, 'route');
+  if (!e.identity || typeof e.identity.subject !== 'string') throw new AuditRecordError('request events need identity.subject');
+  if (!Number.isInteger(e.status)) throw new AuditRecordError('request events need the HTTP status (integer)');
+
+  const redactions: string[] = [];
+  const removed: string[] = [];
+  let sql = e.sql ?? null;
+  let input = e.input ?? null;
+  if (options.sqlLiterals === 'redact') {
+    if (sql !== null) {
+      const redacted = redactSqlLiterals(sql);
+      removed.push(...redacted.removed);
+      if (redacted.text !== sql) redactions.push('/sql');
+      sql = redacted.text;
+    }
+    if (input) input = redactInput(input, removed, redactions, input.sql.text === e.sql ? sql : undefined);
+  }
+  const scrubLiterals = (text: string, pointer: string) => {
+    const clean = replaceLiterals(text, removed);
+    if (clean !== text) redactions.push(pointer);
+    return clean;
+  };
+  const scrubFreeText = (text: string, pointer: string) => {
+    const clean = detectorScanner.scan(replaceLiterals(text, removed)) ?? REDACTED;
+    if (clean !== text) redactions.push(pointer);
+    return clean;
+  };
+
+  const evaluation = e.evaluation ?? null;
+  let decision = evaluation?.decision ?? null;
+  if (decision && removed.length && decision.reasons.some((r) => r.rule === 'engine')) {
+    // Engine-made reasons (normalize_failed) quote the parser, which quotes the SQL; the policy's
+    // own reasons are built from names, never values, and are kept as the policy wrote them.
+    const reasons = decision.reasons.map((r, i) => (r.rule === 'engine' ? { ...r, message: scrubLiterals(r.message, `/decision/reasons/${i}/message`) } : r));
+    decision = { ...decision, reasons };
+  }
+  const response = e.response ? captureResponse(e.response, options) : null;
+  if (response && response.scrubbed_values > 0) redactions.push('/response/rows');
+
+  return {
+    request_id: e.request_id,
+    identity: { subject: e.identity.subject, issuer: e.identity.issuer ?? '', kind: e.identity.kind ?? null, groups: [...(e.identity.groups ?? [])] },
+    connection: e.connection ?? null,
+    route: e.route,
+    project: e.project ?? input?.request.project ?? null,
+    sql,
+    sql_hash: input?.sql.hash ?? null,
+    input,
+    decision,
+    revision: evaluation?.revision ?? null,
+    eval_ns: evaluation ? Math.max(0, Math.round(evaluation.evalNs)) : null,
+    engine_error: evaluation?.error ? { code: evaluation.error.code, message: scrubLiterals(evaluation.error.message, '/engine_error/message') } : null,
+    bytes: {
+      estimated: byteCount(e.bytes?.estimated, 'bytes.estimated'),
+      processed: byteCount(e.bytes?.processed, 'bytes.processed'),
+      billed: byteCount(e.bytes?.billed, 'bytes.billed'),
+    },
+    job: e.job ? { id: e.job.id, project: e.job.project ?? null, location: e.job.location ?? null } : null,
+    status: e.status,
+    // BigQuery's messages quote the values they choke on ("Could not cast literal '…'").
+    error: e.error ? { reason: e.error.reason, message: scrubFreeText(e.error.message, '/error/message') } : null,
+    timings_ms: {
+      decision: millis(e.timings_ms?.decision),
+      dry_run: millis(e.timings_ms?.dry_run),
+      upstream: millis(e.timings_ms?.upstream),
+      total: millis(e.timings_ms?.total),
+    },
+    approval_ids: [...(e.approval_ids ?? [])],
+    grant_ids: [...(e.grant_ids ?? [])],
+    masking: e.masking
+      ? { cells_masked: e.masking.cellsMasked, content_scan_cells: e.masking.contentScanCells, detections: { ...e.masking.detections } }
+      : null,
+    response,
+    redactions,
+  };
+}
+
+/** A copy of the input with the SQL text redacted; only the objects on the changed paths are copied. */
+function redactInput(input: PolicyInput, removed: string[], redactions: string[], alreadyRedacted: string | null | undefined): PolicyInput {
+  let text = alreadyRedacted;
+  if (text === undefined || text === null) {
+    const redacted = redactSqlLiterals(input.sql.text);
+    removed.push(...redacted.removed);
+    text = redacted.text;
+  }
+  if (text !== input.sql.text) redactions.push('/input/sql/text');
+  const statements = input.sql.statements.map((s, i) => {
+    if (s.error === undefined) return s;
+    const error = replaceLiterals(s.error, removed);
+    if (error === s.error) return s;
+    redactions.push(`/input/sql/statements/${i}/error`);
+    return { ...s, error };
+  });
+  return { ...input, sql: { ...input.sql, text, statements } };
+}
+
+function replaceLiterals(text: string, removed: readonly string[]): string {
+  let out = text;
+  for (const value of removed) {
+    const trimmed = value.trim();
+    if (trimmed.length >= MIN_SCRUBBED_LITERAL && out.includes(trimmed)) out = out.split(trimmed).join(PLACEHOLDER);
+  }
+  return out;
+}
+
+function captureResponse(r: NonNullable<RequestAuditEvent['response']>, options: PrepareOptions): AuditResponse {
+  const rows = r.rows ?? [];
+  const recorded: AuditTableRow[] = [];
+  let size = 2;
+  let scrubbed = 0;
+  for (const row of rows) {
+    let kept = row as AuditTableRow;
+    if (options.scrubResponse) {
+      const result = scrubRow(kept);
+      kept = result.row;
+      scrubbed += result.count;
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(kept)) + 1;
+    if (size + bytes > options.maxResponseBytes) break;
+    size += bytes;
+    recorded.push(kept);
+  }
+  return {
+    schema: r.schema ? { fields: r.schema.fields } : null,
+    rows: recorded,
+    total_rows: r.total_rows === undefined || r.total_rows === null ? null : String(r.total_rows),
+    rows_received: rows.length,
+    rows_recorded: recorded.length,
+    truncated: recorded.length < rows.length,
+    scrubbed_values: scrubbed,
+  };
+}
+
+function scrubRow(row: AuditTableRow): { row: AuditTableRow; count: number } {
+  let count = 0;
+  const cell = (v: AuditCellValue): AuditCellValue => {
+    if (v === null) return v;
+    if (typeof v === 'string') {
+      const clean = detectorScanner.scan(v) ?? REDACTED;
+      if (clean !== v) count++;
+      return clean;
+    }
+    if (Array.isArray(v)) {
+      let changed = false;
+      const items = v.map((item) => {
+        const next = cell(item.v);
+        if (next !== item.v) changed = true;
+        return next === item.v ? item : { ...item, v: next };
+      });
+      return changed ? items : v;
+    }
+    return walk(v);
+  };
+  const walk = (r: AuditTableRow): AuditTableRow => {
+    if (!r || !Array.isArray(r.f)) return r;
+    let changed = false;
+    const f = r.f.map((c) => {
+      const next = cell(c?.v ?? null);
+      if (next !== (c?.v ?? null)) changed = true;
+      return next === (c?.v ?? null) ? c : { ...c, v: next };
+    });
+    return changed ? { ...r, f } : r;
+  };
+  return { row: walk(row), count };
+}
+
+function prepareApproval(e: ApprovalAuditEvent): AuditApprovalData {
+  if (e.approval_id !== null) requireString(e.approval_id, 'approval_id');
+  requireString(e.action, 'action');
+  return {
+    approval_id: e.approval_id,
+    action: e.action,
+    request_id: e.request_id ?? null,
+    subject: e.subject ?? null,
+    actor: e.actor ?? null,
+    vote: e.vote ?? null,
+    comment: e.comment ?? null,
+    approver_groups: [...(e.approver_groups ?? [])],
+    min_approvals: e.min_approvals ?? null,
+    scope: e.scope ? { ...e.scope } : null,
+    tables: [...(e.tables ?? [])],
+    sql_hash: e.sql_hash ?? null,
+    grant_id: e.grant_id ?? null,
+    operation: e.operation ?? null,
+    error: e.error ? { code: e.error.code, message: e.error.message } : null,
+  };
+}
+
+function prepareGrant(e: GrantAuditEvent): AuditGrantData {
+  requireString(e.grant_id, 'grant_id');
+  requireString(e.action, 'action');
+  if (e.expires_at && Number.isNaN(e.expires_at.getTime())) throw new AuditRecordError('grant expires_at is not a valid date');
+  return {
+    grant_id: e.grant_id,
+    action: e.action,
+    subject: e.subject ?? null,
+    issuer: e.issuer ?? null,
+    scope: e.scope ? { ...e.scope } : null,
+    one_time: e.one_time ?? null,
+    expires_at: e.expires_at ? rfc3339(e.expires_at.getTime()) : null,
+    approval_id: e.approval_id ?? null,
+    actor: e.actor ?? null,
+    request_id: e.request_id ?? null,
+    error: e.error ? { code: e.error.code, message: e.error.message } : null,
+  };
+}
+
+function prepareTokenFailure(e: TokenFailureAuditEvent): AuditTokenFailureData {
+  requireString(e.reason, 'reason');
+  return {
+    request_id: e.request_id ?? null,
+    route: e.route ?? null,
+    connection: e.connection ?? null,
+    reason: e.reason,
+    message: detectorScanner.scan(e.message ?? '') ?? REDACTED,
+    claimed_issuer: e.claimed_issuer ?? null,
+    claimed_subject: e.claimed_subject ?? null,
+    token_sha256: e.token ? createHash('sha256').update(e.token).digest('hex').slice(0, 16) : null,
+  };
+}
+
+function prepareConfigReload(e: ConfigReloadAuditEvent): AuditConfigReloadData {
+  requireString(e.component, 'component');
+  return {
+    component: e.component,
+    ok: e.ok === true,
+    source: e.source ?? null,
+    revision: e.revision ?? null,
+    previous_revision: e.previous_revision ?? null,
+    error: e.error ?? null,
+  };
+}
+
+function requireString(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value === '') throw new AuditRecordError(`audit event needs ${field} (a non-empty string)`);
+}
+
+function byteCount(value: number | string | null | undefined, field: string): number | null {
+  if (value === undefined || value === null) return null;
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (!Number.isSafeInteger(n) || n < 0) throw new AuditRecordError(`${field} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Milliseconds kept to the microsecond: enough for latency analysis, short in the record. */
+function millis(value: number | null | undefined): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isFinite(value) || value < 0) throw new AuditRecordError(`timings must be non-negative numbers of milliseconds, got ${value}`);
+  return Math.round(value * 1000) / 1000;
+}

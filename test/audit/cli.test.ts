@@ -1,0 +1,113 @@
+// The audit commands end to end: list, show, verify (exit codes), purge, replay.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle, Engine } from '../../engine/index.ts';
+import { AuditLog } from '../../gateway/audit/index.ts';
+import { compileMasker } from '../../gateway/masking/index.ts';
+import { openDatabase } from '../../gateway/store/database.ts';
+import { storageTargets } from '../support/databases.ts';
+import { AGENT, ANALYST, crmSelect, financeSelect, plainEvent, requestEvent, salesSelect } from './helpers.ts';
+
+const exec = promisify(execFile);
+const CLI = new URL('../../cli/sluice.ts', import.meta.url).pathname;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function sluice(args: string[], storage: string): Promise<Run> {
+  return exec(process.execPath, [CLI, ...args, '--storage', storage], { env: { ...process.env, NO_COLOR: '1' } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.load((await buildBundle({ out: join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'bundle.tar.gz') })).path);
+});
+
+describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
+  it('lists, shows, replays, verifies and purges', { timeout: 120_000 }, async () => {
+    const storage = await url();
+    const database = await openDatabase(storage);
+    const log = await AuditLog.open(database, { stream: 'gw-cli' });
+    const old = new Date(Date.now() - 200 * 86_400_000);
+    await log.record(plainEvent(1, { at: old }));
+    const crm = crmSelect(AGENT);
+    const decided = engine.evaluate(crm);
+    const schema = { fields: [{ name: 'customer_id', type: 'STRING' }, { name: 'ssn', type: 'STRING' }, { name: 'email', type: 'STRING' }] };
+    const masker = compileMasker({ schema, masks: decided.decision.masks, contentScan: decided.decision.content_scan, hashKey: 'k'.repeat(32) });
+    const rows = masker.maskRows([{ f: [{ v: '1001' }, { v: '123-45-6789' }, { v: 'jane.doe@example.com' }] }]).rows;
+    const replayed = requestEvent(crm, decided, { response: { schema: masker.schema, rows, total_rows: '1' }, masking: masker.totals });
+    await log.record(replayed);
+    const finance = financeSelect(ANALYST);
+    const approval = requestEvent(finance, engine.evaluate(finance));
+    await log.record(approval);
+    await log.record({ kind: 'approval', approval_id: 'ap-1', action: 'requested', subject: ANALYST.subject, request_id: approval.request_id });
+    const sales = salesSelect(AGENT);
+    await log.record(requestEvent(sales, engine.evaluate(sales)));
+    await log.close();
+    await database.close();
+
+    const list = await sluice(['audit', 'list'], storage);
+    expect(list.code).toBe(0);
+    expect(list.stdout.trim().split('\n')).toHaveLength(5);
+    const approvals = await sluice(['audit', 'list', '--outcome', 'approve', '--json'], storage);
+    expect(JSON.parse(approvals.stdout).map((r: { data: { request_id: string } }) => r.data.request_id)).toEqual([approval.request_id]);
+    const byTable = await sluice(['audit', 'list', '--table', 'crm.customers', '--identity', AGENT.subject, '--since', '1d', '--json'], storage);
+    expect(JSON.parse(byTable.stdout)).toHaveLength(1);
+    const none = await sluice(['audit', 'list', '--table', 'crm_customers'], storage); // `_` is not a LIKE wildcard here
+    expect(none.stderr).toMatch(/no records match/);
+
+    const show = await sluice(['audit', 'show', approval.request_id, '--json'], storage);
+    expect(JSON.parse(show.stdout).map((r: { kind: string }) => r.kind)).toEqual(['request', 'approval']);
+
+    const replay = await sluice(['replay', replayed.request_id], storage);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toContain(AGENT.subject);
+    expect(replay.stdout).toContain('WHERE ssn = ?');
+    expect(replay.stdout).toMatch(/^mask/m);
+    expect(replay.stdout).toMatch(/customer_id\s+ssn\s+email/);
+    expect(replay.stdout).toMatch(/1001\s+\*\*\*-\*\*-6789\s+\*\*\*@example\.com/);
+    expect(replay.stdout).not.toContain('123-45-6789');
+
+    const intact = await sluice(['audit', 'verify'], storage);
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(/intact gw-cli: 5 record\(s\), seq 1\.\.5 from genesis/);
+
+    const purge = await sluice(['audit', 'purge', '--older-than', '90d'], storage);
+    expect(purge.stdout).toMatch(/gw-cli: deleted 1 record\(s\) through seq 1, checkpoint gw-cli:6/);
+    expect((await sluice(['audit', 'verify'], storage)).stdout).toMatch(/from checkpoint seq 6 \(purged through 1\)/);
+
+    const tamper = await openDatabase(storage);
+    const target = await tamper.db.selectFrom('audit_records').select('id').where('seq', '=', 3).executeTakeFirstOrThrow();
+    await sql`UPDATE audit_records SET body = replace(body, '"approve"', '"allow"') WHERE stream = 'gw-cli' AND seq = 3`.execute(tamper.db);
+    await tamper.close();
+    const broken = await sluice(['audit', 'verify'], storage);
+    expect(broken.code).toBe(7);
+    expect(broken.stdout).toContain(`BROKEN gw-cli at seq 3 (record ${target.id}): hash_mismatch`);
+    expect(broken.stdout).toContain(`first broken record: gw-cli:3 ${target.id}`);
+    expect((await sluice(['audit', 'purge', '--older-than', '1d'], storage)).code).toBe(7);
+  });
+});
+
+describe('sluice audit usage', () => {
+  it('refuses a missing SQLite store and bad arguments with exit 2', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'nope.sqlite');
+    const run = await sluice(['audit', 'list'], `sqlite:${missing}`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no audit store at');
+    const store = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'x.sqlite')}`;
+    (await openDatabase(store)).close();
+    expect((await sluice(['audit', 'list', '--since', 'yesterday'], store)).code).toBe(2);
+    expect((await sluice(['audit', 'purge', '--older-than', 'soon'], store)).code).toBe(2);
+  });
+});
