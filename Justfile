@@ -50,6 +50,10 @@ test-fixtures: build
 test-ts: build
     vitest run
 
+# The main job: local identity provider, BigQuery emulator and gateway (SQLite), and a scripted agent
+demo: build
+    node demo/main.ts
+
 # The sluice CLI: just sluice eval --sql '…' --identity '…'
 sluice *args:
     {{sluice}} {{args}}

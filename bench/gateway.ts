@@ -1,0 +1,184 @@
+// Gateway overhead, side by side in one run on loopback:
+//   1. latency: the official client querying the emulator directly vs through the gateway
+//      (sequential, wall time per query; target: gateway ≤ 1.2× direct);
+//   2. throughput: concurrent jobs.query requests through the gateway vs through a plain fastify
+//      pass-through proxy to the same emulator (target: gateway ≥ 50 % of the proxy).
+// The gateways and the proxy run in a child process so the load generator does not share their
+// event loop. The gateway runs twice: with the default 30 s dry-run cache (a repeated query is
+// dry-run once) and with the cache off (every query dry-run upstream first, as a never-seen query
+// is). Run: `node bench/gateway.ts` (BENCH_N, BENCH_REQUESTS, BENCH_CONCURRENCY).
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { BigQuery } from '@google-cloud/bigquery';
+import Fastify from 'fastify';
+import { OAuth2Client } from 'google-auth-library';
+import { ACME_PROJECT, startEmulator } from '../demo/emulator.ts';
+import { DEFAULT_AUDIENCE, startIdentityProvider } from '../demo/idp.ts';
+import { buildBundle } from '../engine/index.ts';
+import { resolveConfig } from '../gateway/config/load.ts';
+import { createGateway } from '../gateway/server.ts';
+import { HttpUpstream } from '../gateway/upstream/http.ts';
+import { summarize, table, type Summary } from './stats.ts';
+
+const N = Number(process.env.BENCH_N ?? 30);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+const QUERIES = {
+  aggregate: 'SELECT product, SUM(units) AS units, SUM(amount) AS revenue FROM sales.orders GROUP BY product ORDER BY product',
+  'PII (masked through the gateway)': 'SELECT customer_id, name, ssn, email, phone, card_number, address FROM crm.customers ORDER BY customer_id',
+  'SELECT * (60 rows)': 'SELECT * FROM sales.orders ORDER BY order_id',
+};
+
+interface Servers {
+  /** Default configuration (30 s dry-run cache). */
+  gateway: string;
+  /** Dry-run cache off. */
+  uncachedGateway: string;
+  proxy: string;
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await run();
+
+/** Child: two gateways and a pass-through proxy in front of the emulator the parent started. */
+async function serve(): Promise<void> {
+  const { emulatorUrl, issuer } = JSON.parse(process.argv[process.argv.indexOf('--serve') + 1]!) as { emulatorUrl: string; issuer: string };
+  const bundle = await buildBundle();
+  const gatewayWith = async (dryRunCacheSeconds: number | undefined) => {
+    const config = resolveConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      log_level: 'warn',
+      bundle: bundle.path,
+      issuers: [{ issuer, audience: DEFAULT_AUDIENCE }],
+      connections: [{ name: 'acme', upstream: emulatorUrl, project: ACME_PROJECT, credentials: { mode: 'none' } }],
+      ...(dryRunCacheSeconds !== undefined && { limits: { dry_run_cache_seconds: dryRunCacheSeconds } }),
+    });
+    const gateway = await createGateway({ config, hashKey: randomBytes(32), processMetrics: false });
+    return gateway.listen();
+  };
+
+  // The baseline: fastify parsing the request, one pooled upstream call, the JSON body sent back.
+  const upstream = new HttpUpstream(emulatorUrl);
+  const proxy = Fastify();
+  proxy.all('/*', async (req, reply) => {
+    const res = await upstream.call({ method: req.method as 'GET' | 'POST', path: req.url, body: req.body ?? undefined });
+    return reply.code(res.status).send(res.body);
+  });
+  const servers: Servers = {
+    gateway: await gatewayWith(undefined),
+    uncachedGateway: await gatewayWith(0),
+    proxy: await proxy.listen({ host: '127.0.0.1', port: 0 }),
+  };
+  process.send!(servers);
+  // Gone with the parent.
+  process.once('disconnect', () => process.exit(0));
+}
+
+async function run(): Promise<void> {
+  const [emulator, idp] = await Promise.all([startEmulator(), startIdentityProvider({ accessTokenTtlSeconds: 3600 })]);
+  let child: ChildProcess | undefined;
+  try {
+    child = fork(import.meta.filename, ['--serve', JSON.stringify({ emulatorUrl: emulator.url, issuer: idp.issuer })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const servers = await new Promise<Servers>((resolve, reject) => {
+      child!.once('message', (m) => resolve(m as Servers));
+      child!.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    });
+    const token = await idp.tokenFor('reporting-agent');
+    const clients = {
+      direct: client(emulator.url, 'emulator-takes-no-token'),
+      gateway: client(servers.gateway, token),
+      uncachedGateway: client(servers.uncachedGateway, token),
+    };
+
+    console.log(`gateway benchmark: Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, emulator on loopback\n`);
+    console.log(`## latency: official client, sequential, ${N} queries per row (after 5 warm-up)\n`);
+    const rows: Summary[] = [];
+    const ratios: string[] = [];
+    for (const [name, sql] of Object.entries(QUERIES)) {
+      const [direct, gated, uncached] = await latencies(sql, [
+        [`${name}: emulator directly`, clients.direct],
+        [`${name}: gateway (default)`, clients.gateway],
+        [`${name}: gateway, dry run every query`, clients.uncachedGateway],
+      ]);
+      rows.push(direct!, gated!, uncached!);
+      const ratio = (x: Summary) => `${(x.p50Us / direct!.p50Us).toFixed(2)}× / ${(x.meanUs / direct!.meanUs).toFixed(2)}×`;
+      ratios.push(`| ${name} | ${ratio(gated!)} | ${ratio(uncached!)} |`);
+    }
+    console.log(table(rows));
+    console.log('\n| query | gateway (default) / direct, p50 / mean | dry run every query / direct |\n| --- | ---: | ---: |');
+    console.log(ratios.join('\n'));
+
+    console.log(`\n## throughput: ${REQUESTS} jobs.query requests, ${CONCURRENCY} in flight\n`);
+    console.log('| query | pass-through proxy | gateway (default) | gateway / proxy | dry run every query | that / proxy |\n| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, sql] of Object.entries(QUERIES)) {
+      const [proxy, gated, uncached] = await throughputs(sql, [
+        [servers.proxy, undefined],
+        [servers.gateway, token],
+        [servers.uncachedGateway, token],
+      ]);
+      const pct = (x: number) => `${Math.round((x / proxy!) * 100)} %`;
+      console.log(`| ${name} | ${proxy!.toFixed(1)} req/s | ${gated!.toFixed(1)} req/s | ${pct(gated!)} | ${uncached!.toFixed(1)} req/s | ${pct(uncached!)} |`);
+    }
+    console.log(
+      '\nThe emulator serves one request at a time, and its dry run executes the query (slower than the query itself), so a gateway query that is not in the dry-run cache costs it two executions.',
+    );
+  } finally {
+    child?.kill();
+    await Promise.allSettled([emulator.stop(), idp.close()]);
+  }
+}
+
+function client(apiEndpoint: string, token: string): BigQuery {
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000 });
+  return new BigQuery({ apiEndpoint, projectId: ACME_PROJECT, authClient: auth });
+}
+
+/** Wall time per query of each client, the clients taking turns so drift hits them alike. */
+async function latencies(sql: string, paths: [string, BigQuery][]): Promise<Summary[]> {
+  for (let i = 0; i < 5; i++) for (const [, bq] of paths) await bq.query(sql);
+  const ns = paths.map(() => new Float64Array(N));
+  for (let i = 0; i < N; i++) {
+    for (const [p, [, bq]] of paths.entries()) {
+      const t = process.hrtime.bigint();
+      await bq.query(sql);
+      ns[p]![i] = Number(process.hrtime.bigint() - t);
+    }
+  }
+  return paths.map(([name], p) => summarize(name, ns[p]!));
+}
+
+/** Requests per second of each target, measured in three alternating rounds. */
+async function throughputs(sql: string, targets: [string, string | undefined][]): Promise<number[]> {
+  const seconds = targets.map(() => 0);
+  const rounds = 3;
+  for (let r = 0; r < rounds; r++) {
+    for (const [t, [url, token]] of targets.entries()) seconds[t]! += await throughput(url, sql, token, Math.ceil(REQUESTS / rounds));
+  }
+  return seconds.map((s) => (Math.ceil(REQUESTS / rounds) * rounds) / s);
+}
+
+/** Seconds for `requests` jobs.query calls with CONCURRENCY in flight; every answer must be 200. */
+async function throughput(baseUrl: string, sql: string, token: string | undefined, requests: number): Promise<number> {
+  const url = `${baseUrl}/bigquery/v2/projects/${ACME_PROJECT}/queries`;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) };
+  const body = JSON.stringify({ query: sql, useLegacySql: false, formatOptions: { useInt64Timestamp: true } });
+  const one = async () => {
+    const res = await fetch(url, { method: 'POST', headers, body });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${baseUrl} answered ${res.status}`);
+  };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests) {
+        next++;
+        await one();
+      }
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}

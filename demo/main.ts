@@ -1,0 +1,162 @@
+// The local demo: an OIDC identity provider, the BigQuery emulator seeded with the reference
+// organisation's data, and the gateway in front of it; then a short scripted agent using the
+// official @google-cloud/bigquery client, unchanged except for its endpoint and its own token.
+//
+//   node demo/main.ts [--keep]     --keep leaves everything running until Ctrl-C
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { BigQuery } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
+import { buildBundle } from '../engine/index.ts';
+import { resolveConfig } from '../gateway/config/load.ts';
+import { createGateway, type Gateway } from '../gateway/server.ts';
+import { ACME_PROJECT, freePort, startEmulator, type Emulator } from './emulator.ts';
+import { DEFAULT_AUDIENCE, startIdentityProvider, type IdentityProvider } from './idp.ts';
+
+const { values: flags } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
+const tty = process.stdout.isTTY;
+const style = (code: string) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
+const dim = style('2');
+const bold = style('1');
+const green = style('32');
+const red = style('31');
+const yellow = style('33');
+
+const AGENT = 'reporting-agent';
+
+async function main(): Promise<void> {
+  const state = await mkdtemp(join(tmpdir(), 'sluice-demo-'));
+  let idp: IdentityProvider | undefined;
+  let emulator: Emulator | undefined;
+  let gateway: Gateway | undefined;
+  const shutdown = async () => {
+    await gateway?.close();
+    await Promise.allSettled([emulator?.stop(), idp?.close()]);
+    await rm(state, { recursive: true, force: true });
+  };
+
+  try {
+    console.log(`${bold('sluice')} ${dim('— a policy-as-code gateway between AI agents and BigQuery')}\n`);
+    const bundle = await buildBundle();
+    [idp, emulator] = await Promise.all([startIdentityProvider(), startEmulator()]);
+    // The port is picked up front so approval links can name the gateway itself.
+    const port = await freePort();
+    const config = resolveConfig({
+      listen: { host: '127.0.0.1', port },
+      log_level: 'warn',
+      storage: { url: `sqlite:${join(state, 'sluice.sqlite')}` },
+      issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
+      connections: [{ name: 'acme', upstream: emulator.url, project: ACME_PROJECT, credentials: { mode: 'none' } }],
+      approvals: { url: `http://127.0.0.1:${port}/approvals` },
+      bundle: bundle.path,
+    });
+    // The demo's own throwaway secret for the `hash` strategy.
+    gateway = await createGateway({ config, hashKey: randomBytes(32) });
+    const gatewayUrl = await gateway.listen();
+
+    console.log(`  identity provider  ${idp.issuer}  ${dim('(OIDC; agents use client credentials)')}`);
+    console.log(`  BigQuery emulator  ${emulator.url}  ${dim(`(${ACME_PROJECT}, seeded with fake PII)`)}`);
+    console.log(`  gateway            ${gatewayUrl}  ${dim(`(policy ${gateway.engine.revision}, rego/)`)}`);
+    console.log(`\n  agent ${bold(AGENT)} ${dim('(group agents) runs @google-cloud/bigquery with apiEndpoint = the gateway')}\n`);
+
+    const agent = agentClient(gatewayUrl, () => idp!.tokenFor(AGENT));
+    const direct = new BigQuery({ apiEndpoint: emulator.url, projectId: ACME_PROJECT, authClient: staticAuth() });
+
+    await step(1, 'an aggregate over sales', agent, 'SELECT product, SUM(units) AS units, SUM(amount) AS revenue FROM sales.orders GROUP BY product ORDER BY revenue DESC');
+
+    const piiSql = 'SELECT customer_id, name, ssn, email, card_number, address.street AS street, address.city AS city FROM crm.customers ORDER BY customer_id LIMIT 3';
+    await step(2, 'customer PII', agent, piiSql);
+    const [raw] = await direct.query(piiSql);
+    console.log(dim(`     in BigQuery the first row reads ${raw[0].name} / ${raw[0].ssn} / ${raw[0].email}: none of it reached the agent\n`));
+
+    await step(3, 'dropping a table', agent, 'DROP TABLE sales.orders');
+    const [[count]] = await direct.query('SELECT COUNT(*) AS n FROM sales.orders');
+    console.log(dim(`     sales.orders still holds ${count.n} rows\n`));
+
+    await step(4, 'the finance ledger', agent, 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account');
+
+    if (flags.keep) {
+      console.log(`running; point a client at ${gatewayUrl} (agent tokens: ${idp.tokenEndpoint}). Ctrl-C stops.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+  } finally {
+    await shutdown();
+  }
+  console.log(dim('stopped the gateway, the emulator and the identity provider'));
+}
+
+async function step(n: number, title: string, client: BigQuery, sql: string): Promise<void> {
+  console.log(`${bold(`${n}.`)} ${title}`);
+  console.log(dim(`   ${sql}`));
+  try {
+    const [rows] = await client.query(sql);
+    console.log(`   ${green('→ answered')} ${dim(`${rows.length} row(s)`)}`);
+    printTable(rows);
+    console.log();
+  } catch (error) {
+    const e = error as { code?: number; message: string; errors?: { reason?: string }[] };
+    const reason = e.errors?.[0]?.reason ?? 'error';
+    const color = reason === 'approvalRequired' ? yellow : red;
+    console.log(`   ${color(`→ ${e.code ?? ''} ${reason}`)}`);
+    console.log(wrap(e.message, '     '));
+    console.log();
+  }
+}
+
+function printTable(rows: Record<string, unknown>[]): void {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const cells = rows.map((r) => columns.map((c) => format(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[]) => '     ' + values.map((v, i) => v.padEnd(widths[i]!)).join('  ');
+  console.log(dim(line(columns)));
+  for (const row of cells) console.log(line(row));
+}
+
+function format(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'object' && 'value' in (value as object)) return String((value as { value: unknown }).value);
+  // NUMERIC and BIGNUMERIC arrive as Big numbers.
+  if (typeof value === 'object' && typeof (value as { toFixed?: unknown }).toFixed === 'function') return String(value);
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function wrap(text: string, indent: string, width = 100): string {
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => indent + l).join('\n');
+}
+
+/** The official client with the agent's own OIDC token, fetched again when it expires. */
+function agentClient(apiEndpoint: string, getToken: () => Promise<string>): BigQuery {
+  const auth = new OAuth2Client();
+  auth.refreshHandler = async () => ({ access_token: await getToken(), expiry_date: Date.now() + 60_000 });
+  return new BigQuery({ apiEndpoint, projectId: ACME_PROJECT, authClient: auth });
+}
+
+/** The emulator checks no credential; the client still wants one. */
+function staticAuth(): OAuth2Client {
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: 'emulator', expiry_date: Date.now() + 3_600_000 });
+  return auth;
+}
+
+main().catch((error: Error) => {
+  console.error(red(`demo failed: ${error.message}`));
+  process.exit(1);
+});

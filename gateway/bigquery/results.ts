@@ -1,0 +1,229 @@
+// Applies a job's masks to what BigQuery sends back: rows and schemas of query results and table
+// data, the schema and errors inside Job resources. Anything that cannot be masked as the decision
+// says is refused, never passed through.
+import type { ContentScan, Decision, Mask, PolicyInput } from '../../engine/schema-types.ts';
+import { MaskingError, compileMasker, selectSchemaFields, type HashKey, type Masker, type SchemaField, type TableRow, type TableSchema } from '../masking/index.ts';
+import { accessDenied, invalid, type BigQueryError } from './errors.ts';
+
+/** The part of a decision that shapes results. */
+export interface ResultPolicy {
+  masks: readonly Mask[];
+  contentScan?: ContentScan | undefined;
+  /** Output names, in order, of the statement whose rows come back (from the policy input). */
+  outputs?: readonly string[] | undefined;
+  /** Upstream error texts are withheld (any statement reads a column masked for the caller). */
+  withholdErrors?: boolean | undefined;
+}
+
+/**
+ * A query's result is its last statement's (a multi-statement query returns the last result;
+ * the others' rows stay in child jobs the gateway does not serve): its masks apply.
+ */
+export function resultPolicy(decision: Pick<Decision, 'masks' | 'content_scan'>, input: Pick<PolicyInput, 'sql'>): ResultPolicy {
+  const last = input.sql.statements.length - 1;
+  return {
+    masks: decision.masks.filter((m) => m.statement === undefined || m.statement === last),
+    contentScan: decision.content_scan,
+    outputs: input.sql.statements[last]?.outputs.map((o) => o.name),
+    withholdErrors: decision.masks.length > 0 || decision.content_scan !== undefined,
+  };
+}
+
+export interface MaskCounts {
+  cells: number;
+  scanned: number;
+}
+
+/** True when results of this policy pass through untouched. */
+export function passesThrough(policy: ResultPolicy): boolean {
+  return policy.masks.length === 0 && !policy.contentScan;
+}
+
+export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey): Masker {
+  try {
+    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan: policy.contentScan, hashKey });
+  } catch (error) {
+    throw refuseUnmaskable(error);
+  }
+}
+
+/**
+ * Masks a QueryResponse / GetQueryResultsResponse in place of a copy. Rows without a schema to
+ * read them by cannot be masked: refused.
+ */
+export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableRow[] }>(
+  body: T,
+  policy: ResultPolicy,
+  hashKey: HashKey,
+  counts?: MaskCounts,
+): T {
+  if (passesThrough(policy) || (!body.schema && !body.rows)) return body;
+  if (!body.schema) throw refuseUnmaskable(new MaskingError('row_shape', 'BigQuery sent rows without a schema'));
+  const masker = compileFor(policy, body.schema, hashKey);
+  const out: T = { ...body, schema: masker.schema };
+  if (body.rows) out.rows = maskRows(masker, body.rows, counts);
+  return out;
+}
+
+/** tabledata.list sends rows only, in the table's schema (`schema`, from tables.get). */
+export function maskTableData<T extends { rows?: TableRow[] }>(body: T, schema: TableSchema, policy: ResultPolicy, hashKey: HashKey, counts?: MaskCounts): T {
+  if (passesThrough(policy) || !body.rows) return body;
+  return { ...body, rows: maskRows(compileFor(policy, schema, hashKey), body.rows, counts) };
+}
+
+function maskRows(masker: Masker, rows: TableRow[], counts?: MaskCounts): TableRow[] {
+  if (!masker.active) return rows;
+  try {
+    const page = masker.maskRows(rows);
+    if (counts) {
+      counts.cells += page.stats.cellsMasked;
+      counts.scanned += page.stats.contentScanCells;
+    }
+    return page.rows;
+  } catch (error) {
+    throw refuseUnmaskable(error);
+  }
+}
+
+interface JobResource {
+  statistics?: { query?: { schema?: TableSchema } };
+  status?: { errorResult?: { message?: string }; errors?: { message?: string }[] };
+}
+
+/** A Job resource as the caller may see it: masked result schema, error text withheld if needed. */
+export function sanitizeJob<T extends JobResource>(job: T, policy: ResultPolicy, hashKey: HashKey): T {
+  if ((passesThrough(policy) && !withholds(policy)) || !job || typeof job !== 'object') return job;
+  const out = structuredClone(job);
+  const schema = out.statistics?.query?.schema;
+  if (schema && out.statistics?.query && !passesThrough(policy)) out.statistics.query.schema = compileFor(policy, schema, hashKey).schema;
+  const rewrite = upstreamMessage(policy);
+  if (out.status?.errorResult?.message) out.status.errorResult.message = rewrite(out.status.errorResult.message);
+  for (const e of out.status?.errors ?? []) if (e.message) e.message = rewrite(e.message);
+  return out;
+}
+
+/**
+ * BigQuery's error messages quote values ("Bad int64 value: 123-45-6789"). When the caller would
+ * see any column masked, the text is withheld: the error reason still says what kind of failure.
+ */
+export function upstreamMessage(policy: ResultPolicy): (message: string) => string {
+  return withholds(policy) ? () => WITHHELD_MESSAGE : (message) => message;
+}
+
+function withholds(policy: ResultPolicy): boolean {
+  return policy.withholdErrors ?? !passesThrough(policy);
+}
+
+export const WITHHELD_MESSAGE =
+  'The query failed in BigQuery. Its error text is withheld because this query reads columns that are masked for you, and error texts can quote their values.';
+
+/**
+ * Engines name unnamed result columns differently (BigQuery `f0_`, the emulator `$col1`). A mask
+ * naming a column the result lacks moves to the column at the same position, but only when
+ * the result has exactly the statement's outputs and that column's name is itself unknown to the
+ * policy input. Anything else stays as it is and fails closed in the masker.
+ */
+function alignAnonymous(policy: ResultPolicy, schema: TableSchema): readonly Mask[] {
+  const outputs = policy.outputs;
+  if (!outputs || outputs.length !== schema.fields.length) return policy.masks;
+  const names = schema.fields.map((f) => f.name.toLowerCase());
+  const present = new Set(names);
+  const known = new Set(outputs);
+  return policy.masks.map((mask) => {
+    if (mask.output === '*' || present.has(mask.output)) return mask;
+    const index = outputs.indexOf(mask.output);
+    if (index < 0 || known.has(names[index]!)) return mask;
+    return { ...mask, output: names[index]! };
+  });
+}
+
+/** Masks of a full-table decision that concern the fields a projected schema still has. */
+export function masksWithin(masks: readonly Mask[], schema: TableSchema): Mask[] {
+  const byName = new Map(schema.fields.map((f) => [f.name.toLowerCase(), f]));
+  return masks.filter((mask) => {
+    if (mask.output === '*') return true;
+    let field = byName.get(mask.output.toLowerCase());
+    for (const step of mask.path ?? []) {
+      if (!field) return false;
+      field = (field.fields ?? []).find((f) => f.name.toLowerCase() === step.toLowerCase()) as typeof field;
+    }
+    return field !== undefined;
+  });
+}
+
+/**
+ * Honors a `fields` partial-response selector after masking (upstream always returns the whole
+ * response, so the masker has the schema). Top-level names are kept whole: a superset of what
+ * was asked, which clients accept.
+ */
+export function selectFields<T extends object>(body: T, fields: string | undefined): Partial<T> {
+  if (!fields) return body;
+  const keep = new Set<string>();
+  let depth = 0;
+  let current = '';
+  for (const ch of fields) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    if (depth === 0 && ch === ',') {
+      keep.add(current.split('/')[0]!.trim());
+      current = '';
+    } else if (depth === 0 && ch !== ')') current += ch;
+  }
+  keep.add(current.split('/')[0]!.trim());
+  return Object.fromEntries(Object.entries(body).filter(([k]) => keep.has(k))) as Partial<T>;
+}
+
+function refuseUnmaskable(error: unknown): BigQueryError {
+  const detail = error instanceof MaskingError ? `${error.code}: ${error.message}` : 'unexpected masking failure';
+  return accessDenied(`Access Denied: the gateway could not apply the policy's masks to this result (${detail}), so it is withheld.`);
+}
+
+/**
+ * tabledata.list's `selectedFields`, applied by the gateway after masking: rows are fetched and
+ * masked whole (not every upstream honours the parameter, and a row that does not match the
+ * schema cannot be masked), then cut down to the selection in table schema order.
+ */
+export function projectRows(rows: TableRow[], schema: TableSchema, selectedFields: string | undefined): TableRow[] {
+  let selected: TableSchema;
+  try {
+    selected = selectSchemaFields(schema, selectedFields);
+  } catch (error) {
+    throw invalid(`Invalid selectedFields: ${(error as Error).message}`);
+  }
+  if (selected === schema) return rows;
+  const plan = projection(schema.fields, selected.fields);
+  return rows.map((row) => project(row, plan));
+}
+
+interface Projection {
+  index: number;
+  /** Absent: the whole cell; present: the RECORD's projected fields. */
+  children?: Projection[];
+  repeated: boolean;
+}
+
+function projection(full: readonly SchemaField[], kept: readonly SchemaField[]): Projection[] {
+  return kept.map((field) => {
+    const index = full.findIndex((f) => f.name === field.name);
+    const original = full[index]!;
+    const whole = field === original;
+    return {
+      index,
+      repeated: original.mode === 'REPEATED',
+      ...(!whole && { children: projection((original.fields ?? []) as SchemaField[], (field.fields ?? []) as SchemaField[]) }),
+    };
+  });
+}
+
+function project(row: TableRow, plan: Projection[]): TableRow {
+  return {
+    f: plan.map((p) => {
+      const cell = row.f[p.index]!;
+      if (!p.children || cell.v === null || cell.v === undefined) return cell;
+      if (p.repeated && Array.isArray(cell.v)) {
+        return { v: cell.v.map((element) => (element.v === null ? element : { v: project(element.v as TableRow, p.children!) })) };
+      }
+      return { v: project(cell.v as TableRow, p.children) };
+    }),
+  };
+}

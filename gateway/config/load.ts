@@ -1,0 +1,113 @@
+// Reads and validates the gateway's YAML configuration (schemas/gateway-config.schema.json) and
+// resolves what the file leaves implicit: defaults, `${VAR}` references, paths relative to it.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ajv, formatErrors, loadSchema } from '../../engine/schemas.ts';
+import { DEFAULT_BUNDLE } from '../../engine/build.ts';
+import type { GatewayConfig } from '../../engine/schema-types.ts';
+
+export type { GatewayConfig } from '../../engine/schema-types.ts';
+export type ConnectionConfig = GatewayConfig['connections'][number];
+export type TrustedIssuerConfig = GatewayConfig['issuers'][number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const validate = ajv.compile<GatewayConfig>(loadSchema('gateway-config.schema.json'));
+
+/** The configuration with every default filled in, as the gateway uses it. */
+export interface ResolvedConfig {
+  listen: { host: string; port: number };
+  publicUrl: string | undefined;
+  logLevel: NonNullable<GatewayConfig['log_level']>;
+  bundle: string;
+  storageUrl: string | undefined;
+  hashKeyEnv: string | undefined;
+  approvalsUrl: string | undefined;
+  issuers: TrustedIssuerConfig[];
+  connections: ConnectionConfig[];
+  limits: {
+    schemaCacheSeconds: number;
+    dryRunCacheSeconds: number;
+    jobRetentionSeconds: number;
+    upstreamTimeoutMs: number;
+    bodyLimitBytes: number;
+  };
+}
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read gateway configuration ${path}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    throw new ConfigError(`${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  return resolveConfig(document, { baseDir: dirname(resolve(path)), env, source: path });
+}
+
+export function resolveConfig(
+  document: unknown,
+  options: { baseDir?: string; env?: NodeJS.ProcessEnv; source?: string } = {},
+): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const source = options.source ?? 'gateway configuration';
+  const expanded = expandEnv(document, env, source);
+  if (!validate(expanded)) throw new ConfigError(`${source} is invalid: ${formatErrors(validate.errors)}`);
+  const config = expanded;
+  const baseDir = options.baseDir ?? process.cwd();
+  const names = new Set<string>();
+  const projects = new Set<string>();
+  for (const c of config.connections) {
+    if (names.has(c.name)) throw new ConfigError(`${source}: connection ${c.name} is defined twice`);
+    if (projects.has(c.project.toLowerCase())) throw new ConfigError(`${source}: project ${c.project} is served by two connections`);
+    names.add(c.name);
+    projects.add(c.project.toLowerCase());
+  }
+  const storageUrl = config.storage?.url;
+  return {
+    listen: { host: config.listen?.host ?? '127.0.0.1', port: config.listen?.port ?? 8080 },
+    publicUrl: config.public_url?.replace(/\/+$/, ''),
+    logLevel: config.log_level ?? 'info',
+    bundle: config.bundle ? absolute(config.bundle, baseDir) : DEFAULT_BUNDLE,
+    storageUrl: storageUrl?.startsWith('sqlite:') ? `sqlite:${absolute(storageUrl.slice('sqlite:'.length), baseDir)}` : storageUrl,
+    hashKeyEnv: config.masking?.hash_key_env,
+    approvalsUrl: config.approvals?.url?.replace(/\/+$/, ''),
+    issuers: config.issuers,
+    connections: config.connections.map((c) => ({ ...c, upstream: c.upstream.replace(/\/+$/, '') })),
+    limits: {
+      schemaCacheSeconds: config.limits?.schema_cache_seconds ?? 60,
+      dryRunCacheSeconds: config.limits?.dry_run_cache_seconds ?? 30,
+      jobRetentionSeconds: config.limits?.job_retention_seconds ?? 86_400,
+      upstreamTimeoutMs: config.limits?.upstream_timeout_ms ?? 120_000,
+      bodyLimitBytes: config.limits?.body_limit_bytes ?? 4 * 1024 * 1024,
+    },
+  };
+}
+
+function absolute(path: string, baseDir: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** Replaces `${NAME}` in every string; an unset variable is an error, not an empty string. */
+function expandEnv(value: unknown, env: NodeJS.ProcessEnv, source: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`${source} refers to \${${name}}, which is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => expandEnv(v, env, source));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, source)]));
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+// The upstream connections of a gateway: one per served project, each with its pooled BigQuery
+// client and its credential provider.
+import type { ConnectionConfig } from './config/load.ts';
+import { accessDenied } from './bigquery/errors.ts';
+import { BigQueryUpstream } from './upstream/bigquery.ts';
+import type { CredentialProviderFactory, UpstreamCredentials } from './upstream/credentials.ts';
+
+export interface Connection {
+  readonly name: string;
+  readonly project: string;
+  readonly upstream: BigQueryUpstream;
+  readonly credentials: UpstreamCredentials;
+}
+
+export class Connections {
+  readonly #byProject = new Map<string, Connection>();
+
+  constructor(configs: ConnectionConfig[], credentials: CredentialProviderFactory, options: { timeoutMs?: number } = {}) {
+    for (const config of configs) {
+      this.#byProject.set(config.project.toLowerCase(), {
+        name: config.name,
+        project: config.project,
+        upstream: new BigQueryUpstream(config.upstream, options),
+        credentials: credentials(config),
+      });
+    }
+  }
+
+  /** The connection running jobs of `project`; refused when the gateway serves no such project. */
+  forProject(project: string): Connection {
+    const connection = this.#byProject.get(project.toLowerCase());
+    if (!connection) throw accessDenied(`Access Denied: Project ${project}: this gateway does not serve this project.`);
+    return connection;
+  }
+
+  all(): Connection[] {
+    return [...this.#byProject.values()];
+  }
+
+  close(): void {
+    for (const c of this.#byProject.values()) c.upstream.close();
+  }
+}

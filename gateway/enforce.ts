@@ -1,0 +1,288 @@
+// The enforcement pipeline every query goes through before anything runs upstream:
+//   authenticate → learn the tables (normalize) → fetch their schemas → pre-check (would the
+//   policy refuse even at zero cost?) → dry run upstream → decide on the real estimate.
+// Only an allow or mask decision comes back; everything else is thrown as a BigQuery-shaped error.
+import { createHash } from 'node:crypto';
+import { normalize, type Decision, type Engine, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
+import type { Identity } from '../engine/schema-types.ts';
+import type { ApprovalRequests } from './approval-requests.ts';
+import type { Authenticator } from './auth/index.ts';
+import { BigQueryError, accessDenied, errorInfo, unauthenticated } from './bigquery/errors.ts';
+import type { QuerySpec } from './bigquery/query-request.ts';
+import { WITHHELD_MESSAGE, passesThrough } from './bigquery/results.ts';
+import type { Connection } from './connections.ts';
+import type { GrantSource } from './grants.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { DryRunResult } from './upstream/bigquery.ts';
+import type { SchemaCache } from './upstream/schemas.ts';
+import { TtlCache } from './upstream/ttl-cache.ts';
+
+export type Route = 'jobs.query' | 'jobs.insert' | 'tabledata.list';
+
+export interface Caller {
+  identity: Identity;
+  /** The validated bearer token: only ever used as the subject token of a credential exchange. */
+  token: string;
+}
+
+/** Structured log sink (a pino logger). */
+export interface Log {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface QueryContext {
+  caller: Caller;
+  connection: Connection;
+  /** The project in the URL: where the job runs. */
+  project: string;
+  route: Route;
+  spec: QuerySpec;
+  log?: Log | undefined;
+  requestId?: string | undefined;
+}
+
+/** A query the policy lets run (outcome allow or mask). */
+export interface Authorization {
+  decision: Decision & { outcome: 'allow' | 'mask' };
+  revision: string;
+  input: PolicyInput;
+  /** Upstream credential headers minted for this query. */
+  headers: Record<string, string>;
+  estimate: DryRunResult;
+  schemas: TableSchemas;
+}
+
+export interface EnforcerOptions {
+  engine: Engine;
+  authenticator: Authenticator;
+  grants: GrantSource;
+  approvals: ApprovalRequests;
+  schemas: SchemaCache;
+  metrics: GatewayMetrics;
+  dryRunCacheSeconds?: number;
+  now?: () => Date;
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/** Lifetime of the credential used for the pre-decision calls (tables.get, dry run). */
+const PREFLIGHT_CREDENTIAL_TTL = 300;
+
+export class Enforcer {
+  readonly #o: EnforcerOptions;
+  readonly #dryRuns: TtlCache<DryRunResult>;
+  readonly #now: () => Date;
+
+  constructor(options: EnforcerOptions) {
+    this.#o = options;
+    this.#dryRuns = new TtlCache(options.dryRunCacheSeconds ?? 0);
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  get engine(): Engine {
+    return this.#o.engine;
+  }
+
+  /** Validates the bearer token; a 401 in BigQuery's shape otherwise. */
+  async authenticate(header: string | undefined): Promise<Caller> {
+    const result = await this.#o.authenticator.authenticate(header);
+    if (!result.ok) {
+      throw unauthenticated(`Request had invalid authentication credentials: ${result.message}.`, result.reason);
+    }
+    return { identity: result.identity, token: BEARER.exec(header ?? '')![1]! };
+  }
+
+  /** Upstream credential headers for `caller`, for calls that serve an already decided job. */
+  credentialHeaders(connection: Connection, caller: Caller, ttlSeconds: number | undefined): Promise<Record<string, string>> {
+    return connection.credentials.headers({ identity: caller.identity, subjectToken: caller.token, ttlSeconds });
+  }
+
+  async authorize(ctx: QueryContext): Promise<Authorization> {
+    const { caller, connection, spec } = ctx;
+    const now = this.#now();
+    const request: NormalizeRequest = {
+      identity: caller.identity,
+      sql: spec.sql,
+      project: ctx.project,
+      route: ctx.route,
+      connection: connection.name,
+      dryRun: spec.dryRun,
+      grants: await this.#o.grants.active(caller.identity, now),
+      now,
+      ...(spec.defaultDataset && { defaultDataset: `${spec.defaultDataset.projectId}.${spec.defaultDataset.datasetId}` }),
+    };
+    const preflight = await this.credentialHeaders(connection, caller, PREFLIGHT_CREDENTIAL_TTL);
+
+    // The tables the statement names, so their schemas can expand `SELECT *`.
+    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tablesOf(request), preflight);
+    const withSchemas = { ...request, schemas };
+
+    // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
+    // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
+    // estimate would allow; its outcome is never acted on otherwise.
+    const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run', referenced_tables: [] });
+    if (pre.decision.outcome === 'deny') return this.#refuse(ctx, pre, undefined);
+
+    const estimate = await this.#dryRun(ctx, pre.decision, preflight);
+    const final = this.#decide(withSchemas, { bytes: estimate.bytes, source: 'dry_run', referenced_tables: estimate.referencedTables });
+    this.#o.metrics.decisions.inc({ outcome: final.decision.outcome, route: ctx.route });
+    if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
+    if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate, now);
+
+    const decision = final.decision as Authorization['decision'];
+    this.#logDecision(ctx, final, estimate);
+    const headers =
+      decision.credential_ttl_seconds === undefined || decision.credential_ttl_seconds === PREFLIGHT_CREDENTIAL_TTL
+        ? preflight
+        : await this.credentialHeaders(connection, caller, decision.credential_ttl_seconds);
+    return { decision, revision: final.revision, input: final.input!, headers, estimate, schemas };
+  }
+
+  #decide(request: NormalizeRequest, estimate: NonNullable<NormalizeRequest['estimate']>): Evaluation & { input?: PolicyInput } {
+    const end = this.#o.metrics.decisionSeconds.startTimer();
+    try {
+      return this.#o.engine.decide({ ...request, estimate });
+    } finally {
+      end();
+    }
+  }
+
+  async #dryRun(ctx: QueryContext, pre: Decision, headers: Record<string, string>): Promise<DryRunResult> {
+    const { spec, connection, caller } = ctx;
+    // One caller's estimate for one text in one context; the decision is still made every time.
+    const key = digest([
+      connection.name,
+      caller.identity.issuer,
+      caller.identity.subject,
+      ctx.project,
+      spec.sql,
+      JSON.stringify(spec.defaultDataset ?? null),
+      JSON.stringify(spec.queryParameters ?? null),
+      spec.parameterMode ?? '',
+      spec.location ?? '',
+      JSON.stringify(spec.connectionProperties ?? null),
+    ]);
+    // A failed dry run may quote values (the emulator runs the query): its text is shown only when
+    // the pre-check says the caller would see every column unmasked.
+    const showDetail = pre.outcome === 'allow' && passesThrough({ masks: pre.masks, contentScan: pre.content_scan });
+    const rewrite = (message: string) => `BigQuery's dry run refused this query: ${showDetail ? message : WITHHELD_MESSAGE}`;
+    const dryRunSpec = {
+      query: spec.sql,
+      defaultDataset: spec.defaultDataset,
+      queryParameters: spec.queryParameters,
+      parameterMode: spec.parameterMode,
+      location: spec.location,
+      connectionProperties: spec.connectionProperties,
+    };
+    try {
+      const { value } = await this.#dryRuns.get(key, () =>
+        this.#o.metrics.time(this.#o.metrics.dryRunSeconds, undefined, () => connection.upstream.dryRun(ctx.project, dryRunSpec, headers, rewrite)),
+      );
+      return value;
+    } catch (error) {
+      ctx.log?.warn(
+        { dry_run: { route: ctx.route, subject: caller.identity.subject, code: (error as BigQueryError).code, reason: (error as BigQueryError).reason } },
+        'dry run failed; query refused',
+      );
+      throw error;
+    }
+  }
+
+  #refuse(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult | undefined): never {
+    const { decision } = evaluation;
+    if (!estimate) this.#o.metrics.decisions.inc({ outcome: 'deny', route: ctx.route });
+    this.#logDecision(ctx, evaluation, estimate);
+    const codes = decision.reasons.map((r) => r.code);
+    const why = decision.reasons.map((r) => r.message).join('; ') || 'no reason given';
+    throw accessDenied(`Access Denied: the sluice policy refused this query: ${why}. [${codes.join(', ')}]`, [
+      errorInfo('POLICY_DENIED', {
+        reasons: codes.join(','),
+        policy_revision: evaluation.revision,
+        ...(ctx.requestId && { request_id: ctx.requestId }),
+      }),
+    ]);
+  }
+
+  async #requireApproval(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult, now: Date): Promise<never> {
+    const { decision, input } = evaluation;
+    const approval = decision.approval;
+    this.#logDecision(ctx, evaluation, estimate);
+    if (!approval || !input) {
+      // The decision schema requires `approval` with this outcome; without it there is nothing to ask for.
+      throw accessDenied('Access Denied: the policy requires an approval but did not say which; refused.');
+    }
+    const reasons = decision.reasons.filter((r) => r.code !== 'grant_used');
+    const ticket = await this.#o.approvals.open({
+      identity: ctx.caller.identity,
+      project: ctx.project,
+      sqlHash: input.sql.hash,
+      sql: ctx.spec.sql,
+      approval,
+      reasons,
+      input,
+      decision,
+      now,
+    });
+    const who = approval.approver_groups.join(' or ');
+    const where = ticket.url ? ` at ${ticket.url}` : '';
+    const why = reasons.map((r) => r.message).join('; ');
+    throw new BigQueryError(
+      403,
+      'approvalRequired',
+      `Approval required: ${why}. Approval request ${ticket.id} needs ${approval.min_approvals} approval(s) from ${who}${where}; run the same query again once it is approved.`,
+      {
+        details: [
+          errorInfo('APPROVAL_REQUIRED', {
+            approval_request_id: ticket.id,
+            ...(ticket.url && { approval_url: ticket.url }),
+            approver_groups: approval.approver_groups.join(','),
+            min_approvals: String(approval.min_approvals),
+            scope: approval.scope.kind,
+            reasons: reasons.map((r) => r.code).join(','),
+            policy_revision: evaluation.revision,
+          }),
+        ],
+      },
+    );
+  }
+
+  /** One line per decision: who, what (by hash; SQL can hold literal PII), outcome and why. */
+  #logDecision(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult | undefined): void {
+    ctx.log?.info(
+      {
+        decision: {
+          route: ctx.route,
+          subject: ctx.caller.identity.subject,
+          issuer: ctx.caller.identity.issuer,
+          project: ctx.project,
+          connection: ctx.connection.name,
+          outcome: evaluation.decision.outcome,
+          reasons: evaluation.decision.reasons.map((r) => r.code),
+          masks: evaluation.decision.masks.length,
+          revision: evaluation.revision,
+          sql_hash: evaluation.input?.sql.hash,
+          bytes: estimate?.bytes,
+          eval_us: Math.round(evaluation.evalNs / 1000),
+          ...(evaluation.error && { engine_error: evaluation.error.code }),
+        },
+      },
+      'decision',
+    );
+  }
+}
+
+/** Tables the statements name; empty when the SQL does not normalize (the decision refuses it then). */
+function tablesOf(request: NormalizeRequest): string[] {
+  try {
+    return normalize(request).sql.statements.flatMap((s) => s.tables.map((t) => t.id));
+  } catch {
+    return [];
+  }
+}
+
+function digest(parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\u0000');
+  return h.digest('base64url');
+}

@@ -1,0 +1,34 @@
+// Runs the gateway from a configuration file: `node gateway/main.ts --config gateway.yaml`.
+// SIGHUP reloads the policy bundle; SIGINT/SIGTERM drain and stop.
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from './config/load.ts';
+import { createGateway } from './server.ts';
+
+const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
+const path = values.config ?? process.env.SLUICE_CONFIG;
+if (!path) {
+  console.error('usage: node gateway/main.ts --config <gateway.yaml>   (or SLUICE_CONFIG)');
+  process.exit(2);
+}
+
+try {
+  const config = await loadConfigFile(path);
+  const gateway = await createGateway({ config });
+  const url = await gateway.listen();
+  gateway.app.log.info({ url, policy_revision: gateway.engine.revision }, 'sluice gateway listening');
+
+  process.on('SIGHUP', () => {
+    gateway.engine.reload(config.bundle).then(
+      (revision) => gateway.app.log.info({ policy_revision: revision }, 'policy reloaded'),
+      (error: Error) => gateway.app.log.error({ err: { message: error.message } }, 'policy reload failed; the previous policy stays active'),
+    );
+  });
+  const stop = () => {
+    gateway.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  console.error(`sluice gateway: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,67 @@
+// Prometheus metrics of one gateway instance (its own registry, so several can share a process).
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const DECISION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly decisions = new Counter({
+    name: 'sluice_decisions_total',
+    help: 'Policy decisions, by outcome and API route.',
+    labelNames: ['outcome', 'route'] as const,
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'sluice_refusals_total',
+    help: 'Requests refused by the gateway, by BigQuery error reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly decisionSeconds = new Histogram({
+    name: 'sluice_decision_seconds',
+    help: 'Normalization and policy evaluation time per decision.',
+    buckets: DECISION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly dryRunSeconds = new Histogram({
+    name: 'sluice_dry_run_seconds',
+    help: 'Upstream dry run latency (cache hits not included).',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly upstreamSeconds = new Histogram({
+    name: 'sluice_upstream_seconds',
+    help: 'Latency of upstream BigQuery calls that carry the caller\'s request, by operation.',
+    labelNames: ['operation'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'sluice_request_seconds',
+    help: 'Total time the gateway spent on a BigQuery API request, by route and status code.',
+    labelNames: ['route', 'code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly maskedCells = new Counter({
+    name: 'sluice_masked_cells_total',
+    help: 'Result values rewritten by masks or the content scan.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  }
+
+  /** Runs `fn` and records its wall time in `histogram`. */
+  async time<T>(histogram: Histogram<string>, labels: Record<string, string> | undefined, fn: () => Promise<T>): Promise<T> {
+    const end = labels ? histogram.startTimer(labels) : histogram.startTimer();
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
+  }
+}

@@ -1,0 +1,182 @@
+// Assembles a gateway from its configuration: the fastify server with the BigQuery facade, the
+// enforcement pipeline behind it, health, readiness and metrics endpoints.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Engine } from '../engine/index.ts';
+import { DerivedApprovalIds, type ApprovalRequests } from './approval-requests.ts';
+import { createAuthenticator, type Authenticator, type TrustedIssuer } from './auth/index.ts';
+import { BigQueryError } from './bigquery/errors.ts';
+import { registerDiscovery } from './bigquery/discovery.ts';
+import { registerFacade } from './bigquery/facade.ts';
+import type { ResolvedConfig, TrustedIssuerConfig } from './config/load.ts';
+import { Connections } from './connections.ts';
+import { Enforcer } from './enforce.ts';
+import { NO_GRANTS, type GrantSource } from './grants.ts';
+import { MemoryJobStore, type JobStore } from './jobs.ts';
+import type { HashKey } from './masking/index.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { credentialProviders, type CredentialProviderFactory } from './upstream/credentials.ts';
+import { SchemaCache } from './upstream/schemas.ts';
+
+export interface GatewayOptions {
+  config: ResolvedConfig;
+  /** A loaded engine; default: `Engine.load(config.bundle)`. */
+  engine?: Engine;
+  /** Secret of the `hash` strategy; default: the environment variable the config names. */
+  hashKey?: HashKey;
+  credentials?: CredentialProviderFactory;
+  authenticator?: Authenticator;
+  jobs?: JobStore;
+  grants?: GrantSource;
+  approvals?: ApprovalRequests;
+  /** Fastify logger options or instance; default: pino at the configured level. */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** Process-wide metrics (CPU, memory, event loop); off when several gateways share a process. */
+  processMetrics?: boolean;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly engine: Engine;
+  readonly metrics: GatewayMetrics;
+  readonly jobs: JobStore;
+  /** Starts listening on the configured address; resolves to the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export class GatewayConfigError extends Error {
+  override name = 'GatewayConfigError';
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const hashKey = options.hashKey ?? hashKeyFromEnv(config);
+  const engine = options.engine ?? (await Engine.load(config.bundle));
+  const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
+  const jobs = options.jobs ?? new MemoryJobStore({ retentionSeconds: config.limits.jobRetentionSeconds });
+  const app = buildServer(config, options.logger);
+  const connections = new Connections(config.connections, options.credentials ?? credentialProviders(app.log), {
+    timeoutMs: config.limits.upstreamTimeoutMs,
+  });
+  const enforcer = new Enforcer({
+    engine,
+    authenticator: options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) }),
+    grants: options.grants ?? NO_GRANTS,
+    approvals: options.approvals ?? new DerivedApprovalIds(config.approvalsUrl),
+    schemas: new SchemaCache(config.limits.schemaCacheSeconds),
+    metrics,
+    dryRunCacheSeconds: config.limits.dryRunCacheSeconds,
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const method = (req.routeOptions.config as { apiMethod?: string } | undefined)?.apiMethod;
+    if (method) metrics.requestSeconds.observe({ route: method, code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let refusal: BigQueryError;
+    if (error instanceof BigQueryError) {
+      refusal = error;
+    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // fastify's own 4xx: malformed JSON, wrong content type, body too large.
+      refusal = new BigQueryError(error.statusCode === 413 ? 413 : 400, 'invalid', `Invalid request: ${error.message}`);
+    } else {
+      req.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
+      refusal = new BigQueryError(500, 'internalError', `The gateway failed to process this request (request id ${req.id}).`);
+    }
+    if (refusal.code < 500) {
+      metrics.refusals.inc({ reason: refusal.reason });
+      req.log.info({ refusal: { code: refusal.code, reason: refusal.reason } }, 'request refused');
+    }
+    void reply.code(refusal.code).headers(refusal.headers).send(refusal.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(new BigQueryError(404, 'notFound', `Not found: ${req.method} ${req.url.split('?')[0]}`).toJSON());
+  });
+
+  registerFacade(app, { enforcer, connections, jobs, metrics, hashKey });
+  registerDiscovery(app, config.publicUrl);
+  registerHealth(app, engine, connections, metrics);
+
+  return {
+    app,
+    engine,
+    metrics,
+    jobs,
+    async listen() {
+      const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+      return address.replace('[::1]', '127.0.0.1');
+    },
+    async close() {
+      await app.close();
+      connections.close();
+    },
+  };
+}
+
+function buildServer(config: ResolvedConfig, logger: GatewayOptions['logger']): FastifyInstance {
+  const log = logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] };
+  return Fastify({
+    ...(isLoggerInstance(log) ? { loggerInstance: log } : { logger: log }),
+    bodyLimit: config.limits.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // BigQuery ids can be long; find-my-way's default cap on a path parameter is 100 characters.
+    routerOptions: { maxParamLength: 1024 },
+  }) as unknown as FastifyInstance;
+}
+
+function registerHealth(app: FastifyInstance, engine: Engine, connections: Connections, metrics: GatewayMetrics): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const upstreams = await Promise.all(connections.all().map(async (c) => [c.name, await c.upstream.reachable()] as const));
+    const ready = upstreams.every(([, ok]) => ok);
+    void reply.code(ready ? 200 : 503);
+    return {
+      status: ready ? 'ready' : 'not ready',
+      policy_revision: engine.revision,
+      upstreams: Object.fromEntries(upstreams.map(([name, ok]) => [name, ok ? 'reachable' : 'unreachable'])),
+    };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+export function toTrustedIssuer(c: TrustedIssuerConfig): TrustedIssuer {
+  return {
+    issuer: c.issuer,
+    audience: c.audience,
+    ...(c.groups_claim && { groupsClaim: c.groups_claim }),
+    ...(c.kind_claim && { kindClaim: c.kind_claim }),
+    ...(c.default_kind && { defaultKind: c.default_kind }),
+    ...(c.jwks_uri && { jwksUri: c.jwks_uri }),
+    ...(c.algorithms && { algorithms: c.algorithms }),
+    ...(c.token_type && { tokenType: c.token_type }),
+  };
+}
+
+function hashKeyFromEnv(config: ResolvedConfig): HashKey {
+  const name = config.hashKeyEnv;
+  const value = name ? process.env[name] : undefined;
+  if (!name || !value) {
+    throw new GatewayConfigError(
+      `the masking hash key is not set: configure masking.hash_key_env and put a secret of at least 16 bytes in ${name ?? 'that variable'}`,
+    );
+  }
+  if (Buffer.byteLength(value) < 16) throw new GatewayConfigError(`${name} must hold at least 16 bytes`);
+  return value;
+}
+
+function isLoggerInstance(value: unknown): value is NonNullable<FastifyServerOptions['loggerInstance']> {
+  return !!value && typeof value === 'object' && typeof (value as { child?: unknown }).child === 'function';
+}

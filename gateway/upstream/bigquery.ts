@@ -1,0 +1,136 @@
+// The upstream BigQuery REST v2 calls the gateway makes, over one pooled HTTP client per connection.
+// Every call carries the short-lived credential minted for the caller (never the caller's token).
+import { randomUUID } from 'node:crypto';
+import type { TableField } from '../../engine/schema-types.ts';
+import { BigQueryError, backendError, fromUpstream } from '../bigquery/errors.ts';
+import { HttpUpstream, UpstreamUnavailable, type UpstreamResponse } from './http.ts';
+
+export type Headers = Record<string, string>;
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface DryRunSpec {
+  query: string;
+  defaultDataset?: { projectId: string; datasetId: string } | undefined;
+  queryParameters?: unknown;
+  parameterMode?: string | undefined;
+  location?: string | undefined;
+  connectionProperties?: unknown;
+}
+
+export interface DryRunResult {
+  bytes: number;
+  /** `project.dataset.table`, as BigQuery names them (the emulator names none). */
+  referencedTables: string[];
+  statementType: string | undefined;
+}
+
+export interface TableMetadata {
+  schema: { fields: TableField[] };
+  type?: string;
+}
+
+const API = '/bigquery/v2';
+const seg = encodeURIComponent;
+
+export class BigQueryUpstream {
+  readonly http: HttpUpstream;
+
+  constructor(root: string, options: { timeoutMs?: number } = {}) {
+    this.http = new HttpUpstream(root, options);
+  }
+
+  /** A raw call below /bigquery/v2; transport failures become a retryable backendError. */
+  async call(method: 'GET' | 'POST', path: string, headers: Headers, options: { query?: Query; body?: unknown } = {}): Promise<UpstreamResponse> {
+    try {
+      return await this.http.call({ method, path: API + path, headers, ...options });
+    } catch (error) {
+      if (error instanceof UpstreamUnavailable) throw backendError(`BigQuery is unavailable: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * `jobs.insert` with `dryRun`: what BigQuery would read, without running anything. A failure is
+   * thrown as the upstream's own error; `rewrite` may withhold detail from its message.
+   */
+  async dryRun(project: string, spec: DryRunSpec, headers: Headers, rewrite?: (message: string) => string): Promise<DryRunResult> {
+    const query: Record<string, unknown> = { query: spec.query, useLegacySql: false };
+    if (spec.defaultDataset) query.defaultDataset = spec.defaultDataset;
+    if (spec.queryParameters !== undefined) query.queryParameters = spec.queryParameters;
+    if (spec.parameterMode !== undefined) query.parameterMode = spec.parameterMode;
+    if (spec.connectionProperties !== undefined) query.connectionProperties = spec.connectionProperties;
+    // A job id of its own: BigQuery accepts one on a dry run and some emulators require it.
+    const jobReference = { projectId: project, jobId: `sluice_dry_run_${randomUUID().replaceAll('-', '')}`, ...(spec.location && { location: spec.location }) };
+    const body = { jobReference, configuration: { dryRun: true, query } };
+    const res = await this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body });
+    if (res.status !== 200) throw fromUpstream(res.status, res.body, rewrite);
+    const job = res.body as {
+      status?: { errorResult?: { reason?: string; message?: string } };
+      statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string; statementType?: string; referencedTables?: { projectId: string; datasetId: string; tableId: string }[] } };
+    };
+    if (job?.status?.errorResult) {
+      const e = job.status.errorResult;
+      throw new BigQueryError(400, e.reason ?? 'invalidQuery', (rewrite ?? ((m: string) => m))(e.message ?? 'the dry run failed'));
+    }
+    const stats = job?.statistics?.query;
+    const bytes = Number(stats?.totalBytesProcessed ?? job?.statistics?.totalBytesProcessed);
+    if (!Number.isFinite(bytes) || bytes < 0) throw backendError('BigQuery dry run returned no byte estimate');
+    return {
+      bytes,
+      referencedTables: (stats?.referencedTables ?? []).map((t) => `${t.projectId}.${t.datasetId}.${t.tableId}`),
+      statementType: stats?.statementType,
+    };
+  }
+
+  /** `tables.get`, schema only; undefined when the table does not exist (or is not visible). */
+  async tableSchema(project: string, dataset: string, table: string, headers: Headers): Promise<TableMetadata | undefined> {
+    const res = await this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}`, headers);
+    if (res.status === 404 || res.status === 403) return undefined;
+    if (res.status !== 200) throw fromUpstream(res.status, res.body);
+    const body = res.body as TableMetadata | undefined;
+    if (!body?.schema || !Array.isArray(body.schema.fields)) return undefined;
+    return { schema: body.schema, ...(body.type && { type: body.type }) };
+  }
+
+  query(project: string, body: unknown, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/queries`, headers, { body });
+  }
+
+  insertJob(project: string, body: unknown, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body });
+  }
+
+  getJob(project: string, jobId: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/jobs/${seg(jobId)}`, headers, { query });
+  }
+
+  cancelJob(project: string, jobId: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/jobs/${seg(jobId)}/cancel`, headers, { query });
+  }
+
+  getQueryResults(project: string, jobId: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/queries/${seg(jobId)}`, headers, { query });
+  }
+
+  getTable(project: string, dataset: string, table: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}`, headers, { query });
+  }
+
+  listTableData(project: string, dataset: string, table: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}/data`, headers, { query });
+  }
+
+  /** Reachability for /readyz: any HTTP answer below 500 counts (an unauthenticated 401 too). */
+  async reachable(): Promise<boolean> {
+    try {
+      const res = await this.http.call({ method: 'GET', path: '/discovery/v1/apis/bigquery/v2/rest', timeoutMs: 2000 });
+      return res.status > 0 && res.status < 500;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.http.close();
+  }
+}

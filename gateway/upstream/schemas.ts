@@ -1,0 +1,52 @@
+// Table schemas the normalizer needs to expand `SELECT *`, fetched upstream with tables.get and
+// kept briefly. Missing or invisible tables are simply absent: the policy judges unknown tables.
+import type { TableSchemas } from '../../engine/schema-types.ts';
+import type { BigQueryUpstream, Headers } from './bigquery.ts';
+import { TtlCache } from './ttl-cache.ts';
+
+type Fields = TableSchemas[string];
+
+export class SchemaCache {
+  readonly #cache: TtlCache<Fields | null>;
+  /**
+   * The same tables with the same cached schemas give the very same object: the normalizer caches
+   * its SQL analysis by the identity of the schemas it was given.
+   */
+  readonly #sets = new Map<string, TableSchemas>();
+  readonly #ids = new WeakMap<Fields, number>();
+  #nextId = 1;
+
+  constructor(ttlSeconds: number) {
+    this.#cache = new TtlCache(ttlSeconds);
+  }
+
+  /** Schemas of `tableIds` (`project.dataset.table`, lower-case as the normalizer names them). */
+  async fetch(connection: string, upstream: BigQueryUpstream, tableIds: Iterable<string>, headers: Headers): Promise<TableSchemas> {
+    const ids = [...new Set(tableIds)].filter((id) => id.split('.').length === 3 && !id.endsWith('*'));
+    const found = await Promise.all(
+      ids.map(async (id) => {
+        const [project, dataset, table] = id.split('.') as [string, string, string];
+        const { value } = await this.#cache.get(`${connection}\u0000${id}`, async () => {
+          const meta = await upstream.tableSchema(project, dataset, table, headers);
+          return meta ? meta.schema.fields : null;
+        });
+        return [id, value] as const;
+      }),
+    );
+    const present = found.filter((entry): entry is readonly [string, Fields] => entry[1] !== null).sort(([a], [b]) => (a < b ? -1 : 1));
+    const key = present.map(([id, fields]) => `${id}#${this.#idOf(fields)}`).join('|');
+    let schemas = this.#sets.get(key);
+    if (!schemas) {
+      schemas = Object.freeze(Object.fromEntries(present)) as TableSchemas;
+      if (this.#sets.size >= 1024) this.#sets.delete(this.#sets.keys().next().value!);
+      this.#sets.set(key, schemas);
+    }
+    return schemas;
+  }
+
+  #idOf(fields: Fields): number {
+    let id = this.#ids.get(fields);
+    if (id === undefined) this.#ids.set(fields, (id = this.#nextId++));
+    return id;
+  }
+}

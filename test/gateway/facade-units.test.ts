@@ -1,0 +1,166 @@
+// The facade's pure parts: request parsing, result shaping, job records and approval ids.
+import { describe, expect, it } from 'vitest';
+import { approvalId, DerivedApprovalIds } from '../../gateway/approval-requests.ts';
+import { BigQueryError } from '../../gateway/bigquery/errors.ts';
+import { parseInsertJob, parseQueryRequest } from '../../gateway/bigquery/query-request.ts';
+import { maskQueryResults, projectRows, selectFields } from '../../gateway/bigquery/results.ts';
+import { MemoryJobStore, type JobRecord } from '../../gateway/jobs.ts';
+import type { Approval, Identity } from '../../engine/schema-types.ts';
+import type { TableSchema } from '../../gateway/masking/index.ts';
+
+const KEY = 'k'.repeat(32);
+
+function thrown(fn: () => unknown): BigQueryError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof BigQueryError) return error;
+    throw error;
+  }
+  throw new Error('expected a BigQueryError');
+}
+
+describe('query requests', () => {
+  it('forwards the smaller of the caller\'s and the policy\'s byte cap, as a string', () => {
+    const parsed = parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, maximumBytesBilled: '5000' });
+    expect(parsed.forward(1_000_000).maximumBytesBilled).toBe('5000');
+    expect(parsed.forward(100).maximumBytesBilled).toBe('100');
+    expect(parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false }).forward(undefined)).not.toHaveProperty('maximumBytesBilled');
+  });
+
+  it('accepts the #standardSQL prefix in place of useLegacySql=false and always forwards GoogleSQL', () => {
+    const parsed = parseQueryRequest('p', { query: '#standardSQL\nSELECT 1' });
+    expect(parsed.forward(undefined).useLegacySql).toBe(false);
+    expect(thrown(() => parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: 'no' })).code).toBe(400);
+  });
+
+  it('reads the default dataset against the URL project', () => {
+    expect(parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, defaultDataset: { datasetId: 'sales' } }).spec.defaultDataset).toEqual({ projectId: 'p', datasetId: 'sales' });
+  });
+
+  it('builds the upstream job with the chosen id, the URL project and the cap', () => {
+    const parsed = parseInsertJob('p', {
+      jobReference: { projectId: 'p', location: 'EU' },
+      configuration: { labels: { a: 'b' }, query: { query: 'SELECT 1', useLegacySql: false, priority: 'BATCH' } },
+    });
+    expect(parsed.jobId).toBeUndefined();
+    expect(parsed.forwardJob('job_1', 42)).toEqual({
+      jobReference: { projectId: 'p', jobId: 'job_1', location: 'EU' },
+      configuration: { labels: { a: 'b' }, query: { query: 'SELECT 1', useLegacySql: false, priority: 'BATCH', maximumBytesBilled: '42' } },
+    });
+  });
+
+  it('refuses a job for another project and odd job ids', () => {
+    expect(thrown(() => parseInsertJob('p', { jobReference: { projectId: 'q' }, configuration: { query: { query: 'SELECT 1', useLegacySql: false } } })).code).toBe(400);
+    expect(thrown(() => parseInsertJob('p', { jobReference: { jobId: 'a/b' }, configuration: { query: { query: 'SELECT 1', useLegacySql: false } } })).code).toBe(400);
+  });
+
+  it('lets `false` through for fields refused when set', () => {
+    expect(() => parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, createSession: false, continuous: false })).not.toThrow();
+    expect(thrown(() => parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, createSession: true })).reason).toBe('accessDenied');
+  });
+});
+
+describe('result shaping', () => {
+  const schema: TableSchema = {
+    fields: [
+      { name: 'id', type: 'STRING' },
+      { name: 'address', type: 'RECORD', fields: [{ name: 'street', type: 'STRING' }, { name: 'city', type: 'STRING' }] },
+      { name: 'tags', type: 'RECORD', mode: 'REPEATED', fields: [{ name: 'k', type: 'STRING' }, { name: 'v', type: 'STRING' }] },
+    ],
+  };
+  const row = {
+    f: [{ v: '1' }, { v: { f: [{ v: 'Main St' }, { v: 'Springfield' }] } }, { v: [{ v: { f: [{ v: 'a' }, { v: 'x' }] } }, { v: { f: [{ v: 'b' }, { v: 'y' }] } }] }],
+  };
+
+  it('projects rows onto selectedFields in table order, into records and repeated records', () => {
+    expect(projectRows([row], schema, 'tags.v, id')).toEqual([{ f: [{ v: '1' }, { v: [{ v: { f: [{ v: 'x' }] } }, { v: { f: [{ v: 'y' }] } }] }] }]);
+    expect(projectRows([row], schema, 'address.city')).toEqual([{ f: [{ v: { f: [{ v: 'Springfield' }] } }] }]);
+    expect(projectRows([row], schema, undefined)).toEqual([row]);
+    expect(thrown(() => projectRows([row], schema, 'nope')).code).toBe(400);
+  });
+
+  it('keeps the top-level keys a partial-response selector names', () => {
+    const body = { kind: 'k', rows: [1], totalRows: '1', schema: {}, jobReference: {} };
+    expect(selectFields(body, 'jobReference,totalRows,rows(f/v),pageToken')).toEqual({ rows: [1], totalRows: '1', jobReference: {} });
+    expect(selectFields(body, undefined)).toBe(body);
+  });
+
+  it('moves a mask on an unnamed column to where the engine put it, and nowhere else', () => {
+    const result = { schema: { fields: [{ name: '$col1', type: 'STRING' }, { name: 'id', type: 'STRING' }] }, rows: [{ f: [{ v: '123-45-6789' }, { v: '1' }] }] };
+    const policy = { masks: [{ output: 'f0_', strategy: 'redact' as const }], outputs: ['f0_', 'id'] };
+    expect(maskQueryResults(result, policy, KEY).rows).toEqual([{ f: [{ v: '[REDACTED]' }, { v: '1' }] }]);
+    // Column counts differ: no guessing, the masker refuses.
+    expect(thrown(() => maskQueryResults(result, { ...policy, outputs: ['f0_'] }, KEY)).reason).toBe('accessDenied');
+    // The column at that position is one the policy input names: no guessing either.
+    const named = { ...result, schema: { fields: [{ name: 'id', type: 'STRING' }, { name: 'x', type: 'STRING' }] } };
+    expect(thrown(() => maskQueryResults(named, { masks: policy.masks, outputs: ['f0_', 'id'] }, KEY)).reason).toBe('accessDenied');
+  });
+
+  it('refuses rows that come without a schema when masks apply', () => {
+    expect(thrown(() => maskQueryResults({ rows: [row] }, { masks: [{ output: 'id', strategy: 'redact' }] }, KEY)).reason).toBe('accessDenied');
+  });
+});
+
+describe('job records', () => {
+  const record = (jobId: string, subject = 'a'): JobRecord => ({
+    project: 'p',
+    jobId,
+    connection: 'c',
+    owner: { issuer: 'i', subject },
+    outcome: 'mask',
+    masks: [],
+    revision: 'r',
+    sqlHash: 'h',
+    createdAt: Date.now(),
+  });
+
+  it('never lets a second registration replace the first', async () => {
+    const store = new MemoryJobStore();
+    expect(await store.register(record('j1', 'a'))).toBe(true);
+    expect(await store.register(record('j1', 'b'))).toBe(false);
+    expect((await store.get('p', 'j1'))?.owner.subject).toBe('a');
+    await store.delete('p', 'j1');
+    expect(await store.get('p', 'j1')).toBeUndefined();
+  });
+
+  it('forgets jobs past retention and evicts the oldest beyond its size', async () => {
+    const store = new MemoryJobStore({ retentionSeconds: 60, maxJobs: 2 });
+    await store.register({ ...record('old'), createdAt: Date.now() - 61_000 });
+    expect(await store.get('p', 'old')).toBeUndefined();
+    for (const id of ['j1', 'j2', 'j3']) await store.register(record(id));
+    expect(await store.get('p', 'j1')).toBeUndefined();
+    expect(await store.get('p', 'j3')).toBeDefined();
+    expect(store.size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('approval request ids', () => {
+  const identity: Identity = { subject: 'agent', issuer: 'https://idp', kind: 'agent', groups: [], claims: {} };
+  const approval: Approval = { approver_groups: ['owners'], min_approvals: 1, grant_ttl_seconds: 60, request_ttl_seconds: 600, scope: { kind: 'dataset', datasets: ['p.finance'] } };
+
+  it('is stable for the same caller, statement and scope and differs otherwise', () => {
+    const base = { identity, project: 'p', sqlHash: 'abc', approval };
+    expect(approvalId(base)).toBe(approvalId({ ...base }));
+    expect(approvalId(base)).not.toBe(approvalId({ ...base, identity: { ...identity, subject: 'other' } }));
+    expect(approvalId(base)).not.toBe(approvalId({ ...base, sqlHash: 'abd' }));
+    expect(approvalId(base)).toMatch(/^apr_[0-9a-f]{32}$/);
+  });
+
+  it('points at the approvals URL and lapses with the request TTL', async () => {
+    const now = new Date('2027-01-01T00:00:00Z');
+    const ticket = await new DerivedApprovalIds('https://sluice.example/approvals/').open({
+      identity,
+      project: 'p',
+      sqlHash: 'abc',
+      sql: 'SELECT 1',
+      approval,
+      reasons: [],
+      input: {} as never,
+      decision: { outcome: 'approve', reasons: [], masks: [] },
+      now,
+    });
+    expect(ticket.url).toBe(`https://sluice.example/approvals/${ticket.id}`);
+    expect(ticket.expiresAt).toBe(now.getTime() / 1000 + 600);
+  });
+});

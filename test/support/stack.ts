@@ -1,0 +1,110 @@
+// The whole data path for tests, all real parts on loopback: the BigQuery emulator seeded with the
+// reference organisation, the local OIDC provider, the compiled policy and the gateway in between.
+// Agents are the official @google-cloud/bigquery client holding a token from the provider.
+import { randomBytes } from 'node:crypto';
+import { BigQuery } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
+import pino from 'pino';
+import { startEmulator, type Emulator } from '../../demo/emulator.ts';
+import { DEFAULT_AUDIENCE, startIdentityProvider, type IdentityProvider } from '../../demo/idp.ts';
+import { buildBundle, Engine } from '../../engine/index.ts';
+import { resolveConfig } from '../../gateway/config/load.ts';
+import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
+
+export const PROJECT = 'acme-analytics';
+
+export interface StackOptions {
+  /** Extra gateway configuration (snake_case, as in the YAML file). */
+  config?: Record<string, unknown>;
+  gateway?: Partial<Omit<GatewayOptions, 'config'>>;
+}
+
+export interface Stack {
+  readonly emulator: Emulator;
+  readonly idp: IdentityProvider;
+  readonly gateway: Gateway;
+  readonly gatewayUrl: string;
+  /** Every line the gateway logged, as written (JSON). */
+  readonly logs: string[];
+  /** A fresh access token of one of the provider's clients (REFERENCE_CLIENTS). */
+  token(agent: string): Promise<string>;
+  /** The official client pointed at the gateway, authenticating as `agent`. */
+  client(agent: string): BigQuery;
+  /** The official client pointed straight at the emulator (no gateway, no credentials). */
+  direct(): BigQuery;
+  /** A raw call to the gateway with `agent`'s token (or none). */
+  fetch(path: string, init?: RequestInit & { agent?: string | null }): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const bundle = await buildBundle();
+  const [emulator, idp, engine] = await Promise.all([startEmulator(), startIdentityProvider(), Engine.load(bundle.path)]);
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  let gateway: Gateway;
+  try {
+    const config = resolveConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
+      connections: [{ name: 'acme', upstream: emulator.url, project: PROJECT, credentials: { mode: 'none' } }],
+      approvals: { url: 'http://127.0.0.1/approvals' },
+      ...options.config,
+    });
+    gateway = await createGateway({ config, engine, hashKey: randomBytes(32), logger, processMetrics: false, ...options.gateway });
+  } catch (error) {
+    await Promise.allSettled([emulator.stop(), idp.close()]);
+    throw error;
+  }
+  const gatewayUrl = await gateway.listen();
+
+  const token = (agent: string) => idp.tokenFor(agent);
+  return {
+    emulator,
+    idp,
+    gateway,
+    gatewayUrl,
+    logs,
+    token,
+    client: (agent) => agentClient(gatewayUrl, () => token(agent)),
+    direct: () => new BigQuery({ apiEndpoint: emulator.url, projectId: PROJECT, authClient: staticClient('emulator-needs-no-token') }),
+    async fetch(path, init = {}) {
+      const { agent, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (agent) headers.set('authorization', `Bearer ${await token(agent)}`);
+      if (rest.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
+      const res = await fetch(gatewayUrl + path, { ...rest, headers });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON
+      }
+      return { status: res.status, body };
+    },
+    async close() {
+      await gateway.close();
+      await Promise.allSettled([emulator.stop(), idp.close()]);
+    },
+  };
+}
+
+/**
+ * The official client as an agent uses it: unchanged except for the endpoint, and an auth client
+ * holding the agent's own OIDC access token (refreshed from the provider when it expires).
+ */
+export function agentClient(apiEndpoint: string, getToken: () => Promise<string>): BigQuery {
+  const auth = new OAuth2Client();
+  auth.refreshHandler = async () => {
+    const accessToken = await getToken();
+    return { access_token: accessToken, expiry_date: Date.now() + 60_000 };
+  };
+  return new BigQuery({ apiEndpoint, projectId: PROJECT, authClient: auth });
+}
+
+function staticClient(accessToken: string): OAuth2Client {
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: accessToken, expiry_date: Date.now() + 3_600_000 });
+  return auth;
+}
