@@ -1,14 +1,6 @@
 #!/usr/bin/env node
 // sluice: build, evaluate and test BigQuery access policies; run the gateway.
 import { Command, CommanderError } from 'commander';
-import { registerApprovals } from './commands/approvals.ts';
-import { registerBuild } from './commands/build.ts';
-import { registerEval } from './commands/eval.ts';
-import { registerGrants } from './commands/grants.ts';
-import { registerTest } from './commands/test.ts';
-import { registerAudit } from './commands/audit.ts';
-import { registerReplay } from './commands/replay.ts';
-import { registerShadow } from './commands/shadow.ts';
 import { EXIT, fail } from './output.ts';
 
 const program = new Command('sluice')
@@ -18,14 +10,22 @@ const program = new Command('sluice')
   .configureOutput({ outputError: (text, write) => write(text) })
   .exitOverride();
 
-registerBuild(program);
-registerEval(program);
-registerApprovals(program);
-registerGrants(program);
-registerTest(program);
-registerAudit(program);
-registerReplay(program);
-registerShadow(program);
+// Each command module pulls in its own dependencies (the engine, the gateway libraries), so only
+// the one being run is loaded; help and unknown commands load them all.
+type Register = (program: Command) => void;
+const commands: Record<string, () => Promise<Register>> = {
+  build: async () => (await import('./commands/build.ts')).registerBuild,
+  eval: async () => (await import('./commands/eval.ts')).registerEval,
+  test: async () => (await import('./commands/test.ts')).registerTest,
+  approvals: async () => (await import('./commands/approvals.ts')).registerApprovals,
+  grants: async () => (await import('./commands/grants.ts')).registerGrants,
+  audit: async () => (await import('./commands/audit.ts')).registerAudit,
+  replay: async () => (await import('./commands/replay.ts')).registerReplay,
+  shadow: async () => (await import('./commands/shadow.ts')).registerShadow,
+};
+const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+const load = requested && Object.hasOwn(commands, requested) ? [requested] : Object.keys(commands);
+for (const register of await Promise.all(load.map((name) => commands[name]!()))) register(program);
 
 program.addHelpText(
   'after',
