@@ -13,6 +13,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { buildBundle } from '../engine/index.ts';
 import { resolveConfig } from '../gateway/config/load.ts';
 import { createGateway, type Gateway } from '../gateway/server.ts';
+import { listRecords, verifyAudit } from '../gateway/audit/index.ts';
 import { ACME_PROJECT, freePort, startEmulator, type Emulator } from './emulator.ts';
 import { DEFAULT_AUDIENCE, startIdentityProvider, type IdentityProvider } from './idp.ts';
 
@@ -26,6 +27,8 @@ const red = style('31');
 const yellow = style('33');
 
 const AGENT = 'reporting-agent';
+/** The approver page's OIDC client at the demo provider (public client, PKCE). */
+const APPROVER_PAGE_CLIENT = 'sluice-approver-page';
 
 async function main(): Promise<void> {
   const state = await mkdtemp(join(tmpdir(), 'sluice-demo-'));
@@ -41,25 +44,36 @@ async function main(): Promise<void> {
   try {
     console.log(`${bold('sluice')} ${dim('— a policy-as-code gateway between AI agents and BigQuery')}\n`);
     const bundle = await buildBundle();
-    [idp, emulator] = await Promise.all([startIdentityProvider(), startEmulator()]);
-    // The port is picked up front so approval links can name the gateway itself.
+    // The port is picked up front so approval links (and the approver page's sign-in redirect)
+    // can name the gateway itself.
     const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    [idp, emulator] = await Promise.all([
+      startIdentityProvider({ webClients: [{ clientId: APPROVER_PAGE_CLIENT, redirectUris: [`${publicUrl}/approve/callback`] }] }),
+      startEmulator(),
+    ]);
     const config = resolveConfig({
       listen: { host: '127.0.0.1', port },
+      public_url: publicUrl,
       log_level: 'warn',
       storage: { url: `sqlite:${join(state, 'sluice.sqlite')}` },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
       connections: [{ name: 'acme', upstream: emulator.url, project: ACME_PROJECT, credentials: { mode: 'none' } }],
-      approvals: { url: `http://127.0.0.1:${port}/approvals` },
       bundle: bundle.path,
     });
-    // The demo's own throwaway secret for the `hash` strategy.
-    gateway = await createGateway({ config, hashKey: randomBytes(32) });
+    // The demo's own throwaway secrets: the `hash` strategy's key and the approver page's sessions.
+    gateway = await createGateway({
+      config,
+      hashKey: randomBytes(32),
+      approverPage: { issuer: idp.issuer, clientId: APPROVER_PAGE_CLIENT, resource: DEFAULT_AUDIENCE, sessionSecret: randomBytes(32) },
+    });
     const gatewayUrl = await gateway.listen();
 
     console.log(`  identity provider  ${idp.issuer}  ${dim('(OIDC; agents use client credentials)')}`);
     console.log(`  BigQuery emulator  ${emulator.url}  ${dim(`(${ACME_PROJECT}, seeded with fake PII)`)}`);
     console.log(`  gateway            ${gatewayUrl}  ${dim(`(policy ${gateway.engine.revision}, rego/)`)}`);
+    console.log(`  approver page      ${publicUrl}/approve  ${dim('(sign in as alice, data-owners)')}`);
+    console.log(`  audit trail        ${join(state, 'sluice.sqlite')}  ${dim('(every request, hash-chained)')}`);
     console.log(`\n  agent ${bold(AGENT)} ${dim('(group agents) runs @google-cloud/bigquery with apiEndpoint = the gateway')}\n`);
 
     const agent = agentClient(gatewayUrl, () => idp!.tokenFor(AGENT));
@@ -77,6 +91,15 @@ async function main(): Promise<void> {
     console.log(dim(`     sales.orders still holds ${count.n} rows\n`));
 
     await step(4, 'the finance ledger', agent, 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account');
+
+    await gateway.audit.flush();
+    const trail = await listRecords(gateway.database.db, { order: 'oldest' });
+    const verified = await verifyAudit(gateway.database.db);
+    const outcomes = trail.map((r) => (r.record.kind === 'request' ? `${r.record.data.route} ${r.record.data.decision?.outcome ?? r.record.data.status}` : r.record.kind));
+    console.log(`${bold('5.')} the audit trail`);
+    console.log(`   ${trail.length} record(s), chain ${verified.ok ? green('verifies') : red('is broken')}`);
+    for (const line of outcomes) console.log(dim(`     ${line}`));
+    console.log();
 
     if (flags.keep) {
       console.log(`running; point a client at ${gatewayUrl} (agent tokens: ${idp.tokenEndpoint}). Ctrl-C stops.`);

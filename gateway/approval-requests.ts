@@ -1,6 +1,7 @@
 // Where a query that needs approval is turned into an approval request the caller can point a
-// human at. The default only derives a stable id (same caller + same statement + same scope = same
-// request) and the approver URL; a store-backed implementation files the request for real.
+// human at. The gateway files it in the approval store (gateway/approvals, approvalRequestsOf);
+// DerivedApprovalIds only derives a stable id (same caller + same statement + same scope = same
+// request) and the approver URL, without filing anything.
 import { createHash } from 'node:crypto';
 import type { Approval, Decision, Identity, PolicyInput } from '../engine/schema-types.ts';
 
@@ -27,8 +28,18 @@ export interface ApprovalRequest {
   now: Date;
 }
 
+/** Where a held request stands once waiting ended. */
+export interface ApprovalWaitResult {
+  status: 'pending' | 'approved' | 'rejected' | 'expired';
+}
+
 export interface ApprovalRequests {
   open(request: ApprovalRequest): Promise<ApprovalTicket>;
+  /**
+   * Holds the caller until the request is decided or `timeoutMs` passes (then it is still
+   * `pending`). Absent: holding is not offered and the caller is answered at once.
+   */
+  wait?(id: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ApprovalWaitResult>;
 }
 
 export class DerivedApprovalIds implements ApprovalRequests {

@@ -2,10 +2,13 @@
 //   authenticate → learn the tables (normalize) → fetch their schemas → pre-check (would the
 //   policy refuse even at zero cost?) → dry run upstream → decide on the real estimate.
 // Only an allow or mask decision comes back; everything else is thrown as a BigQuery-shaped error.
-import { createHash } from 'node:crypto';
+// A decision that relied on one-time grants spends them before it comes back; an `approve` is
+// filed as an approval request and, when the caller asked to be held, waited on and re-decided.
+import { createHash, randomUUID } from 'node:crypto';
 import { normalize, type Decision, type Engine, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Identity } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
+import { oneTimeGrantsUsed } from './approvals/grant-usage.ts';
 import type { Authenticator } from './auth/index.ts';
 import { BigQueryError, accessDenied, errorInfo, unauthenticated } from './bigquery/errors.ts';
 import type { QuerySpec } from './bigquery/query-request.ts';
@@ -13,6 +16,7 @@ import { WITHHELD_MESSAGE, passesThrough } from './bigquery/results.ts';
 import type { Connection } from './connections.ts';
 import type { GrantSource } from './grants.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { RequestTrail } from './request-audit.ts';
 import type { DryRunResult } from './upstream/bigquery.ts';
 import type { SchemaCache } from './upstream/schemas.ts';
 import { TtlCache } from './upstream/ttl-cache.ts';
@@ -40,6 +44,12 @@ export interface QueryContext {
   spec: QuerySpec;
   log?: Log | undefined;
   requestId?: string | undefined;
+  /** Collects the decision, estimate and timings for the call's audit record. */
+  trail?: RequestTrail | undefined;
+  /** Holding mode: how long to wait for an approval before answering approvalRequired. 0: not at all. */
+  holdMs?: number | undefined;
+  /** Aborted when the caller went away (ends a hold). */
+  signal?: AbortSignal | undefined;
 }
 
 /** A query the policy lets run (outcome allow or mask). */
@@ -85,11 +95,13 @@ export class Enforcer {
   }
 
   /** Validates the bearer token; a 401 in BigQuery's shape otherwise. */
-  async authenticate(header: string | undefined): Promise<Caller> {
+  async authenticate(header: string | undefined, trail?: RequestTrail): Promise<Caller> {
     const result = await this.#o.authenticator.authenticate(header);
     if (!result.ok) {
+      if (trail) trail.tokenFailure = { reason: result.reason, message: result.message, token: BEARER.exec(header ?? '')?.[1] ?? null };
       throw unauthenticated(`Request had invalid authentication credentials: ${result.message}.`, result.reason);
     }
+    if (trail) trail.identity = result.identity;
     return { identity: result.identity, token: BEARER.exec(header ?? '')![1]! };
   }
 
@@ -121,17 +133,25 @@ export class Enforcer {
     // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
     // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
     // estimate would allow; its outcome is never acted on otherwise.
-    const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run', referenced_tables: [] });
+    const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run', referenced_tables: [] }, ctx.trail);
     if (pre.decision.outcome === 'deny') return this.#refuse(ctx, pre, undefined);
 
+    const dryRunStarted = performance.now();
     const estimate = await this.#dryRun(ctx, pre.decision, preflight);
-    const final = this.#decide(withSchemas, { bytes: estimate.bytes, source: 'dry_run', referenced_tables: estimate.referencedTables });
+    ctx.trail?.time('dry_run', performance.now() - dryRunStarted);
+    if (ctx.trail) ctx.trail.estimatedBytes = estimate.bytes;
+    const final = this.#decide(withSchemas, { bytes: estimate.bytes, source: 'dry_run', referenced_tables: estimate.referencedTables }, ctx.trail);
     this.#o.metrics.decisions.inc({ outcome: final.decision.outcome, route: ctx.route });
     if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
     if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate, now);
 
     const decision = final.decision as Authorization['decision'];
     this.#logDecision(ctx, final, estimate);
+    if (ctx.trail) ctx.trail.grantIds.push(...grantsCited(decision, request.grants ?? []));
+    // One-time grants are spent before anything runs (a dry run spends nothing); the loser of a
+    // race for the same grant is refused.
+    const oneTime = spec.dryRun ? [] : oneTimeGrantsUsed(decision, request.grants ?? []);
+    if (oneTime.length > 0) await this.#consume(ctx, oneTime);
     const headers =
       decision.credential_ttl_seconds === undefined || decision.credential_ttl_seconds === PREFLIGHT_CREDENTIAL_TTL
         ? preflight
@@ -139,12 +159,35 @@ export class Enforcer {
     return { decision, revision: final.revision, input: final.input!, headers, estimate, schemas };
   }
 
-  #decide(request: NormalizeRequest, estimate: NonNullable<NormalizeRequest['estimate']>): Evaluation & { input?: PolicyInput } {
+  #decide(request: NormalizeRequest, estimate: NonNullable<NormalizeRequest['estimate']>, trail: RequestTrail | undefined): Evaluation & { input?: PolicyInput } {
     const end = this.#o.metrics.decisionSeconds.startTimer();
+    const started = performance.now();
     try {
-      return this.#o.engine.decide({ ...request, estimate });
+      const evaluation = this.#o.engine.decide({ ...request, estimate });
+      if (trail) {
+        trail.evaluation = { decision: evaluation.decision, revision: evaluation.revision, evalNs: evaluation.evalNs, ...(evaluation.error && { error: evaluation.error }) };
+        trail.input = evaluation.input;
+      }
+      return evaluation;
     } finally {
+      trail?.time('decision', performance.now() - started);
       end();
+    }
+  }
+
+  async #consume(ctx: QueryContext, grantIds: string[]): Promise<void> {
+    const consume = this.#o.grants.consume;
+    if (!consume) {
+      throw accessDenied(`Access Denied: the decision relies on one-time grant(s) ${grantIds.join(', ')}, which this gateway cannot spend; refused.`);
+    }
+    try {
+      await consume.call(this.#o.grants, grantIds, ctx.requestId ?? randomUUID());
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'grant_unavailable') throw error;
+      ctx.log?.info({ grant: { subject: ctx.caller.identity.subject, grants: grantIds } }, 'one-time grant already spent; query refused');
+      throw accessDenied(`Access Denied: ${(error as Error).message}; request a new approval to run this query again.`, [
+        errorInfo('GRANT_UNAVAILABLE', { grants: grantIds.join(','), ...(ctx.requestId && { request_id: ctx.requestId }) }),
+      ]);
     }
   }
 
@@ -204,7 +247,7 @@ export class Enforcer {
     ]);
   }
 
-  async #requireApproval(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult, now: Date): Promise<never> {
+  async #requireApproval(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult, now: Date): Promise<Authorization> {
     const { decision, input } = evaluation;
     const approval = decision.approval;
     this.#logDecision(ctx, evaluation, estimate);
@@ -224,13 +267,33 @@ export class Enforcer {
       decision,
       now,
     });
+    ctx.trail?.approvalIds.push(ticket.id);
+
+    // Holding mode: wait for the decision, then decide again on fresh grants. The approval itself
+    // never lets a query through; only a grant the policy accepts does.
+    let held: string | undefined;
+    const wait = this.#o.approvals.wait;
+    if (ctx.holdMs && ctx.holdMs > 0 && wait) {
+      const started = performance.now();
+      const result = await wait.call(this.#o.approvals, ticket.id, { timeoutMs: ctx.holdMs, ...(ctx.signal && { signal: ctx.signal }) });
+      ctx.log?.info({ approval: { id: ticket.id, status: result.status, held_ms: Math.round(performance.now() - started) } }, 'held for approval');
+      if (result.status === 'approved') return this.authorize({ ...ctx, holdMs: 0 });
+      held = result.status === 'pending' ? 'timeout' : result.status;
+    }
+
     const who = approval.approver_groups.join(' or ');
     const where = ticket.url ? ` at ${ticket.url}` : '';
     const why = reasons.map((r) => r.message).join('; ');
+    const outcome =
+      held === 'timeout'
+        ? ` The request was held for ${Math.round(ctx.holdMs! / 1000)} s and no decision arrived (timeout); run the same query again once it is approved.`
+        : held
+          ? ` The approval request was ${held} while the request was held.`
+          : ' Run the same query again once it is approved.';
     throw new BigQueryError(
       403,
       'approvalRequired',
-      `Approval required: ${why}. Approval request ${ticket.id} needs ${approval.min_approvals} approval(s) from ${who}${where}; run the same query again once it is approved.`,
+      `Approval required: ${why}. Approval request ${ticket.id} needs ${approval.min_approvals} approval(s) from ${who}${where}.${outcome}`,
       {
         details: [
           errorInfo('APPROVAL_REQUIRED', {
@@ -241,6 +304,7 @@ export class Enforcer {
             scope: approval.scope.kind,
             reasons: reasons.map((r) => r.code).join(','),
             policy_revision: evaluation.revision,
+            ...(held && { hold_result: held }),
           }),
         ],
       },
@@ -270,6 +334,12 @@ export class Enforcer {
       'decision',
     );
   }
+}
+
+/** Grants the decision cites in its `grant_used` reasons (their messages name the grant id). */
+function grantsCited(decision: Decision, grants: readonly { id: string }[]): string[] {
+  const cited = decision.reasons.filter((r) => r.code === 'grant_used').map((r) => ` ${r.message} `);
+  return grants.filter((g) => cited.some((message) => message.includes(` ${g.id} `))).map((g) => g.id);
 }
 
 /** Tables the statements name; empty when the SQL does not normalize (the decision refuses it then). */

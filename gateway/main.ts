@@ -18,9 +18,20 @@ try {
   gateway.app.log.info({ url, policy_revision: gateway.engine.revision }, 'sluice gateway listening');
 
   process.on('SIGHUP', () => {
+    const previous = gateway.engine.revision;
+    const audited = (event: { ok: boolean; revision?: string; error?: string }) =>
+      gateway.audit
+        .record({ kind: 'config_reload', component: 'policy', source: config.bundle, previous_revision: previous, ...event })
+        .catch((error: Error) => gateway.app.log.error({ err: { message: error.message } }, 'policy reload not recorded in the audit trail'));
     gateway.engine.reload(config.bundle).then(
-      (revision) => gateway.app.log.info({ policy_revision: revision }, 'policy reloaded'),
-      (error: Error) => gateway.app.log.error({ err: { message: error.message } }, 'policy reload failed; the previous policy stays active'),
+      (revision) => {
+        gateway.app.log.info({ policy_revision: revision }, 'policy reloaded');
+        return audited({ ok: true, revision });
+      },
+      (error: Error) => {
+        gateway.app.log.error({ err: { message: error.message } }, 'policy reload failed; the previous policy stays active');
+        return audited({ ok: false, revision: previous, error: error.message });
+      },
     );
   });
   const stop = () => {

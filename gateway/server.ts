@@ -1,9 +1,13 @@
 // Assembles a gateway from its configuration: the fastify server with the BigQuery facade, the
-// enforcement pipeline behind it, health, readiness and metrics endpoints.
+// enforcement pipeline behind it, the approvals API (and approver page), the audit trail, health,
+// readiness and metrics endpoints. Approvals, grants and the audit trail live in the database the
+// configuration's storage URL names.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Engine } from '../engine/index.ts';
-import { DerivedApprovalIds, type ApprovalRequests } from './approval-requests.ts';
+import type { ApprovalRequests } from './approval-requests.ts';
+import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore, type ApproverPageOptions } from './approvals/index.ts';
+import { AuditLog, approvalAuditListener, auditUnavailableBody, type AuditLogOptions } from './audit/index.ts';
 import { createAuthenticator, type Authenticator, type TrustedIssuer } from './auth/index.ts';
 import { BigQueryError } from './bigquery/errors.ts';
 import { registerDiscovery } from './bigquery/discovery.ts';
@@ -11,10 +15,12 @@ import { registerFacade } from './bigquery/facade.ts';
 import type { ResolvedConfig, TrustedIssuerConfig } from './config/load.ts';
 import { Connections } from './connections.ts';
 import { Enforcer } from './enforce.ts';
-import { NO_GRANTS, type GrantSource } from './grants.ts';
+import type { GrantSource } from './grants.ts';
 import { MemoryJobStore, type JobStore } from './jobs.ts';
 import type { HashKey } from './masking/index.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { startTrail, takeTrail, trailOf } from './request-audit.ts';
+import { openDatabase, redact, type Database } from './store/database.ts';
 import { credentialProviders, type CredentialProviderFactory } from './upstream/credentials.ts';
 import { SchemaCache } from './upstream/schemas.ts';
 
@@ -27,6 +33,17 @@ export interface GatewayOptions {
   credentials?: CredentialProviderFactory;
   authenticator?: Authenticator;
   jobs?: JobStore;
+  /** An open database; default: opened from the configured storage URL (and closed with the gateway). */
+  database?: Database;
+  /** Overrides of the approval store built on the database (clock, poll and sweep intervals). */
+  approvalStore?: { pollIntervalMs?: number; sweepIntervalMs?: number; defaultRequestTtlSeconds?: number };
+  /** Clock in epoch milliseconds for decisions, grants and approval requests (tests). */
+  now?: () => number;
+  /** The approver web page (OIDC sign-in with a web client registered at the provider); absent: API only. */
+  approverPage?: ApproverPageOptions;
+  /** Audit log options (stream id, commit timeout, …). */
+  audit?: AuditLogOptions;
+  /** Replace the store-backed grant source / approval filing (tests). */
   grants?: GrantSource;
   approvals?: ApprovalRequests;
   /** Fastify logger options or instance; default: pino at the configured level. */
@@ -40,6 +57,9 @@ export interface Gateway {
   readonly engine: Engine;
   readonly metrics: GatewayMetrics;
   readonly jobs: JobStore;
+  readonly database: Database;
+  readonly approvalStore: ApprovalStore;
+  readonly audit: AuditLog;
   /** Starts listening on the configured address; resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -51,6 +71,9 @@ export class GatewayConfigError extends Error {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Without a configured storage URL approvals, grants and the audit trail live in memory only. */
+const EPHEMERAL_STORAGE = 'sqlite::memory:';
+
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const hashKey = options.hashKey ?? hashKeyFromEnv(config);
@@ -58,21 +81,70 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
   const jobs = options.jobs ?? new MemoryJobStore({ retentionSeconds: config.limits.jobRetentionSeconds });
   const app = buildServer(config, options.logger);
+  const authenticator = options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) });
+
+  // Storage: approvals, grants and the audit trail.
+  if (!options.database && !config.storageUrl) {
+    app.log.warn('no storage.url configured: approvals, grants and the audit trail are kept in memory and lost on restart');
+  }
+  const ownDatabase = !options.database;
+  const database = options.database ?? (await openDatabase(config.storageUrl ?? EPHEMERAL_STORAGE));
+  let audit: AuditLog;
+  try {
+    audit = await AuditLog.open(database, options.audit);
+  } catch (error) {
+    if (ownDatabase) await database.close();
+    throw new GatewayConfigError(`the audit trail cannot be opened in ${redact(database.url)}: ${(error as Error).message}`);
+  }
+  const publicUrl = config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
+  const approvalStore = createApprovalStore({
+    database,
+    publicUrl,
+    ...(config.approvalsUrl && { approveUrlBase: config.approvalsUrl }),
+    ...options.approvalStore,
+    ...(options.now && { now: options.now }),
+    onEvent: approvalAuditListener(audit, (error, event) =>
+      app.log.error({ err: { type: (error as Error).name, message: (error as Error).message }, approval_event: event.action }, 'approval event not recorded in the audit trail'),
+    ),
+  });
+  const storeGrants = grantSourceOf(approvalStore);
+  const storeApprovals = approvalRequestsOf(approvalStore);
+
   const connections = new Connections(config.connections, options.credentials ?? credentialProviders(app.log), {
     timeoutMs: config.limits.upstreamTimeoutMs,
   });
   const enforcer = new Enforcer({
     engine,
-    authenticator: options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) }),
-    grants: options.grants ?? NO_GRANTS,
-    approvals: options.approvals ?? new DerivedApprovalIds(config.approvalsUrl),
+    authenticator,
+    grants: options.grants ?? { active: storeGrants.active, consume: (ids, requestId) => approvalStore.consumeOneTime(ids, requestId) },
+    approvals: options.approvals ?? { open: storeApprovals.open, wait: (id, wait) => approvalStore.waitForDecision(id, wait) },
     schemas: new SchemaCache(config.limits.schemaCacheSeconds),
     metrics,
     dryRunCacheSeconds: config.limits.dryRunCacheSeconds,
+    ...(options.now && { now: () => new Date(options.now!()) }),
   });
 
-  app.addHook('onSend', async (req, reply) => {
+  // Every BigQuery API call gets a trail, recorded once its answer is known and before it is sent.
+  app.addHook('onRequest', async (req) => {
+    const method = (req.routeOptions.config as { apiMethod?: string } | undefined)?.apiMethod;
+    if (method) startTrail(req, method);
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
+    const trail = takeTrail(req);
+    if (!trail) return payload;
+    try {
+      await audit.record(trail.toEvent(req.id, reply.statusCode));
+      return payload;
+    } catch (error) {
+      req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'audit record failed');
+      // A refusal stays a refusal; an answer that was not recorded is never released.
+      if (reply.statusCode >= 400) return payload;
+      metrics.refusals.inc({ reason: 'auditUnavailable' });
+      void reply.code(503).header('content-type', 'application/json; charset=utf-8');
+      reply.removeHeader('content-length');
+      return JSON.stringify(auditUnavailableBody());
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     const method = (req.routeOptions.config as { apiMethod?: string } | undefined)?.apiMethod;
@@ -90,6 +162,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       req.log.error({ err: { type: error.name, message: error.message, stack: error.stack } }, 'request failed');
       refusal = new BigQueryError(500, 'internalError', `The gateway failed to process this request (request id ${req.id}).`);
     }
+    const trail = trailOf(req);
+    if (trail) trail.error = { reason: refusal.reason, message: refusal.message };
     if (refusal.code < 500) {
       metrics.refusals.inc({ reason: refusal.reason });
       req.log.info({ refusal: { code: refusal.code, reason: refusal.reason } }, 'request refused');
@@ -101,6 +175,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   registerFacade(app, { enforcer, connections, jobs, metrics, hashKey });
+  await app.register(approvalsPlugin, {
+    store: approvalStore,
+    authenticate: authenticator.authenticate,
+    engine,
+    publicUrl,
+    ...(options.approverPage && { page: options.approverPage }),
+  });
   registerDiscovery(app, config.publicUrl);
   registerHealth(app, engine, connections, metrics);
 
@@ -109,13 +190,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     engine,
     metrics,
     jobs,
+    database,
+    approvalStore,
+    audit,
     async listen() {
       const address = await app.listen({ host: config.listen.host, port: config.listen.port });
       return address.replace('[::1]', '127.0.0.1');
     },
     async close() {
+      // Held callers are released first (answered approvalRequired), so draining does not wait on them.
+      await approvalStore.close();
       await app.close();
       connections.close();
+      await audit.close();
+      if (ownDatabase) await database.close();
     },
   };
 }

@@ -2,12 +2,13 @@
 // jobs.query, jobs.insert (query jobs), jobs.get, jobs.cancel, jobs.getQueryResults,
 // tabledata.list and tables.get. Everything else under /bigquery/v2 is refused.
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HashKey, TableRow, TableSchema } from '../masking/index.ts';
 import type { Connections, Connection } from '../connections.ts';
 import type { Caller, Enforcer, Route } from '../enforce.ts';
 import { ownedBy, type JobRecord, type JobStore } from '../jobs.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { trailOf, type RequestTrail } from '../request-audit.ts';
 import type { Query } from '../upstream/bigquery.ts';
 import { BigQueryError, accessDenied, fromUpstream, invalid } from './errors.ts';
 import { parseInsertJob, parseQueryRequest, type QuerySpec } from './query-request.ts';
@@ -51,13 +52,41 @@ const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
 const TABLE_ID = /^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd} ]{1,1024}$/u;
 const JOB_ID = /^[A-Za-z0-9_-]{1,1024}$/;
 
+/** Holding mode: `X-Sluice-Wait-Approval: <seconds>` waits this long at most for an approval. */
+export const WAIT_APPROVAL_HEADER = 'x-sluice-wait-approval';
+export const MAX_WAIT_APPROVAL_SECONDS = 300;
+
+/** Milliseconds the caller asked to be held for an approval (capped); 0 without the header. */
+export function holdMsOf(headers: Record<string, string | string[] | undefined>): number {
+  const raw = headers[WAIT_APPROVAL_HEADER];
+  if (raw === undefined) return 0;
+  const text = (Array.isArray(raw) ? raw[0] ?? '' : raw).trim();
+  if (!/^\d{1,9}$/.test(text)) {
+    throw invalid(`Invalid X-Sluice-Wait-Approval header '${text.slice(0, 32)}': give whole seconds (at most ${MAX_WAIT_APPROVAL_SECONDS} are waited)`);
+  }
+  return Math.min(Number(text), MAX_WAIT_APPROVAL_SECONDS) * 1000;
+}
+
 export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   const { enforcer, connections, jobs, metrics, hashKey } = o;
 
   /** Route options naming the API method, for the request metrics (see server.ts onResponse). */
   const route = (name: string) => ({ config: { apiMethod: name } });
 
-  const caller = (req: Req) => enforcer.authenticate(req.headers.authorization);
+  const caller = (req: Req) => enforcer.authenticate(req.headers.authorization, trailOf(req));
+
+  /** Where the call's audit record collects what happened; a no-op sink outside the API routes. */
+  const trail = (req: Req): RequestTrail | undefined => trailOf(req);
+
+  /** Times an upstream call for the metrics and the audit record. */
+  const upstream = async <T>(req: Req, operation: string, call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await metrics.time(metrics.upstreamSeconds, { operation }, call);
+    } finally {
+      trail(req)?.time('upstream', performance.now() - started);
+    }
+  };
 
   const project = (req: Req): string => {
     const p = req.params.projectId ?? '';
@@ -73,13 +102,43 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     return { projectId, datasetId, tableId };
   };
 
-  const count = (counts: MaskCounts) => {
+  const count = (req: Req, counts: MaskCounts) => {
     if (counts.cells > counts.scanned) metrics.maskedCells.inc({ kind: 'mask' }, counts.cells - counts.scanned);
     if (counts.scanned) metrics.maskedCells.inc({ kind: 'content_scan' }, counts.scanned);
+    const t = trail(req);
+    if (t) t.maskedCells = counts;
   };
 
-  const authorize = async (req: Req, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec) =>
-    enforcer.authorize({ caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id });
+  /** The masked answer, as the agent receives it, for the audit record (never upstream rows). */
+  const answered = (req: Req, body: { schema?: TableSchema; rows?: TableRow[]; totalRows?: string } | undefined) => {
+    const t = trail(req);
+    if (t && body) t.response = { schema: body.schema ?? null, rows: body.rows ?? [], total_rows: body.totalRows ?? null };
+  };
+
+  const authorize = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec) => {
+    const t = trail(req);
+    if (t) {
+      t.connection = connection.name;
+      t.project = projectId;
+      t.sql = spec.sql;
+    }
+    const holdMs = holdMsOf(req.headers);
+    let signal: AbortSignal | undefined;
+    if (holdMs > 0) {
+      // A caller that hangs up ends its hold.
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort(new Error('the caller went away'));
+      });
+      signal = gone.signal;
+    }
+    return enforcer.authorize({ caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id, trail: t, holdMs, signal });
+  };
+
+  const noteJob = (req: Req, id: string, projectId: string, location: string | undefined) => {
+    const t = trail(req);
+    if (t) t.job = { id, project: projectId, location };
+  };
 
   const record = (who: Caller, connection: Connection, projectId: string, jobId: string, location: string | undefined, auth: Awaited<ReturnType<typeof authorize>>): JobRecord => ({
     project: projectId,
@@ -108,19 +167,22 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   const policyOf = (rec: JobRecord): ResultPolicy => ({ masks: rec.masks, contentScan: rec.contentScan, outputs: rec.outputs, withholdErrors: rec.withholdErrors });
 
   // jobs.query
-  app.post<Generic>(`${API_PREFIX}/projects/:projectId/queries`, route('jobs.query'), async (req) => {
+  app.post<Generic>(`${API_PREFIX}/projects/:projectId/queries`, route('jobs.query'), async (req, reply) => {
     const who = await caller(req);
     const projectId = project(req);
     const connection = connections.forProject(projectId);
     const parsed = parseQueryRequest(projectId, req.body);
-    const auth = await authorize(req, who, connection, projectId, 'jobs.query', parsed.spec);
+    const auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
     const policy = resultPolicy(auth.decision, auth.input);
-    const res = await metrics.time(metrics.upstreamSeconds, { operation: 'jobs.query' }, () =>
+    const res = await upstream(req, 'jobs.query', () =>
       connection.upstream.query(projectId, parsed.forward(auth.decision.limits?.maximum_bytes_billed), auth.headers),
     );
     if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policy));
-    const body = res.body as { jobReference?: { jobId?: string; location?: string }; schema?: TableSchema; rows?: TableRow[] };
+    const body = res.body as { jobReference?: { jobId?: string; location?: string }; schema?: TableSchema; rows?: TableRow[]; totalBytesProcessed?: string };
     const jobId = body?.jobReference?.jobId;
+    if (jobId) noteJob(req, jobId, projectId, body.jobReference?.location);
+    const t = trail(req);
+    if (t && body?.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
     if (jobId && !parsed.spec.dryRun) {
       if (!(await jobs.register(record(who, connection, projectId, jobId, body.jobReference?.location, auth)))) {
         throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
@@ -128,26 +190,28 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     }
     const counts = { cells: 0, scanned: 0 };
     const masked = maskQueryResults(body, policy, hashKey, counts);
-    count(counts);
+    count(req, counts);
+    answered(req, masked as { schema?: TableSchema; rows?: TableRow[]; totalRows?: string });
     return masked;
   });
 
   // jobs.insert (query jobs only)
-  app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs`, route('jobs.insert'), async (req) => {
+  app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs`, route('jobs.insert'), async (req, reply) => {
     const who = await caller(req);
     const projectId = project(req);
     const connection = connections.forProject(projectId);
     const parsed = parseInsertJob(projectId, req.body);
-    const auth = await authorize(req, who, connection, projectId, 'jobs.insert', parsed.spec);
+    const auth = await authorize(req, reply, who, connection, projectId, 'jobs.insert', parsed.spec);
     const policy = resultPolicy(auth.decision, auth.input);
     const jobId = parsed.jobId ?? `sluice_${randomUUID().replaceAll('-', '_')}`;
+    noteJob(req, jobId, projectId, parsed.spec.location);
     const cap = auth.decision.limits?.maximum_bytes_billed;
     // Registered before the job exists upstream, so a poll racing the insert finds it.
     if (!parsed.spec.dryRun && !(await jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth)))) {
       throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
     }
     // A transport failure leaves the record: the job may exist upstream, and it is this caller's.
-    const res = await metrics.time(metrics.upstreamSeconds, { operation: 'jobs.insert' }, () =>
+    const res = await upstream(req, 'jobs.insert', () =>
       connection.upstream.insertJob(projectId, parsed.forwardJob(jobId, cap), auth.headers),
     );
     if (res.status !== 200) {
@@ -163,9 +227,10 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const who = await caller(req);
     const projectId = project(req);
     const rec = await ownJob(who, projectId, req.params.jobId!);
+    noteJob(req, rec.jobId, projectId, rec.location);
     const connection = connections.forProject(projectId);
     const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
-    const res = await metrics.time(metrics.upstreamSeconds, { operation: 'jobs.get' }, () =>
+    const res = await upstream(req, 'jobs.get', () =>
       connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
     );
     if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
@@ -177,6 +242,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const who = await caller(req);
     const projectId = project(req);
     const rec = await ownJob(who, projectId, req.params.jobId!);
+    noteJob(req, rec.jobId, projectId, rec.location);
     const connection = connections.forProject(projectId);
     const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
     const res = await connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers);
@@ -190,20 +256,22 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const who = await caller(req);
     const projectId = project(req);
     const rec = await ownJob(who, projectId, req.params.jobId!);
+    noteJob(req, rec.jobId, projectId, rec.location);
     const connection = connections.forProject(projectId);
     const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
-    const res = await metrics.time(metrics.upstreamSeconds, { operation: 'jobs.getQueryResults' }, () =>
+    const res = await upstream(req, 'jobs.getQueryResults', () =>
       connection.upstream.getQueryResults(projectId, rec.jobId, pick(req.query, RESULTS_PARAMS), headers),
     );
     if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
     const counts = { cells: 0, scanned: 0 };
     const masked = maskQueryResults(res.body as { schema?: TableSchema; rows?: TableRow[] }, policyOf(rec), hashKey, counts);
-    count(counts);
+    count(req, counts);
+    answered(req, masked as { schema?: TableSchema; rows?: TableRow[]; totalRows?: string });
     return selectFields(masked, req.query.fields);
   });
 
   /** `SELECT *` on a table, as tabledata.list and tables.get are judged. */
-  const wholeTable = async (req: Req, who: Caller, connection: Connection, ref: TableRef, dryRun: boolean) => {
+  const wholeTable = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, ref: TableRef, dryRun: boolean) => {
     const spec: QuerySpec = {
       sql: `SELECT * FROM \`${ref.projectId}.${ref.datasetId}.${ref.tableId}\``,
       defaultDataset: undefined,
@@ -214,18 +282,18 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       maximumBytesBilled: undefined,
       connectionProperties: undefined,
     };
-    const auth = await authorize(req, who, connection, ref.projectId, 'tabledata.list', spec);
+    const auth = await authorize(req, reply, who, connection, ref.projectId, 'tabledata.list', spec);
     const fields = auth.schemas[`${ref.projectId}.${ref.datasetId}.${ref.tableId}`.toLowerCase()];
     return { auth, policy: { masks: auth.decision.masks, contentScan: auth.decision.content_scan }, fields };
   };
 
   // tabledata.list: judged as `SELECT *` on the table, masked the same way.
-  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId/tables/:tableId/data`, route('tabledata.list'), async (req) => {
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId/tables/:tableId/data`, route('tabledata.list'), async (req, reply) => {
     const who = await caller(req);
     const ref = tableRef(req);
     const connection = connections.forProject(ref.projectId);
-    const { auth, policy, fields } = await wholeTable(req, who, connection, ref, false);
-    const res = await metrics.time(metrics.upstreamSeconds, { operation: 'tabledata.list' }, () =>
+    const { auth, policy, fields } = await wholeTable(req, reply, who, connection, ref, false);
+    const res = await upstream(req, 'tabledata.list', () =>
       connection.upstream.listTableData(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, TABLEDATA_PARAMS), auth.headers),
     );
     if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policy));
@@ -235,21 +303,24 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     }
     const counts = { cells: 0, scanned: 0 };
     const masked = fields ? maskTableData(body, { fields } as TableSchema, policy, hashKey, counts) : body;
-    count(counts);
+    count(req, counts);
     if (fields && masked.rows && req.query.selectedFields) {
       masked.rows = projectRows(masked.rows, { fields } as TableSchema, req.query.selectedFields);
     }
+    // Rows only reach the agent (and the trail) masked, or unmasked when nothing applies to them.
+    // tabledata.list answers carry no schema: the rows as sent are recorded.
+    answered(req, { rows: masked.rows ?? [], ...((masked as { totalRows?: string }).totalRows !== undefined && { totalRows: (masked as { totalRows?: string }).totalRows }) });
     return selectFields(masked, req.query.fields);
   });
 
   // tables.get: clients read the schema before tabledata.list (the Node client's getRows does).
   // Served to whoever may read the table, with the schema the masked rows will follow.
-  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId/tables/:tableId`, route('tables.get'), async (req) => {
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId/tables/:tableId`, route('tables.get'), async (req, reply) => {
     const who = await caller(req);
     const ref = tableRef(req);
     const connection = connections.forProject(ref.projectId);
-    const { auth, policy } = await wholeTable(req, who, connection, ref, true);
-    const res = await metrics.time(metrics.upstreamSeconds, { operation: 'tables.get' }, () =>
+    const { auth, policy } = await wholeTable(req, reply, who, connection, ref, true);
+    const res = await upstream(req, 'tables.get', () =>
       connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, ['selectedFields']), auth.headers),
     );
     if (res.status !== 200) throw fromUpstream(res.status, res.body);

@@ -2,11 +2,14 @@
 // reference organisation, the local OIDC provider, the compiled policy and the gateway in between.
 // Agents are the official @google-cloud/bigquery client holding a token from the provider.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import pino from 'pino';
 import { startEmulator, type Emulator } from '../../demo/emulator.ts';
-import { DEFAULT_AUDIENCE, startIdentityProvider, type IdentityProvider } from '../../demo/idp.ts';
+import { DEFAULT_AUDIENCE, startIdentityProvider, type IdentityProvider, type IdentityProviderOptions } from '../../demo/idp.ts';
 import { buildBundle, Engine } from '../../engine/index.ts';
 import { resolveConfig } from '../../gateway/config/load.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
@@ -17,6 +20,8 @@ export interface StackOptions {
   /** Extra gateway configuration (snake_case, as in the YAML file). */
   config?: Record<string, unknown>;
   gateway?: Partial<Omit<GatewayOptions, 'config'>>;
+  /** Options of the local identity provider (e.g. web clients for people signing in). */
+  idp?: IdentityProviderOptions;
 }
 
 export interface Stack {
@@ -24,6 +29,8 @@ export interface Stack {
   readonly idp: IdentityProvider;
   readonly gateway: Gateway;
   readonly gatewayUrl: string;
+  /** The gateway's SQLite database file (approvals, grants, audit trail). */
+  readonly databaseFile: string;
   /** Every line the gateway logged, as written (JSON). */
   readonly logs: string[];
   /** A fresh access token of one of the provider's clients (REFERENCE_CLIENTS). */
@@ -39,21 +46,32 @@ export interface Stack {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const bundle = await buildBundle();
-  const [emulator, idp, engine] = await Promise.all([startEmulator(), startIdentityProvider(), Engine.load(bundle.path)]);
+  const [emulator, idp, engine] = await Promise.all([startEmulator(), startIdentityProvider(options.idp), Engine.load(bundle.path)]);
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const state = await mkdtemp(join(tmpdir(), 'sluice-stack-'));
+  const databaseFile = join(state, 'sluice.sqlite');
   let gateway: Gateway;
   try {
     const config = resolveConfig({
       listen: { host: '127.0.0.1', port: 0 },
+      storage: { url: `sqlite:${databaseFile}` },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
       connections: [{ name: 'acme', upstream: emulator.url, project: PROJECT, credentials: { mode: 'none' } }],
       approvals: { url: 'http://127.0.0.1/approvals' },
       ...options.config,
     });
-    gateway = await createGateway({ config, engine, hashKey: randomBytes(32), logger, processMetrics: false, ...options.gateway });
+    gateway = await createGateway({
+      config,
+      engine,
+      hashKey: randomBytes(32),
+      logger,
+      processMetrics: false,
+      ...options.gateway,
+      approvalStore: { sweepIntervalMs: 0, pollIntervalMs: 100, ...options.gateway?.approvalStore },
+    });
   } catch (error) {
-    await Promise.allSettled([emulator.stop(), idp.close()]);
+    await Promise.allSettled([emulator.stop(), idp.close(), rm(state, { recursive: true, force: true })]);
     throw error;
   }
   const gatewayUrl = await gateway.listen();
@@ -64,6 +82,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     idp,
     gateway,
     gatewayUrl,
+    databaseFile,
     logs,
     token,
     client: (agent) => agentClient(gatewayUrl, () => token(agent)),
@@ -86,6 +105,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async close() {
       await gateway.close();
       await Promise.allSettled([emulator.stop(), idp.close()]);
+      await rm(state, { recursive: true, force: true });
     },
   };
 }
