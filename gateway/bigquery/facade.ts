@@ -164,6 +164,17 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     return rec;
   };
 
+  /** What every call on an existing job needs: its owner checked, its connection and a credential. */
+  const jobContext = async (req: Req) => {
+    const who = await caller(req);
+    const projectId = project(req);
+    const rec = await ownJob(who, projectId, req.params.jobId!);
+    noteJob(req, rec.jobId, projectId, rec.location);
+    const connection = connections.forProject(projectId);
+    const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
+    return { projectId, rec, connection, headers };
+  };
+
   const policyOf = (rec: JobRecord): ResultPolicy => ({ masks: rec.masks, contentScan: rec.contentScan, outputs: rec.outputs, withholdErrors: rec.withholdErrors });
 
   // jobs.query
@@ -224,12 +235,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.get
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId`, route('jobs.get'), async (req) => {
-    const who = await caller(req);
-    const projectId = project(req);
-    const rec = await ownJob(who, projectId, req.params.jobId!);
-    noteJob(req, rec.jobId, projectId, rec.location);
-    const connection = connections.forProject(projectId);
-    const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
+    const { projectId, rec, connection, headers } = await jobContext(req);
     const res = await upstream(req, 'jobs.get', () =>
       connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
     );
@@ -239,12 +245,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.cancel (own jobs)
   app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId/cancel`, route('jobs.cancel'), async (req) => {
-    const who = await caller(req);
-    const projectId = project(req);
-    const rec = await ownJob(who, projectId, req.params.jobId!);
-    noteJob(req, rec.jobId, projectId, rec.location);
-    const connection = connections.forProject(projectId);
-    const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
+    const { projectId, rec, connection, headers } = await jobContext(req);
     const res = await connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers);
     if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
     const body = res.body as { job?: object };
@@ -253,12 +254,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.getQueryResults: every page masked with the masks decided when the job was created.
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/queries/:jobId`, route('jobs.getQueryResults'), async (req) => {
-    const who = await caller(req);
-    const projectId = project(req);
-    const rec = await ownJob(who, projectId, req.params.jobId!);
-    noteJob(req, rec.jobId, projectId, rec.location);
-    const connection = connections.forProject(projectId);
-    const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
+    const { projectId, rec, connection, headers } = await jobContext(req);
     const res = await upstream(req, 'jobs.getQueryResults', () =>
       connection.upstream.getQueryResults(projectId, rec.jobId, pick(req.query, RESULTS_PARAMS), headers),
     );
