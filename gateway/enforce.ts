@@ -8,9 +8,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { normalize, type Decision, type Engine, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Identity } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
+import { ApprovalError } from './approvals/errors.ts';
 import { oneTimeGrantsUsed } from './approvals/grant-usage.ts';
 import type { Authenticator } from './auth/index.ts';
-import { BigQueryError, accessDenied, errorInfo, unauthenticated } from './bigquery/errors.ts';
+import { BigQueryError, accessDenied, errorInfo, storeUnavailable, unauthenticated } from './bigquery/errors.ts';
 import type { QuerySpec } from './bigquery/query-request.ts';
 import { WITHHELD_MESSAGE, passesThrough } from './bigquery/results.ts';
 import type { Connection } from './connections.ts';
@@ -120,7 +121,7 @@ export class Enforcer {
       route: ctx.route,
       connection: connection.name,
       dryRun: spec.dryRun,
-      grants: await this.#o.grants.active(caller.identity, now),
+      grants: await fromStore('read the caller\'s grants', () => this.#o.grants.active(caller.identity, now)),
       now,
       ...(spec.defaultDataset && { defaultDataset: `${spec.defaultDataset.projectId}.${spec.defaultDataset.datasetId}` }),
     };
@@ -130,15 +131,20 @@ export class Enforcer {
     const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tablesOf(request), preflight);
     const withSchemas = { ...request, schemas };
 
-    // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
-    // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
-    // estimate would allow; its outcome is never acted on otherwise.
-    const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run', referenced_tables: [] }, ctx.trail);
-    if (pre.decision.outcome === 'deny') return this.#refuse(ctx, pre, undefined);
-
-    const dryRunStarted = performance.now();
-    const estimate = await this.#dryRun(ctx, pre.decision, preflight);
-    ctx.trail?.time('dry_run', performance.now() - dryRunStarted);
+    // An estimate this caller's same query got moments ago is decided on directly: nothing goes
+    // upstream before the decision, so the pre-check below has nothing to guard.
+    const dryRunKey = this.#dryRunKey(ctx);
+    let estimate = this.#dryRuns.peek(dryRunKey);
+    if (!estimate) {
+      // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
+      // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
+      // estimate would allow; its outcome is never acted on otherwise.
+      const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run', referenced_tables: [] }, ctx.trail);
+      if (pre.decision.outcome === 'deny') return this.#refuse(ctx, pre, undefined);
+      const dryRunStarted = performance.now();
+      estimate = await this.#dryRun(ctx, dryRunKey, pre.decision, preflight);
+      ctx.trail?.time('dry_run', performance.now() - dryRunStarted);
+    }
     if (ctx.trail) ctx.trail.estimatedBytes = estimate.bytes;
     const final = this.#decide(withSchemas, { bytes: estimate.bytes, source: 'dry_run', referenced_tables: estimate.referencedTables }, ctx.trail);
     this.#o.metrics.decisions.inc({ outcome: final.decision.outcome, route: ctx.route });
@@ -181,7 +187,7 @@ export class Enforcer {
       throw accessDenied(`Access Denied: the decision relies on one-time grant(s) ${grantIds.join(', ')}, which this gateway cannot spend; refused.`);
     }
     try {
-      await consume.call(this.#o.grants, grantIds, ctx.requestId ?? randomUUID());
+      await fromStore('spend a one-time grant', () => consume.call(this.#o.grants, grantIds, ctx.requestId ?? randomUUID()));
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'grant_unavailable') throw error;
       ctx.log?.info({ grant: { subject: ctx.caller.identity.subject, grants: grantIds } }, 'one-time grant already spent; query refused');
@@ -191,10 +197,10 @@ export class Enforcer {
     }
   }
 
-  async #dryRun(ctx: QueryContext, pre: Decision, headers: Record<string, string>): Promise<DryRunResult> {
+  /** One caller's estimate for one text in one context; the decision is still made every time. */
+  #dryRunKey(ctx: QueryContext): string {
     const { spec, connection, caller } = ctx;
-    // One caller's estimate for one text in one context; the decision is still made every time.
-    const key = digest([
+    return digest([
       connection.name,
       caller.identity.issuer,
       caller.identity.subject,
@@ -206,6 +212,10 @@ export class Enforcer {
       spec.location ?? '',
       JSON.stringify(spec.connectionProperties ?? null),
     ]);
+  }
+
+  async #dryRun(ctx: QueryContext, key: string, pre: Decision, headers: Record<string, string>): Promise<DryRunResult> {
+    const { spec, connection, caller } = ctx;
     // A failed dry run may quote values (the emulator runs the query): its text is shown only when
     // the pre-check says the caller would see every column unmasked.
     const showDetail = pre.outcome === 'allow' && passesThrough({ masks: pre.masks, contentScan: pre.content_scan });
@@ -256,7 +266,7 @@ export class Enforcer {
       throw accessDenied('Access Denied: the policy requires an approval but did not say which; refused.');
     }
     const reasons = decision.reasons.filter((r) => r.code !== 'grant_used');
-    const ticket = await this.#o.approvals.open({
+    const ticket = await fromStore('record the approval request', () => this.#o.approvals.open({
       identity: ctx.caller.identity,
       project: ctx.project,
       sqlHash: input.sql.hash,
@@ -266,7 +276,7 @@ export class Enforcer {
       input,
       decision,
       now,
-    });
+    }));
     ctx.trail?.approvalIds.push(ticket.id);
 
     // Holding mode: wait for the decision, then decide again on fresh grants. The approval itself
@@ -355,4 +365,15 @@ function digest(parts: string[]): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(p).update('\u0000');
   return h.digest('base64url');
+}
+
+/** Runs a call on the gateway's database; a failure there refuses the query as retryable (503). */
+async function fromStore<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    // A refusal the store decided on (ApprovalError) or one already shaped stays as it is.
+    if (error instanceof BigQueryError || error instanceof ApprovalError) throw error;
+    throw storeUnavailable(what);
+  }
 }

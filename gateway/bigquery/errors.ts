@@ -99,6 +99,10 @@ export const unauthenticated = (message: string, detail: string) =>
 /** An upstream that did not answer or answered garbage: retryable on the client's side. */
 export const backendError = (message: string) => new BigQueryError(502, 'backendError', message);
 
+/** The gateway's own database (grants, approvals) did not answer: refused, and retryable. */
+export const storeUnavailable = (what: string) =>
+  new BigQueryError(503, 'backendError', `sluice could not reach its database to ${what}; the query was not run. Retry later.`);
+
 export function isBigQueryErrorBody(value: unknown): value is BigQueryErrorBody {
   const error = (value as BigQueryErrorBody | null)?.error;
   return !!error && typeof error === 'object' && typeof error.code === 'number' && typeof error.message === 'string';

@@ -22,13 +22,20 @@ export interface StackOptions {
   gateway?: Partial<Omit<GatewayOptions, 'config'>>;
   /** Options of the local identity provider (e.g. web clients for people signing in). */
   idp?: IdentityProviderOptions;
+  /** Storage URL of the gateway (default: a fresh SQLite file in the stack's state directory). */
+  storageUrl?: string;
 }
 
 export interface Stack {
   readonly emulator: Emulator;
   readonly idp: IdentityProvider;
+  /** The current gateway instance (a new one after `restartGateway`). */
   readonly gateway: Gateway;
   readonly gatewayUrl: string;
+  /** The storage URL the gateway runs on. */
+  readonly storageUrl: string;
+  /** Closes the gateway and starts a new instance on the same storage, address and hash key. */
+  restartGateway(): Promise<void>;
   /** The gateway's SQLite database file (approvals, grants, audit trail). */
   readonly databaseFile: string;
   /** Every line the gateway logged, as written (JSON). */
@@ -51,38 +58,53 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   const state = await mkdtemp(join(tmpdir(), 'sluice-stack-'));
   const databaseFile = join(state, 'sluice.sqlite');
-  let gateway: Gateway;
-  try {
+  const storageUrl = options.storageUrl ?? `sqlite:${databaseFile}`;
+  const hashKey = randomBytes(32);
+  const makeGateway = (port: number) => {
     const config = resolveConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      storage: { url: `sqlite:${databaseFile}` },
+      listen: { host: '127.0.0.1', port },
+      storage: { url: storageUrl },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
       connections: [{ name: 'acme', upstream: emulator.url, project: PROJECT, credentials: { mode: 'none' } }],
       approvals: { url: 'http://127.0.0.1/approvals' },
       ...options.config,
     });
-    gateway = await createGateway({
+    return createGateway({
       config,
       engine,
-      hashKey: randomBytes(32),
+      hashKey,
       logger,
       processMetrics: false,
       ...options.gateway,
       approvalStore: { sweepIntervalMs: 0, pollIntervalMs: 100, ...options.gateway?.approvalStore },
     });
+  };
+  let gateway: Gateway;
+  try {
+    gateway = await makeGateway(0);
   } catch (error) {
     await Promise.allSettled([emulator.stop(), idp.close(), rm(state, { recursive: true, force: true })]);
     throw error;
   }
   const gatewayUrl = await gateway.listen();
+  const port = Number(new URL(gatewayUrl).port);
 
   const token = (agent: string) => idp.tokenFor(agent);
   return {
     emulator,
     idp,
-    gateway,
+    get gateway() {
+      return gateway;
+    },
     gatewayUrl,
+    storageUrl,
     databaseFile,
+    async restartGateway() {
+      await gateway.close();
+      gateway = await makeGateway(port);
+      const url = await gateway.listen();
+      if (url !== gatewayUrl) throw new Error(`the restarted gateway listens on ${url}, not ${gatewayUrl}`);
+    },
     logs,
     token,
     client: (agent) => agentClient(gatewayUrl, () => token(agent)),
