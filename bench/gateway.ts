@@ -2,7 +2,9 @@
 //   1. latency: the official client querying the emulator directly vs through the gateway
 //      (sequential, wall time per query; target: gateway ≤ 1.2× direct);
 //   2. throughput: concurrent jobs.query requests through the gateway vs through a plain fastify
-//      pass-through proxy to the same emulator (target: gateway ≥ 50 % of the proxy).
+//      pass-through proxy to the same emulator (target: gateway ≥ 50 % of the proxy), and the same
+//      pair in front of an instant replay of the emulator's answers, where the gateway's own work
+//      (auth, decision, dry run call, masking) is what limits it.
 // The gateways and the proxy run in a child process so the load generator does not share their
 // event loop. The gateway runs twice: with the default 30 s dry-run cache (a repeated query is
 // dry-run once) and with the cache off (every query dry-run upstream first, as a never-seen query
@@ -22,7 +24,8 @@ import { HttpUpstream } from '../gateway/upstream/http.ts';
 import { summarize, table, type Summary } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 30);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 120);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 60);
+const REPLAY_REQUESTS = Number(process.env.BENCH_REPLAY_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const QUERIES = {
@@ -37,6 +40,9 @@ interface Servers {
   /** Dry-run cache off. */
   uncachedGateway: string;
   proxy: string;
+  /** The same pair in front of a replay of the emulator's answers: the gateway's own capacity. */
+  replayGateway: string;
+  replayProxy: string;
 }
 
 if (process.argv.includes('--serve')) await serve();
@@ -46,13 +52,13 @@ else await run();
 async function serve(): Promise<void> {
   const { emulatorUrl, issuer } = JSON.parse(process.argv[process.argv.indexOf('--serve') + 1]!) as { emulatorUrl: string; issuer: string };
   const bundle = await buildBundle();
-  const gatewayWith = async (dryRunCacheSeconds: number | undefined) => {
+  const gatewayWith = async (upstream: string, dryRunCacheSeconds: number | undefined) => {
     const config = resolveConfig({
       listen: { host: '127.0.0.1', port: 0 },
       log_level: 'warn',
       bundle: bundle.path,
       issuers: [{ issuer, audience: DEFAULT_AUDIENCE }],
-      connections: [{ name: 'acme', upstream: emulatorUrl, project: ACME_PROJECT, credentials: { mode: 'none' } }],
+      connections: [{ name: 'acme', upstream, project: ACME_PROJECT, credentials: { mode: 'none' } }],
       ...(dryRunCacheSeconds !== undefined && { limits: { dry_run_cache_seconds: dryRunCacheSeconds } }),
     });
     const gateway = await createGateway({ config, hashKey: randomBytes(32), processMetrics: false });
@@ -60,20 +66,51 @@ async function serve(): Promise<void> {
   };
 
   // The baseline: fastify parsing the request, one pooled upstream call, the JSON body sent back.
-  const upstream = new HttpUpstream(emulatorUrl);
-  const proxy = Fastify();
-  proxy.all('/*', async (req, reply) => {
-    const res = await upstream.call({ method: req.method as 'GET' | 'POST', path: req.url, body: req.body ?? undefined });
-    return reply.code(res.status).send(res.body);
-  });
+  const proxyTo = async (target: string) => {
+    const upstream = new HttpUpstream(target);
+    const proxy = Fastify();
+    proxy.all('/*', async (req, reply) => {
+      const res = await upstream.call({ method: req.method as 'GET' | 'POST', path: req.url, body: req.body ?? undefined });
+      return reply.code(res.status).send(res.body);
+    });
+    return proxy.listen({ host: '127.0.0.1', port: 0 });
+  };
+
+  const replay = await replayOf(emulatorUrl);
   const servers: Servers = {
-    gateway: await gatewayWith(undefined),
-    uncachedGateway: await gatewayWith(0),
-    proxy: await proxy.listen({ host: '127.0.0.1', port: 0 }),
+    gateway: await gatewayWith(emulatorUrl, undefined),
+    uncachedGateway: await gatewayWith(emulatorUrl, 0),
+    proxy: await proxyTo(emulatorUrl),
+    replayGateway: await gatewayWith(replay, 0),
+    replayProxy: await proxyTo(replay),
   };
   process.send!(servers);
   // Gone with the parent.
   process.once('disconnect', () => process.exit(0));
+}
+
+/**
+ * An upstream that answers instantly: each distinct request (ids aside) goes to the emulator once,
+ * then its recorded answer is replayed with a fresh job id. Dry runs are replayed too, so the
+ * gateway still makes every upstream call it makes in front of BigQuery.
+ */
+async function replayOf(target: string): Promise<string> {
+  const upstream = new HttpUpstream(target);
+  const recorded = new Map<string, { status: number; body: unknown }>();
+  const server = Fastify();
+  server.all('/*', async (req, reply) => {
+    const { jobReference, requestId, ...rest } = (req.body ?? {}) as Record<string, unknown>;
+    const key = `${req.method} ${req.url} ${JSON.stringify(rest)}`;
+    let answer = recorded.get(key);
+    if (!answer) {
+      answer = await upstream.call({ method: req.method as 'GET' | 'POST', path: req.url, body: req.body ?? undefined });
+      recorded.set(key, answer);
+    }
+    const body = answer.body as { jobReference?: Record<string, unknown> } | undefined;
+    const fresh = body?.jobReference ? { ...body, jobReference: { ...body.jobReference, ...(jobReference as object), jobId: randomBytes(12).toString('hex') } } : body;
+    return reply.code(answer.status).send(fresh);
+  });
+  return server.listen({ host: '127.0.0.1', port: 0 });
 }
 
 async function run(): Promise<void> {
@@ -110,16 +147,28 @@ async function run(): Promise<void> {
     console.log('\n| query | gateway (default) / direct, p50 / mean | dry run every query / direct |\n| --- | ---: | ---: |');
     console.log(ratios.join('\n'));
 
-    console.log(`\n## throughput: ${REQUESTS} jobs.query requests, ${CONCURRENCY} in flight\n`);
+    const THROUGHPUT_QUERIES = Object.entries(QUERIES).slice(0, 2);
+    console.log(`\n## throughput against the emulator: ${REQUESTS} jobs.query requests, ${CONCURRENCY} in flight\n`);
     console.log('| query | pass-through proxy | gateway (default) | gateway / proxy | dry run every query | that / proxy |\n| --- | ---: | ---: | ---: | ---: | ---: |');
-    for (const [name, sql] of Object.entries(QUERIES)) {
-      const [proxy, gated, uncached] = await throughputs(sql, [
+    for (const [name, sql] of THROUGHPUT_QUERIES) {
+      const [proxy, gated, uncached] = await throughputs(sql, REQUESTS, [
         [servers.proxy, undefined],
         [servers.gateway, token],
         [servers.uncachedGateway, token],
       ]);
       const pct = (x: number) => `${Math.round((x / proxy!) * 100)} %`;
       console.log(`| ${name} | ${proxy!.toFixed(1)} req/s | ${gated!.toFixed(1)} req/s | ${pct(gated!)} | ${uncached!.toFixed(1)} req/s | ${pct(uncached!)} |`);
+    }
+
+    console.log(`\n## throughput against a replay of the emulator's answers (instant upstream): ${REPLAY_REQUESTS} requests, ${CONCURRENCY} in flight\n`);
+    console.log('The gateway makes its dry run, decision and masking on every request here (dry-run cache off).\n');
+    console.log('| query | pass-through proxy | gateway | gateway / proxy |\n| --- | ---: | ---: | ---: |');
+    for (const [name, sql] of Object.entries(QUERIES)) {
+      const [proxy, gated] = await throughputs(sql, REPLAY_REQUESTS, [
+        [servers.replayProxy, undefined],
+        [servers.replayGateway, token],
+      ]);
+      console.log(`| ${name} | ${proxy!.toFixed(0)} req/s | ${gated!.toFixed(0)} req/s | ${Math.round((gated! / proxy!) * 100)} % |`);
     }
     console.log(
       '\nThe emulator serves one request at a time, and its dry run executes the query (slower than the query itself), so a gateway query that is not in the dry-run cache costs it two executions.',
@@ -150,14 +199,16 @@ async function latencies(sql: string, paths: [string, BigQuery][]): Promise<Summ
   return paths.map(([name], p) => summarize(name, ns[p]!));
 }
 
-/** Requests per second of each target, measured in three alternating rounds. */
-async function throughputs(sql: string, targets: [string, string | undefined][]): Promise<number[]> {
+/** Requests per second of each target, measured in three alternating rounds after a warm-up. */
+async function throughputs(sql: string, requests: number, targets: [string, string | undefined][]): Promise<number[]> {
+  for (const [url, token] of targets) await throughput(url, sql, token, CONCURRENCY);
   const seconds = targets.map(() => 0);
   const rounds = 3;
+  const perRound = Math.ceil(requests / rounds);
   for (let r = 0; r < rounds; r++) {
-    for (const [t, [url, token]] of targets.entries()) seconds[t]! += await throughput(url, sql, token, Math.ceil(REQUESTS / rounds));
+    for (const [t, [url, token]] of targets.entries()) seconds[t]! += await throughput(url, sql, token, perRound);
   }
-  return seconds.map((s) => (Math.ceil(REQUESTS / rounds) * rounds) / s);
+  return seconds.map((s) => (perRound * rounds) / s);
 }
 
 /** Seconds for `requests` jobs.query calls with CONCURRENCY in flight; every answer must be 200. */

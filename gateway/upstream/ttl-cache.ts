@@ -14,6 +14,12 @@ export class TtlCache<V> {
     return this.#ttlMs > 0;
   }
 
+  /** The fresh value under `key`, without loading it. */
+  peek(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    return entry && entry.expires > Date.now() ? entry.value : undefined;
+  }
+
   async get(key: string, load: () => Promise<V>): Promise<{ value: V; hit: boolean }> {
     if (!this.enabled) return { value: await load(), hit: false };
     const entry = this.#entries.get(key);
