@@ -1,17 +1,29 @@
-// Decision latency: the full path for a 2-table join (parse + normalize + evaluate, a new SQL
-// text every time so no cache helps), the WASM evaluation alone, and the repeated-SQL path
-// (the parse cache hit the gateway sees when an agent re-runs a query). Run: `just bench`.
-import { cpus } from 'node:os';
+// Decision latency for a 2-table join, side by side:
+//   cold         a new query shape every time (an identifier changes): parse + analyse + evaluate
+//   literal      the same shape with a new literal every time: shape cache + evaluate
+//   repeated     the same text every time: text cache + evaluate
+//   evaluate     Engine.evaluate on a ready input (input/decision validation + WASM)
+//   opa_eval     the compiled policy alone (the input already in WASM memory, result not decoded)
+// Paths run interleaved in small batches, so a busy machine slows them alike. Run: `just bench`
+// or `node bench/decision.ts` (BENCH_N samples per path, default 10 000).
+import { readFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { readBundle } from '../engine/bundle.ts';
 import { buildBundle, Engine, normalize, type NormalizeRequest } from '../engine/index.ts';
-import { sample, table } from './stats.ts';
+import { inputJson } from '../engine/input-json.ts';
+import { normalizeCacheStats } from '../engine/normalize.ts';
+import { summarize, table } from './stats.ts';
 
-const N = Number(process.env.BENCH_N ?? 20_000);
-const engine = await Engine.load((await buildBundle()).path);
+const N = Number(process.env.BENCH_N ?? 10_000);
+const BATCH = 50;
+const bundlePath = (await buildBundle()).path;
+const engine = await Engine.load(bundlePath);
 
 const identity = { subject: 'reporting-agent', issuer: 'https://idp.local', kind: 'agent' as const, groups: ['agents'], claims: {} };
-const join = (i: number) =>
-  `SELECT o.product, c.customer_id, SUM(o.units) AS units FROM \`acme-analytics.sales.orders\` o ` +
-  `JOIN \`acme-analytics.crm.customers\` c ON o.customer_id = c.customer_id WHERE o.units > ${i} GROUP BY o.product, c.customer_id`;
+const join = (alias: string, units: number) =>
+  `SELECT o.product, c.customer_id, SUM(o.units) AS ${alias} FROM \`acme-analytics.sales.orders\` o ` +
+  `JOIN \`acme-analytics.crm.customers\` c ON o.customer_id = c.customer_id WHERE o.units > ${units} GROUP BY o.product, c.customer_id`;
 const request = (sql: string): NormalizeRequest => ({
   identity,
   sql,
@@ -20,15 +32,49 @@ const request = (sql: string): NormalizeRequest => ({
   now: new Date('2027-01-15T08:00:00Z'),
 });
 
-const sanity = engine.decide(request(join(0)));
+const sanity = engine.decide(request(join('units', 0)));
 if (sanity.error || sanity.decision.outcome === 'deny') throw new Error(`benchmark query is not allowed: ${JSON.stringify(sanity.decision)}`);
 
-const input = normalize(request(join(1)));
-const results = [
-  sample('2-table join: parse + normalize + evaluate', N, (i) => engine.decide(request(join(i + 1_000_000)))),
-  sample('WASM evaluation alone (incl. input/decision validation)', N, () => engine.evaluate(input)),
-  sample('repeated SQL: cached parse + normalize + evaluate', N, () => engine.decide(request(join(7)))),
+// The policy alone: opa_eval on an input written once into the instance's memory.
+const bundle = await readBundle(await readFile(bundlePath));
+const raw = await loadPolicy(bundle.wasm, { initial: 5, maximum: 4096 });
+raw.setData(bundle.data.slice().buffer);
+const opaEval = ((raw.wasmInstance as { exports: Record<string, unknown> }).exports.opa_eval) as (...args: number[]) => number;
+const entrypoint = (raw.entrypoints as Record<string, number>)['sluice/decision']!;
+const ready = normalize(request(join('units', 1)));
+const base = raw.dataHeapPtr as number;
+const { written } = new TextEncoder().encodeInto(inputJson(ready), new Uint8Array(raw.mem.buffer, base));
+
+let cold = 0;
+let literal = 0;
+const paths: { name: string; run: () => void }[] = [
+  { name: 'cold: new query shape (parse + analyse + evaluate)', run: () => engine.decide(request(join(`units_${cold++}`, 1))) },
+  { name: 'literal variant: shape cache + evaluate', run: () => engine.decide(request(join('units', 1_000_000 + literal++))) },
+  { name: 'repeated SQL: text cache + evaluate', run: () => engine.decide(request(join('units', 7))) },
+  { name: 'Engine.evaluate (validation + WASM)', run: () => engine.evaluate(ready) },
+  { name: 'opa_eval alone (policy in WASM)', run: () => opaEval(0, entrypoint, raw.dataAddr, base, written, base + written, 0) },
 ];
 
-console.log(`decision latency, ${N} samples each, Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} (revision ${engine.revision})\n`);
-console.log(table(results));
+for (const path of paths) for (let i = 0; i < Math.min(1000, N); i++) path.run(); // warm-up
+const before = normalizeCacheStats();
+const samples = paths.map(() => new Float64Array(N));
+for (let done = 0; done < N; done += BATCH) {
+  for (const [p, path] of paths.entries()) {
+    for (let i = done; i < Math.min(N, done + BATCH); i++) {
+      const t = process.hrtime.bigint();
+      path.run();
+      samples[p]![i] = Number(process.hrtime.bigint() - t);
+    }
+  }
+}
+const after = normalizeCacheStats();
+
+console.log(
+  `decision latency, ${N} samples per path (interleaved), Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ` +
+    `load ${loadavg()[0]!.toFixed(2)} (revision ${engine.revision})\n`,
+);
+console.log(table(paths.map((path, p) => summarize(path.name, samples[p]!))));
+console.log(
+  `\nnormalizer during the run: ${after.analysed - before.analysed} parsed, ${after.shapeHits - before.shapeHits} by shape, ` +
+    `${after.textHits - before.textHits} by text`,
+);

@@ -9,7 +9,9 @@ import { readBundle } from './bundle.ts';
 import { DEFAULT_BUNDLE, ENTRYPOINT } from './build.ts';
 import { EngineError, describeThrown, type EngineErrorCode } from './errors.ts';
 import { normalize, type NormalizeRequest } from './normalize.ts';
+import { inputJson } from './input-json.ts';
 import { formatErrors, validateDecision, validateInput } from './schemas.ts';
+import { evaluator, type Evaluator } from './wasm.ts';
 import type { Decision, PolicyInput } from './schema-types.ts';
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
@@ -25,6 +27,8 @@ export interface Evaluation {
 interface Active {
   policy: LoadedPolicy;
   entrypoint: number;
+  /** The entrypoint's evaluation from the input's JSON text. */
+  evaluate: Evaluator;
   revision: string;
 }
 
@@ -71,7 +75,7 @@ export class Engine {
     if (!validateInput(input)) return refuse('input_invalid', `policy input fails its schema: ${formatErrors(validateInput.errors)}`);
     let result: unknown;
     try {
-      result = active.policy.evaluate(input, active.entrypoint);
+      result = active.evaluate(inputJson(input));
     } catch (thrown) {
       return refuse('evaluation_failed', `policy evaluation failed: ${describeThrown(thrown)}`);
     }
@@ -125,5 +129,5 @@ async function prepareBytes(bytes: Uint8Array): Promise<Active> {
   if (entrypoint === undefined) {
     throw new EngineError('entrypoint_missing', `bundle has no entrypoint ${ENTRYPOINT} (has: ${Object.keys(policy.entrypoints).join(', ') || 'none'})`);
   }
-  return { policy, entrypoint, revision: bundle.revision };
+  return { policy, entrypoint, evaluate: evaluator(policy, entrypoint), revision: bundle.revision };
 }

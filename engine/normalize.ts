@@ -1,9 +1,14 @@
 // Builds the policy input document (schemas/input.schema.json) from an identity and a SQL text.
 // The SQL analysis (engine/sql/) depends only on the text, the naming context and the known
-// schemas, so it is cached; the rest of the document is assembled per request.
+// schemas, so it is cached; the rest of the document is assembled per request. Two caches:
+// by exact text (a repeated query costs a map lookup), and by literal shape (engine/sql/
+// literals.ts: the same query with other values in it shares the parse; only `sql.text` and
+// `sql.hash` are its own).
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
-import { analyzeSql, type SqlAnalysis } from './sql/analyze.ts';
+import { analyzeSql, withText, type SqlAnalysis } from './sql/analyze.ts';
 import { LruCache, identityKey } from './sql/cache.ts';
+import { lex } from './sql/lexer.ts';
+import { literalShape } from './sql/literals.ts';
 import { schemaCatalog } from './sql/catalog.ts';
 import { coversTable, parseDefaultDataset, type NameContext, type TableName } from './sql/tables.ts';
 
@@ -30,28 +35,66 @@ const CACHE_WEIGHT = 64 * 1024 * 1024;
 /** Longer texts are analysed every time rather than pinned in memory. */
 const CACHE_MAX_TEXT = 64 * 1024;
 const analyses = new LruCache<string, SqlAnalysis>(CACHE_ENTRIES, CACHE_WEIGHT);
+/** By literal shape; entries share their statements with the exact-text entries. */
+const shapes = new LruCache<string, SqlAnalysis>(CACHE_ENTRIES, CACHE_WEIGHT);
 
 /** Drops every cached analysis (tests, or after schemas were changed in place). */
 export function clearNormalizeCache(): void {
   analyses.clear();
+  shapes.clear();
+}
+
+/** How analyses were obtained since the process started (tests, benchmarks, metrics). */
+export interface NormalizeCacheStats {
+  /** The exact text was cached. */
+  textHits: number;
+  /** Another text of the same literal shape was: no parse. */
+  shapeHits: number;
+  /** Parsed and analysed. */
+  analysed: number;
+}
+
+const stats: NormalizeCacheStats = { textHits: 0, shapeHits: 0, analysed: 0 };
+
+export function normalizeCacheStats(): NormalizeCacheStats {
+  return { ...stats };
 }
 
 function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
   const dd = names.defaultDataset;
-  const key = `${identityKey(req.schemas)}\u0000${names.project}\u0000${dd === undefined ? '' : `${dd.project}.${dd.dataset}`}\u0000${req.sql}`;
+  const context = `${identityKey(req.schemas)}\u0000${names.project}\u0000${dd === undefined ? '' : `${dd.project}.${dd.dataset}`}\u0000`;
+  const key = context + req.sql;
   let analysis = analyses.get(key);
-  if (analysis === undefined) {
-    analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas));
-    if (req.sql.length <= CACHE_MAX_TEXT) analyses.set(key, analysis, 4 * key.length + 4096);
+  if (analysis !== undefined) {
+    stats.textHits++;
+    return analysis;
   }
+  const cacheable = req.sql.length <= CACHE_MAX_TEXT;
+  const lexed = lex(req.sql);
+  const shape = cacheable ? literalShape(req.sql, lexed.tokens) : undefined;
+  const shapeKey = shape === undefined ? undefined : context + shape;
+  const shared = shapeKey === undefined ? undefined : shapes.get(shapeKey);
+  if (shared !== undefined) {
+    analysis = withText(shared, req.sql);
+    stats.shapeHits++;
+  } else {
+    analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed);
+    if (shapeKey !== undefined && analysis.byShape) shapes.set(shapeKey, analysis, 4 * shapeKey.length + 4096);
+    stats.analysed++;
+  }
+  if (cacheable) analyses.set(key, analysis, 4 * key.length + (shared === undefined ? 4096 : 512));
   return analysis;
 }
+
+/** The last second formatted: requests within one second share the text. */
+let lastSecond = { unix: Number.NaN, rfc3339: '' };
 
 function clock(now: Date): PolicyInput['now'] {
   const ms = now.getTime();
   if (Number.isNaN(ms)) throw new RangeError('normalize: `now` is not a valid date');
   const unix = Math.floor(ms / 1000);
-  return { unix, rfc3339: new Date(unix * 1000).toISOString().replace('.000Z', 'Z') };
+  if (unix !== lastSecond.unix) lastSecond = { unix, rfc3339: new Date(unix * 1000).toISOString().replace('.000Z', 'Z') };
+  return { unix, rfc3339: lastSecond.rfc3339 };
 }
 
 /** The estimate with `unparsed_tables`: dry-run tables no statement names (wildcards cover). */

@@ -7,7 +7,8 @@ import type { Output, Sql, Statement } from '../schema-types.ts';
 import type { SchemaCatalog } from './catalog.ts';
 import { classify, type Classification } from './classify.ts';
 import { StatementContext } from './context.ts';
-import { lex, type Token } from './lexer.ts';
+import { lex, type LexResult, type Token } from './lexer.ts';
+import { literalTokens } from './literals.ts';
 import { parseStatement } from './parse.ts';
 import { scanTables } from './scan.ts';
 import { splitStatements, type StatementSpan } from './split.ts';
@@ -23,11 +24,26 @@ export interface SqlAnalysis {
   readonly sql: Sql;
   /** Every table any statement names, for matching the dry run's referenced tables. */
   readonly tables: readonly TableName[];
+  /**
+   * Every statement was parsed and read each of its literal tokens as a value, so the analysis
+   * (but for `sql.text` and `sql.hash`) holds for any text of the same literal shape.
+   */
+  readonly byShape: boolean;
 }
+
+interface SpanAnalysis {
+  statement: Statement;
+  /** Parsed, and every literal token reached the expression analysis as a value. */
+  byShape: boolean;
+}
+
+/** Whitespace that folding or trimming would change: any but a lone inner space. */
+const UNFOLDED = /[^\S ]| {2}|^ | $/;
 
 /** sha256 of the text with whitespace runs folded to one space and the ends trimmed. */
 export function sqlHash(text: string): string {
-  return createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('hex');
+  const folded = UNFOLDED.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
+  return createHash('sha256').update(folded).digest('hex');
 }
 
 function isTripleQuoted(t: Token): boolean {
@@ -56,7 +72,25 @@ function exportQuery(span: StatementSpan): Token | undefined {
   return undefined;
 }
 
-function analyzeSpan(text: string, span: StatementSpan, index: number, names: NameContext, catalog: SchemaCatalog, lexError: string | undefined): Statement {
+function analyzeSpan(text: string, span: StatementSpan, index: number, names: NameContext, catalog: SchemaCatalog, lexError: string | undefined): SpanAnalysis {
+  const asWritten: { ctx?: StatementContext } = {};
+  const statement = analyzeStatementSpan(text, span, index, names, catalog, lexError, asWritten);
+  // Shared by shape only when the parser read the statement as written and the analysis read
+  // every literal token as a value (literals.ts).
+  const byShape = statement.parsed && asWritten.ctx !== undefined && asWritten.ctx.literals.size === literalTokens(span.tokens);
+  return { statement, byShape };
+}
+
+/** `asWritten.ctx` is set when the statement text went to the parser unchanged in its literals. */
+function analyzeStatementSpan(
+  text: string,
+  span: StatementSpan,
+  index: number,
+  names: NameContext,
+  catalog: SchemaCatalog,
+  lexError: string | undefined,
+  asWritten: { ctx?: StatementContext },
+): Statement {
   const classification = classify(span.tokens);
   const head: StatementHead = { index, ...classification };
   const scan = scanTables(span.tokens);
@@ -64,6 +98,7 @@ function analyzeSpan(text: string, span: StatementSpan, index: number, names: Na
   if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
 
   let parserInput: string;
+  let rewritten = true;
   let analyse = (ast: Node, ctx: StatementContext): Output[] => analyzeStatement(ast, classification, ctx);
   try {
     if (classification.type === 'EXPORT_DATA') {
@@ -77,6 +112,7 @@ function analyzeSpan(text: string, span: StatementSpan, index: number, names: Na
       analyse = (ast, ctx) => mergeStatement(ast, merge, ctx);
     } else if (PARSED_TYPES.has(classification.type)) {
       parserInput = parserText(text, span.tokens, span.start, span.end);
+      rewritten = false;
     } else {
       return unparsed(head, notParsedReason(classification), scan, names);
     }
@@ -88,6 +124,7 @@ function analyzeSpan(text: string, span: StatementSpan, index: number, names: Na
   const parsed = parseStatement(parserInput);
   if (parsed.error !== undefined) return unparsed(head, parsed.error, scan, names);
   const ctx = new StatementContext(names, catalog);
+  if (!rewritten) asWritten.ctx = ctx;
   try {
     const outputs = analyse(parsed.ast, ctx);
     crossCheck(scan, ctx);
@@ -116,15 +153,22 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog): SqlAnalysis {
-  const lexed = lex(text);
+/** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */
+export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
-  const statements: Statement[] =
+  const analysed: SpanAnalysis[] =
     spans.length === 0
-      ? [{ index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], functions: [], outputs: [] }]
+      ? [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], functions: [], outputs: [] }, byShape: false }]
       : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error));
+  const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);
   const sql: Sql = { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
-  return deepFreeze({ sql, tables: [...tables.values()] });
+  return deepFreeze({ sql, tables: [...tables.values()], byShape: analysed.every((a) => a.byShape) });
+}
+
+/** The analysis of `text`, another text of the same literal shape as `shared`'s. */
+export function withText(shared: SqlAnalysis, text: string): SqlAnalysis {
+  const sql: Sql = { text, hash: sqlHash(text), parsed: shared.sql.parsed, statements: shared.sql.statements };
+  return Object.freeze({ sql: Object.freeze(sql), tables: shared.tables, byShape: true });
 }

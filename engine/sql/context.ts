@@ -17,6 +17,8 @@ export class StatementContext {
   readonly functions = new Set<string>();
   /** Lower-case dotted names read in table positions that are not tables. */
   readonly explained = new Set<string>();
+  /** Value literal nodes the expression analysis read (literals.ts: sharing by shape). */
+  readonly literals = new Set<object>();
 
   constructor(names: NameContext, catalog: SchemaCatalog) {
     this.names = names;

@@ -20,6 +20,12 @@ const LITERALS = new Set([
   'time', 'timestamp', 'param', 'origin', 'star', 'var',
 ]);
 
+/** Literal node types written as a string or number token (not TRUE, NULL, @param, …). */
+const TOKEN_LITERALS = new Set([
+  'number', 'bigint', 'string', 'single_quote_string', 'double_quote_string', 'natural_string', 'regex_string',
+  'hex_string', 'full_hex_string', 'bit_string', 'date', 'datetime', 'time', 'timestamp',
+]);
+
 /** Date-part arguments (DATE_TRUNC(d, MONTH)) that the parser reads as column names. */
 const DATE_PART_FUNCTIONS = new Set([
   'DATE_TRUNC', 'DATETIME_TRUNC', 'TIMESTAMP_TRUNC', 'TIME_TRUNC', 'DATE_DIFF', 'DATETIME_DIFF',
@@ -163,7 +169,10 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
   const query = subquery(node);
   if (query !== undefined) return queryValue(analyzeQuery(query, env.scope, env.scope.ctes, env.ctx));
   const type = node.type;
-  if (typeof type === 'string' && LITERALS.has(type)) return CONSTANT;
+  if (typeof type === 'string' && LITERALS.has(type)) {
+    if (TOKEN_LITERALS.has(type)) env.ctx.literals.add(node);
+    return CONSTANT;
+  }
   switch (type) {
     case 'column_ref':
       return evalColumnRef(node, env);

@@ -9,46 +9,49 @@ import data.sluice.catalog
 import data.sluice.grants
 import data.sluice.identity
 
-# [statement index, table ref, catalog entry] for each ref to a known table.
-_known_refs contains [statement.index, ref, catalog.tables[ref.id]] if {
+# Reads of a known table by a caller who is not among its dataset's readers:
+# [statement index, table ref, the dataset's approval settings or false when it has none].
+_foreign_reads contains [statement.index, ref, object.get(dataset, "approval", false)] if {
 	some statement in input.sql.statements
 	some ref in statement.tables
-	catalog.ref_status[ref] == "known"
-}
-
-# Reads by a caller who is not among the dataset's readers.
-_foreign_reads contains [index, ref, table] if {
-	some [index, ref, table] in _known_refs
 	ref.mode == "read"
-	not identity.member_of(object.get(table.dataset_config, "readers", []))
+	dataset := catalog.known_dataset(ref)
+	not identity.member_of(object.get(dataset, "readers", []))
 }
 
-deny_read contains reason if {
-	some [index, ref, table] in _foreign_reads
-	not table.dataset_config.approval
+# `deny` is one rule with a body per check (each reason's `rule` names the check).
+
+# deny_read: the dataset offers no approval path.
+deny contains reason if {
+	some [index, ref, approval] in _foreign_reads
+	not approval
 	reason := {
 		"code": "dataset_access_denied",
-		"message": sprintf("statement %d reads %s; the caller may not read dataset %s", [index, ref.id, table.dataset]),
+		"message": concat("", [
+			"statement ", format_int(index, 10), " reads ", ref.id,
+			"; the caller may not read dataset ", _dataset_id(ref),
+		]),
 		"rule": "sluice.access.deny_read",
 		"statement": index,
 	}
 }
 
-# Agents never write, whatever the data says; people write where they are writers.
-deny_write contains reason if {
-	some [index, ref, table] in _known_refs
+# deny_write: agents never write, whatever the data says; people write where they are
+# writers.
+deny contains reason if {
+	some statement in input.sql.statements
+	some ref in statement.tables
 	ref.mode != "read"
-	not _may_write(table.dataset_config)
+	dataset := catalog.known_dataset(ref)
+	not _may_write(dataset)
 	reason := {
 		"code": "write_access_denied",
-		"message": sprintf("statement %d modifies %s (%s); the caller may not write to dataset %s", [
-			index,
-			ref.id,
-			ref.mode,
-			table.dataset,
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " modifies ", ref.id, " (", ref.mode,
+			"); the caller may not write to dataset ", _dataset_id(ref),
 		]),
 		"rule": "sluice.access.deny_write",
-		"statement": index,
+		"statement": statement.index,
 	}
 }
 
@@ -57,26 +60,26 @@ _may_write(dataset_config) if {
 	identity.member_of(object.get(dataset_config, "writers", []))
 }
 
-# Reads by non-readers of a dataset that offers just-in-time approval.
-_approvable contains [index, ref, table] if {
-	some [index, ref, table] in _foreign_reads
-	table.dataset_config.approval
-}
+# A known table's id is its parts joined, so its dataset is the first two.
+_dataset_id(ref) := concat(".", [ref.project, ref.dataset])
 
 # Approval requirements no active grant covers yet; sluice.approval turns them into the
 # decision's `approval`.
 pending contains need if {
-	some [index, ref, table] in _approvable
-	need := {"statement": index, "dataset": table.dataset, "table": ref.id, "approval": table.dataset_config.approval}
-	not grants.for_table(table.dataset, ref.id)
+	some [index, ref, approval] in _foreign_reads
+	approval
+	dataset_id := _dataset_id(ref)
+	not grants.for_table(dataset_id, ref.id)
+	need := {"statement": index, "dataset": dataset_id, "table": ref.id, "approval": approval}
 }
 
 approve_dataset contains reason if {
 	some need in pending
 	reason := {
 		"code": "approval_required",
-		"message": sprintf("statement %d reads %s; dataset %s needs a just-in-time grant approved by %s", [
-			need.statement, need.table, need.dataset,
+		"message": concat("", [
+			"statement ", format_int(need.statement, 10), " reads ", need.table,
+			"; dataset ", need.dataset, " needs a just-in-time grant approved by ",
 			concat(", ", need.approval.approver_groups),
 		]),
 		"rule": "sluice.access.approve_dataset",
@@ -85,14 +88,16 @@ approve_dataset contains reason if {
 }
 
 grant_reasons contains reason if {
-	some [index, ref, table] in _approvable
-	grant := grants.for_table(table.dataset, ref.id)
+	some [index, ref, approval] in _foreign_reads
+	approval
+	grant := grants.for_table(_dataset_id(ref), ref.id)
 	reason := {
 		"code": "grant_used",
-		"message": sprintf("grant %s (scope %s) allows statement %d to read %s", [grant.id, grant.scope.kind, index, ref.id]),
+		"message": concat("", [
+			"grant ", grant.id, " (scope ", grant.scope.kind, ") allows statement ",
+			format_int(index, 10), " to read ", ref.id,
+		]),
 		"rule": "sluice.access.grant_reasons",
 		"statement": index,
 	}
 }
-
-deny := deny_read | deny_write

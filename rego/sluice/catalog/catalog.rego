@@ -1,36 +1,56 @@
 # METADATA
 # description: |
 #   The tables the organisation knows, from data.org.projects. Anything not listed there
-#   does not exist for the policy and is denied.
+#   does not exist for the policy and is denied. Every lookup goes straight to
+#   data.org.projects[project].datasets[dataset].tables[table]: the work per decision grows
+#   with the request, never with the size of the catalog.
 package sluice.catalog
 
-# Every listed table by its project.dataset.table id.
-tables[id] := {"id": id, "dataset": dataset_id, "dataset_config": dataset, "config": config} if {
-	some project_name, project in data.org.projects
-	some dataset_name, dataset in project.datasets
-	some table_name, config in dataset.tables
-	dataset_id := concat(".", [project_name, dataset_name])
-	id := concat(".", [dataset_id, table_name])
+# The configuration of a listed table by its project.dataset.table id; undefined when data
+# does not list it. Names may hold dots, so every way of cutting the id into three names is
+# looked up (one for a plain id).
+table_config(id) := _config(parts[0], parts[1], parts[2]) if {
+	parts := split(id, ".")
+	count(parts) == 3
 }
 
-# "known", or why each table reference of the input is not.
-ref_status[ref] := _status(ref, data.org.projects) if {
-	some statement in input.sql.statements
-	some ref in statement.tables
+table_config(id) := config if {
+	parts := split(id, ".")
+	n := count(parts)
+	n > 3
+	some i in numbers.range(1, n - 2)
+	some j in numbers.range(i + 1, n - 1)
+	config := _config(
+		concat(".", array.slice(parts, 0, i)),
+		concat(".", array.slice(parts, i, j)),
+		concat(".", array.slice(parts, j, n)),
+	)
 }
 
-# The id must agree with its parts so that lookups by id (columns, lineage) and by parts
-# (this) see the same table.
-_status(ref, projects) := "known" if {
-	projects[ref.project].datasets[ref.dataset].tables[ref.table]
-	ref.id == concat(".", [ref.project, ref.dataset, ref.table])
+_config(project, dataset, table) := data.org.projects[project].datasets[dataset].tables[table]
+
+# The dataset configuration of a ref to a known table; undefined for any other ref. The id
+# must agree with its parts so that lookups by id (columns, lineage) and by parts (this) see
+# the same table.
+known_dataset(ref) := dataset if {
+	project_name := ref.project
+	dataset_name := ref.dataset
+	table_name := ref.table
+	dataset := data.org.projects[project_name].datasets[dataset_name]
+	dataset.tables[table_name]
+	ref.id == concat(".", [project_name, dataset_name, table_name])
+}
+
+# "known", or why a table reference is not.
+status(ref) := "known" if {
+	known_dataset(ref)
 } else := "information_schema" if {
 	some part in [ref.dataset, ref.table]
 	contains(part, "information_schema")
 } else := "unknown_project" if {
-	not projects[ref.project]
+	not data.org.projects[ref.project]
 } else := "unknown_dataset" if {
-	not projects[ref.project].datasets[ref.dataset]
+	not data.org.projects[ref.project].datasets[ref.dataset]
 } else := "unknown_table"
 
 _codes := {
@@ -40,28 +60,34 @@ _codes := {
 	"unknown_table": "unknown_table",
 }
 
+# Message text before and after the table id.
 _messages := {
-	"information_schema": "INFORMATION_SCHEMA view %s is not allowed",
-	"unknown_project": "table %s is in a project the policy does not know",
-	"unknown_dataset": "table %s is in a dataset the policy does not know",
-	"unknown_table": "table %s is not a known table",
+	"information_schema": ["INFORMATION_SCHEMA view ", " is not allowed"],
+	"unknown_project": ["table ", " is in a project the policy does not know"],
+	"unknown_dataset": ["table ", " is in a dataset the policy does not know"],
+	"unknown_table": ["table ", " is not a known table"],
 }
 
-deny_unknown contains reason if {
+# `deny` is one rule with a body per check (each reason's `rule` names the check).
+
+# deny_unknown
+deny contains reason if {
 	some statement in input.sql.statements
 	some ref in statement.tables
-	state := ref_status[ref]
+	state := status(ref)
 	state != "known"
+	message := _messages[state]
 	reason := {
 		"code": _codes[state],
-		"message": sprintf(_messages[state], [ref.id]),
+		"message": concat("", [message[0], ref.id, message[1]]),
 		"rule": "sluice.catalog.deny_unknown",
 		"statement": statement.index,
 	}
 }
 
-# The job runs and is billed in request.project: only projects the organisation lists.
-deny_billing_project contains reason if {
+# deny_billing_project: the job runs and is billed in request.project, which must be a
+# project the organisation lists.
+deny contains reason if {
 	not data.org.projects[input.request.project]
 	reason := {
 		"code": "unknown_billing_project",
@@ -70,25 +96,40 @@ deny_billing_project contains reason if {
 	}
 }
 
-# Tables named by the statement's lineage; each must also be one of its table refs, or a
-# sensitive column could hide behind a table the access checks never saw.
-lineage_tables(statement) := (column_tables | source_tables) | candidate_tables if {
-	column_tables := {column.table | some column in statement.columns}
-	source_tables := {source.table | some output in statement.outputs; some source in output.sources}
-	candidate_tables := {table | some output in statement.outputs; some table in output.tables}
-}
-
-deny_unlisted_lineage_table contains reason if {
+# deny_unlisted_lineage_table: tables named by the statement's lineage (its columns, output
+# sources and unknown-lineage candidates) must also be among its table refs, or a sensitive
+# column could hide behind a table the access checks never saw.
+deny contains _unlisted(statement, column.table) if {
 	some statement in input.sql.statements
-	listed := {ref.id | some ref in statement.tables}
-	some table in lineage_tables(statement)
-	not table in listed
-	reason := {
-		"code": "lineage_table_unlisted",
-		"message": sprintf("statement %d names columns of %s but does not list that table", [statement.index, table]),
-		"rule": "sluice.catalog.deny_unlisted_lineage_table",
-		"statement": statement.index,
-	}
+	some column in statement.columns
+	not _lists(statement, column.table)
 }
 
-deny := union({deny_unknown, deny_billing_project, deny_unlisted_lineage_table})
+deny contains _unlisted(statement, source.table) if {
+	some statement in input.sql.statements
+	some output in statement.outputs
+	some source in output.sources
+	not _lists(statement, source.table)
+}
+
+deny contains _unlisted(statement, table) if {
+	some statement in input.sql.statements
+	some output in statement.outputs
+	some table in output.tables
+	not _lists(statement, table)
+}
+
+_lists(statement, table_id) if {
+	some ref in statement.tables
+	ref.id == table_id
+}
+
+_unlisted(statement, table_id) := {
+	"code": "lineage_table_unlisted",
+	"message": concat("", [
+		"statement ", format_int(statement.index, 10), " names columns of ", table_id,
+		" but does not list that table",
+	]),
+	"rule": "sluice.catalog.deny_unlisted_lineage_table",
+	"statement": statement.index,
+}

@@ -10,11 +10,37 @@ _with_ref(request, id) := object.union(request, {"sql": object.union(request.sql
 	{"tables": [td.ref(id, "read")], "outputs": [], "columns": []},
 )]})})
 
-test_tables_indexed_by_id if {
-	table := catalog.tables["acme-analytics.crm.customers"]
-	table.dataset == "acme-analytics.crm"
-	table.config.sensitive_columns.ssn == "last-4"
-	count(catalog.tables) == 4
+test_table_looked_up_by_id if {
+	config := catalog.table_config("acme-analytics.crm.customers")
+	config.sensitive_columns.ssn == "last-4"
+	config.unmasked_groups == ["pii-readers"]
+	catalog.table_config("acme-analytics.sales.orders") == {}
+	not catalog.table_config("acme-analytics.crm.prospects")
+	not catalog.table_config("acme-analytics.hr.people")
+	not catalog.table_config("other-project.crm.customers")
+	not catalog.table_config("acme-analytics.crm")
+	not catalog.table_config("customers")
+}
+
+# Names may hold dots: every way of cutting the id is tried, and only a listed one matches.
+test_table_names_with_dots_looked_up if {
+	tables := {"orders": {}, "information_schema.columns": {"unmasked_groups": ["x"]}}
+	id := "acme-analytics.sales.information_schema.columns"
+	config := catalog.table_config(id) with data.org.projects["acme-analytics"].datasets.sales.tables as tables
+	config == {"unmasked_groups": ["x"]}
+	projects := {"example.com:p": {"datasets": {"d": {"tables": {"t.v1": {"n": 1}}}}}}
+	catalog.table_config("example.com:p.d.t.v1") == {"n": 1} with data.org.projects as projects
+	not catalog.table_config("example.com:p.d.t") with data.org.projects as projects
+	not catalog.table_config("example.com:p.d.t.v1.x") with data.org.projects as projects
+}
+
+# A ref is known only when its project, dataset and table are all listed.
+test_status_needs_a_listed_table if {
+	catalog.status(td.ref("acme-analytics.sales.orders", "read")) == "known"
+	catalog.status(td.ref("acme-analytics.sales.returns", "read")) == "unknown_table"
+	catalog.status(td.ref("acme-analytics.hr.people", "read")) == "unknown_dataset"
+	catalog.status(td.ref("nope.sales.orders", "read")) == "unknown_project"
+	catalog.status(td.ref("acme-analytics.sales.information_schema.columns", "read")) == "information_schema"
 }
 
 test_known_table_passes if {

@@ -7,17 +7,18 @@ package sluice.estimate
 
 import data.sluice.grants
 
-_bytes := data.org.bytes
-
 _reads_tables if {
 	some statement in input.sql.statements
 	count(statement.tables) > 0
 }
 
-# Without an estimate the thresholds cannot be applied. A statement without tables
-# (SELECT 1) scans nothing and needs none.
-deny_missing contains reason if {
-	_bytes.require_estimate == true
+# `deny` is one rule with a body per check (each reason's `rule` names the check). Byte
+# counts are formatted by sprintf, exactly as always, whatever their size.
+
+# deny_missing: without an estimate the thresholds cannot be applied. A statement without
+# tables (SELECT 1) scans nothing and needs none.
+deny contains reason if {
+	data.org.bytes.require_estimate == true
 	not input.estimate
 	_reads_tables
 	reason := {
@@ -27,31 +28,29 @@ deny_missing contains reason if {
 	}
 }
 
-# BigQuery read a table the parser did not see: the policy judged the wrong statement.
-deny_unparsed_tables contains reason if {
+# deny_unparsed_tables: BigQuery read a table the parser did not see, so the policy judged
+# the wrong statement.
+deny contains reason if {
 	some table in input.estimate.unparsed_tables
 	reason := {
 		"code": "unparsed_table_reference",
-		"message": sprintf("BigQuery's dry run reads %s, which no parsed statement names", [table]),
+		"message": concat("", ["BigQuery's dry run reads ", table, ", which no parsed statement names"]),
 		"rule": "sluice.estimate.deny_unparsed_tables",
 	}
 }
 
-deny_over_limit contains reason if {
-	input.estimate.bytes > _bytes.deny_above
+# deny_over_limit
+deny contains reason if {
+	deny_above := data.org.bytes.deny_above
+	input.estimate.bytes > deny_above
 	reason := {
 		"code": "bytes_limit_exceeded",
-		"message": sprintf("the request would scan %d bytes, more than the %d allowed", [
-			input.estimate.bytes,
-			_bytes.deny_above,
-		]),
+		"message": sprintf("the request would scan %d bytes, more than the %d allowed", [input.estimate.bytes, deny_above]),
 		"rule": "sluice.estimate.deny_over_limit",
 	}
 }
 
-deny := union({deny_missing, deny_unparsed_tables, deny_over_limit})
-
-_over_approval_threshold if input.estimate.bytes > _bytes.approve_above
+_over_approval_threshold if input.estimate.bytes > data.org.bytes.approve_above
 
 # Only a grant for this exact SQL text covers its cost.
 needs_approval if {
@@ -61,11 +60,12 @@ needs_approval if {
 
 approve_bytes contains reason if {
 	needs_approval
+	bytes := data.org.bytes
 	reason := {
 		"code": "bytes_approval_required",
 		"message": sprintf("the request would scan %d bytes, more than %d without approval by %s", [
-			input.estimate.bytes, _bytes.approve_above,
-			concat(", ", _bytes.approval.approver_groups),
+			input.estimate.bytes, bytes.approve_above,
+			concat(", ", bytes.approval.approver_groups),
 		]),
 		"rule": "sluice.estimate.approve_bytes",
 	}
@@ -84,6 +84,6 @@ grant_reasons contains reason if {
 # The estimate plus headroom, rounded up, within [floor, cap]: BigQuery itself refuses a
 # job that would bill far more than the estimate this decision was made on.
 maximum_bytes_billed := min([limits.cap, max([limits.floor, with_headroom])]) if {
-	limits := _bytes.maximum_bytes_billed
+	limits := data.org.bytes.maximum_bytes_billed
 	with_headroom := ceil((input.estimate.bytes * (100 + limits.headroom_percent)) / 100)
-} else := _bytes.maximum_bytes_billed.floor
+} else := data.org.bytes.maximum_bytes_billed.floor

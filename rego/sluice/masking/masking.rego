@@ -9,11 +9,35 @@ package sluice.masking
 import data.sluice.catalog
 import data.sluice.identity
 
-# The table's sensitive columns (column -> strategy) when the caller sees them masked.
-masked_columns(table_id) := object.get(table.config, "sensitive_columns", {}) if {
-	table := catalog.tables[table_id]
-	not identity.member_of(object.get(table.config, "unmasked_groups", []))
+# The table's sensitive columns (column -> strategy) when it has some and the caller sees
+# them masked; undefined otherwise. Tables the request reads are looked up once each (by the
+# ref's parts); other ids (an unlisted lineage table) by their id.
+masked_columns(table_id) := columns if {
+	columns := _read_tables[table_id]
+	count(columns) > 0
 }
+
+masked_columns(table_id) := columns if {
+	not _read_tables[table_id]
+	columns := _masked(catalog.table_config(table_id))
+}
+
+# _masked of every known table a statement reads, by id ({} when nothing is masked).
+_read_tables[ref.id] := _masked_or_none(config) if {
+	some statement in input.sql.statements
+	some ref in statement.tables
+	config := catalog.known_dataset(ref).tables[ref.table]
+}
+
+_masked(config) := columns if {
+	columns := object.get(config, "sensitive_columns", {})
+	count(columns) > 0
+	not identity.member_of(object.get(config, "unmasked_groups", []))
+}
+
+_masked_or_none(config) := columns if {
+	columns := _masked(config)
+} else := {}
 
 # How a referenced column meets the sensitive ones: it is one (or a field inside one), or it
 # is a RECORD holding sensitive fields, which then have a path below it.
@@ -30,7 +54,12 @@ _match(column, key, strategy) := {"key": key, "strategy": strategy, "path": []} 
 
 _within(path, ancestor) if path == ancestor
 
-_within(path, ancestor) if startswith(path, concat("", [ancestor, "."]))
+# A field inside: the ancestor and a dot start the path (tested without building that prefix,
+# as most columns start with no sensitive key).
+_within(path, ancestor) if {
+	startswith(path, ancestor)
+	substring(path, count(ancestor), 1) == "."
+}
 
 # A transformed value no longer has the shape a strategy expects (the last four characters
 # of CONCAT('', ssn) are not an SSN's): only redaction is safe. A transformed RECORD is
@@ -85,44 +114,42 @@ mask_reasons contains reason if {
 	some mask in masks
 	reason := {
 		"code": "pii_masked",
-		"message": sprintf("statement %d output %s is masked (%s): %s.%s is sensitive", [
-			mask.statement,
-			concat(".", array.concat([mask.output], object.get(mask, "path", []))),
-			mask.strategy, mask.source.table, mask.source.column,
+		"message": concat("", [
+			"statement ", format_int(mask.statement, 10),
+			" output ", concat(".", array.concat([mask.output], object.get(mask, "path", []))),
+			" is masked (", mask.strategy, "): ", mask.source.table, ".", mask.source.column, " is sensitive",
 		]),
 		"rule": "sluice.masking.mask_reasons",
 		"statement": mask.statement,
 	}
 }
 
-# Unknown lineage means any column of the candidate tables (all the statement's tables when
-# none are named) may flow into the output, so no mask can be placed with confidence.
-deny_unknown_lineage contains reason if {
+# `deny` is one rule with a body per check (each reason's `rule` names the check).
+
+# deny_unknown_lineage: unknown lineage means any column of the candidate tables (all the
+# statement's tables when none are named) may flow into the output, so no mask can be placed
+# with confidence.
+deny contains reason if {
 	some statement in input.sql.statements
 	some output in statement.outputs
 	not output.lineage == "known"
 	some table_id in _candidate_tables(statement, output)
-	count(masked_columns(table_id)) > 0
+	masked_columns(table_id)
 	reason := {
 		"code": "lineage_unknown_sensitive",
-		"message": sprintf("statement %d output %s has unknown lineage (%s) and may carry sensitive columns of %s", [
-			statement.index,
-			output.name,
-			object.get(output, "reason", "no reason given"),
-			table_id,
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " output ", output.name,
+			" has unknown lineage (", object.get(output, "reason", "no reason given"),
+			") and may carry sensitive columns of ", table_id,
 		]),
 		"rule": "sluice.masking.deny_unknown_lineage",
 		"statement": statement.index,
 	}
 }
 
-_candidate_tables(_, output) := output.tables
-
-_candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables
-
-# Masks apply to rows returned to the caller; a statement that writes, exports or defines
-# something would move sensitive values past them.
-deny_sensitive_write contains reason if {
+# deny_sensitive_write: masks apply to rows returned to the caller; a statement that writes,
+# exports or defines something would move sensitive values past them.
+deny contains reason if {
 	some statement in input.sql.statements
 	statement.category != "read"
 	sources := [source | some output in statement.outputs; some source in output.sources]
@@ -130,18 +157,18 @@ deny_sensitive_write contains reason if {
 	some match in _matches(column.table, column.column)
 	reason := {
 		"code": "sensitive_write_denied",
-		"message": sprintf("statement %d is %s and uses sensitive column %s.%s", [
-			statement.index,
-			statement.category,
-			column.table,
-			match.key,
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " is ", statement.category,
+			" and uses sensitive column ", column.table, ".", match.key,
 		]),
 		"rule": "sluice.masking.deny_sensitive_write",
 		"statement": statement.index,
 	}
 }
 
-deny := deny_unknown_lineage | deny_sensitive_write
+_candidate_tables(_, output) := output.tables
+
+_candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables
 
 # Backstop: values the lineage does not flag (free text, JSON) are scanned for the
 # configured detectors whenever a configured dataset is read by a non-exempt caller.

@@ -120,3 +120,13 @@ test_content_scan_for_masked_callers_of_configured_datasets if {
 	not masking.content_scan with input as td.with_identity(td.crm_select, td.pii_reader)
 	not masking.content_scan with input as td.sales_select
 }
+
+# A table the lineage names but the statement does not read (the catalog denies that too) is
+# looked up by its id: its sensitive columns still count.
+test_tables_outside_the_statement_looked_up_by_id if {
+	unknown := {"index": 0, "name": "x", "sources": [], "lineage": "unknown", "direct": false, "tables": [_customers]}
+	request := _with_outputs(td.sales_select, "read", [unknown])
+	_codes(masking.deny) == {"lineage_unknown_sensitive"} with input as request
+	masked := _with_outputs(td.sales_select, "read", [td.direct(0, "s", _customers, "ssn")])
+	masking.masks == {{"statement": 0, "output": "s", "strategy": "last-4", "source": _source("ssn")}} with input as masked
+}

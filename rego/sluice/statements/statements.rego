@@ -2,11 +2,14 @@
 # description: |
 #   Checks on each statement by itself: it was parsed, and its category is one the caller
 #   may run. Every statement is judged; one deny denies the whole request.
+#   `deny` is one rule with a body per check (each reason's `rule` names the check), so an
+#   evaluation builds one set here rather than one per check.
 package sluice.statements
 
 import data.sluice.identity
 
-deny_empty contains reason if {
+# deny_empty
+deny contains reason if {
 	count(input.sql.statements) == 0
 	reason := {
 		"code": "no_statements",
@@ -15,25 +18,17 @@ deny_empty contains reason if {
 	}
 }
 
-# Nothing is known about an unparsed statement: it could touch any table.
-deny_unparsed contains reason if {
+# deny_unparsed: nothing is known about an unparsed statement; it could touch any table.
+deny contains _unparsed(statement) if {
 	some statement in input.sql.statements
 	statement.parsed == false
-	reason := {
-		"code": "statement_unparsed",
-		"message": sprintf("statement %d could not be parsed: %s", [
-			statement.index,
-			object.get(statement, "error", "no parser error given"),
-		]),
-		"rule": "sluice.statements.deny_unparsed",
-		"statement": statement.index,
-	}
 }
 
-# sql.parsed false with every statement claiming success is inconsistent: fail closed.
-deny_sql_unparsed contains reason if {
+# deny_sql_unparsed: sql.parsed false with every statement claiming success is inconsistent:
+# fail closed.
+deny contains reason if {
 	input.sql.parsed == false
-	count(deny_unparsed) == 0
+	not _some_statement_unparsed
 	reason := {
 		"code": "sql_unparsed",
 		"message": "the SQL text could not be parsed completely",
@@ -41,51 +36,70 @@ deny_sql_unparsed contains reason if {
 	}
 }
 
-# An unparsed statement's category says nothing: deny_unparsed speaks for it.
-deny_category contains reason if {
+# deny_category: an unparsed statement's category says nothing; deny_unparsed speaks for it.
+deny contains reason if {
+	allowed := data.org.statements.allowed_categories
 	some statement in input.sql.statements
 	statement.parsed == true
-	not statement.category in data.org.statements.allowed_categories
+	not statement.category in allowed
 	reason := {
 		"code": "category_denied",
-		"message": sprintf("statement %d is %s (%s); only %s statements are allowed", [
-			statement.index, statement.type, statement.category,
-			concat(", ", data.org.statements.allowed_categories),
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " is ", statement.type,
+			" (", statement.category, "); only ", concat(", ", allowed), " statements are allowed",
 		]),
 		"rule": "sluice.statements.deny_category",
 		"statement": statement.index,
 	}
 }
 
-# Agents act unattended: they run only what cannot change data (read by default).
-deny_agent_category contains reason if {
+# deny_agent_category: agents act unattended; they run only what cannot change data (read
+# by default).
+deny contains reason if {
 	identity.is_agent
+	allowed := data.org.statements.allowed_categories
+	agent_categories := data.org.statements.agent_categories
 	some statement in input.sql.statements
-	statement.category in data.org.statements.allowed_categories
-	not statement.category in data.org.statements.agent_categories
+	statement.category in allowed
+	not statement.category in agent_categories
 	reason := {
 		"code": "agent_category_denied",
-		"message": sprintf("statement %d is %s (%s); agents may run only %s statements", [
-			statement.index, statement.type, statement.category,
-			concat(", ", data.org.statements.agent_categories),
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " is ", statement.type,
+			" (", statement.category, "); agents may run only ", concat(", ", agent_categories), " statements",
 		]),
 		"rule": "sluice.statements.deny_agent_category",
 		"statement": statement.index,
 	}
 }
 
-# Functions that reach past the catalog (EXTERNAL_QUERY reads another database) escape every
-# table check here.
-deny_function contains reason if {
+# deny_function: functions that reach past the catalog (EXTERNAL_QUERY reads another
+# database) escape every table check here.
+deny contains reason if {
+	denied := object.get(data.org.statements, "denied_functions", [])
 	some statement in input.sql.statements
 	some name in statement.functions
-	name in object.get(data.org.statements, "denied_functions", [])
+	name in denied
 	reason := {
 		"code": "function_denied",
-		"message": sprintf("statement %d calls %s, which is not allowed", [statement.index, name]),
+		"message": concat("", ["statement ", format_int(statement.index, 10), " calls ", name, ", which is not allowed"]),
 		"rule": "sluice.statements.deny_function",
 		"statement": statement.index,
 	}
 }
 
-deny := union({deny_empty, deny_unparsed, deny_sql_unparsed, deny_category, deny_agent_category, deny_function})
+_unparsed(statement) := {
+	"code": "statement_unparsed",
+	"message": concat("", [
+		"statement ", format_int(statement.index, 10), " could not be parsed: ",
+		object.get(statement, "error", "no parser error given"),
+	]),
+	"rule": "sluice.statements.deny_unparsed",
+	"statement": statement.index,
+}
+
+_some_statement_unparsed if {
+	some statement in input.sql.statements
+	statement.parsed == false
+	_unparsed(statement)
+}

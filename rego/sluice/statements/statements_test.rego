@@ -20,7 +20,7 @@ test_unparsed_statement_denied_with_parser_error if {
 
 test_unparsed_statement_without_error_still_denied if {
 	statement := object.remove(td.unparsed.sql.statements[0], ["error"])
-	reasons := statements.deny_unparsed with input.sql.statements as [statement]
+	reasons := statements.deny with input as td.unparsed with input.sql.statements as [statement]
 	some reason in reasons
 	contains(reason.message, "no parser error given")
 }

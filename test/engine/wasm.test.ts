@@ -1,0 +1,74 @@
+// The engine's direct opa_eval path and the input serialization it is fed: same results as the
+// SDK's evaluate, whatever the input's size, and never a stale document.
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { describe, expect, it } from 'vitest';
+import { readBundle } from '../../engine/bundle.ts';
+import { inputJson } from '../../engine/input-json.ts';
+import { normalize } from '../../engine/normalize.ts';
+import type { PolicyInput } from '../../engine/schema-types.ts';
+import { evaluator } from '../../engine/wasm.ts';
+import { compileRaw, minimalInput } from '../support/policy.ts';
+
+const echo = `package t
+
+import rego.v1
+
+# The input back, plus values computed from it inside the policy.
+result := {"input": input, "text_length": count(input.sql.text), "tables": [t.id | some s in input.sql.statements; some t in s.tables]}
+`;
+
+async function policy() {
+  const bundle = await readBundle(await compileRaw({ 't/p.rego': echo }, 't/result'));
+  const loaded = await loadPolicy(bundle.wasm, { initial: 5, maximum: 4096 });
+  loaded.setData(JSON.parse(new TextDecoder().decode(bundle.data)) as object);
+  const entrypoint = (loaded.entrypoints as Record<string, number>)['t/result']!;
+  return { loaded, entrypoint, evaluate: evaluator(loaded, entrypoint) };
+}
+
+const request = (sql: string) => ({
+  identity: minimalInput().identity,
+  project: 'acme-analytics',
+  sql,
+  now: new Date('2027-01-15T08:00:00Z'),
+  estimate: { bytes: 10, source: 'dry_run' as const },
+});
+
+describe('inputJson', () => {
+  it('is the same document as JSON.stringify, for normalized and hand-made inputs', () => {
+    const normalized = normalize(request('SELECT o.id, c.email FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id WHERE o.total > 3'));
+    expect(Object.isFrozen(normalized.sql.statements)).toBe(true);
+    for (const input of [normalized, minimalInput(), { ...normalized, grants: [{ id: 'g', subject: 's', scope: { kind: 'statement' as const }, expires_at: 1 }] }]) {
+      expect(JSON.parse(inputJson(input))).toEqual(JSON.parse(JSON.stringify(input)));
+    }
+    // Served from its cache the second time: still the same document.
+    expect(JSON.parse(inputJson(normalized))).toEqual(JSON.parse(JSON.stringify(normalized)));
+  });
+
+  it('never reuses the text of statements that can still change', () => {
+    const inner = { index: 0, type: 'SELECT', category: 'read' as const, parsed: true, tables: [], columns: [], functions: [] as string[], outputs: [] };
+    const shallow = Object.freeze([inner]) as unknown as PolicyInput['sql']['statements'];
+    const input = minimalInput({ sql: { text: 'x', hash: 'h', parsed: true, statements: shallow } });
+    expect(JSON.parse(inputJson(input)).sql.statements[0].functions).toEqual([]);
+    inner.functions.push('EXTERNAL_QUERY');
+    expect(JSON.parse(inputJson(input)).sql.statements[0].functions).toEqual(['EXTERNAL_QUERY']);
+  });
+});
+
+describe('evaluator', () => {
+  it('returns what the SDK returns', async () => {
+    const { loaded, entrypoint, evaluate } = await policy();
+    for (const input of [minimalInput(), normalize(request('SELECT * FROM sales.orders WHERE id = 5; SELECT email FROM crm.customers'))]) {
+      expect(evaluate(inputJson(input))).toEqual(loaded.evaluate(input, entrypoint));
+    }
+  });
+
+  it('grows the WASM memory for a large input and keeps working afterwards', async () => {
+    const { loaded, entrypoint, evaluate } = await policy();
+    // Far beyond the 5 initial pages, and with multi-byte characters.
+    const big = minimalInput({ sql: { text: `SELECT '${'é☃x'.repeat(300_000)}'`, hash: 'h', parsed: true, statements: [] } });
+    const result = evaluate(inputJson(big)) as [{ result: { text_length: number; input: PolicyInput } }];
+    expect(result[0].result.text_length).toBe(big.sql.text.length);
+    expect(result[0].result.input).toEqual(big);
+    expect(evaluate(inputJson(minimalInput()))).toEqual(loaded.evaluate(minimalInput(), entrypoint));
+  });
+});
