@@ -1,5 +1,6 @@
-// Normalizer timings: node-sql-parser alone, a full analysis (cache miss) and a cache hit, for
-// a two-table join. Run: node bench/normalize.ts [iterations]
+// Normalizer timings: node-sql-parser alone, a full analysis (cache miss), the same query with
+// a new literal (literal-shape cache hit) and the same text (exact cache hit), for a two-table
+// join. Run: node bench/normalize.ts [iterations]
 import { clearNormalizeCache, normalize } from '../engine/normalize.ts';
 import { parseStatement } from '../engine/sql/parse.ts';
 import type { Identity, TableSchemas } from '../engine/schema-types.ts';
@@ -20,10 +21,11 @@ const schemas: TableSchemas = {
     { name: 'created_at', type: 'TIMESTAMP' },
   ],
 };
-const sql =
+const query = (limit: number) =>
   'SELECT c.id, c.name, SUM(o.total) AS revenue FROM `acme-analytics.crm.customers` AS c ' +
   'JOIN `acme-analytics.sales.orders` AS o ON o.customer_id = c.id ' +
-  "WHERE o.created_at >= TIMESTAMP '2025-01-01' GROUP BY c.id, c.name ORDER BY revenue DESC LIMIT 100";
+  `WHERE o.created_at >= TIMESTAMP '2025-01-01' GROUP BY c.id, c.name ORDER BY revenue DESC LIMIT ${limit}`;
+const sql = query(100);
 
 function measure(label: string, run: (i: number) => void): void {
   for (let i = 0; i < Math.min(500, iterations); i++) run(i);
@@ -44,4 +46,7 @@ measure('normalize, cache miss', () => {
   clearNormalizeCache();
   normalize(request);
 });
+normalize(request);
+let literal = 1_000_000;
+measure('normalize, literal variant', () => normalize({ ...request, sql: query(literal++) }));
 measure('normalize, cache hit', () => normalize(request));

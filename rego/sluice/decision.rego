@@ -32,7 +32,7 @@ decision := {"outcome": "deny", "reasons": sort(deny_reasons), "masks": []} if o
 
 decision := {
 	"outcome": "approve",
-	"reasons": _sorted_union(approval.reasons, approval.grant_reasons),
+	"reasons": sort(approval.reasons | approval.grant_reasons),
 	"masks": [],
 	"approval": approval.requested,
 } if {
@@ -41,7 +41,7 @@ decision := {
 
 decision := object.union(_issued, {
 	"outcome": outcome,
-	"reasons": _sorted_union(masking.mask_reasons, approval.grant_reasons),
+	"reasons": sort(masking.mask_reasons | approval.grant_reasons),
 	"masks": sort(masking.masks),
 }) if {
 	outcome in {"mask", "allow"}
@@ -57,23 +57,14 @@ outcome := "deny" if {
 	_well_formed_input
 }
 
-# Every package's deny reasons (one body per package: each reason is added once).
-deny_reasons contains reason if some reason in deny_invalid_input
-
-deny_reasons contains reason if some reason in statements.deny
-
-deny_reasons contains reason if some reason in catalog.deny
-
-deny_reasons contains reason if some reason in access.deny
-
-deny_reasons contains reason if some reason in masking.deny
-
-deny_reasons contains reason if some reason in estimate.deny
-
-# sort(a | b) without building the union when b is empty (it usually is).
-_sorted_union(a, b) := sort(a) if count(b) == 0
-
-else := sort(a | b)
+deny_reasons := union({
+	deny_invalid_input,
+	statements.deny,
+	catalog.deny,
+	access.deny,
+	masking.deny,
+	estimate.deny,
+})
 
 # What an allowed request runs with: a bytes cap, a short-lived credential, and the
 # content scan where configured.
