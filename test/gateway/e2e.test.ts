@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
+import { refusal } from '../support/refusals.ts';
 
 let stack: Stack;
 let agent: BigQuery; // reporting-agent: group `agents`, PII masked
@@ -29,15 +30,6 @@ afterAll(async () => {
 async function rows(client: BigQuery, query: string, options: Record<string, unknown> = {}): Promise<Record<string, any>[]> {
   const [result] = await client.query({ query, ...options });
   return result;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: number; message: string; errors: { reason: string }[]; response?: { body?: any } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code: number; message: string; errors: { reason: string }[] };
-  }
-  throw new Error('expected a refusal');
 }
 
 function expectNoSecrets(value: unknown): void {

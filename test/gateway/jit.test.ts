@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { startStack, PROJECT, type Stack } from '../support/stack.ts';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/support/human-login.ts';
+import { approvalIdOf, refusal } from '../support/refusals.ts';
 
 const FINANCE_SQL = 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account';
 const GRANT_TTL_SECONDS = 3600; // the default policy's finance grants
@@ -29,31 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-interface Refusal {
-  code: number;
-  message: string;
-  errors: { reason: string }[];
-  response?: { body?: any };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<Refusal> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Refusal;
-  }
-  throw new Error('expected a refusal');
-}
-
-/** The approval request id of an approvalRequired refusal. */
-function approvalIdOf(err: Refusal): string {
-  expect(err.code).toBe(403);
-  expect(err.errors[0]!.reason).toBe('approvalRequired');
-  const id = err.response?.body?.error?.details?.[0]?.metadata?.approval_request_id;
-  expect(typeof id).toBe('string');
-  return id as string;
-}
 
 /** A call to the approvals API as alice. */
 async function asAlice(path: string, body?: object): Promise<{ status: number; body: any }> {

@@ -8,32 +8,10 @@ import { countRecords, listRecords, verifyAudit } from '../../gateway/audit/inde
 import { storageTargets } from '../support/databases.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/support/human-login.ts';
+import { approvalIdOf, refusal } from '../support/refusals.ts';
 
 const FINANCE_SQL = 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account';
 const PENDING_SQL = 'SELECT account, COUNT(*) AS n FROM finance.ledger GROUP BY account ORDER BY account';
-
-interface Refusal {
-  code: number;
-  errors: { reason: string }[];
-  response?: { body?: any };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<Refusal> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Refusal;
-  }
-  throw new Error('expected a refusal');
-}
-
-function approvalIdOf(err: Refusal): string {
-  expect(err.code).toBe(403);
-  expect(err.errors[0]!.reason).toBe('approvalRequired');
-  const id = err.response?.body?.error?.details?.[0]?.metadata?.approval_request_id;
-  expect(typeof id).toBe('string');
-  return id as string;
-}
 
 describe.each(storageTargets())('a gateway restart on $engine storage', ({ url }) => {
   let stack: Stack;
