@@ -1,26 +1,11 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../demo/idp.ts';
+import { sluice } from '../support/cli.ts';
 import { sqliteUrl } from '../support/databases.ts';
 import { bearer, closeIdentityProviders, startTestIdentityProvider } from '../support/oidc.ts';
 import { financeAsk } from './support/fixtures.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from './support/human-login.ts';
-
-const SLUICE = join(import.meta.dirname, '..', '..', 'cli', 'sluice.ts');
-const run = promisify(execFile);
-
-async function sluice(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [SLUICE, ...args], { env: { ...process.env, NO_COLOR: '1', SLUICE_TOKEN: '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('sluice approvals and sluice grants against a gateway', () => {
   let idp: IdentityProvider;

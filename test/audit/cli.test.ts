@@ -1,33 +1,19 @@
 // The audit commands end to end: list, show, verify (exit codes), purge, replay.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, Engine } from '../../engine/index.ts';
 import { AuditLog } from '../../gateway/audit/index.ts';
 import { compileMasker } from '../../gateway/masking/index.ts';
 import { openDatabase } from '../../gateway/store/database.ts';
+import { sluice } from '../support/cli.ts';
 import { storageTargets } from '../support/databases.ts';
 import { AGENT, ANALYST, crmSelect, financeSelect, plainEvent, requestEvent, salesSelect } from './helpers.ts';
 
-const exec = promisify(execFile);
-const CLI = new URL('../../cli/sluice.ts', import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sluice(args: string[], storage: string): Promise<Run> {
-  return exec(process.execPath, [CLI, ...args, '--storage', storage], { env: { ...process.env, NO_COLOR: '1' } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+/** `sluice …args --storage <storage>`. */
+const cli = (args: string[], storage: string) => sluice([...args, '--storage', storage]);
 
 let engine: Engine;
 beforeAll(async () => {
@@ -57,20 +43,20 @@ describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
     await log.close();
     await database.close();
 
-    const list = await sluice(['audit', 'list'], storage);
+    const list = await cli(['audit', 'list'], storage);
     expect(list.code).toBe(0);
     expect(list.stdout.trim().split('\n')).toHaveLength(5);
-    const approvals = await sluice(['audit', 'list', '--outcome', 'approve', '--json'], storage);
+    const approvals = await cli(['audit', 'list', '--outcome', 'approve', '--json'], storage);
     expect(JSON.parse(approvals.stdout).map((r: { data: { request_id: string } }) => r.data.request_id)).toEqual([approval.request_id]);
-    const byTable = await sluice(['audit', 'list', '--table', 'crm.customers', '--identity', AGENT.subject, '--since', '1d', '--json'], storage);
+    const byTable = await cli(['audit', 'list', '--table', 'crm.customers', '--identity', AGENT.subject, '--since', '1d', '--json'], storage);
     expect(JSON.parse(byTable.stdout)).toHaveLength(1);
-    const none = await sluice(['audit', 'list', '--table', 'crm_customers'], storage); // `_` is not a LIKE wildcard here
+    const none = await cli(['audit', 'list', '--table', 'crm_customers'], storage); // `_` is not a LIKE wildcard here
     expect(none.stderr).toMatch(/no records match/);
 
-    const show = await sluice(['audit', 'show', approval.request_id, '--json'], storage);
+    const show = await cli(['audit', 'show', approval.request_id, '--json'], storage);
     expect(JSON.parse(show.stdout).map((r: { kind: string }) => r.kind)).toEqual(['request', 'approval']);
 
-    const replay = await sluice(['replay', replayed.request_id], storage);
+    const replay = await cli(['replay', replayed.request_id], storage);
     expect(replay.code).toBe(0);
     expect(replay.stdout).toContain(AGENT.subject);
     expect(replay.stdout).toContain('WHERE ssn = ?');
@@ -79,35 +65,35 @@ describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
     expect(replay.stdout).toMatch(/1001\s+\*\*\*-\*\*-6789\s+\*\*\*@example\.com/);
     expect(replay.stdout).not.toContain('123-45-6789');
 
-    const intact = await sluice(['audit', 'verify'], storage);
+    const intact = await cli(['audit', 'verify'], storage);
     expect(intact.code).toBe(0);
     expect(intact.stdout).toMatch(/intact gw-cli: 5 record\(s\), seq 1\.\.5 from genesis/);
 
-    const purge = await sluice(['audit', 'purge', '--older-than', '90d'], storage);
+    const purge = await cli(['audit', 'purge', '--older-than', '90d'], storage);
     expect(purge.stdout).toMatch(/gw-cli: deleted 1 record\(s\) through seq 1, checkpoint gw-cli:6/);
-    expect((await sluice(['audit', 'verify'], storage)).stdout).toMatch(/from checkpoint seq 6 \(purged through 1\)/);
+    expect((await cli(['audit', 'verify'], storage)).stdout).toMatch(/from checkpoint seq 6 \(purged through 1\)/);
 
     const tamper = await openDatabase(storage);
     const target = await tamper.db.selectFrom('audit_records').select('id').where('seq', '=', 3).executeTakeFirstOrThrow();
     await sql`UPDATE audit_records SET body = replace(body, '"approve"', '"allow"') WHERE stream = 'gw-cli' AND seq = 3`.execute(tamper.db);
     await tamper.close();
-    const broken = await sluice(['audit', 'verify'], storage);
+    const broken = await cli(['audit', 'verify'], storage);
     expect(broken.code).toBe(7);
     expect(broken.stdout).toContain(`BROKEN gw-cli at seq 3 (record ${target.id}): hash_mismatch`);
     expect(broken.stdout).toContain(`first broken record: gw-cli:3 ${target.id}`);
-    expect((await sluice(['audit', 'purge', '--older-than', '1d'], storage)).code).toBe(7);
+    expect((await cli(['audit', 'purge', '--older-than', '1d'], storage)).code).toBe(7);
   });
 });
 
 describe('sluice audit usage', () => {
   it('refuses a missing SQLite store and bad arguments with exit 2', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'nope.sqlite');
-    const run = await sluice(['audit', 'list'], `sqlite:${missing}`);
+    const run = await cli(['audit', 'list'], `sqlite:${missing}`);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('no audit store at');
     const store = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'x.sqlite')}`;
     (await openDatabase(store)).close();
-    expect((await sluice(['audit', 'list', '--since', 'yesterday'], store)).code).toBe(2);
-    expect((await sluice(['audit', 'purge', '--older-than', 'soon'], store)).code).toBe(2);
+    expect((await cli(['audit', 'list', '--since', 'yesterday'], store)).code).toBe(2);
+    expect((await cli(['audit', 'purge', '--older-than', 'soon'], store)).code).toBe(2);
   });
 });

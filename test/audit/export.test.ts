@@ -1,18 +1,15 @@
 // Decision-log export in OPA's event format.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, Engine } from '../../engine/index.ts';
 import { AuditLog, toDecisionLogEvent, type AuditRequestRecord, type DecisionLogEvent } from '../../gateway/audit/index.ts';
 import { openDatabase } from '../../gateway/store/database.ts';
+import { sluice } from '../support/cli.ts';
 import { storageTargets } from '../support/databases.ts';
 import { AGENT, ANALYST, crmSelect, financeSelect, plainEvent, requestEvent } from './helpers.ts';
 
-const run = promisify(execFile);
-const CLI = new URL('../../cli/sluice.ts', import.meta.url).pathname;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 let engine: Engine;
@@ -36,8 +33,9 @@ describe.each(storageTargets())('OPA decision-log export on $engine', ({ url }) 
     await log.close();
     await database.close();
 
-    const env = { ...process.env, SLUICE_STORAGE: storage };
-    const { stdout } = await run(process.execPath, [CLI, 'audit', 'export', '--format', 'opa-decision-log'], { env });
+    const env = { SLUICE_STORAGE: storage };
+    const { stdout, code } = await sluice(['audit', 'export', '--format', 'opa-decision-log'], env);
+    expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     const events = lines.map((line) => JSON.parse(line) as DecisionLogEvent);
@@ -59,10 +57,9 @@ describe.each(storageTargets())('OPA decision-log export on $engine', ({ url }) 
     expect(events[1]).toMatchObject({ result: { outcome: 'approve' }, requested_by: ANALYST.subject });
 
     // OPA-style erasure and masking on export.
-    const erased = await run(
-      process.execPath,
-      [CLI, 'audit', 'export', '--erase', '/input/identity/claims', '--erase', '/input/sql/text', '--mask', '/input/identity/subject', '--since', '1h'],
-      { env },
+    const erased = await sluice(
+      ['audit', 'export', '--erase', '/input/identity/claims', '--erase', '/input/sql/text', '--mask', '/input/identity/subject', '--since', '1h'],
+      env,
     );
     const redacted = JSON.parse(erased.stdout.split('\n')[0]!) as DecisionLogEvent;
     expect(redacted.erased).toEqual(['/input/identity/claims', '/input/sql/text']);
@@ -72,9 +69,9 @@ describe.each(storageTargets())('OPA decision-log export on $engine', ({ url }) 
     expect(redacted.input!.identity.subject).toBe('**REDACTED**');
 
     // Only /input and /result can be masked, as in OPA.
-    const refused = await run(process.execPath, [CLI, 'audit', 'export', '--erase', '/labels/id'], { env }).catch((e: { code: number; stderr: string }) => e);
-    expect((refused as { code: number }).code).toBe(2);
-    expect((refused as { stderr: string }).stderr).toMatch(/under \/input or \/result/);
+    const refused = await sluice(['audit', 'export', '--erase', '/labels/id'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/under \/input or \/result/);
   });
 });
 

@@ -1,21 +1,18 @@
 // No raw sensitive value reaches the audit store or its exports. The test plays the gateway: it
 // decides with the real policy, masks what "BigQuery returned" with the real masker, and records
 // the masked response; the SQL carries a sensitive literal and an upstream error quotes one.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, Engine } from '../../engine/index.ts';
 import { AuditLog, scanRecords, toDecisionLogEvent, type AuditRecord } from '../../gateway/audit/index.ts';
 import { compileMasker, type TableRow } from '../../gateway/masking/index.ts';
 import { openDatabase } from '../../gateway/store/database.ts';
+import { sluice } from '../support/cli.ts';
 import { storageTargets } from '../support/databases.ts';
 import { AGENT, crmSelect, requestEvent } from './helpers.ts';
 
-const run = promisify(execFile);
-const CLI = new URL('../../cli/sluice.ts', import.meta.url).pathname;
 
 const SSN = '123-45-6789';
 const EMAIL = 'jane.doe@example.com';
@@ -77,8 +74,11 @@ describe.each(storageTargets())('no raw PII in the audit trail on $engine', ({ e
     await database.close();
 
     const exports: string[] = [];
-    const env = { ...process.env, SLUICE_STORAGE: storage };
-    for (const format of ['opa-decision-log', 'records']) exports.push((await run(process.execPath, [CLI, 'audit', 'export', '--format', format], { env })).stdout);
+    for (const format of ['opa-decision-log', 'records']) {
+      const run = await sluice(['audit', 'export', '--format', format], { SLUICE_STORAGE: storage });
+      expect(run.code).toBe(0);
+      exports.push(run.stdout);
+    }
 
     const haystacks: Record<string, string> = { 'stored records': bodies, 'decision-log events': events, 'CLI exports': exports.join('\n') };
     if (storageEngine === 'sqlite') {

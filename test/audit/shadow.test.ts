@@ -1,21 +1,17 @@
 // Shadow evaluation against the real default policy and a candidate that lets analysts read the
 // finance dataset: exactly the analysts' finance requests change, and the allow-list gates CI.
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_REGO_DIR } from '../../engine/build.ts';
 import { buildBundle, Engine, type PolicyInput } from '../../engine/index.ts';
 import { AuditLog, shadowEvaluate, type RecordedAudit } from '../../gateway/audit/index.ts';
 import { openDatabase, type Database } from '../../gateway/store/database.ts';
+import { sluice } from '../support/cli.ts';
 import { storageTargets } from '../support/databases.ts';
 import { AGENT, ANALYST, ANALYST_2, crmSelect, financeSelect, requestEvent, salesSelect } from './helpers.ts';
-
-const run = promisify(execFile);
-const CLI = new URL('../../cli/sluice.ts', import.meta.url).pathname;
 
 let baseline: Engine;
 let candidatePath: string;
@@ -83,29 +79,31 @@ describe.each(storageTargets())('shadow evaluation on $engine', ({ url }) => {
   });
 
   it('is a CI gate: non-zero exit for changes, zero when the allow-list covers them', async () => {
-    const env = { ...process.env, SLUICE_STORAGE: storage, NO_COLOR: '1' };
-    const failed = await run(process.execPath, [CLI, 'shadow', '--bundle', candidatePath], { env }).catch((e: { code: number; stdout: string }) => e);
-    expect((failed as { code: number }).code).toBe(8);
-    expect((failed as { stdout: string }).stdout).toMatch(/3 would change, in 1 group/);
-    expect((failed as { stdout: string }).stdout).toMatch(/approve → allow/);
+    const env = { SLUICE_STORAGE: storage };
+    const failed = await sluice(['shadow', '--bundle', candidatePath], env);
+    expect(failed.code).toBe(8);
+    expect(failed.stdout).toMatch(/3 would change, in 1 group/);
+    expect(failed.stdout).toMatch(/approve → allow/);
 
     const allowFile = join(work, `allow-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(
       allowFile,
       stringify([{ description: 'analysts read finance without approval', from: 'approve', to: 'allow', tables: ['acme-analytics.finance.*'], subjects: ['*@acme.example'], reasons_removed: ['approval_required', 'grant_used'] }]),
     );
-    const passed = await run(process.execPath, [CLI, 'shadow', '--bundle', candidatePath, '--allow-changes', allowFile, '--json'], { env });
+    const passed = await sluice(['shadow', '--bundle', candidatePath, '--allow-changes', allowFile, '--json'], env);
+    expect(passed.code).toBe(0);
     const report = JSON.parse(passed.stdout);
     expect(report).toMatchObject({ changed: 3, unallowed: 0, passed: true });
 
     // A cap lower than the number of changes fails the gate again.
     writeFileSync(allowFile, stringify({ allow: [{ from: 'approve', to: 'allow', tables: ['acme-analytics.finance.*'], max: 2 }] }));
-    const capped = await run(process.execPath, [CLI, 'shadow', '--bundle', candidatePath, '--allow-changes', allowFile], { env }).catch((e: { code: number; stdout: string }) => e);
-    expect((capped as { code: number }).code).toBe(8);
-    expect((capped as { stdout: string }).stdout).toMatch(/more than its max 2/);
+    const capped = await sluice(['shadow', '--bundle', candidatePath, '--allow-changes', allowFile], env);
+    expect(capped.code).toBe(8);
+    expect(capped.stdout).toMatch(/more than its max 2/);
 
     // The baseline bundle changes nothing.
-    const same = await run(process.execPath, [CLI, 'shadow', '--bundle', join(work, 'default.tar.gz')], { env });
+    const same = await sluice(['shadow', '--bundle', join(work, 'default.tar.gz')], env);
+    expect(same.code).toBe(0);
     expect(same.stdout).toMatch(/no decision would change/);
   });
 });

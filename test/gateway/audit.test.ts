@@ -1,13 +1,16 @@
 // The gateway's audit trail: every BigQuery API call (allowed, masked, denied, held for approval,
-// refused token) leaves exactly one record, committed before the answer; the chain verifies; the
-// database file holds none of the raw PII the emulator was seeded with; and an answer that cannot
-// be recorded is not released (503, BigQuery's retryable backendError).
+// approved, refused token) leaves exactly one record, committed before the answer; the chain
+// verifies; `sluice audit list` and `sluice replay` show the run as the agent saw it; the database
+// file, the gateway's log and every export hold none of the raw PII the emulator was seeded with;
+// and an answer that cannot be recorded is not released (503, BigQuery's retryable backendError).
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { listRecords, verifyAudit, type StoredRecord } from '../../gateway/audit/index.ts';
+import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/support/human-login.ts';
+import { sluice } from '../support/cli.ts';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
 
 const SEED = fileURLToPath(new URL('../../demo/seed/acme.yaml', import.meta.url));
@@ -18,7 +21,7 @@ let stack: Stack;
 let secrets: string[];
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] } });
   secrets = seededPii(parse(await readFile(SEED, 'utf8')));
   expect(secrets.length).toBeGreaterThanOrEqual(100);
 });
@@ -64,6 +67,18 @@ async function recordsOf(requestId: string): Promise<StoredRecord[]> {
   return listRecords(stack.gateway.database.db, { requestId });
 }
 
+/** A call to the approvals API as alice, a data owner signed in through the provider. */
+async function approveAsAlice(approvalId: string): Promise<string> {
+  const alice = await humanAccessToken(stack.idp, 'alice');
+  const res = await fetch(`${stack.gatewayUrl}/approvals/${approvalId}/approve`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ comment: 'quarter-end reconciliation' }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { grant: { id: string } }).grant.id;
+}
+
 describe('the audit trail of the gateway', () => {
   const first = '0001';
   const sql = {
@@ -72,54 +87,70 @@ describe('the audit trail of the gateway', () => {
     denied: 'DROP TABLE sales.orders',
     approval: 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account',
   };
+  /** Request id → [outcome, HTTP status, record kind], for every call of the run. */
+  const expectations: Record<string, [string | null, number, string]> = {
+    [`audit-allowed-${first}`]: ['allow', 200, 'request'],
+    [`audit-masked-${first}`]: ['mask', 200, 'request'],
+    [`audit-denied-${first}`]: ['deny', 403, 'request'],
+    [`audit-approval-${first}`]: ['approve', 403, 'request'],
+    [`audit-approved-${first}`]: ['allow', 200, 'request'],
+    [`audit-token-${first}`]: [null, 401, 'token_failure'],
+  };
+  /** The masked answer as the agent received it. */
+  let maskedRows: { f: { v: unknown }[] }[] = [];
+  let grantId = '';
 
   it('records one record per request, with its outcome, before the answer', async () => {
+    // The seed really holds the PII, and BigQuery serves it to anyone not behind the gateway.
+    const [raw] = await stack.direct().query('SELECT ssn FROM crm.customers');
+    expect(raw.map((r: { ssn: string }) => r.ssn).filter((v: string) => secrets.includes(v)).length).toBeGreaterThan(10);
+
     const allowed = await query(`audit-allowed-${first}`, sql.allowed);
     expect(allowed.status).toBe(200);
     const masked = await query(`audit-masked-${first}`, sql.masked);
     expect(masked.status).toBe(200);
-    expect(masked.body.rows.length).toBeGreaterThan(0);
+    maskedRows = masked.body.rows;
+    expect(maskedRows.length).toBeGreaterThan(10);
     const denied = await query(`audit-denied-${first}`, sql.denied);
     expect(denied.status).toBe(403);
     const approval = await query(`audit-approval-${first}`, sql.approval);
     expect(approval.status).toBe(403);
     expect(approval.body.error.errors[0].reason).toBe('approvalRequired');
+    const approvalId = approval.body.error.details[0].metadata.approval_request_id as string;
+    grantId = await approveAsAlice(approvalId);
+    const approved = await query(`audit-approved-${first}`, sql.approval);
+    expect(approved.status).toBe(200);
     const token = await query(`audit-token-${first}`, sql.allowed, null, { authorization: 'Bearer not-a-jwt' });
     expect(token.status).toBe(401);
 
-    const expectations: [string, string | null, number, string][] = [
-      ['allowed', 'allow', 200, 'request'],
-      ['masked', 'mask', 200, 'request'],
-      ['denied', 'deny', 403, 'request'],
-      ['approval', 'approve', 403, 'request'],
-      ['token', null, 401, 'token_failure'],
-    ];
-    for (const [name, outcome, status, kind] of expectations) {
-      const records = await recordsOf(`audit-${name}-${first}`);
-      expect(records, name).toHaveLength(1);
+    for (const [requestId, [outcome, status, kind]] of Object.entries(expectations)) {
+      const records = await recordsOf(requestId);
+      expect(records, requestId).toHaveLength(1);
       const { record } = records[0]!;
-      expect(record.kind, name).toBe(kind);
+      expect(record.kind, requestId).toBe(kind);
       if (record.kind === 'request') {
-        expect(record.data.decision?.outcome, name).toBe(outcome);
-        expect(record.data.status, name).toBe(status);
+        expect(record.data.decision?.outcome, requestId).toBe(outcome);
+        expect(record.data.status, requestId).toBe(status);
         expect(record.data.identity.subject).toBe('reporting-agent');
         expect(record.data.route).toBe('jobs.query');
       }
     }
 
-    // Every API call made so far has its record; the approval request its own `approval` record.
+    // Every API call made so far has its record; the approval request, its vote and the grant theirs.
     const all = await listRecords(stack.gateway.database.db, { order: 'oldest' });
-    expect(all.filter((r) => r.record.kind === 'request' || r.record.kind === 'token_failure')).toHaveLength(5);
-    const approvalId = approval.body.error.details[0].metadata.approval_request_id as string;
-    expect(all.some((r) => r.record.kind === 'approval' && (r.record.data as { approval_id?: string }).approval_id === approvalId)).toBe(true);
+    expect(all.filter((r) => r.record.kind === 'request' || r.record.kind === 'token_failure')).toHaveLength(Object.keys(expectations).length);
+    const approvalEvents = all.flatMap((r) => (r.record.kind === 'approval' && (r.record.data as { approval_id?: string }).approval_id === approvalId ? [(r.record.data as { action: string }).action] : []));
+    expect(approvalEvents).toEqual(expect.arrayContaining(['requested', 'approved']));
     const approvalRecord = (await recordsOf(`audit-approval-${first}`))[0]!.record;
     expect(approvalRecord.kind === 'request' && approvalRecord.data.approval_ids).toEqual([approvalId]);
+    const approvedRecord = (await recordsOf(`audit-approved-${first}`))[0]!.record;
+    expect(approvedRecord.kind === 'request' && approvedRecord.data.grant_ids).toEqual([grantId]);
 
     // The masked answer is recorded as the agent received it: masked rows, never the upstream ones.
     const maskedRecord = (await recordsOf(`audit-masked-${first}`))[0]!.record;
     if (maskedRecord.kind !== 'request') throw new Error('expected a request record');
-    expect(maskedRecord.data.response?.rows_recorded).toBe(masked.body.rows.length);
-    expect(JSON.stringify(maskedRecord.data.response?.rows)).toBe(JSON.stringify(masked.body.rows));
+    expect(maskedRecord.data.response?.rows_recorded).toBe(maskedRows.length);
+    expect(JSON.stringify(maskedRecord.data.response?.rows)).toBe(JSON.stringify(maskedRows));
     expect(maskedRecord.data.masking?.cells_masked).toBeGreaterThan(0);
     // The SQL literal (a customer's e-mail) is not kept.
     expect(JSON.stringify(maskedRecord)).not.toContain('ada.sampleton@example.com');
@@ -132,15 +163,61 @@ describe('the audit trail of the gateway', () => {
     const report = await verifyAudit(stack.gateway.database.db);
     expect(report.broken).toEqual([]);
     expect(report.ok).toBe(true);
+    const cli = await sluice(['audit', 'verify', '--storage', stack.storageUrl]);
+    expect(cli.code, cli.stderr).toBe(0);
   });
 
-  it('leaves no raw PII in the database file or its WAL', async () => {
+  it('shows the run in `sluice audit list`, each call with its outcome', async () => {
+    const list = await sluice(['audit', 'list', '--limit', '100', '--storage', stack.storageUrl]);
+    expect(list.code, list.stderr).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    for (const [requestId, [outcome, status, kind]] of Object.entries(expectations)) {
+      const line = lines.filter((l) => l.includes(requestId));
+      expect(line, requestId).toHaveLength(1);
+      const fields = line[0]!.trim().split(/\s+/);
+      expect(fields, requestId).toContain(kind);
+      if (outcome) expect(fields, requestId).toEqual(expect.arrayContaining([outcome, String(status)]));
+    }
+    const masked = await sluice(['audit', 'list', '--outcome', 'mask', '--table', 'crm.customers', '--json', '--storage', stack.storageUrl]);
+    expect(JSON.parse(masked.stdout).map((r: { data: { request_id: string } }) => r.data.request_id)).toEqual([`audit-masked-${first}`]);
+  });
+
+  it('replays the masked session with the masked rows only', async () => {
+    const replay = await sluice(['replay', `audit-masked-${first}`, '--storage', stack.storageUrl]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/^mask/m);
+    expect(replay.stdout).toMatch(/customer_id\s+name\s+ssn\s+email\s+card_number\s+street/);
+    // Every row the agent received, as it received it.
+    const shown = replay.stdout.split('\n');
+    for (const row of maskedRows) {
+      const [id, , ssn, email] = row.f.map((c) => String(c.v));
+      expect(shown.some((l) => l.includes(id!) && l.includes(ssn!) && l.includes(email!)), `row ${id}`).toBe(true);
+      expect(ssn).toMatch(/^\*\*\*-\*\*-\d{4}$/);
+    }
+    expect(secrets.filter((s) => replay.stdout.includes(s))).toEqual([]);
+    const json = await sluice(['replay', `audit-masked-${first}`, '--json', '--storage', stack.storageUrl]);
+    expect(JSON.parse(json.stdout).data.response.rows).toEqual(maskedRows);
+  });
+
+  it('leaves no raw PII in the database file, its WAL, the gateway log or any export', async () => {
     const files = [stack.databaseFile, `${stack.databaseFile}-wal`].filter((f) => existsSync(f));
     expect(files.length).toBeGreaterThan(0);
-    const text = (await Promise.all(files.map((f) => readFile(f)))).map((b) => b.toString('latin1')).join('\n');
-    expect(text).toContain('audit-masked-0001'); // the records are there
-    const found = secrets.filter((s) => text.includes(s));
-    expect(found).toEqual([]);
+    const haystacks: Record<string, string> = {
+      'database file': (await Promise.all(files.map((f) => readFile(f)))).map((b) => b.toString('latin1')).join('\n'),
+      'gateway log': stack.logs.join(''),
+    };
+    for (const format of ['opa-decision-log', 'records']) {
+      const run = await sluice(['audit', 'export', '--format', format, '--storage', stack.storageUrl]);
+      expect(run.code, run.stderr).toBe(0);
+      haystacks[`${format} export`] = run.stdout;
+    }
+    const list = await sluice(['audit', 'list', '--json', '--limit', '1000', '--storage', stack.storageUrl]);
+    haystacks['audit list --json'] = list.stdout;
+    // Each haystack holds the run (so an empty one cannot pass), and none of the seeded PII.
+    for (const [where, text] of Object.entries(haystacks)) {
+      expect(text, where).toContain(`audit-masked-${first}`);
+      expect(secrets.filter((s) => text.includes(s)), where).toEqual([]);
+    }
   });
 
   it('answers 503 backendError and releases nothing when the trail cannot record', async () => {
