@@ -7,11 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Decision, PolicyInput } from '../engine/index.ts';
 import { AuditLog, type RequestAuditEvent } from '../gateway/audit/index.ts';
 import { openDatabase, type Database } from '../gateway/store/database.ts';
-import { postgresAvailable, removeCluster, startPostgres, type PostgresCluster } from '../test/support/postgres.ts';
+import { benchPostgres } from './postgres.ts';
 import { summarize, type Summary } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 10_000);
@@ -114,17 +113,6 @@ async function run(engine: string, database: Database, inFlight: number, n: numb
   };
 }
 
-async function postgresTarget(): Promise<{ url: string; cleanup: () => void } | undefined> {
-  if (process.env.SLUICE_BENCH_POSTGRES_URL) return { url: process.env.SLUICE_BENCH_POSTGRES_URL, cleanup: () => {} };
-  if (!postgresAvailable()) return undefined;
-  const cluster: PostgresCluster = await startPostgres();
-  const client = new pg.Client({ connectionString: cluster.url });
-  await client.connect();
-  await client.query('CREATE DATABASE sluice_bench');
-  await client.end();
-  return { url: cluster.url.replace(/\/postgres$/, '/sluice_bench'), cleanup: () => removeCluster(cluster) };
-}
-
 const results: Result[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-audit-'));
 try {
@@ -134,7 +122,7 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-const target = await postgresTarget();
+const target = await benchPostgres();
 if (target) {
   try {
     const postgres = await openDatabase(target.url);
@@ -143,8 +131,6 @@ if (target) {
   } finally {
     target.cleanup();
   }
-} else {
-  console.error('PostgreSQL skipped: set SLUICE_BENCH_POSTGRES_URL or install the server binaries');
 }
 
 const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`;

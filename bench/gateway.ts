@@ -21,6 +21,8 @@ import { buildBundle } from '../engine/index.ts';
 import { resolveConfig } from '../gateway/config/load.ts';
 import { createGateway } from '../gateway/server.ts';
 import { HttpUpstream } from '../gateway/upstream/http.ts';
+import { throughputs } from './load.ts';
+import { replayOf } from './replay-upstream.ts';
 import { summarize, table, type Summary } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 30);
@@ -89,30 +91,6 @@ async function serve(): Promise<void> {
   process.once('disconnect', () => process.exit(0));
 }
 
-/**
- * An upstream that answers instantly: each distinct request (ids aside) goes to the emulator once,
- * then its recorded answer is replayed with a fresh job id. Dry runs are replayed too, so the
- * gateway still makes every upstream call it makes in front of BigQuery.
- */
-async function replayOf(target: string): Promise<string> {
-  const upstream = new HttpUpstream(target);
-  const recorded = new Map<string, { status: number; body: unknown }>();
-  const server = Fastify();
-  server.all('/*', async (req, reply) => {
-    const { jobReference, requestId, ...rest } = (req.body ?? {}) as Record<string, unknown>;
-    const key = `${req.method} ${req.url} ${JSON.stringify(rest)}`;
-    let answer = recorded.get(key);
-    if (!answer) {
-      answer = await upstream.call({ method: req.method as 'GET' | 'POST', path: req.url, body: req.body ?? undefined });
-      recorded.set(key, answer);
-    }
-    const body = answer.body as { jobReference?: Record<string, unknown> } | undefined;
-    const fresh = body?.jobReference ? { ...body, jobReference: { ...body.jobReference, ...(jobReference as object), jobId: randomBytes(12).toString('hex') } } : body;
-    return reply.code(answer.status).send(fresh);
-  });
-  return server.listen({ host: '127.0.0.1', port: 0 });
-}
-
 async function run(): Promise<void> {
   const [emulator, idp] = await Promise.all([startEmulator(), startIdentityProvider({ accessTokenTtlSeconds: 3600 })]);
   let child: ChildProcess | undefined;
@@ -151,11 +129,7 @@ async function run(): Promise<void> {
     console.log(`\n## throughput against the emulator: ${REQUESTS} jobs.query requests, ${CONCURRENCY} in flight\n`);
     console.log('| query | pass-through proxy | gateway (default) | gateway / proxy | dry run every query | that / proxy |\n| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const [name, sql] of THROUGHPUT_QUERIES) {
-      const [proxy, gated, uncached] = await throughputs(sql, REQUESTS, [
-        [servers.proxy, undefined],
-        [servers.gateway, token],
-        [servers.uncachedGateway, token],
-      ]);
+      const [proxy, gated, uncached] = await throughputs([{ url: servers.proxy }, { url: servers.gateway, token }, { url: servers.uncachedGateway, token }], sql, REQUESTS, CONCURRENCY);
       const pct = (x: number) => `${Math.round((x / proxy!) * 100)} %`;
       console.log(`| ${name} | ${proxy!.toFixed(1)} req/s | ${gated!.toFixed(1)} req/s | ${pct(gated!)} | ${uncached!.toFixed(1)} req/s | ${pct(uncached!)} |`);
     }
@@ -164,10 +138,7 @@ async function run(): Promise<void> {
     console.log('The gateway makes its dry run, decision and masking on every request here (dry-run cache off).\n');
     console.log('| query | pass-through proxy | gateway | gateway / proxy |\n| --- | ---: | ---: | ---: |');
     for (const [name, sql] of Object.entries(QUERIES)) {
-      const [proxy, gated] = await throughputs(sql, REPLAY_REQUESTS, [
-        [servers.replayProxy, undefined],
-        [servers.replayGateway, token],
-      ]);
+      const [proxy, gated] = await throughputs([{ url: servers.replayProxy }, { url: servers.replayGateway, token }], sql, REPLAY_REQUESTS, CONCURRENCY);
       console.log(`| ${name} | ${proxy!.toFixed(0)} req/s | ${gated!.toFixed(0)} req/s | ${Math.round((gated! / proxy!) * 100)} % |`);
     }
     console.log(
@@ -197,39 +168,4 @@ async function latencies(sql: string, paths: [string, BigQuery][]): Promise<Summ
     }
   }
   return paths.map(([name], p) => summarize(name, ns[p]!));
-}
-
-/** Requests per second of each target, measured in three alternating rounds after a warm-up. */
-async function throughputs(sql: string, requests: number, targets: [string, string | undefined][]): Promise<number[]> {
-  for (const [url, token] of targets) await throughput(url, sql, token, CONCURRENCY);
-  const seconds = targets.map(() => 0);
-  const rounds = 3;
-  const perRound = Math.ceil(requests / rounds);
-  for (let r = 0; r < rounds; r++) {
-    for (const [t, [url, token]] of targets.entries()) seconds[t]! += await throughput(url, sql, token, perRound);
-  }
-  return seconds.map((s) => (perRound * rounds) / s);
-}
-
-/** Seconds for `requests` jobs.query calls with CONCURRENCY in flight; every answer must be 200. */
-async function throughput(baseUrl: string, sql: string, token: string | undefined, requests: number): Promise<number> {
-  const url = `${baseUrl}/bigquery/v2/projects/${ACME_PROJECT}/queries`;
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) };
-  const body = JSON.stringify({ query: sql, useLegacySql: false, formatOptions: { useInt64Timestamp: true } });
-  const one = async () => {
-    const res = await fetch(url, { method: 'POST', headers, body });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`${baseUrl} answered ${res.status}`);
-  };
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < requests) {
-        next++;
-        await one();
-      }
-    }),
-  );
-  return (performance.now() - started) / 1000;
 }

@@ -95,7 +95,9 @@ async function main(): Promise<void> {
     await gateway.audit.flush();
     const trail = await listRecords(gateway.database.db, { order: 'oldest' });
     const verified = await verifyAudit(gateway.database.db);
-    const outcomes = trail.map((r) => (r.record.kind === 'request' ? `${r.record.data.route} ${r.record.data.decision?.outcome ?? r.record.data.status}` : r.record.kind));
+    const outcomes = trail.map(({ record: r }) =>
+      r.kind === 'request' ? `${r.data.route} ${r.data.decision?.outcome ?? r.data.status}` : r.kind === 'forward' ? `forward ${r.data.operation} (written before it was sent)` : r.kind,
+    );
     console.log(`${bold('5.')} the audit trail`);
     console.log(`   ${trail.length} record(s), chain ${verified.ok ? green('verifies') : red('is broken')}`);
     for (const line of outcomes) console.log(dim(`     ${line}`));

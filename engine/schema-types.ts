@@ -5,6 +5,7 @@
  */
 export type AuditRecord =
   | AuditRequestRecord
+  | AuditForwardRecord
   | AuditApprovalRecord
   | AuditGrantRecord
   | AuditTokenFailureRecord
@@ -186,6 +187,49 @@ export interface AuditTableRow {
   f: {
     v: AuditCellValue;
   }[];
+}
+export interface AuditForwardRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "forward";
+  data: AuditForwardData;
+}
+/**
+ * Written ahead: a BigQuery API call the gateway is about to send upstream on the caller's behalf, committed before it is sent. The call's `request` record (same request_id) follows once the answer is known; a forward record without one is a call whose answer was withheld because it could not be recorded.
+ */
+export interface AuditForwardData {
+  request_id: string;
+  identity: AuditIdentity;
+  connection: string | null;
+  /**
+   * The BigQuery API call the agent made.
+   */
+  route: string;
+  /**
+   * The upstream call about to be made: jobs.query, jobs.insert, jobs.getQueryResults, tabledata.list, …
+   */
+  operation: string;
+  project: string | null;
+  /**
+   * As in the request record: literal values and comments replaced by `?` unless the log keeps them.
+   */
+  sql: string | null;
+  sql_hash: string | null;
+  /**
+   * The decision that let the call through (null for calls that carry no SQL, such as reading a recorded job's results).
+   */
+  outcome: "allow" | "mask" | null;
+  revision: string | null;
+  /**
+   * Fully qualified tables the call reads or writes.
+   */
+  tables: string[];
+  job: null | AuditJob;
+  grant_ids: string[];
+  redactions: string[];
 }
 export interface AuditApprovalRecord {
   v: AuditRecordVersion;

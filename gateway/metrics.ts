@@ -2,6 +2,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1, 5];
 const DECISION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
 export class GatewayMetrics {
@@ -42,6 +43,12 @@ export class GatewayMetrics {
     help: 'Total time the gateway spent on a BigQuery API request, by route and status code.',
     labelNames: ['route', 'code'] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly auditRecordSeconds = new Histogram({
+    name: 'sluice_audit_record_seconds',
+    help: 'Time an answer waited for its audit record to be durably committed (failures included).',
+    buckets: COMMIT_BUCKETS,
     registers: [this.registry],
   });
   readonly maskedCells = new Counter({

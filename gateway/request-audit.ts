@@ -1,6 +1,7 @@
 // What the gateway learns about one BigQuery API call while serving it, collected for its audit
-// record: who called, what the policy decided on and answered, what ran upstream and what the
-// agent received (masked). The server records it once the answer is known and before it is sent.
+// records: who called, what the policy decided on and answered, what ran upstream and what the
+// agent received (masked). The server records a forward record before the first upstream call
+// that carries the request, and the request record once the answer is known, before it is sent.
 import type { FastifyRequest } from 'fastify';
 import type { Evaluation, PolicyInput } from '../engine/index.ts';
 import type { Identity } from '../engine/schema-types.ts';
@@ -34,6 +35,8 @@ export class RequestTrail {
   maskedCells: { cells: number; scanned: number } | undefined;
   response: { schema: TableSchema | null; rows: readonly TableRow[] | undefined; total_rows?: string | number | null } | undefined;
   error: { reason: string; message: string } | undefined;
+  /** Set once the forward record is committed: later upstream calls of the request need none. */
+  forwarded = false;
 
   constructor(route: string) {
     this.route = route;
@@ -42,6 +45,30 @@ export class RequestTrail {
   /** Adds a stage's duration (milliseconds). */
   time(stage: 'decision' | 'dry_run' | 'upstream', ms: number): void {
     this.timings[stage] = (this.timings[stage] ?? 0) + ms;
+  }
+
+  /** The write-ahead record of the upstream call about to carry this request. */
+  toForwardEvent(requestId: string, operation: string): AuditEvent {
+    const identity = this.identity ?? { subject: '(unauthenticated)', issuer: '', kind: null, groups: [] };
+    const outcome = this.evaluation?.decision.outcome;
+    const tables = new Set<string>();
+    for (const statement of this.input?.sql.statements ?? []) for (const table of statement.tables) tables.add(table.id);
+    return {
+      kind: 'forward',
+      request_id: requestId,
+      identity: { subject: identity.subject, issuer: identity.issuer, kind: identity.kind ?? null, groups: identity.groups },
+      route: this.route,
+      operation,
+      connection: this.connection ?? null,
+      project: this.project ?? null,
+      sql: this.sql ?? null,
+      sql_hash: this.input?.sql.hash ?? null,
+      outcome: outcome === 'allow' || outcome === 'mask' ? outcome : null,
+      revision: this.evaluation?.revision ?? null,
+      tables: [...tables],
+      job: this.job ? { id: this.job.id, project: this.job.project ?? null, location: this.job.location ?? null } : null,
+      grant_ids: [...new Set(this.grantIds)],
+    };
   }
 
   /** The audit event for the answer the agent is about to receive. */

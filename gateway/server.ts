@@ -3,11 +3,11 @@
 // readiness and metrics endpoints. Approvals, grants and the audit trail live in the database the
 // configuration's storage URL names.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Engine } from '../engine/index.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore, type ApproverPageOptions } from './approvals/index.ts';
-import { AuditLog, approvalAuditListener, auditUnavailableBody, type AuditLogOptions } from './audit/index.ts';
+import { AuditLog, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
 import { createAuthenticator, type Authenticator, type TrustedIssuer } from './auth/index.ts';
 import { BigQueryError } from './bigquery/errors.ts';
 import { registerDiscovery } from './bigquery/discovery.ts';
@@ -134,7 +134,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const trail = takeTrail(req);
     if (!trail) return payload;
     try {
-      await audit.record(trail.toEvent(req.id, reply.statusCode));
+      await metrics.time(metrics.auditRecordSeconds, undefined, () => audit.record(trail.toEvent(req.id, reply.statusCode)));
       return payload;
     } catch (error) {
       req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'audit record failed');
@@ -143,7 +143,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.refusals.inc({ reason: 'auditUnavailable' });
       void reply.code(503).header('content-type', 'application/json; charset=utf-8');
       reply.removeHeader('content-length');
-      return JSON.stringify(auditUnavailableBody());
+      return JSON.stringify(auditUnavailableBody('The answer could not be recorded in the audit trail, so it was withheld. Retry later.'));
     }
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -174,7 +174,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     void reply.code(404).send(new BigQueryError(404, 'notFound', `Not found: ${req.method} ${req.url.split('?')[0]}`).toJSON());
   });
 
-  registerFacade(app, { enforcer, connections, jobs, metrics, hashKey });
+  // Written ahead: nothing is sent upstream on a caller's behalf before its record is committed.
+  const beforeForward = async (req: FastifyRequest, operation: string) => {
+    const trail = trailOf(req);
+    if (!trail || trail.forwarded) return;
+    try {
+      await metrics.time(metrics.auditRecordSeconds, undefined, () => audit.record(trail.toForwardEvent(req.id, operation)));
+      trail.forwarded = true;
+    } catch (error) {
+      req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'forward record failed; the request is not sent');
+      metrics.refusals.inc({ reason: 'auditUnavailable' });
+      throw new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED);
+    }
+  };
+  registerFacade(app, { enforcer, connections, jobs, metrics, hashKey, beforeForward });
   await app.register(approvalsPlugin, {
     store: approvalStore,
     authenticate: authenticator.authenticate,

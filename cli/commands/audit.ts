@@ -110,11 +110,13 @@ Exit codes:
 
   audit
     .command('list')
-    .description('List records, newest first.')
+    .description(
+      'List records, newest first. A call forwarded upstream has a forward record (written before it was sent) and a request record (with the answer); only the request record is listed, unless it is missing or --kind forward is given.',
+    )
     .addOption(storageOption())
     .option('--identity <subject>', 'only this identity (token subject)')
     .addOption(new Option('--outcome <outcome>', 'only requests with this decision').choices(['allow', 'deny', 'approve', 'mask']))
-    .addOption(new Option('--kind <kind>', 'only this kind of record').choices(['request', 'approval', 'grant', 'token_failure', 'config_reload', 'checkpoint']))
+    .addOption(new Option('--kind <kind>', 'only this kind of record').choices(['request', 'forward', 'approval', 'grant', 'token_failure', 'config_reload', 'checkpoint']))
     .option('--since <time>', 'from this time on')
     .option('--until <time>', 'before this time')
     .option('--table <name>', 'only requests naming this table (project.dataset.table, dataset.table, or a project.dataset prefix)')
@@ -132,6 +134,7 @@ Exit codes:
         table: opts.table,
         stream: opts.stream,
         limit: opts.limit,
+        onlyUnansweredForwards: opts.kind !== 'forward',
       };
       const records = await withStorage(opts.storage, (database) => listRecords(database.db, filter));
       if (opts.json) {
@@ -285,6 +288,8 @@ function listLine(r: AuditRecord): string[] {
       const tables = [...new Set(r.data.input?.sql.statements.flatMap((s) => s.tables.map((t) => t.id)) ?? [])].join(',');
       return [at, r.kind, r.data.identity.subject, (outcomeColor[outcome] ?? String)(outcome), r.data.route, String(r.data.status), r.data.request_id, tables];
     }
+    case 'forward':
+      return [at, r.kind, r.data.identity.subject, (outcomeColor[r.data.outcome ?? ''] ?? String)(r.data.outcome ?? '-'), r.data.operation, '', r.data.request_id, r.data.tables.join(',')];
     case 'approval':
       return [at, r.kind, r.data.subject ?? '-', r.data.action, r.data.actor ?? '-', '', r.data.request_id ?? r.data.approval_id ?? '-', r.data.approval_id ?? r.data.error?.code ?? ''];
     case 'grant':

@@ -1,7 +1,7 @@
 // sluice replay: a recorded request as the agent experienced it: who asked, the SQL, the decision,
 // and the result it received (masked schema and rows, from the audit record, never from BigQuery).
 import type { Command } from 'commander';
-import type { AuditCellValue, AuditRequestRecord, AuditTableRow, TableField } from '../../engine/schema-types.ts';
+import type { AuditCellValue, AuditForwardRecord, AuditRequestRecord, AuditTableRow, TableField } from '../../engine/schema-types.ts';
 import { findRecords } from '../../gateway/audit/index.ts';
 import { color, UsageError } from '../output.ts';
 import { columns, exitQuietlyOnClosedStdout, storageOption, withStorage } from './audit.ts';
@@ -20,6 +20,12 @@ export function registerReplay(program: Command): void {
       exitQuietlyOnClosedStdout();
       const records = await withStorage(opts.storage, (database) => findRecords(database.db, ref));
       const requests = records.map((r) => r.record).filter((r): r is AuditRequestRecord => r.kind === 'request');
+      const forwards = records.map((r) => r.record).filter((r): r is AuditForwardRecord => r.kind === 'forward');
+      if (!requests.length && forwards.length) {
+        // Sent upstream, but its answer was never recorded, so the agent never received it.
+        process.stdout.write(opts.json ? JSON.stringify(forwards, null, 2) + '\n' : forwards.map(renderUnanswered).join('\n'));
+        return;
+      }
       if (!requests.length) throw new UsageError(records.length ? `${ref} has records but no request record` : `no recorded request ${ref}`);
       if (opts.json) {
         process.stdout.write(JSON.stringify(requests.length === 1 ? requests[0] : requests, null, 2) + '\n');
@@ -29,6 +35,20 @@ export function registerReplay(program: Command): void {
       const others = records.filter((r) => r.record.kind !== 'request');
       if (others.length) process.stdout.write(color.dim(`\n${others.length} related record(s): sluice audit show ${ref}\n`));
     });
+}
+
+function renderUnanswered(record: AuditForwardRecord): string {
+  const d = record.data;
+  return [
+    `${color.bold(`request ${d.request_id}`)}  ${color.dim(`${record.at}  ${record.stream}:${record.seq}`)}`,
+    `identity  ${d.identity.subject}  ${color.dim(d.identity.issuer)}`,
+    `route     ${d.route}  forwarded as ${d.operation}${d.project ? `  project ${d.project}` : ''}${d.connection ? `  connection ${d.connection}` : ''}`,
+    ...(d.sql !== null ? [`sql       ${d.sql.replace(/\n/g, '\n          ')}`] : []),
+    '',
+    `${d.outcome ?? '-'}  revision ${d.revision ?? '-'}${d.job ? `  job ${d.job.id}` : ''}`,
+    color.yellow('sent upstream, but no answer was recorded: the agent received none (503 backendError)'),
+    '',
+  ].join('\n');
 }
 
 export function renderRequest(record: AuditRequestRecord): string {

@@ -45,7 +45,12 @@ export function indexedColumns(kind: string, atMs: number, data: object): Indexe
   const d = data as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
   const columns: IndexedColumns = { at_ms: atMs, kind, request_id: text(d.request_id), subject: null, outcome: null, route: text(d.route), tables: null };
-  if (kind === 'request') {
+  if (kind === 'forward') {
+    const forward = data as Extract<AuditRecord, { kind: 'forward' }>['data'];
+    columns.subject = forward.identity.subject;
+    columns.outcome = forward.outcome;
+    columns.tables = forward.tables.length ? `,${[...new Set(forward.tables)].sort().join(',')},` : null;
+  } else if (kind === 'request') {
     const request = data as Extract<AuditRecord, { kind: 'request' }>['data'];
     columns.subject = request.identity.subject;
     columns.outcome = request.decision?.outcome ?? null;

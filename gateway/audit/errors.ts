@@ -36,7 +36,9 @@ export interface BigQueryErrorBody {
  * a transient backend failure (HTTP 503, reason backendError), which the client libraries retry
  * with backoff. The message names no storage detail (URL, host, error text) to the caller.
  */
-export function auditUnavailableBody(message = 'The request could not be recorded in the audit trail, so it was not run. Retry later.'): BigQueryErrorBody {
+export const NOT_RUN_UNRECORDED = 'The request could not be recorded in the audit trail, so it was not run. Retry later.';
+
+export function auditUnavailableBody(message = NOT_RUN_UNRECORDED): BigQueryErrorBody {
   return {
     error: {
       code: 503,

@@ -5,6 +5,7 @@ import type {
   AuditApiError,
   AuditApprovalData,
   AuditConfigReloadData,
+  AuditForwardData,
   AuditGrantData,
   AuditScope,
   AuditTokenFailureData,
@@ -17,12 +18,14 @@ import type { MaskStats, TableRow, TableSchema } from '../masking/index.ts';
 export type {
   AuditRecord,
   AuditRequestRecord,
+  AuditForwardRecord,
   AuditApprovalRecord,
   AuditGrantRecord,
   AuditTokenFailureRecord,
   AuditConfigReloadRecord,
   AuditCheckpointRecord,
   AuditRequestData,
+  AuditForwardData,
   AuditApprovalData,
   AuditGrantData,
   AuditTokenFailureData,
@@ -33,7 +36,7 @@ export type {
   AuditCellValue,
 } from '../../engine/schema-types.ts';
 
-export type AuditKind = 'request' | 'approval' | 'grant' | 'token_failure' | 'config_reload' | 'checkpoint';
+export type AuditKind = 'request' | 'forward' | 'approval' | 'grant' | 'token_failure' | 'config_reload' | 'checkpoint';
 
 interface EventBase {
   /** When it happened; default: when record() was called. */
@@ -73,6 +76,18 @@ export interface RequestAuditEvent extends EventBase {
   response?: { schema: TableSchema | null; rows: readonly TableRow[] | undefined; total_rows?: string | number | null } | null;
 }
 
+/**
+ * Written ahead of the upstream call that carries a request: the call is sent only once this is
+ * committed, so nothing reaches BigQuery unrecorded. The request event follows with the answer.
+ */
+export interface ForwardAuditEvent extends EventBase, Partial<Omit<AuditForwardData, 'request_id' | 'identity' | 'route' | 'operation' | 'redactions'>> {
+  kind: 'forward';
+  request_id: string;
+  identity: RequestAuditEvent['identity'];
+  route: string;
+  operation: string;
+}
+
 export interface ApprovalAuditEvent
   extends EventBase,
     Partial<Omit<AuditApprovalData, 'approval_id' | 'action' | 'approver_groups' | 'scope' | 'tables'>> {
@@ -106,7 +121,7 @@ export interface ConfigReloadAuditEvent extends EventBase, Partial<Omit<AuditCon
   ok: boolean;
 }
 
-export type AuditEvent = RequestAuditEvent | ApprovalAuditEvent | GrantAuditEvent | TokenFailureAuditEvent | ConfigReloadAuditEvent;
+export type AuditEvent = RequestAuditEvent | ForwardAuditEvent | ApprovalAuditEvent | GrantAuditEvent | TokenFailureAuditEvent | ConfigReloadAuditEvent;
 
 /** Where a committed record sits in its chain. */
 export interface RecordedAudit {

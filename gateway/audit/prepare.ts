@@ -7,6 +7,7 @@ import type {
   AuditApprovalData,
   AuditCellValue,
   AuditConfigReloadData,
+  AuditForwardData,
   AuditGrantData,
   AuditRequestData,
   AuditResponse,
@@ -17,7 +18,7 @@ import type {
 import { compileContentScanner, type ContentScanner } from '../masking/detectors.ts';
 import { REDACTED } from '../masking/strategies.ts';
 import { AuditRecordError } from './errors.ts';
-import type { ApprovalAuditEvent, AuditEvent, AuditKind, ConfigReloadAuditEvent, GrantAuditEvent, RequestAuditEvent, TokenFailureAuditEvent } from './events.ts';
+import type { ApprovalAuditEvent, AuditEvent, AuditKind, ConfigReloadAuditEvent, ForwardAuditEvent, GrantAuditEvent, RequestAuditEvent, TokenFailureAuditEvent } from './events.ts';
 import { PLACEHOLDER, redactSqlLiterals } from './sql-literals.ts';
 import { rfc3339 } from './time.ts';
 
@@ -49,6 +50,8 @@ export function prepareEvent(event: AuditEvent, options: PrepareOptions, nowMs: 
   switch (event.kind) {
     case 'request':
       return { kind: 'request', atMs, data: prepareRequest(event, options) };
+    case 'forward':
+      return { kind: 'forward', atMs, data: prepareForward(event, options) };
     case 'approval':
       return { kind: 'approval', atMs, data: prepareApproval(event) };
     case 'grant':
@@ -137,6 +140,36 @@ function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditReq
       ? { cells_masked: e.masking.cellsMasked, content_scan_cells: e.masking.contentScanCells, detections: { ...e.masking.detections } }
       : null,
     response,
+    redactions,
+  };
+}
+
+function prepareForward(e: ForwardAuditEvent, options: PrepareOptions): AuditForwardData {
+  requireString(e.request_id, 'request_id');
+  requireString(e.route, 'route');
+  requireString(e.operation, 'operation');
+  if (!e.identity || typeof e.identity.subject !== 'string') throw new AuditRecordError('forward events need identity.subject');
+  let sql = e.sql ?? null;
+  const redactions: string[] = [];
+  if (sql !== null && options.sqlLiterals === 'redact') {
+    const redacted = redactSqlLiterals(sql).text;
+    if (redacted !== sql) redactions.push('/sql');
+    sql = redacted;
+  }
+  return {
+    request_id: e.request_id,
+    identity: { subject: e.identity.subject, issuer: e.identity.issuer ?? '', kind: e.identity.kind ?? null, groups: [...(e.identity.groups ?? [])] },
+    connection: e.connection ?? null,
+    route: e.route,
+    operation: e.operation,
+    project: e.project ?? null,
+    sql,
+    sql_hash: e.sql_hash ?? null,
+    outcome: e.outcome ?? null,
+    revision: e.revision ?? null,
+    tables: [...(e.tables ?? [])],
+    job: e.job ? { id: e.job.id, project: e.job.project ?? null, location: e.job.location ?? null } : null,
+    grant_ids: [...(e.grant_ids ?? [])],
     redactions,
   };
 }

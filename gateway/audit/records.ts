@@ -23,6 +23,11 @@ export interface RecordFilter {
   /** A table the request named: `project.dataset.table`, `dataset.table`, `table`, or a `project.dataset` prefix. */
   table?: string;
   requestId?: string;
+  /**
+   * Leave out forward records whose request record is there (it tells the whole story), keeping
+   * those of calls forwarded upstream whose answer was never recorded.
+   */
+  onlyUnansweredForwards?: boolean;
 }
 
 export function parseRecord(body: string): AuditRecord {
@@ -44,6 +49,11 @@ function applyFilter(query: AuditQuery, filter: RecordFilter): AuditQuery {
   if (filter.since) q = q.where('at_ms', '>=', filter.since.getTime());
   if (filter.until) q = q.where('at_ms', '<', filter.until.getTime());
   if (filter.requestId) q = q.where('request_id', '=', filter.requestId);
+  if (filter.onlyUnansweredForwards) {
+    q = q.where(
+      sql<boolean>`(kind <> 'forward' OR NOT EXISTS (SELECT 1 FROM audit_records answered WHERE answered.request_id = audit_records.request_id AND answered.kind = 'request'))`,
+    );
+  }
   if (filter.table) {
     const t = escapeLike(filter.table.toLowerCase());
     // Whole id, a shorter suffix (dataset.table, table) or a prefix (project, project.dataset).

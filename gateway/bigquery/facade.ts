@@ -33,6 +33,11 @@ export interface FacadeOptions {
   jobs: JobStore;
   metrics: GatewayMetrics;
   hashKey: HashKey;
+  /**
+   * Commits the request's forward record; called before every upstream call that carries a
+   * caller's request, and throws (a BigQuery 503) when the record cannot be written.
+   */
+  beforeForward: (req: FastifyRequest, operation: string) => Promise<void>;
 }
 
 export const API_PREFIX = '/bigquery/v2';
@@ -68,7 +73,7 @@ export function holdMsOf(headers: Record<string, string | string[] | undefined>)
 }
 
 export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
-  const { enforcer, connections, jobs, metrics, hashKey } = o;
+  const { enforcer, connections, jobs, metrics, hashKey, beforeForward } = o;
 
   /** Route options naming the API method, for the request metrics (see server.ts onResponse). */
   const route = (name: string) => ({ config: { apiMethod: name } });
@@ -78,8 +83,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   /** Where the call's audit record collects what happened; a no-op sink outside the API routes. */
   const trail = (req: Req): RequestTrail | undefined => trailOf(req);
 
-  /** Times an upstream call for the metrics and the audit record. */
+  /** An upstream call on the caller's behalf: written ahead to the audit trail, then timed. */
   const upstream = async <T>(req: Req, operation: string, call: () => Promise<T>): Promise<T> => {
+    await beforeForward(req, operation);
     const started = performance.now();
     try {
       return await metrics.time(metrics.upstreamSeconds, { operation }, call);
@@ -217,7 +223,10 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const jobId = parsed.jobId ?? `sluice_${randomUUID().replaceAll('-', '_')}`;
     noteJob(req, jobId, projectId, parsed.spec.location);
     const cap = auth.decision.limits?.maximum_bytes_billed;
-    // Registered before the job exists upstream, so a poll racing the insert finds it.
+    // Recorded (with its job id) before it is registered: a job refused for want of a record is
+    // not left registered. Registered before the job exists upstream, so a poll racing the insert
+    // finds it.
+    await beforeForward(req, 'jobs.insert');
     if (!parsed.spec.dryRun && !(await jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth)))) {
       throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
     }

@@ -10,7 +10,7 @@ import { compileMasker } from '../../gateway/masking/index.ts';
 import { openDatabase } from '../../gateway/store/database.ts';
 import { sluice } from '../support/cli.ts';
 import { storageTargets } from '../support/databases.ts';
-import { AGENT, ANALYST, crmSelect, financeSelect, plainEvent, requestEvent, salesSelect } from './helpers.ts';
+import { AGENT, ANALYST, crmSelect, financeSelect, forwardOf, plainEvent, requestEvent, salesSelect } from './helpers.ts';
 
 /** `sluice …args --storage <storage>`. */
 const cli = (args: string[], storage: string) => sluice([...args, '--storage', storage]);
@@ -39,13 +39,33 @@ describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
     await log.record(approval);
     await log.record({ kind: 'approval', approval_id: 'ap-1', action: 'requested', subject: ANALYST.subject, request_id: approval.request_id });
     const sales = salesSelect(AGENT);
-    await log.record(requestEvent(sales, engine.evaluate(sales)));
+    const salesEvaluation = engine.evaluate(sales);
+    const answered = requestEvent(sales, salesEvaluation);
+    await log.record(forwardOf(answered));
+    await log.record(answered);
+    // Sent upstream, but the answer could not be recorded (the agent got a 503).
+    const unanswered = requestEvent(sales, salesEvaluation);
+    await log.record(forwardOf(unanswered));
     await log.close();
     await database.close();
 
     const list = await cli(['audit', 'list'], storage);
     expect(list.code).toBe(0);
-    expect(list.stdout.trim().split('\n')).toHaveLength(5);
+    // One line per call: the forward record of an answered call is not listed, an unanswered one is.
+    const lines = list.stdout.trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines.filter((l) => l.includes(answered.request_id)).map((l) => l.split(/\s+/)[2])).toEqual(['request']);
+    expect(lines.filter((l) => l.includes(unanswered.request_id)).map((l) => l.split(/\s+/)[2])).toEqual(['forward']);
+    const forwards = await cli(['audit', 'list', '--kind', 'forward', '--json'], storage);
+    expect(JSON.parse(forwards.stdout).map((r: { data: { request_id: string } }) => r.data.request_id)).toEqual([unanswered.request_id, answered.request_id]);
+    const salesAllowed = await cli(['audit', 'list', '--table', 'sales.orders', '--outcome', 'allow', '--json'], storage);
+    expect(JSON.parse(salesAllowed.stdout).map((r: { kind: string; data: { request_id: string } }) => [r.kind, r.data.request_id])).toEqual([
+      ['forward', unanswered.request_id],
+      ['request', answered.request_id],
+    ]);
+    const withheld = await cli(['replay', unanswered.request_id], storage);
+    expect(withheld.code).toBe(0);
+    expect(withheld.stdout).toMatch(/sent upstream, but no answer was recorded/);
     const approvals = await cli(['audit', 'list', '--outcome', 'approve', '--json'], storage);
     expect(JSON.parse(approvals.stdout).map((r: { data: { request_id: string } }) => r.data.request_id)).toEqual([approval.request_id]);
     const byTable = await cli(['audit', 'list', '--table', 'crm.customers', '--identity', AGENT.subject, '--since', '1d', '--json'], storage);
@@ -67,11 +87,11 @@ describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
 
     const intact = await cli(['audit', 'verify'], storage);
     expect(intact.code).toBe(0);
-    expect(intact.stdout).toMatch(/intact gw-cli: 5 record\(s\), seq 1\.\.5 from genesis/);
+    expect(intact.stdout).toMatch(/intact gw-cli: 7 record\(s\), seq 1\.\.7 from genesis/);
 
     const purge = await cli(['audit', 'purge', '--older-than', '90d'], storage);
-    expect(purge.stdout).toMatch(/gw-cli: deleted 1 record\(s\) through seq 1, checkpoint gw-cli:6/);
-    expect((await cli(['audit', 'verify'], storage)).stdout).toMatch(/from checkpoint seq 6 \(purged through 1\)/);
+    expect(purge.stdout).toMatch(/gw-cli: deleted 1 record\(s\) through seq 1, checkpoint gw-cli:8/);
+    expect((await cli(['audit', 'verify'], storage)).stdout).toMatch(/from checkpoint seq 8 \(purged through 1\)/);
 
     const tamper = await openDatabase(storage);
     const target = await tamper.db.selectFrom('audit_records').select('id').where('seq', '=', 3).executeTakeFirstOrThrow();

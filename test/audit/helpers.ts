@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Evaluation, Identity, PolicyInput, Statement } from '../../engine/index.ts';
-import type { RequestAuditEvent } from '../../gateway/audit/index.ts';
+import type { ForwardAuditEvent, RequestAuditEvent } from '../../gateway/audit/index.ts';
 
 export const ORDERS = 'acme-analytics.sales.orders';
 export const CUSTOMERS = 'acme-analytics.crm.customers';
@@ -126,4 +126,24 @@ export function recordValidator() {
   ajv.addKeyword({ keyword: 'tsType' });
   const schema = JSON.parse(readFileSync(new URL('../../schemas/audit-record.schema.json', import.meta.url), 'utf8')) as object;
   return ajv.compile(schema);
+}
+
+/** The forward record the gateway writes ahead of sending `event`'s call upstream. */
+export function forwardOf(event: RequestAuditEvent): ForwardAuditEvent {
+  const tables = [...new Set(event.input?.sql.statements.flatMap((s) => s.tables.map((t) => t.id)) ?? [])];
+  const outcome = event.evaluation?.decision.outcome;
+  return {
+    kind: 'forward',
+    request_id: event.request_id,
+    identity: event.identity,
+    route: event.route,
+    operation: event.route,
+    connection: event.connection ?? null,
+    project: event.project ?? null,
+    sql: event.sql ?? null,
+    sql_hash: event.input?.sql.hash ?? null,
+    outcome: outcome === 'allow' || outcome === 'mask' ? outcome : null,
+    revision: event.evaluation?.revision ?? null,
+    tables,
+  };
 }

@@ -64,7 +64,7 @@ async function query(requestId: string, sql: string, agent: string | null = 'rep
 }
 
 async function recordsOf(requestId: string): Promise<StoredRecord[]> {
-  return listRecords(stack.gateway.database.db, { requestId });
+  return listRecords(stack.gateway.database.db, { requestId, order: 'oldest' });
 }
 
 /** A call to the approvals API as alice, a data owner signed in through the provider. */
@@ -87,14 +87,18 @@ describe('the audit trail of the gateway', () => {
     denied: 'DROP TABLE sales.orders',
     approval: 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account',
   };
-  /** Request id → [outcome, HTTP status, record kind], for every call of the run. */
-  const expectations: Record<string, [string | null, number, string]> = {
-    [`audit-allowed-${first}`]: ['allow', 200, 'request'],
-    [`audit-masked-${first}`]: ['mask', 200, 'request'],
-    [`audit-denied-${first}`]: ['deny', 403, 'request'],
-    [`audit-approval-${first}`]: ['approve', 403, 'request'],
-    [`audit-approved-${first}`]: ['allow', 200, 'request'],
-    [`audit-token-${first}`]: [null, 401, 'token_failure'],
+  /**
+   * Request id → [outcome, HTTP status, record kind, every record kind of the call in order], for
+   * every call of the run. A call sent upstream has its forward record first, written before it
+   * was sent.
+   */
+  const expectations: Record<string, [string | null, number, string, string[]]> = {
+    [`audit-allowed-${first}`]: ['allow', 200, 'request', ['forward', 'request']],
+    [`audit-masked-${first}`]: ['mask', 200, 'request', ['forward', 'request']],
+    [`audit-denied-${first}`]: ['deny', 403, 'request', ['request']],
+    [`audit-approval-${first}`]: ['approve', 403, 'request', ['request']],
+    [`audit-approved-${first}`]: ['allow', 200, 'request', ['forward', 'request']],
+    [`audit-token-${first}`]: [null, 401, 'token_failure', ['token_failure']],
   };
   /** The masked answer as the agent received it. */
   let maskedRows: { f: { v: unknown }[] }[] = [];
@@ -123,37 +127,45 @@ describe('the audit trail of the gateway', () => {
     const token = await query(`audit-token-${first}`, sql.allowed, null, { authorization: 'Bearer not-a-jwt' });
     expect(token.status).toBe(401);
 
-    for (const [requestId, [outcome, status, kind]] of Object.entries(expectations)) {
-      const records = await recordsOf(requestId);
-      expect(records, requestId).toHaveLength(1);
-      const { record } = records[0]!;
-      expect(record.kind, requestId).toBe(kind);
+    for (const [requestId, [outcome, status, kind, kinds]] of Object.entries(expectations)) {
+      const records = (await recordsOf(requestId)).map((r) => r.record);
+      expect(records.map((r) => r.kind), requestId).toEqual(kinds);
+      const record = records.find((r) => r.kind === kind)!;
       if (record.kind === 'request') {
         expect(record.data.decision?.outcome, requestId).toBe(outcome);
         expect(record.data.status, requestId).toBe(status);
         expect(record.data.identity.subject).toBe('reporting-agent');
         expect(record.data.route).toBe('jobs.query');
       }
+      const forward = records[0]!;
+      if (forward.kind === 'forward') {
+        // Committed before the upstream call, in the same chain, ahead of the request record.
+        expect(forward.stream).toBe(record.stream);
+        expect(forward.seq).toBeLessThan(record.seq);
+        expect(forward.data).toMatchObject({ operation: 'jobs.query', outcome, identity: { subject: 'reporting-agent' } });
+        expect(forward.data.tables.length, requestId).toBeGreaterThan(0);
+      }
     }
 
     // Every API call made so far has its record; the approval request, its vote and the grant theirs.
     const all = await listRecords(stack.gateway.database.db, { order: 'oldest' });
     expect(all.filter((r) => r.record.kind === 'request' || r.record.kind === 'token_failure')).toHaveLength(Object.keys(expectations).length);
+    expect(all.filter((r) => r.record.kind === 'forward')).toHaveLength(3);
     const approvalEvents = all.flatMap((r) => (r.record.kind === 'approval' && (r.record.data as { approval_id?: string }).approval_id === approvalId ? [(r.record.data as { action: string }).action] : []));
     expect(approvalEvents).toEqual(expect.arrayContaining(['requested', 'approved']));
     const approvalRecord = (await recordsOf(`audit-approval-${first}`))[0]!.record;
     expect(approvalRecord.kind === 'request' && approvalRecord.data.approval_ids).toEqual([approvalId]);
-    const approvedRecord = (await recordsOf(`audit-approved-${first}`))[0]!.record;
+    const approvedRecord = (await recordsOf(`audit-approved-${first}`)).at(-1)!.record;
     expect(approvedRecord.kind === 'request' && approvedRecord.data.grant_ids).toEqual([grantId]);
 
     // The masked answer is recorded as the agent received it: masked rows, never the upstream ones.
-    const maskedRecord = (await recordsOf(`audit-masked-${first}`))[0]!.record;
+    const maskedRecord = (await recordsOf(`audit-masked-${first}`)).at(-1)!.record;
     if (maskedRecord.kind !== 'request') throw new Error('expected a request record');
     expect(maskedRecord.data.response?.rows_recorded).toBe(maskedRows.length);
     expect(JSON.stringify(maskedRecord.data.response?.rows)).toBe(JSON.stringify(maskedRows));
     expect(maskedRecord.data.masking?.cells_masked).toBeGreaterThan(0);
-    // The SQL literal (a customer's e-mail) is not kept.
-    expect(JSON.stringify(maskedRecord)).not.toContain('ada.sampleton@example.com');
+    // The SQL literal (a customer's e-mail) is not kept, in either record.
+    expect(JSON.stringify(await recordsOf(`audit-masked-${first}`))).not.toContain('ada.sampleton@example.com');
 
     const tokenRecord = (await recordsOf(`audit-token-${first}`))[0]!.record;
     expect(tokenRecord.kind === 'token_failure' && tokenRecord.data.route).toBe('jobs.query');
@@ -172,6 +184,7 @@ describe('the audit trail of the gateway', () => {
     expect(list.code, list.stderr).toBe(0);
     const lines = list.stdout.trim().split('\n');
     for (const [requestId, [outcome, status, kind]] of Object.entries(expectations)) {
+      // One line per call: a forward record is listed only while its call has no request record.
       const line = lines.filter((l) => l.includes(requestId));
       expect(line, requestId).toHaveLength(1);
       const fields = line[0]!.trim().split(/\s+/);
@@ -220,11 +233,24 @@ describe('the audit trail of the gateway', () => {
     }
   });
 
-  it('answers 503 backendError and releases nothing when the trail cannot record', async () => {
+  it('sends nothing upstream when the trail cannot record: 503 backendError, and no job runs', async () => {
+    // Recorded, so it runs: one job upstream (its dry run is cached from the first run).
+    expect((await query('audit-forwarded-0001', sql.allowed)).status).toBe(200);
+    const before = await stack.upstreamJobs();
+    expect((await query('audit-forwarded-0002', sql.allowed)).status).toBe(200);
+    expect(await stack.upstreamJobs()).toBe(before + 1);
+    expect((await recordsOf('audit-forwarded-0002')).map((r) => r.record.kind)).toEqual(['forward', 'request']);
+
     await stack.gateway.audit.close();
+    const refused = await query('audit-forwarded-0003', sql.allowed);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 503, status: 'UNAVAILABLE', errors: [{ reason: 'backendError' }] });
+    expect(refused.body.error.message).toMatch(/could not be recorded in the audit trail, so it was not run/);
+    expect(await stack.upstreamJobs()).toBe(before + 1);
+    expect(await recordsOf('audit-forwarded-0003')).toEqual([]);
+
     const res = await query('audit-unavailable-0001', sql.masked);
     expect(res.status).toBe(503);
-    expect(res.body.error).toMatchObject({ code: 503, status: 'UNAVAILABLE', errors: [{ reason: 'backendError' }] });
     expect(res.body.rows).toBeUndefined();
     // A refusal stays a refusal.
     expect((await query('audit-unavailable-0002', sql.denied)).status).toBe(403);

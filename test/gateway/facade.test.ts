@@ -288,10 +288,11 @@ describe('operations endpoints', () => {
     expect(ready.body).toMatchObject({ status: 'ready', policy_revision: stack.gateway.engine.revision, upstreams: { acme: 'reachable' } });
     const metrics = await stack.fetch('/metrics');
     expect(metrics.status).toBe(200);
-    for (const name of ['sluice_decisions_total', 'sluice_decision_seconds', 'sluice_dry_run_seconds', 'sluice_upstream_seconds', 'sluice_request_seconds', 'sluice_masked_cells_total', 'sluice_refusals_total']) {
+    for (const name of ['sluice_decisions_total', 'sluice_decision_seconds', 'sluice_dry_run_seconds', 'sluice_upstream_seconds', 'sluice_request_seconds', 'sluice_audit_record_seconds', 'sluice_masked_cells_total', 'sluice_refusals_total']) {
       expect(metrics.body).toContain(name);
     }
     expect(metrics.body).toMatch(/sluice_refusals_total\{reason="authError"\} [1-9]/);
+    expect(metrics.body).toMatch(/^sluice_audit_record_seconds_count [1-9]/m);
   });
 
   it('echoes a caller-supplied request id and logs no token', async () => {

@@ -46,6 +46,8 @@ export interface Stack {
   client(agent: string): BigQuery;
   /** The official client pointed straight at the emulator (no gateway, no credentials). */
   direct(): BigQuery;
+  /** How many jobs (queries and dry runs) the emulator has been sent, from its own jobs.list. */
+  upstreamJobs(): Promise<number>;
   /** A raw call to the gateway with `agent`'s token (or none). */
   fetch(path: string, init?: RequestInit & { agent?: string | null }): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -109,6 +111,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     token,
     client: (agent) => agentClient(gatewayUrl, () => token(agent)),
     direct: () => new BigQuery({ apiEndpoint: emulator.url, projectId: PROJECT, authClient: staticClient('emulator-needs-no-token') }),
+    async upstreamJobs() {
+      const res = await fetch(`${emulator.url}/bigquery/v2/projects/${PROJECT}/jobs?allUsers=true`);
+      if (!res.ok) throw new Error(`the emulator's jobs.list answered ${res.status}`);
+      return ((await res.json()) as { jobs?: unknown[] }).jobs?.length ?? 0;
+    },
     async fetch(path, init = {}) {
       const { agent, ...rest } = init;
       const headers = new Headers(rest.headers);
