@@ -35,6 +35,7 @@ const input: PolicyInput = {
         parsed: true,
         tables: [{ id: customers, project: 'acme-analytics', dataset: 'crm', table: 'customers', mode: 'read' }],
         columns: ['customer_id', 'ssn', 'email', 'region', 'signup'].map((column) => ({ table: customers, column })),
+        predicate_columns: ['region', 'signup'].map((column) => ({ table: customers, column })),
         functions: [],
         outputs: ['customer_id', 'ssn', 'email'].map((name, index) => ({ index, name, sources: [{ table: customers, column: name }], lineage: 'known' as const, direct: true })),
       },

@@ -136,6 +136,7 @@ function analyzeStatementSpan(
       parsed: true,
       tables: [...ctx.tables.values()],
       columns: [...ctx.columns.values()],
+      predicate_columns: [...ctx.predicates.values()],
       functions: [...ctx.functions],
       outputs,
     };
@@ -158,7 +159,7 @@ export function analyzeSql(text: string, names: NameContext, catalog: SchemaCata
   const spans = splitStatements(lexed.tokens);
   const analysed: SpanAnalysis[] =
     spans.length === 0
-      ? [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], functions: [], outputs: [] }, byShape: false }]
+      ? [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] }, byShape: false }]
       : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error));
   const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();

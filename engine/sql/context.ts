@@ -1,9 +1,9 @@
 // What the analysis of one statement accumulates: tables with their mode, every referenced
-// source column, called functions, and the names it accounted for without a table (CTE names,
+// source column, the columns its predicates read (WHERE, JOIN, ORDER BY, …), called functions, and the names it accounted for without a table (CTE names,
 // array paths), which the token-scan cross-check needs.
 import type { ColumnRef, TableRef } from '../schema-types.ts';
 import type { SchemaCatalog } from './catalog.ts';
-import type { Lineage } from './lineage.ts';
+import { sourceKey, type Lineage } from './lineage.ts';
 import { qualify, type NameContext, type TableName } from './tables.ts';
 import { unsupported } from './ast.ts';
 
@@ -14,6 +14,8 @@ export class StatementContext {
   readonly catalog: SchemaCatalog;
   readonly tables = new Map<string, TableRef>();
   readonly columns = new Map<string, ColumnRef>();
+  /** Source columns read by clauses that choose or order rows (see Statement.predicate_columns). */
+  readonly predicates = new Map<string, ColumnRef>();
   readonly functions = new Set<string>();
   /** Lower-case dotted names read in table positions that are not tables. */
   readonly explained = new Set<string>();
@@ -36,6 +38,15 @@ export class StatementContext {
   addTable(name: TableName, mode: TableMode): void {
     const key = `${name.id}\u0000${mode}`;
     if (!this.tables.has(key)) this.tables.set(key, { ...name, mode });
+  }
+
+  /**
+   * Records the value of a predicate clause: its source columns, or every column (`*`) of the
+   * tables its lineage could come from when that lineage is unknown.
+   */
+  predicate(lineage: Lineage): void {
+    for (const [key, ref] of lineage.sources) if (!this.predicates.has(key)) this.predicates.set(key, ref);
+    for (const table of lineage.unknown?.tables ?? []) this.predicates.set(sourceKey(table, '*'), { table, column: '*' });
   }
 
   /** Records a value's source columns as referenced and hands the value back. */

@@ -29,7 +29,7 @@ export function unparsed(head: StatementHead, error: string, scan: ScanResult, n
     if (!tables.has(key)) tables.set(key, { ...q.name, mode: ref.mode });
   }
   const message = problems.length === 0 || problems.includes(error) ? error : `${error}; ${problems.join('; ')}`;
-  return { ...head, parsed: false, error: message, tables: [...tables.values()], columns: [], functions: [], outputs: [] };
+  return { ...head, parsed: false, error: message, tables: [...tables.values()], columns: [], predicate_columns: [], functions: [], outputs: [] };
 }
 
 /** Every table name the scan sees must be one the analysis recorded (or a WITH name or array path). */

@@ -28,7 +28,7 @@ export function addFromItem(scope: Scope, node: Node, ctx: StatementContext): vo
   if (node.on != null) {
     // `JOIN b ON x, c` is read as an ON list swallowing table c.
     if (isNode(node.on) && node.on.type === 'expr_list') unsupported('JOIN condition was misread as a list');
-    evalExpr(node.on, env);
+    ctx.predicate(evalExpr(node.on, env));
   }
   for (const u of list(node.using)) {
     const name = identifier(u);

@@ -102,19 +102,23 @@ function analyzeSelect(node: Node, outer: Scope | undefined, ctes: CteEnv | unde
   for (const item of list(node.from)) addFromItem(scope, asNode(item, 'FROM item'), ctx);
   const env: ExprEnv = { scope, ctx };
   if (isNode(node.for_sys_time_as_of)) evalExpr(node.for_sys_time_as_of.expr, env);
-  evalExpr(node.where, env);
+  ctx.predicate(evalExpr(node.where, env));
 
   const { columns, aliases } = selectList(list(node.columns), env);
   for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
   const late: ExprEnv = { scope, ctx, aliases };
+  // What chooses and orders the rows is a predicate: its values shape the result without being
+  // returned (ctx.predicate). Named windows too: an output using `OVER w` does not carry w's
+  // columns in its own lineage. GROUP BY is not: like DISTINCT it shows which rows share a
+  // value, never the value, and HAVING (a predicate) is where groups are compared with values.
   if (isNode(node.groupby)) evalAll(list(node.groupby.columns), late);
   else if (node.groupby != null) unsupported('GROUP BY has an unexpected shape');
-  evalExpr(node.having, late);
-  evalExpr(node.qualify, late);
+  ctx.predicate(evalExpr(node.having, late));
+  ctx.predicate(evalExpr(node.qualify, late));
   if (isNode(node.window)) {
-    for (const w of list(node.window.expr)) evalWindowSpec(isNode(w) ? w.as_window_specification : undefined, env);
+    for (const w of list(node.window.expr)) evalWindowSpec(isNode(w) ? w.as_window_specification : undefined, env).forEach((l) => ctx.predicate(l));
   }
-  for (const o of [...list(node.orderby), ...list(node._orderby)]) evalExpr(isNode(o) ? o.expr : o, late);
+  for (const o of [...list(node.orderby), ...list(node._orderby)]) ctx.predicate(evalExpr(isNode(o) ? o.expr : o, late));
   for (const l of [node.limit, node._limit]) if (isNode(l)) evalAll(list(l.value), env);
 
   const kind = node.as_struct_val == null ? undefined : String(node.as_struct_val).toLowerCase();

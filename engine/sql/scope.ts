@@ -175,6 +175,7 @@ export class Scope {
     const left = this.using.get(name)?.lineage ?? this.usingSide(name, this.relations.filter((r) => r !== right));
     const merged = passedThrough([left, this.usingSide(name, [right])]);
     ctx.use(merged);
+    ctx.predicate(merged); // JOIN USING compares the columns
     this.using.set(name, { lineage: merged, hides: right });
   }
 

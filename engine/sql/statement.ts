@@ -116,7 +116,7 @@ function updateStatement(ast: Node, ctx: StatementContext): Output[] {
     scope.resolve(table === undefined ? [column.toLowerCase()] : [table.toLowerCase(), column.toLowerCase()], ctx);
     evalExpr(set.value, env);
   }
-  evalExpr(ast.where, env);
+  ctx.predicate(evalExpr(ast.where, env));
   return [];
 }
 
@@ -124,7 +124,7 @@ function deleteStatement(ast: Node, ctx: StatementContext): Output[] {
   expectKeys(ast, DELETE_KEYS, 'DELETE');
   const scope = new Scope(undefined, undefined);
   for (const t of list(ast.table)) targetTable(t, 'write', ctx, scope);
-  evalExpr(ast.where, { scope, ctx });
+  ctx.predicate(evalExpr(ast.where, { scope, ctx }));
   return [];
 }
 

@@ -115,6 +115,7 @@ _well_formed_statement(statement) if {
 	is_boolean(statement.parsed)
 	is_array(statement.tables)
 	is_array(statement.columns)
+	is_array(statement.predicate_columns)
 	is_array(statement.outputs)
 	every output in statement.outputs {
 		is_string(output.name)

@@ -79,7 +79,7 @@ describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
     const replay = await cli(['replay', replayed.request_id], storage);
     expect(replay.code).toBe(0);
     expect(replay.stdout).toContain(AGENT.subject);
-    expect(replay.stdout).toContain('WHERE ssn = ?');
+    expect(replay.stdout).toContain('WHERE customer_id != ?');
     expect(replay.stdout).toMatch(/^mask/m);
     expect(replay.stdout).toMatch(/customer_id\s+ssn\s+email/);
     expect(replay.stdout).toMatch(/1001\s+\*\*\*-\*\*-6789\s+\*\*\*@example\.com/);

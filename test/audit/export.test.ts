@@ -50,7 +50,7 @@ describe.each(storageTargets())('OPA decision-log export on $engine', ({ url }) 
       masked: ['/input/sql/text'],
     });
     expect(event!.timestamp).toMatch(RFC3339);
-    expect(event!.input).toMatchObject({ identity: AGENT, sql: { hash: masked.sql.hash, text: expect.stringContaining('WHERE ssn = ?') } });
+    expect(event!.input).toMatchObject({ identity: AGENT, sql: { hash: masked.sql.hash, text: expect.stringContaining('WHERE customer_id != ?') } });
     expect(event!.metrics.timer_rego_query_eval_ns).toBe(Math.round(maskedEval.evalNs));
     expect(event!.metrics).toMatchObject({ timer_server_handler_ns: 170_000_000, timer_sluice_decision_ns: 250_000, timer_sluice_upstream_ns: 120_500_000 });
     expect(event!.erased).toBeUndefined();

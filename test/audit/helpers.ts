@@ -36,14 +36,16 @@ const direct = (index: number, name: string, table: string, column: string) => (
 });
 const derived = (index: number, name: string, table: string, column: string) => ({ ...direct(index, name, table, column), direct: false });
 
-function select(table: string, outputs: Statement['outputs']): Statement {
+function select(table: string, outputs: Statement['outputs'], predicates: readonly string[]): Statement {
+  const predicate_columns = predicates.map((column) => ({ table, column }));
   return {
     index: 0,
     type: 'SELECT',
     category: 'read',
     parsed: true,
     tables: [ref(table)],
-    columns: outputs.flatMap((o) => o.sources),
+    columns: [...outputs.flatMap((o) => o.sources), ...predicate_columns],
+    predicate_columns,
     functions: [],
     outputs,
   };
@@ -61,13 +63,14 @@ export function policyInput(who: Identity, sql: string, statement: Statement, by
 }
 
 export const salesSelect = (who: Identity, n = 0) =>
-  policyInput(who, `SELECT order_id, amount FROM \`${ORDERS}\` WHERE amount > ${n}`, select(ORDERS, [direct(0, 'order_id', ORDERS, 'order_id'), direct(1, 'amount', ORDERS, 'amount')]));
+  policyInput(who, `SELECT order_id, amount FROM \`${ORDERS}\` WHERE amount > ${n}`, select(ORDERS, [direct(0, 'order_id', ORDERS, 'order_id'), direct(1, 'amount', ORDERS, 'amount')], ['amount']));
 
+/** A masked read whose SQL quotes an SSN (a filter on a plain column: one on ssn is denied). */
 export const crmSelect = (who: Identity, ssn = '123-45-6789') =>
   policyInput(
     who,
-    `SELECT customer_id, ssn, email FROM \`${CUSTOMERS}\` WHERE ssn = '${ssn}'`,
-    select(CUSTOMERS, [direct(0, 'customer_id', CUSTOMERS, 'customer_id'), direct(1, 'ssn', CUSTOMERS, 'ssn'), direct(2, 'email', CUSTOMERS, 'email')]),
+    `SELECT customer_id, ssn, email FROM \`${CUSTOMERS}\` WHERE customer_id != '${ssn}'`,
+    select(CUSTOMERS, [direct(0, 'customer_id', CUSTOMERS, 'customer_id'), direct(1, 'ssn', CUSTOMERS, 'ssn'), direct(2, 'email', CUSTOMERS, 'email')], ['customer_id']),
     40 * 1024 * 1024,
   );
 
@@ -75,7 +78,7 @@ export const financeSelect = (who: Identity, account = 'ops') =>
   policyInput(
     who,
     `SELECT account, SUM(amount) AS total FROM \`${LEDGER}\` WHERE account = '${account}' GROUP BY account`,
-    select(LEDGER, [direct(0, 'account', LEDGER, 'account'), derived(1, 'total', LEDGER, 'amount')]),
+    select(LEDGER, [direct(0, 'account', LEDGER, 'account'), derived(1, 'total', LEDGER, 'amount')], ['account']),
     200 * 1024 * 1024,
   );
 

@@ -83,7 +83,7 @@ describe('the audit trail of the gateway', () => {
   const first = '0001';
   const sql = {
     allowed: 'SELECT product, SUM(units) AS units FROM sales.orders GROUP BY product ORDER BY product',
-    masked: "SELECT customer_id, name, ssn, email, card_number, address.street AS street FROM crm.customers WHERE email != 'ada.sampleton@example.com' ORDER BY customer_id",
+    masked: "SELECT customer_id, name, ssn, email, card_number, address.street AS street FROM crm.customers WHERE customer_id != 'ada.sampleton@example.com' ORDER BY customer_id",
     denied: 'DROP TABLE sales.orders',
     approval: 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account',
   };

@@ -158,6 +158,26 @@ describe('masking', () => {
     ]);
   });
 
+  it('refuses to filter, join, group or order on a column the agent sees masked, which would confirm a guess', async () => {
+    // Through the emulator directly the guess is confirmed: one row matches.
+    const guess = ssnOf('C003');
+    const [[hit]] = await direct.query(`SELECT COUNT(*) AS n FROM crm.customers WHERE ssn = '${guess}'`);
+    expect(hit.n).toBe(1);
+    for (const sql of [
+      `SELECT customer_id FROM crm.customers WHERE ssn = '${guess}'`,
+      `SELECT COUNT(*) AS n FROM crm.customers WHERE ssn = '${guess}'`,
+      "SELECT o.order_id FROM sales.orders o JOIN crm.customers c ON o.customer_id = c.customer_id AND c.email LIKE 'a%'",
+      'SELECT customer_id FROM crm.customers ORDER BY card_number',
+    ]) {
+      const err = await refusal(agent.query(sql));
+      expect(err.code, sql).toBe(403);
+      expect(err.errors[0]!.reason, sql).toBe('accessDenied');
+      expect(err.message, sql).toContain('[sensitive_predicate]');
+    }
+    // A PII reader sees the values anyway, so may filter on them.
+    expect(await rows(piiAgent, `SELECT customer_id FROM crm.customers WHERE ssn = '${guess}'`)).toEqual([{ customer_id: 'C003' }]);
+  });
+
   it('withholds an upstream error text that could quote a masked value', async () => {
     const err = await refusal(agent.query('SELECT CAST(ssn AS INT64) AS n FROM crm.customers'));
     expect(err.code).toBe(400);

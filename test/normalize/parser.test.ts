@@ -233,7 +233,7 @@ describe('statements the parser cannot read', () => {
       const input = run(sql);
       expect(input.sql.parsed).toBe(false);
       expect(input.sql.statements).toEqual([
-        { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], functions: [], outputs: [] },
+        { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] },
       ]);
     }
   });

@@ -83,6 +83,11 @@ export function columns(s: Statement): string[] {
   return s.columns.map((c) => `${c.table}:${c.column}`).sort();
 }
 
+/** `table:column` of each predicate column, sorted. */
+export function predicates(s: Statement): string[] {
+  return s.predicate_columns.map((c) => `${c.table}:${c.column}`).sort();
+}
+
 export function sources(o: Output): string[] {
   return o.sources.map((c) => `${c.table}:${c.column}`).sort();
 }

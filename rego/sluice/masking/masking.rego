@@ -166,6 +166,32 @@ deny contains reason if {
 	}
 }
 
+# deny_sensitive_predicate: masks act on returned values only. A sensitive column that chooses
+# or orders the rows (WHERE ssn = '…', JOIN … USING (email), ORDER BY card_number) shapes
+# the result unmasked: which rows match confirms a guessed value. A `*` column stands for
+# a clause whose lineage could not be traced in a table with masked columns.
+deny contains reason if {
+	some statement in input.sql.statements
+	some column in statement.predicate_columns
+	some key in _predicate_keys(column)
+	reason := {
+		"code": "sensitive_predicate",
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " filters, joins or orders on ",
+			column.table, ".", key, ", which the caller may see only masked",
+		]),
+		"rule": "sluice.masking.deny_sensitive_predicate",
+		"statement": statement.index,
+	}
+}
+
+_predicate_keys(column) := {match.key | some match in _matches(column.table, column.column)} if column.column != "*"
+
+_predicate_keys(column) := {"*"} if {
+	column.column == "*"
+	masked_columns(column.table)
+}
+
 _candidate_tables(_, output) := output.tables
 
 _candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables

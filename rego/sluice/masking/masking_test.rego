@@ -110,6 +110,33 @@ test_write_reading_sensitive_column_denied if {
 	count(masking.deny) == 0 with input as td.with_identity(request, td.pii_reader)
 }
 
+_with_predicates(request, columns) := object.union(request, {"sql": {"statements": [object.union(
+	request.sql.statements[0],
+	{"predicate_columns": columns},
+)]}})
+
+test_sensitive_predicate_denied_for_masked_callers if {
+	request := _with_predicates(td.crm_select, [td.col(_customers, "customer_id"), td.col(_customers, "ssn")])
+	count(masking.deny) == 0 with input as td.with_identity(request, td.pii_reader)
+	reasons := masking.deny with input as request
+	_codes(reasons) == {"sensitive_predicate"}
+	some reason in reasons
+	contains(reason.message, "on acme-analytics.crm.customers.ssn,")
+}
+
+test_predicate_on_record_holding_sensitive_field_denied if {
+	record := _with_predicates(td.crm_select, [td.col(_customers, "address")])
+	_codes(masking.deny) == {"sensitive_predicate"} with input as record
+	safe_field := _with_predicates(td.crm_select, [td.col(_customers, "address.city")])
+	count(masking.deny) == 0 with input as safe_field
+}
+
+test_untraced_predicate_denied_on_tables_with_masked_columns if {
+	untraced := _with_predicates(td.crm_select, [td.col(_customers, "*")])
+	_codes(masking.deny) == {"sensitive_predicate"} with input as untraced
+	count(masking.deny) == 0 with input as _with_predicates(td.sales_select, [td.col(td.orders, "*")])
+}
+
 test_write_of_plain_columns_allowed if {
 	count(masking.deny) == 0 with input as td.select_then_delete
 }

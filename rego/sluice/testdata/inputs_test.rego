@@ -60,6 +60,7 @@ statement(index, type, category, tables, outputs) := {
 	"parsed": true,
 	"tables": tables,
 	"columns": [source | some output in outputs; some source in output.sources],
+	"predicate_columns": [],
 	"functions": [],
 	"outputs": outputs,
 }
@@ -185,6 +186,7 @@ unparsed := object.union(base, {"sql": object.union(base.sql, {"parsed": false})
 			"error": "Syntax error: Unexpected identifier \"SELEC\" at [1:1]",
 			"tables": [],
 			"columns": [],
+			"predicate_columns": [],
 			"functions": [],
 			"outputs": [],
 		}],

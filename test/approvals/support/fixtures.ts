@@ -56,6 +56,7 @@ export function financeAsk(identity: Identity, options: AskOptions = {}): Reques
             { table: 'acme-analytics.finance.ledger', column: 'account' },
             { table: 'acme-analytics.finance.ledger', column: 'amount' },
           ],
+          predicate_columns: [{ table: 'acme-analytics.finance.ledger', column: 'account' }],
           functions: [],
           outputs: [],
         },

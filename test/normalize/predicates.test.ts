@@ -1,0 +1,55 @@
+// Predicate columns: the source columns that choose, group or order rows without being returned
+// (Statement.predicate_columns). Masking acts on returned values only, so the policy needs to
+// know when a sensitive column decides which rows match.
+import { describe, expect, it } from 'vitest';
+import { CUSTOMERS, ORDERS, predicates, schemas, statement } from './support.ts';
+
+const c = (column: string) => `${CUSTOMERS}:${column}`;
+const o = (column: string) => `${ORDERS}:${column}`;
+const of = (sql: string) => {
+  const s = statement(sql, { schemas });
+  expect(s.parsed, s.error).toBe(true);
+  return predicates(s);
+};
+
+describe('predicate columns', () => {
+  it.each([
+    ['WHERE', "SELECT id FROM crm.customers WHERE ssn = '123-45-6789'", [c('ssn')]],
+    ['JOIN ON', 'SELECT o.id FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id', [c('id'), o('customer_id')]],
+    ['HAVING', 'SELECT address.city, COUNT(*) AS n FROM crm.customers GROUP BY address.city HAVING MAX(ssn) > "5"', [c('ssn')]],
+    ['ORDER BY', 'SELECT id FROM crm.customers ORDER BY ssn', [c('ssn')]],
+    ['ORDER BY an output alias', 'SELECT email AS contact FROM crm.customers ORDER BY contact', [c('email')]],
+    ['a named WINDOW', 'SELECT ROW_NUMBER() OVER w AS n FROM crm.customers WINDOW w AS (ORDER BY ssn)', [c('ssn')]],
+    ['a subquery in WHERE', "SELECT id FROM sales.orders WHERE customer_id IN (SELECT id FROM crm.customers WHERE email LIKE '%@x.com')", [c('email'), c('id'), o('customer_id')]],
+    ['EXISTS', "SELECT id FROM sales.orders o WHERE EXISTS (SELECT 1 FROM crm.customers c WHERE c.id = o.customer_id AND c.ssn = '1')", [c('id'), c('ssn'), o('customer_id')]],
+    ['through a CTE alias', "WITH k AS (SELECT id, ssn AS tax_id FROM crm.customers) SELECT id FROM k WHERE tax_id = '1'", [c('ssn')]],
+    ['inside a FROM subquery', "SELECT id FROM (SELECT id FROM crm.customers WHERE email = 'a@b.c')", [c('email')]],
+    ['UPDATE … WHERE', "UPDATE sales.orders SET total = 0 WHERE customer_id = 1", [o('customer_id')]],
+    ['DELETE … WHERE', "DELETE FROM crm.customers WHERE ssn = '1'", [c('ssn')]],
+  ])('%s', (_, sql, expected) => {
+    expect(of(sql)).toEqual([...expected].sort());
+  });
+
+  it('JOIN USING compares the column of both sides', () => {
+    expect(of('SELECT o.total FROM sales.orders o JOIN (SELECT id AS customer_id, email FROM crm.customers) c USING (customer_id)')).toEqual([c('id'), o('customer_id')]);
+  });
+
+  it('leave GROUP BY out: it shows which rows share a value, as DISTINCT does, not the value', () => {
+    expect(of('SELECT COUNT(*) AS n FROM crm.customers GROUP BY email')).toEqual([]);
+  });
+
+  it('are empty when the columns are only returned', () => {
+    expect(of('SELECT id, ssn, UPPER(email) AS e, ROW_NUMBER() OVER (ORDER BY ssn) AS n FROM crm.customers LIMIT 10')).toEqual([]);
+  });
+
+  it('MERGE: the ON condition', () => {
+    const s = statement('MERGE sales.orders t USING sales.orders s ON t.id = s.id WHEN MATCHED THEN UPDATE SET total = s.total', { schemas });
+    expect(predicates(s)).toContain(o('id'));
+  });
+
+  it('stand for every column (`*`) of the tables a clause with unknown lineage may read', () => {
+    const s = statement('SELECT 1 AS one FROM (SELECT AS VALUE STRUCT(ssn, email) FROM crm.customers) AS v WHERE v.ssn IS NOT NULL', { schemas });
+    expect(s.parsed, s.error).toBe(true);
+    expect(predicates(s)).toContain(c('*'));
+  });
+});
