@@ -368,12 +368,13 @@ function digest(parts: string[]): string {
 }
 
 /** Runs a call on the gateway's database; a failure there refuses the query as retryable (503). */
-async function fromStore<T>(what: string, call: () => Promise<T>): Promise<T> {
+/** A call to the gateway's database; its failure refuses the request as BigQuery's retryable 503. */
+export async function fromStore<T>(what: string, call: () => Promise<T>, consequence?: string): Promise<T> {
   try {
     return await call();
   } catch (error) {
     // A refusal the store decided on (ApprovalError) or one already shaped stays as it is.
     if (error instanceof BigQueryError || error instanceof ApprovalError) throw error;
-    throw storeUnavailable(what);
+    throw storeUnavailable(what, consequence);
   }
 }

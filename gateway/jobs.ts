@@ -1,8 +1,9 @@
 // What the gateway remembers about each job it ran: who owns it and which masks its rows get, so
 // every later page (jobs.getQueryResults, jobs.get) is masked exactly like the first. A job id the
-// gateway did not create for the caller is never served. The store is an interface so a shared,
-// persistent one can replace the in-memory default.
+// gateway did not create for the caller is never served.
+import type { Kysely } from 'kysely';
 import type { ContentScan, Mask } from '../engine/schema-types.ts';
+import type { Tables } from './store/tables.ts';
 
 export interface JobRecord {
   project: string;
@@ -32,52 +33,66 @@ export interface JobStore {
   delete(project: string, jobId: string): Promise<void>;
 }
 
-/** BigQuery job ids are unique per project; locations never share an id. */
-const key = (project: string, jobId: string) => `${project}\u0000${jobId}`;
+/** Expired records are deleted at most this often (a read never returns one in any case). */
+const SWEEP_INTERVAL_MS = 600_000;
 
-export class MemoryJobStore implements JobStore {
-  readonly #records = new Map<string, JobRecord>();
+/**
+ * Job records in the gateway's database, so every replica serves the jobs any of them ran and a
+ * restart forgets none. One statement per registration: an insert that replaces a record only
+ * when it has expired, so a live job id is never taken over.
+ */
+export class DatabaseJobStore implements JobStore {
+  readonly #db: Kysely<Tables>;
   readonly #retentionMs: number;
-  readonly #maxJobs: number;
+  readonly #now: () => number;
+  #lastSweep = 0;
 
-  constructor(options: { retentionSeconds?: number; maxJobs?: number } = {}) {
+  constructor(db: Kysely<Tables>, options: { retentionSeconds?: number; now?: () => number } = {}) {
+    this.#db = db;
     this.#retentionMs = (options.retentionSeconds ?? 86_400) * 1000;
-    this.#maxJobs = options.maxJobs ?? 100_000;
+    this.#now = options.now ?? Date.now;
   }
 
   async register(record: JobRecord): Promise<boolean> {
-    const k = key(record.project, record.jobId);
-    const existing = this.#records.get(k);
-    if (existing && !this.#expired(existing)) return false;
-    this.#evict();
-    this.#records.set(k, record);
-    return true;
+    const now = this.#now();
+    const row = {
+      project: record.project,
+      job_id: record.jobId,
+      record: JSON.stringify(record),
+      created_at_ms: record.createdAt,
+      expires_at_ms: record.createdAt + this.#retentionMs,
+    };
+    const result = await this.#db
+      .insertInto('jobs')
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .columns(['project', 'job_id'])
+          .doUpdateSet({ record: row.record, created_at_ms: row.created_at_ms, expires_at_ms: row.expires_at_ms })
+          .where('jobs.expires_at_ms', '<=', now),
+      )
+      .executeTakeFirst();
+    if (now - this.#lastSweep > SWEEP_INTERVAL_MS) {
+      this.#lastSweep = now;
+      // Housekeeping only: a failed sweep is retried at the next interval.
+      void this.#db.deleteFrom('jobs').where('expires_at_ms', '<=', now).execute().catch(() => undefined);
+    }
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
   async get(project: string, jobId: string): Promise<JobRecord | undefined> {
-    const record = this.#records.get(key(project, jobId));
-    if (!record || this.#expired(record)) return undefined;
-    return record;
+    const row = await this.#db
+      .selectFrom('jobs')
+      .select('record')
+      .where('project', '=', project)
+      .where('job_id', '=', jobId)
+      .where('expires_at_ms', '>', this.#now())
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.record) as JobRecord) : undefined;
   }
 
   async delete(project: string, jobId: string): Promise<void> {
-    this.#records.delete(key(project, jobId));
-  }
-
-  get size(): number {
-    return this.#records.size;
-  }
-
-  #expired(record: JobRecord): boolean {
-    return Date.now() - record.createdAt > this.#retentionMs;
-  }
-
-  /** Maps iterate in insertion order: the oldest records go first. */
-  #evict(): void {
-    for (const [k, record] of this.#records) {
-      if (this.#records.size < this.#maxJobs && !this.#expired(record)) break;
-      this.#records.delete(k);
-    }
+    await this.#db.deleteFrom('jobs').where('project', '=', project).where('job_id', '=', jobId).execute();
   }
 }
 

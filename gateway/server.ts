@@ -16,7 +16,7 @@ import type { ResolvedConfig, TrustedIssuerConfig } from './config/load.ts';
 import { Connections } from './connections.ts';
 import { Enforcer } from './enforce.ts';
 import type { GrantSource } from './grants.ts';
-import { MemoryJobStore, type JobStore } from './jobs.ts';
+import { DatabaseJobStore, type JobStore } from './jobs.ts';
 import type { HashKey } from './masking/index.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { startTrail, takeTrail, trailOf } from './request-audit.ts';
@@ -32,7 +32,6 @@ export interface GatewayOptions {
   hashKey?: HashKey;
   credentials?: CredentialProviderFactory;
   authenticator?: Authenticator;
-  jobs?: JobStore;
   /** An open database; default: opened from the configured storage URL (and closed with the gateway). */
   database?: Database;
   /** Overrides of the approval store built on the database (clock, poll and sweep intervals). */
@@ -79,16 +78,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const hashKey = options.hashKey ?? hashKeyFromEnv(config);
   const engine = options.engine ?? (await Engine.load(config.bundle));
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
-  const jobs = options.jobs ?? new MemoryJobStore({ retentionSeconds: config.limits.jobRetentionSeconds });
   const app = buildServer(config, options.logger);
   const authenticator = options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) });
 
-  // Storage: approvals, grants and the audit trail.
+  // Storage: approvals, grants, jobs and the audit trail.
   if (!options.database && !config.storageUrl) {
-    app.log.warn('no storage.url configured: approvals, grants and the audit trail are kept in memory and lost on restart');
+    app.log.warn('no storage.url configured: approvals, grants, jobs and the audit trail are kept in memory and lost on restart');
   }
   const ownDatabase = !options.database;
   const database = options.database ?? (await openDatabase(config.storageUrl ?? EPHEMERAL_STORAGE));
+  const jobs = new DatabaseJobStore(database.db, { retentionSeconds: config.limits.jobRetentionSeconds });
   let audit: AuditLog;
   try {
     audit = await AuditLog.open(database, options.audit);

@@ -100,8 +100,8 @@ export const unauthenticated = (message: string, detail: string) =>
 export const backendError = (message: string) => new BigQueryError(502, 'backendError', message);
 
 /** The gateway's own database (grants, approvals) did not answer: refused, and retryable. */
-export const storeUnavailable = (what: string) =>
-  new BigQueryError(503, 'backendError', `sluice could not reach its database to ${what}; the query was not run. Retry later.`);
+export const storeUnavailable = (what: string, consequence = 'the query was not run') =>
+  new BigQueryError(503, 'backendError', `sluice could not reach its database to ${what}; ${consequence}. Retry later.`);
 
 export function isBigQueryErrorBody(value: unknown): value is BigQueryErrorBody {
   const error = (value as BigQueryErrorBody | null)?.error;

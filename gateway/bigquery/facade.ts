@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HashKey, TableRow, TableSchema } from '../masking/index.ts';
 import type { Connections, Connection } from '../connections.ts';
-import type { Caller, Enforcer, Route } from '../enforce.ts';
+import { fromStore, type Caller, type Enforcer, type Route } from '../enforce.ts';
 import { ownedBy, type JobRecord, type JobStore } from '../jobs.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { trailOf, type RequestTrail } from '../request-audit.ts';
@@ -163,7 +163,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   /** The job, if the gateway ran it for this caller; refused otherwise (whether or not it exists). */
   const ownJob = async (who: Caller, projectId: string, jobId: string): Promise<JobRecord> => {
     if (!JOB_ID.test(jobId)) throw invalid(`Invalid job ID '${jobId}'`);
-    const rec = await jobs.get(projectId, jobId);
+    const rec = await fromStore('look the job up', () => jobs.get(projectId, jobId));
     if (!rec || !ownedBy(rec, who.identity)) {
       throw accessDenied(`Access Denied: Job ${projectId}:${jobId}: only jobs this gateway ran for ${who.identity.subject} can be read through it.`);
     }
@@ -201,7 +201,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const t = trail(req);
     if (t && body?.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
     if (jobId && !parsed.spec.dryRun) {
-      if (!(await jobs.register(record(who, connection, projectId, jobId, body.jobReference?.location, auth)))) {
+      const recorded = () => jobs.register(record(who, connection, projectId, jobId, body.jobReference?.location, auth));
+      if (!(await fromStore('record the job', recorded, 'the query ran, but its results are withheld'))) {
         throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
       }
     }
@@ -227,7 +228,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     // not left registered. Registered before the job exists upstream, so a poll racing the insert
     // finds it.
     await beforeForward(req, 'jobs.insert');
-    if (!parsed.spec.dryRun && !(await jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth)))) {
+    if (!parsed.spec.dryRun && !(await fromStore('record the job', () => jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth))))) {
       throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
     }
     // A transport failure leaves the record: the job may exist upstream, and it is this caller's.
@@ -236,7 +237,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     );
     if (res.status !== 200) {
       // Nothing was created (or the id belonged to a job made elsewhere): forget it.
-      if (!parsed.spec.dryRun) await jobs.delete(projectId, jobId);
+      if (!parsed.spec.dryRun) await fromStore('forget the job', () => jobs.delete(projectId, jobId));
       throw fromUpstream(res.status, res.body, upstreamMessage(policy));
     }
     return sanitizeJob(res.body as object, policy, hashKey);

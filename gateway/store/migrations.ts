@@ -120,7 +120,27 @@ const approvalsConcurrency: Migration = {
   },
 };
 
+// Jobs shared by replicas: a poll for a job's results may reach another instance than the one
+// that ran it. Keyed by (project, job_id), as BigQuery's job ids are unique per project; the
+// table of 0001 was never written, so it is replaced rather than altered.
+const sharedJobs: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropTable('jobs').execute();
+    await db.schema
+      .createTable('jobs')
+      .addColumn('project', 'text', (c) => c.notNull())
+      .addColumn('job_id', 'text', (c) => c.notNull())
+      .addColumn('record', 'text', (c) => c.notNull())
+      .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('jobs_pk', ['project', 'job_id'])
+      .execute();
+    await db.schema.createIndex('jobs_expiry').on('jobs').column('expires_at_ms').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_approvals_concurrency': approvalsConcurrency,
+  '0003_shared_jobs': sharedJobs,
 };

@@ -70,16 +70,14 @@ export interface GrantRow {
   consumed_by: string | null;
 }
 
+/** A job the gateway ran, shared by every replica (gateway/jobs.ts). */
 export interface JobRow {
-  /** The upstream job id handed to the caller; only jobs created through the gateway are served. */
-  job_id: string;
   project: string;
-  location: string | null;
-  subject: string;
-  request_id: string;
-  connection: string;
-  decision: string;
+  job_id: string;
+  /** The JobRecord as JSON: owner, masks, result policy, revision. */
+  record: string;
   created_at_ms: number;
+  expires_at_ms: number;
 }
 
 export interface Tables {

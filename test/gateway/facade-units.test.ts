@@ -4,7 +4,6 @@ import { approvalId, DerivedApprovalIds } from '../../gateway/approval-requests.
 import { BigQueryError } from '../../gateway/bigquery/errors.ts';
 import { parseInsertJob, parseQueryRequest } from '../../gateway/bigquery/query-request.ts';
 import { maskQueryResults, projectRows, selectFields } from '../../gateway/bigquery/results.ts';
-import { MemoryJobStore, type JobRecord } from '../../gateway/jobs.ts';
 import type { Approval, Identity } from '../../engine/schema-types.ts';
 import type { TableSchema } from '../../gateway/masking/index.ts';
 
@@ -99,39 +98,6 @@ describe('result shaping', () => {
 
   it('refuses rows that come without a schema when masks apply', () => {
     expect(thrown(() => maskQueryResults({ rows: [row] }, { masks: [{ output: 'id', strategy: 'redact' }] }, KEY)).reason).toBe('accessDenied');
-  });
-});
-
-describe('job records', () => {
-  const record = (jobId: string, subject = 'a'): JobRecord => ({
-    project: 'p',
-    jobId,
-    connection: 'c',
-    owner: { issuer: 'i', subject },
-    outcome: 'mask',
-    masks: [],
-    revision: 'r',
-    sqlHash: 'h',
-    createdAt: Date.now(),
-  });
-
-  it('never lets a second registration replace the first', async () => {
-    const store = new MemoryJobStore();
-    expect(await store.register(record('j1', 'a'))).toBe(true);
-    expect(await store.register(record('j1', 'b'))).toBe(false);
-    expect((await store.get('p', 'j1'))?.owner.subject).toBe('a');
-    await store.delete('p', 'j1');
-    expect(await store.get('p', 'j1')).toBeUndefined();
-  });
-
-  it('forgets jobs past retention and evicts the oldest beyond its size', async () => {
-    const store = new MemoryJobStore({ retentionSeconds: 60, maxJobs: 2 });
-    await store.register({ ...record('old'), createdAt: Date.now() - 61_000 });
-    expect(await store.get('p', 'old')).toBeUndefined();
-    for (const id of ['j1', 'j2', 'j3']) await store.register(record(id));
-    expect(await store.get('p', 'j1')).toBeUndefined();
-    expect(await store.get('p', 'j3')).toBeDefined();
-    expect(store.size).toBeLessThanOrEqual(2);
   });
 });
 

@@ -1,6 +1,7 @@
 // A gateway restart loses nothing that lives in its storage: a pending approval request is still
 // listed (same id), an approved grant still lets the agent's finance query through the official
-// client, and the audit chain written by both instances verifies as one. Run on a SQLite file and
+// client, a query job run before the restart still pages its results, masked the same, and the
+// audit chain written by both instances verifies as one. Run on a SQLite file and
 // on PostgreSQL; the restart closes the gateway and starts a new instance on the same storage URL.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/
 import { approvalIdOf, refusal } from '../support/refusals.ts';
 
 const FINANCE_SQL = 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account';
+const MASKED_SQL = 'SELECT customer_id, ssn, email FROM crm.customers ORDER BY customer_id';
 const PENDING_SQL = 'SELECT account, COUNT(*) AS n FROM finance.ledger GROUP BY account ORDER BY account';
 
 describe.each(storageTargets())('a gateway restart on $engine storage', ({ url }) => {
@@ -69,6 +71,9 @@ describe.each(storageTargets())('a gateway restart on $engine storage', ({ url }
     expect(grantId).toMatch(/\S/);
     const [before] = await agent.query(FINANCE_SQL);
     expect(before.length).toBeGreaterThan(0);
+    const [job] = await agent.createQueryJob({ query: MASKED_SQL });
+    const [maskedBefore] = await job.getQueryResults();
+    expect(maskedBefore[0]).toMatchObject({ ssn: expect.stringMatching(/^\*\*\*-\*\*-\d{4}$/) });
 
     const db1 = stack.gateway.database.db;
     const requestsBefore = await countRecords(db1, { kinds: ['request'] });
@@ -97,6 +102,12 @@ describe.each(storageTargets())('a gateway restart on $engine storage', ({ url }
     expect(after).toEqual(before);
     const [fresh] = await stack.client('reporting-agent').query(FINANCE_SQL);
     expect(fresh).toEqual(before);
+
+    // The job the first instance ran is still the agent's, and its pages are masked the same.
+    const [maskedAfter] = await stack.client('reporting-agent').job(job.id!).getQueryResults();
+    expect(maskedAfter).toEqual(maskedBefore);
+    const other = await refusal(stack.client('pii-agent').job(job.id!).getQueryResults());
+    expect(other.code).toBe(403);
 
     // The audit chain holds records of both instances and verifies.
     const db2 = stack.gateway.database.db;
