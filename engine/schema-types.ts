@@ -437,6 +437,10 @@ export interface Reason {
    */
   rule?: string;
   statement?: number;
+  /**
+   * The id of the grant the decision relies on; required on `grant_used` reasons. The gateway spends a one-time grant named here before forwarding the query.
+   */
+  grant?: string;
 }
 export interface Mask {
   statement?: number;

@@ -9,7 +9,7 @@ import { normalize, type Decision, type Engine, type Evaluation, type NormalizeR
 import type { Identity } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
-import { oneTimeGrantsUsed } from './approvals/grant-usage.ts';
+import { grantsCited, oneTimeGrantsUsed } from './approvals/grant-usage.ts';
 import type { Authenticator } from './auth/index.ts';
 import { BigQueryError, accessDenied, errorInfo, storeUnavailable, unauthenticated } from './bigquery/errors.ts';
 import type { QuerySpec } from './bigquery/query-request.ts';
@@ -347,11 +347,6 @@ export class Enforcer {
 }
 
 /** Grants the decision cites in its `grant_used` reasons (their messages name the grant id). */
-function grantsCited(decision: Decision, grants: readonly { id: string }[]): string[] {
-  const cited = decision.reasons.filter((r) => r.code === 'grant_used').map((r) => ` ${r.message} `);
-  return grants.filter((g) => cited.some((message) => message.includes(` ${g.id} `))).map((g) => g.id);
-}
-
 /** Tables the statements name; empty when the SQL does not normalize (the decision refuses it then). */
 function tablesOf(request: NormalizeRequest): string[] {
   try {
@@ -367,7 +362,6 @@ function digest(parts: string[]): string {
   return h.digest('base64url');
 }
 
-/** Runs a call on the gateway's database; a failure there refuses the query as retryable (503). */
 /** A call to the gateway's database; its failure refuses the request as BigQuery's retryable 503. */
 export async function fromStore<T>(what: string, call: () => Promise<T>, consequence?: string): Promise<T> {
   try {

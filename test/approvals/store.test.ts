@@ -356,8 +356,10 @@ describe.each(storageTargets())('approval workflow on $engine', ({ engine, url }
       { id: 'grt_unused', subject: 's', scope: { kind: 'statement' as const, statement_hash: 'x' }, expires_at: 9e9, one_time: true },
     ];
     const reasons = [
-      { code: 'grant_used', message: 'grant grt_reusable (scope dataset) allows statement 0 to read p.d.t' },
-      { code: 'grant_used', message: 'grant grt_once (scope statement) allows scanning 21474836480 bytes' },
+      { code: 'grant_used', message: 'grant grt_reusable (scope dataset) allows statement 0 to read p.d.t', grant: 'grt_reusable' },
+      { code: 'grant_used', message: 'grant grt_once (scope statement) allows scanning 21474836480 bytes', grant: 'grt_once' },
+      // The message is prose: only the `grant` field names what was used.
+      { code: 'pii_masked', message: 'not grant grt_unused' },
     ];
     expect(oneTimeGrantsUsed({ outcome: 'allow', reasons }, grants)).toEqual(['grt_once']);
     expect(oneTimeGrantsUsed({ outcome: 'mask', reasons }, grants)).toEqual(['grt_once']);

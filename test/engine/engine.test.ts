@@ -86,6 +86,14 @@ describe('engine fails closed', () => {
     expect(result.decision.reasons[0]?.message).toMatch(/outcome|masks/);
   });
 
+  it('denies a decision that relies on a grant without naming it (one-time grants would not be spent)', async () => {
+    const unnamed = decisionRego('decision := {"outcome": "allow", "reasons": [{"code": "grant_used", "message": "grant g1 allows it"}], "masks": []}');
+    const engine = await Engine.load((await compilePolicy({ 'sluice/d.rego': unnamed })).path);
+    const result = engine.evaluate(minimalInput());
+    expect(result.decision).toMatchObject({ outcome: 'deny', reasons: [{ code: 'decision_invalid' }] });
+    expect(result.decision.reasons[0]?.message).toMatch(/grant/);
+  });
+
   it('denies when evaluation throws', async () => {
     const conflicting = decisionRego(`
 decision := {"outcome": "allow", "reasons": [], "masks": []} if input.identity.kind == "agent"

@@ -99,5 +99,6 @@ grant_reasons contains reason if {
 		]),
 		"rule": "sluice.access.grant_reasons",
 		"statement": index,
+		"grant": grant.id,
 	}
 }

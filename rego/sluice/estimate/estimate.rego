@@ -78,6 +78,7 @@ grant_reasons contains reason if {
 		"code": "grant_used",
 		"message": sprintf("grant %s (scope statement) allows scanning %d bytes", [grant.id, input.estimate.bytes]),
 		"rule": "sluice.estimate.grant_reasons",
+		"grant": grant.id,
 	}
 }
 
