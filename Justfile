@@ -61,5 +61,9 @@ sluice *args:
 # Benchmarks (bench/); figures go into README's performance section
 bench: build
     node bench/decision.ts
+    node bench/normalize.ts
     node bench/fixtures.ts
     node bench/masking.ts
+    node bench/audit.ts
+    node bench/audit-share.ts
+    node bench/gateway.ts
