@@ -86,11 +86,13 @@ async function main(): Promise<void> {
     const [raw] = await direct.query(piiSql);
     console.log(dim(`     in BigQuery the first row reads ${raw[0].name} / ${raw[0].ssn} / ${raw[0].email}: none of it reached the agent\n`));
 
-    await step(3, 'dropping a table', agent, 'DROP TABLE sales.orders');
+    await step(3, 'guessing an SSN through a filter', agent, `SELECT customer_id FROM crm.customers WHERE ssn = '${raw[0].ssn}'`);
+
+    await step(4, 'dropping a table', agent, 'DROP TABLE sales.orders');
     const [[count]] = await direct.query('SELECT COUNT(*) AS n FROM sales.orders');
     console.log(dim(`     sales.orders still holds ${count.n} rows\n`));
 
-    await step(4, 'the finance ledger', agent, 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account');
+    await step(5, 'the finance ledger', agent, 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account');
 
     await gateway.audit.flush();
     const trail = await listRecords(gateway.database.db, { order: 'oldest' });
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
     const outcomes = trail.map(({ record: r }) =>
       r.kind === 'request' ? `${r.data.route} ${r.data.decision?.outcome ?? r.data.status}` : r.kind === 'forward' ? `forward ${r.data.operation} (written before it was sent)` : r.kind,
     );
-    console.log(`${bold('5.')} the audit trail`);
+    console.log(`${bold('6.')} the audit trail`);
     console.log(`   ${trail.length} record(s), chain ${verified.ok ? green('verifies') : red('is broken')}`);
     for (const line of outcomes) console.log(dim(`     ${line}`));
     console.log();
