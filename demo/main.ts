@@ -60,13 +60,11 @@ async function main(): Promise<void> {
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
       connections: [{ name: 'acme', upstream: emulator.url, project: ACME_PROJECT, credentials: { mode: 'none' } }],
       bundle: bundle.path,
+      // The demo's own throwaway secret for the approver page's sessions.
+      approvals: { page: { issuer: idp.issuer, client_id: APPROVER_PAGE_CLIENT, resource: DEFAULT_AUDIENCE, session_secret: randomBytes(32).toString('base64url') } },
     });
-    // The demo's own throwaway secrets: the `hash` strategy's key and the approver page's sessions.
-    gateway = await createGateway({
-      config,
-      hashKey: randomBytes(32),
-      approverPage: { issuer: idp.issuer, clientId: APPROVER_PAGE_CLIENT, resource: DEFAULT_AUDIENCE, sessionSecret: randomBytes(32) },
-    });
+    // …and for the `hash` strategy.
+    gateway = await createGateway({ config, hashKey: randomBytes(32) });
     const gatewayUrl = await gateway.listen();
 
     console.log(`  identity provider  ${idp.issuer}  ${dim('(OIDC; agents use client credentials)')}`);

@@ -745,6 +745,36 @@ export interface GatewayConfig {
      * Where approvers act on a request; the request id is appended.
      */
     url?: string;
+    /**
+     * The approver page at /approve: people sign in with the issuer's authorization-code flow (PKCE) and vote. Secrets come from the environment through `${VAR}`.
+     */
+    page?: {
+      /**
+       * OIDC issuer people sign in with (discovery).
+       */
+      issuer: string;
+      client_id: string;
+      /**
+       * Absent: a public client, authenticated by PKCE alone.
+       */
+      client_secret?: string;
+      /**
+       * Default `openid profile email`.
+       */
+      scope?: string;
+      /**
+       * RFC 8707 resource indicator: the audience the gateway accepts for the page's tokens.
+       */
+      resource?: string;
+      /**
+       * Key the session cookies are encrypted under; replicas must share it. Default: random per process.
+       */
+      session_secret?: string;
+      /**
+       * How long a sign-in lasts. Default 3600.
+       */
+      session_ttl_seconds?: number;
+    };
   };
   /**
    * OIDC issuers whose access tokens the gateway accepts.

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Engine } from '../engine/index.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
-import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore, type ApproverPageOptions } from './approvals/index.ts';
+import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore } from './approvals/index.ts';
 import { AuditLog, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
 import { createAuthenticator, type Authenticator, type TrustedIssuer } from './auth/index.ts';
 import { BigQueryError } from './bigquery/errors.ts';
@@ -38,8 +38,6 @@ export interface GatewayOptions {
   approvalStore?: { pollIntervalMs?: number; sweepIntervalMs?: number; defaultRequestTtlSeconds?: number };
   /** Clock in epoch milliseconds for decisions, grants and approval requests (tests). */
   now?: () => number;
-  /** The approver web page (OIDC sign-in with a web client registered at the provider); absent: API only. */
-  approverPage?: ApproverPageOptions;
   /** Audit log options (stream id, commit timeout, …). */
   audit?: AuditLogOptions;
   /** Replace the store-backed grant source / approval filing (tests). */
@@ -192,7 +190,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     authenticate: authenticator.authenticate,
     engine,
     publicUrl,
-    ...(options.approverPage && { page: options.approverPage }),
+    ...(config.approverPage && { page: config.approverPage }),
   });
   registerDiscovery(app, config.publicUrl);
   registerHealth(app, engine, connections, metrics);

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { ajv, formatErrors, loadSchema } from '../../engine/schemas.ts';
 import { DEFAULT_BUNDLE } from '../../engine/build.ts';
 import type { GatewayConfig } from '../../engine/schema-types.ts';
+import type { ApproverPageOptions } from '../approvals/index.ts';
 
 export type { GatewayConfig } from '../../engine/schema-types.ts';
 export type ConnectionConfig = GatewayConfig['connections'][number];
@@ -26,6 +27,8 @@ export interface ResolvedConfig {
   storageUrl: string | undefined;
   hashKeyEnv: string | undefined;
   approvalsUrl: string | undefined;
+  /** The approver page's sign-in, when `approvals.page` is configured. */
+  approverPage: ApproverPageOptions | undefined;
   issuers: TrustedIssuerConfig[];
   connections: ConnectionConfig[];
   limits: {
@@ -80,6 +83,7 @@ export function resolveConfig(
     storageUrl: storageUrl?.startsWith('sqlite:') ? `sqlite:${absolute(storageUrl.slice('sqlite:'.length), baseDir)}` : storageUrl,
     hashKeyEnv: config.masking?.hash_key_env,
     approvalsUrl: config.approvals?.url?.replace(/\/+$/, ''),
+    approverPage: approverPageOf(config.approvals?.page),
     issuers: config.issuers,
     connections: config.connections.map((c) => ({ ...c, upstream: c.upstream.replace(/\/+$/, '') })),
     limits: {
@@ -89,6 +93,19 @@ export function resolveConfig(
       upstreamTimeoutMs: config.limits?.upstream_timeout_ms ?? 120_000,
       bodyLimitBytes: config.limits?.body_limit_bytes ?? 4 * 1024 * 1024,
     },
+  };
+}
+
+function approverPageOf(page: NonNullable<GatewayConfig['approvals']>['page']): ApproverPageOptions | undefined {
+  if (!page) return undefined;
+  return {
+    issuer: page.issuer,
+    clientId: page.client_id,
+    ...(page.client_secret !== undefined && { clientSecret: page.client_secret }),
+    ...(page.scope !== undefined && { scope: page.scope }),
+    ...(page.resource !== undefined && { resource: page.resource }),
+    ...(page.session_secret !== undefined && { sessionSecret: page.session_secret }),
+    ...(page.session_ttl_seconds !== undefined && { sessionTtlSeconds: page.session_ttl_seconds }),
   };
 }
 

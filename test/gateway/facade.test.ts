@@ -324,16 +324,46 @@ describe('configuration file', () => {
         '    upstream: https://bigquery.googleapis.com/',
         '    project: acme-analytics',
         '    credentials: { mode: impersonate, target_principal: reader@acme-analytics.iam.gserviceaccount.com }',
+        'approvals:',
+        '  page: { issuer: "${IDP_URL}", client_id: sluice-approver, client_secret: "${PAGE_SECRET}", session_secret: "${SESSION_SECRET}" }',
       ].join('\n'),
     );
-    const config = await loadConfigFile(path, { IDP_URL: 'https://idp.acme.example' });
+    const env = { IDP_URL: 'https://idp.acme.example', PAGE_SECRET: 'client-secret', SESSION_SECRET: 's'.repeat(32) };
+    const config = await loadConfigFile(path, env);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 9999 });
     expect(config.bundle).toBe(join(dir, 'build/bundle.tar.gz'));
     expect(config.storageUrl).toBe(`sqlite:${join(dir, 'state/sluice.sqlite')}`);
     expect(config.issuers[0]).toMatchObject({ issuer: 'https://idp.acme.example', groups_claim: 'roles' });
     expect(config.connections[0]!.upstream).toBe('https://bigquery.googleapis.com');
     expect(config.limits.schemaCacheSeconds).toBe(60);
+    expect(config.approverPage).toEqual({ issuer: 'https://idp.acme.example', clientId: 'sluice-approver', clientSecret: 'client-secret', sessionSecret: 's'.repeat(32) });
     await expect(loadConfigFile(path, {})).rejects.toThrow(/IDP_URL/);
+    await expect(loadConfigFile(path, { ...env, SESSION_SECRET: 'short' })).rejects.toThrow(/session_secret/);
+  });
+
+  it('serves the approver page when approvals.page is configured, and only then', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { createGateway } = await import('../../gateway/server.ts');
+    const base = {
+      listen: { host: '127.0.0.1', port: 0 },
+      log_level: 'silent',
+      issuers: [{ issuer: stack.idp.issuer, audience: 'https://sluice.local/bigquery' }],
+      connections: [{ name: 'acme', upstream: stack.emulator.url, project: PROJECT, credentials: { mode: 'none' } }],
+    };
+    const page = { issuer: stack.idp.issuer, client_id: 'sluice-approver', session_secret: randomBytes(32).toString('hex') };
+    for (const [config, served] of [[{ ...base, approvals: { page } }, true], [base, false]] as const) {
+      const gateway = await createGateway({ config: resolveConfig(config), engine: stack.gateway.engine, hashKey: randomBytes(32), processMetrics: false });
+      try {
+        const url = await gateway.listen();
+        const css = await fetch(`${url}/approve/assets/page.css`);
+        expect(css.status).toBe(served ? 200 : 404);
+        const home = await fetch(`${url}/approve`, { redirect: 'manual' });
+        if (served) expect([200, 302, 303]).toContain(home.status);
+        else expect(home.status).toBe(404);
+      } finally {
+        await gateway.close();
+      }
+    }
   });
 
   it('names what is wrong in an invalid configuration', () => {
