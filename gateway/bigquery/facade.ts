@@ -256,7 +256,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   // jobs.cancel (own jobs)
   app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId/cancel`, route('jobs.cancel'), async (req) => {
     const { projectId, rec, connection, headers } = await jobContext(req);
-    const res = await connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers);
+    const res = await upstream(req, 'jobs.cancel', () => connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers));
     if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
     const body = res.body as { job?: object };
     return body?.job ? { ...body, job: sanitizeJob(body.job, policyOf(rec), hashKey) } : body;
