@@ -201,8 +201,15 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const t = trail(req);
     if (t && body?.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
     if (jobId && !parsed.spec.dryRun) {
-      const recorded = () => jobs.register(record(who, connection, projectId, jobId, body.jobReference?.location, auth));
-      if (!(await fromStore('record the job', recorded, 'the query ran, but its results are withheld'))) {
+      const rec = record(who, connection, projectId, jobId, body.jobReference?.location, auth);
+      const consequence = 'the query ran, but its results are withheld';
+      // A retry with the same requestId gets the same job back from BigQuery: the caller's own
+      // job for the same statement is known already, and keeps the record it got first.
+      const known = async () => {
+        const existing = await jobs.get(projectId, jobId);
+        return existing !== undefined && ownedBy(existing, who.identity) && existing.sqlHash === rec.sqlHash;
+      };
+      if (!(await fromStore('record the job', () => jobs.register(rec), consequence)) && !(await fromStore('record the job', known, consequence))) {
         throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
       }
     }

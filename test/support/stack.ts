@@ -24,6 +24,8 @@ export interface StackOptions {
   idp?: IdentityProviderOptions;
   /** Storage URL of the gateway (default: a fresh SQLite file in the stack's state directory). */
   storageUrl?: string;
+  /** What the gateway's connection calls instead of the emulator: a double wrapping its URL. */
+  upstream?: (emulatorUrl: string) => Promise<string>;
 }
 
 export interface Stack {
@@ -62,12 +64,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const databaseFile = join(state, 'sluice.sqlite');
   const storageUrl = options.storageUrl ?? `sqlite:${databaseFile}`;
   const hashKey = randomBytes(32);
+  const upstream = options.upstream ? await options.upstream(emulator.url) : emulator.url;
   const makeGateway = (port: number) => {
     const config = resolveConfig({
       listen: { host: '127.0.0.1', port },
       storage: { url: storageUrl },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
-      connections: [{ name: 'acme', upstream: emulator.url, project: PROJECT, credentials: { mode: 'none' } }],
+      connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' } }],
       approvals: { url: 'http://127.0.0.1/approvals' },
       ...options.config,
     });
