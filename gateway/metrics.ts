@@ -47,7 +47,7 @@ export class GatewayMetrics {
   });
   readonly auditRecordSeconds = new Histogram({
     name: 'sluice_audit_record_seconds',
-    help: 'Time an answer waited for its audit record to be durably committed (failures included).',
+    help: 'Time a request waited for one of its audit records (forward or request) to be durably committed (failures included).',
     buckets: COMMIT_BUCKETS,
     registers: [this.registry],
   });

@@ -49,14 +49,13 @@ export class RequestTrail {
 
   /** The write-ahead record of the upstream call about to carry this request. */
   toForwardEvent(requestId: string, operation: string): AuditEvent {
-    const identity = this.identity ?? { subject: '(unauthenticated)', issuer: '', kind: null, groups: [] };
     const outcome = this.evaluation?.decision.outcome;
     const tables = new Set<string>();
     for (const statement of this.input?.sql.statements ?? []) for (const table of statement.tables) tables.add(table.id);
     return {
       kind: 'forward',
       request_id: requestId,
-      identity: { subject: identity.subject, issuer: identity.issuer, kind: identity.kind ?? null, groups: identity.groups },
+      identity: this.#auditIdentity(),
       route: this.route,
       operation,
       connection: this.connection ?? null,
@@ -71,17 +70,21 @@ export class RequestTrail {
     };
   }
 
+  #auditIdentity(): { subject: string; issuer: string; kind: Identity['kind'] | null; groups: readonly string[] } {
+    const identity = this.identity ?? UNAUTHENTICATED;
+    return { subject: identity.subject, issuer: identity.issuer, kind: identity.kind ?? null, groups: identity.groups };
+  }
+
   /** The audit event for the answer the agent is about to receive. */
   toEvent(requestId: string, status: number): AuditEvent {
     const total = performance.now() - this.started;
     if (!this.identity && this.tokenFailure) {
       return { kind: 'token_failure', reason: this.tokenFailure.reason, message: this.tokenFailure.message, token: this.tokenFailure.token, route: this.route, request_id: requestId };
     }
-    const identity = this.identity ?? { subject: '(unauthenticated)', issuer: '', kind: null, groups: [] };
     return {
       kind: 'request',
       request_id: requestId,
-      identity: { subject: identity.subject, issuer: identity.issuer, kind: identity.kind ?? null, groups: identity.groups },
+      identity: this.#auditIdentity(),
       route: this.route,
       connection: this.connection ?? null,
       project: this.project ?? null,
@@ -103,6 +106,8 @@ export class RequestTrail {
     };
   }
 }
+
+const UNAUTHENTICATED = { subject: '(unauthenticated)', issuer: '', kind: null, groups: [] } as const;
 
 const trails = new WeakMap<FastifyRequest, RequestTrail>();
 

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import { Engine } from '../engine/index.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore } from './approvals/index.ts';
-import { AuditLog, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
+import { ANSWER_WITHHELD, AuditLog, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
 import { createAuthenticator, type Authenticator, type TrustedIssuer } from './auth/index.ts';
 import { BigQueryError } from './bigquery/errors.ts';
 import { registerDiscovery } from './bigquery/discovery.ts';
@@ -140,7 +140,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.refusals.inc({ reason: 'auditUnavailable' });
       void reply.code(503).header('content-type', 'application/json; charset=utf-8');
       reply.removeHeader('content-length');
-      return JSON.stringify(auditUnavailableBody('The answer could not be recorded in the audit trail, so it was withheld. Retry later.'));
+      return JSON.stringify(auditUnavailableBody(ANSWER_WITHHELD));
     }
   });
   app.addHook('onResponse', async (req, reply) => {

@@ -1,6 +1,7 @@
 // What the analysis of one statement accumulates: tables with their mode, every referenced
-// source column, the columns its predicates read (WHERE, JOIN, ORDER BY, …), called functions, and the names it accounted for without a table (CTE names,
-// array paths), which the token-scan cross-check needs.
+// source column, the columns its predicates read (WHERE, JOIN, ORDER BY, …), called functions,
+// and the names it accounted for without a table (CTE names, array paths), which the token-scan
+// cross-check needs.
 import type { ColumnRef, TableRef } from '../schema-types.ts';
 import type { SchemaCatalog } from './catalog.ts';
 import { sourceKey, type Lineage } from './lineage.ts';

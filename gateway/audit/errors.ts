@@ -37,6 +37,7 @@ export interface BigQueryErrorBody {
  * with backoff. The message names no storage detail (URL, host, error text) to the caller.
  */
 export const NOT_RUN_UNRECORDED = 'The request could not be recorded in the audit trail, so it was not run. Retry later.';
+export const ANSWER_WITHHELD = 'The answer could not be recorded in the audit trail, so it was withheld. Retry later.';
 
 export function auditUnavailableBody(message = NOT_RUN_UNRECORDED): BigQueryErrorBody {
   return {
