@@ -3,7 +3,7 @@
 //   sqlite::memory:                  tests
 //   postgres://user@host:port/db     several gateway replicas sharing approvals, grants, audit
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
 import { migrations } from './migrations.ts';
@@ -40,7 +40,7 @@ function connect(url: string): { db: Kysely<Tables>; dialect: Dialect } {
     sqlite.pragma('synchronous = FULL'); // a committed audit record survives power loss, not only a crash
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+    return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite' };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Bounded waits everywhere: a request that must be audited fails closed in seconds, not
@@ -68,4 +68,30 @@ function connect(url: string): { db: Kysely<Tables>; dialect: Dialect } {
 /** A URL fit for messages: no password. */
 export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+/** Prepared statements kept per SQL text; the least recently used beyond this are dropped. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew, and with better-sqlite3 preparing is a large share of a write
+ * (the audit trail, jobs and grants repeat a few statement texts). Statements are reused instead;
+ * the driver never streams, so a cached statement is never busy when it is handed out again.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => void sqlite.close(),
+    prepare(source: string) {
+      let statement = statements.get(source);
+      if (statement) {
+        statements.delete(source); // re-inserted below: most recently used last
+      } else {
+        statement = sqlite.prepare(source);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(source, statement);
+      return statement;
+    },
+  };
 }
