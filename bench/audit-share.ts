@@ -8,7 +8,7 @@
 //   - throughput: audited requests per second with BENCH_CONCURRENCY in flight.
 // The gateways run in a child process so the load generator does not share their event loop.
 // Run: `node bench/audit-share.ts` (BENCH_N, BENCH_REQUESTS, BENCH_CONCURRENCY).
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -18,9 +18,10 @@ import { DEFAULT_AUDIENCE, startIdentityProvider } from '../demo/idp.ts';
 import { buildBundle } from '../engine/index.ts';
 import { resolveConfig } from '../gateway/config/load.ts';
 import { createGateway } from '../gateway/server.ts';
-import { queryOnce, throughputs, type Target } from './load.ts';
+import { AGGREGATE_SQL, PII_SQL, queryOnce, throughputs, type Target } from './load.ts';
 import { benchPostgres } from './postgres.ts';
 import { replayOf } from './replay-upstream.ts';
+import { announce, serveArgs, startChild } from './servers.ts';
 import { summarize, type Summary } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 200);
@@ -28,8 +29,8 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const QUERIES = {
-  aggregate: 'SELECT product, SUM(units) AS units, SUM(amount) AS revenue FROM sales.orders GROUP BY product ORDER BY product',
-  'PII, masked': 'SELECT customer_id, name, ssn, email, phone, card_number, address FROM crm.customers ORDER BY customer_id',
+  aggregate: AGGREGATE_SQL,
+  'PII, masked': PII_SQL,
 };
 
 /** Store name → storage URL (null: in memory). */
@@ -37,12 +38,18 @@ type Stores = Record<string, string | null>;
 /** Upstream name → store name → gateway URL. */
 type Gateways = Record<string, Record<string, string>>;
 
-if (process.argv.includes('--serve')) await serve();
+interface ServeArgs {
+  emulatorUrl: string;
+  issuer: string;
+  stores: Stores;
+}
+
+const args = serveArgs<ServeArgs>();
+if (args) await serve(args);
 else await run();
 
 /** Child: one gateway per (upstream, store), all with the default configuration otherwise. */
-async function serve(): Promise<void> {
-  const { emulatorUrl, issuer, stores } = JSON.parse(process.argv[process.argv.indexOf('--serve') + 1]!) as { emulatorUrl: string; issuer: string; stores: Stores };
+async function serve({ emulatorUrl, issuer, stores }: ServeArgs): Promise<void> {
   const bundle = await buildBundle();
   const upstreams = { emulator: emulatorUrl, 'instant replay': await replayOf(emulatorUrl) };
   const gateways: Gateways = {};
@@ -61,8 +68,7 @@ async function serve(): Promise<void> {
       gateways[upstreamName]![store] = await gateway.listen();
     }
   }
-  process.send!(gateways);
-  process.once('disconnect', () => process.exit(0));
+  announce(gateways);
 }
 
 /** Σ and count of the audit-commit and request-time histograms on a gateway's /metrics. */
@@ -83,11 +89,9 @@ async function run(): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     const stores: Stores = { memory: null, SQLite: `sqlite:${join(dir, 'audit.sqlite')}`, ...(postgres && { PostgreSQL: postgres.url }) };
-    child = fork(import.meta.filename, ['--serve', JSON.stringify({ emulatorUrl: emulator.url, issuer: idp.issuer, stores })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const gateways = await new Promise<Gateways>((resolve, reject) => {
-      child!.once('message', (m) => resolve(m as Gateways));
-      child!.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-    });
+    const started = await startChild<Gateways>(import.meta.filename, { emulatorUrl: emulator.url, issuer: idp.issuer, stores });
+    child = started.child;
+    const gateways = started.servers;
     const token = await idp.tokenFor('reporting-agent');
     const storeNames = Object.keys(stores);
 

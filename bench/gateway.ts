@@ -9,7 +9,7 @@
 // event loop. The gateway runs twice: with the default 30 s dry-run cache (a repeated query is
 // dry-run once) and with the cache off (every query dry-run upstream first, as a never-seen query
 // is). Run: `node bench/gateway.ts` (BENCH_N, BENCH_REQUESTS, BENCH_CONCURRENCY).
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { BigQuery } from '@google-cloud/bigquery';
@@ -21,8 +21,9 @@ import { buildBundle } from '../engine/index.ts';
 import { resolveConfig } from '../gateway/config/load.ts';
 import { createGateway } from '../gateway/server.ts';
 import { HttpUpstream } from '../gateway/upstream/http.ts';
-import { throughputs } from './load.ts';
+import { AGGREGATE_SQL, PII_SQL, throughputs } from './load.ts';
 import { replayOf } from './replay-upstream.ts';
+import { announce, serveArgs, startChild } from './servers.ts';
 import { summarize, table, type Summary } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 30);
@@ -31,8 +32,8 @@ const REPLAY_REQUESTS = Number(process.env.BENCH_REPLAY_REQUESTS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
 const QUERIES = {
-  aggregate: 'SELECT product, SUM(units) AS units, SUM(amount) AS revenue FROM sales.orders GROUP BY product ORDER BY product',
-  'PII (masked through the gateway)': 'SELECT customer_id, name, ssn, email, phone, card_number, address FROM crm.customers ORDER BY customer_id',
+  aggregate: AGGREGATE_SQL,
+  'PII (masked through the gateway)': PII_SQL,
   'SELECT * (60 rows)': 'SELECT * FROM sales.orders ORDER BY order_id',
 };
 
@@ -47,12 +48,17 @@ interface Servers {
   replayProxy: string;
 }
 
-if (process.argv.includes('--serve')) await serve();
+interface ServeArgs {
+  emulatorUrl: string;
+  issuer: string;
+}
+
+const args = serveArgs<ServeArgs>();
+if (args) await serve(args);
 else await run();
 
 /** Child: two gateways and a pass-through proxy in front of the emulator the parent started. */
-async function serve(): Promise<void> {
-  const { emulatorUrl, issuer } = JSON.parse(process.argv[process.argv.indexOf('--serve') + 1]!) as { emulatorUrl: string; issuer: string };
+async function serve({ emulatorUrl, issuer }: ServeArgs): Promise<void> {
   const bundle = await buildBundle();
   const gatewayWith = async (upstream: string, dryRunCacheSeconds: number | undefined) => {
     const config = resolveConfig({
@@ -86,20 +92,16 @@ async function serve(): Promise<void> {
     replayGateway: await gatewayWith(replay, 0),
     replayProxy: await proxyTo(replay),
   };
-  process.send!(servers);
-  // Gone with the parent.
-  process.once('disconnect', () => process.exit(0));
+  announce(servers);
 }
 
 async function run(): Promise<void> {
   const [emulator, idp] = await Promise.all([startEmulator(), startIdentityProvider({ accessTokenTtlSeconds: 3600 })]);
   let child: ChildProcess | undefined;
   try {
-    child = fork(import.meta.filename, ['--serve', JSON.stringify({ emulatorUrl: emulator.url, issuer: idp.issuer })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const servers = await new Promise<Servers>((resolve, reject) => {
-      child!.once('message', (m) => resolve(m as Servers));
-      child!.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-    });
+    const started = await startChild<Servers>(import.meta.filename, { emulatorUrl: emulator.url, issuer: idp.issuer });
+    child = started.child;
+    const servers = started.servers;
     const token = await idp.tokenFor('reporting-agent');
     const clients = {
       direct: client(emulator.url, 'emulator-takes-no-token'),

@@ -2,6 +2,10 @@
 // required to be 200, so an error path is never measured as a fast one.
 import { ACME_PROJECT } from '../demo/emulator.ts';
 
+/** The queries the gateway benchmarks run: an aggregate, and a read of every PII column (masked). */
+export const AGGREGATE_SQL = 'SELECT product, SUM(units) AS units, SUM(amount) AS revenue FROM sales.orders GROUP BY product ORDER BY product';
+export const PII_SQL = 'SELECT customer_id, name, ssn, email, phone, card_number, address FROM crm.customers ORDER BY customer_id';
+
 export interface Target {
   url: string;
   /** Bearer token, when the target is a gateway. */
