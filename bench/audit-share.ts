@@ -62,7 +62,7 @@ async function serve({ emulatorUrl, issuer, stores }: ServeArgs): Promise<void> 
         bundle: bundle.path,
         ...(url && { storage: { url } }),
         issuers: [{ issuer, audience: DEFAULT_AUDIENCE }],
-        connections: [{ name: 'acme', upstream, project: ACME_PROJECT, credentials: { mode: 'none' } }],
+        connections: [{ name: 'acme', upstream, project: ACME_PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false }],
       });
       const gateway = await createGateway({ config, hashKey: randomBytes(32), processMetrics: false });
       gateways[upstreamName]![store] = await gateway.listen();

@@ -66,7 +66,7 @@ async function serve({ emulatorUrl, issuer }: ServeArgs): Promise<void> {
       log_level: 'warn',
       bundle: bundle.path,
       issuers: [{ issuer, audience: DEFAULT_AUDIENCE }],
-      connections: [{ name: 'acme', upstream, project: ACME_PROJECT, credentials: { mode: 'none' } }],
+      connections: [{ name: 'acme', upstream, project: ACME_PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false }],
       ...(dryRunCacheSeconds !== undefined && { limits: { dry_run_cache_seconds: dryRunCacheSeconds } }),
     });
     const gateway = await createGateway({ config, hashKey: randomBytes(32), processMetrics: false });

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       log_level: 'warn',
       storage: { url: `sqlite:${join(state, 'sluice.sqlite')}` },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
-      connections: [{ name: 'acme', upstream: emulator.url, project: ACME_PROJECT, credentials: { mode: 'none' } }],
+      connections: [{ name: 'acme', upstream: emulator.url, project: ACME_PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false }],
       bundle: bundle.path,
       // The demo's own throwaway secret for the approver page's sessions.
       approvals: { page: { issuer: idp.issuer, client_id: APPROVER_PAGE_CLIENT, resource: DEFAULT_AUDIENCE, session_secret: randomBytes(32).toString('base64url') } },

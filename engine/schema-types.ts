@@ -641,6 +641,10 @@ export interface FixtureRequest {
    * Tables the dry run names (project.dataset.table); makes the estimate's source dry_run.
    */
   referenced_tables?: string[];
+  /**
+   * The connection requires dry runs to name their tables (`require_referenced_tables`); makes the estimate's source dry_run.
+   */
+  referenced_tables_expected?: boolean;
   grants?: FixtureGrant[];
   schemas?: FixtureSchemasRef;
 }
@@ -832,6 +836,10 @@ export interface ConnectionConfig {
    * How the short-lived upstream credential for each request is obtained (gateway/credentials).
    */
   credentials: NoCredentials | ImpersonationCredentials | WorkloadIdentityCredentials;
+  /**
+   * The upstream names the tables a query reads in every dry run, as BigQuery does: a dry run naming none for a query that reads tables is then refused (`referenced_tables_missing`), since the parser's reading could not be cross-checked. Turn off only for an upstream that never names them (a local emulator).
+   */
+  require_referenced_tables?: boolean;
 }
 /**
  * No Authorization header upstream (a local emulator).
@@ -1016,9 +1024,13 @@ export interface Estimate {
   bytes: number;
   source: "dry_run" | "caller";
   /**
-   * Tables BigQuery's dry run names (project.dataset.table). One the parser missed is a mismatch the policy sees.
+   * Tables BigQuery's dry run names (project.dataset.table). One the parser missed is a mismatch the policy sees. Absent when the dry run named none: unknown, not an empty list.
    */
   referenced_tables?: string[];
+  /**
+   * The upstream names every table a query reads in its dry run (the connection's `require_referenced_tables`), so a dry run naming none for a query that reads tables is a mismatch.
+   */
+  referenced_tables_expected?: boolean;
   /**
    * referenced_tables that appear in no statement's tables.
    */

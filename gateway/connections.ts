@@ -10,6 +10,8 @@ export interface Connection {
   readonly project: string;
   readonly upstream: BigQueryUpstream;
   readonly credentials: UpstreamCredentials;
+  /** The upstream names the tables of every dry run; one that names none is refused (config `require_referenced_tables`). */
+  readonly requireReferencedTables: boolean;
 }
 
 export class Connections {
@@ -22,6 +24,7 @@ export class Connections {
         project: config.project,
         upstream: new BigQueryUpstream(config.upstream, options),
         credentials: credentials(config),
+        requireReferencedTables: config.require_referenced_tables !== false,
       });
     }
   }

@@ -139,14 +139,23 @@ export class Enforcer {
       // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
       // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
       // estimate would allow; its outcome is never acted on otherwise.
-      const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run', referenced_tables: [] }, ctx.trail);
+      const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run' }, ctx.trail);
       if (pre.decision.outcome === 'deny') return this.#refuse(ctx, pre, undefined);
       const dryRunStarted = performance.now();
       estimate = await this.#dryRun(ctx, dryRunKey, pre.decision, preflight);
       ctx.trail?.time('dry_run', performance.now() - dryRunStarted);
     }
     if (ctx.trail) ctx.trail.estimatedBytes = estimate.bytes;
-    const final = this.#decide(withSchemas, { bytes: estimate.bytes, source: 'dry_run', referenced_tables: estimate.referencedTables }, ctx.trail);
+    const final = this.#decide(
+      withSchemas,
+      {
+        bytes: estimate.bytes,
+        source: 'dry_run',
+        ...(estimate.referencedTables && { referenced_tables: estimate.referencedTables }),
+        ...(connection.requireReferencedTables && { referenced_tables_expected: true }),
+      },
+      ctx.trail,
+    );
     this.#o.metrics.decisions.inc({ outcome: final.decision.outcome, route: ctx.route });
     if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
     if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate, now);

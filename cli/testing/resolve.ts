@@ -153,13 +153,17 @@ export class SuiteResolver {
     if (bytesValue !== undefined && bytesValue !== null) {
       const bytes = parseBytes(bytesValue);
       if (Number.isNaN(bytes)) this.src.report([...path, 'estimate_bytes'], `not a whole number of bytes: ${String(bytesValue)}`);
+      const dryRun = raw.referenced_tables !== undefined || raw.referenced_tables_expected !== undefined;
       estimate = {
         bytes,
-        source: raw.referenced_tables ? 'dry_run' : 'caller',
+        source: dryRun ? 'dry_run' : 'caller',
         ...(raw.referenced_tables && { referenced_tables: raw.referenced_tables }),
+        ...(raw.referenced_tables_expected !== undefined && { referenced_tables_expected: raw.referenced_tables_expected }),
       };
-    } else if (raw.referenced_tables) {
-      this.src.report([...path, 'referenced_tables'], 'referenced_tables comes from a dry run and needs estimate_bytes');
+    } else {
+      for (const field of ['referenced_tables', 'referenced_tables_expected'] as const) {
+        if (raw[field] !== undefined) this.src.report([...path, field], `${field} comes from a dry run and needs estimate_bytes`);
+      }
     }
 
     const schemasRef = raw.schemas ?? defaults.schemas;

@@ -18,7 +18,7 @@ export class StatementContext {
   /** Source columns read by clauses that choose or order rows (see Statement.predicate_columns). */
   readonly predicates = new Map<string, ColumnRef>();
   readonly functions = new Set<string>();
-  /** Lower-case dotted names read in table positions that are not tables. */
+  /** Names read in table positions that are not tables (WITH names, array paths), by `writtenKey`. */
   readonly explained = new Set<string>();
   /** Value literal nodes the expression analysis read (literals.ts: sharing by shape). */
   readonly literals = new Set<object>();

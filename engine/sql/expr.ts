@@ -56,11 +56,14 @@ export function evalAll(values: readonly unknown[], env: ExprEnv): Lineage[] {
   return values.map((v) => evalExpr(v, env));
 }
 
-/** The column path of a column_ref, lower-cased: [table?, column, ...fields]. */
+/**
+ * The column path of a column_ref, lower-cased: [table?, column, ...fields], identifiers as
+ * written: `` `crm.customers`.ssn `` names the range variable `crm.customers`, not `crm`.
+ */
 function columnPath(node: Node, column: string): string[] {
   const path: string[] = [];
   const table = identifier(node.table);
-  if (table !== undefined && table !== '') path.push(...table.split('.'));
+  if (table !== undefined && table !== '') path.push(table);
   path.push(column);
   for (const field of list(node.subFields)) {
     const name = identifier(field);

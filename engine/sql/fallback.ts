@@ -5,13 +5,9 @@ import type { Statement } from '../schema-types.ts';
 import { Unsupported } from './ast.ts';
 import type { StatementContext } from './context.ts';
 import type { ScanResult } from './scan.ts';
-import { qualify, type NameContext } from './tables.ts';
+import { qualify, writtenKey, type NameContext } from './tables.ts';
 
 export type StatementHead = Pick<Statement, 'index' | 'type' | 'category'>;
-
-function lowerPath(path: readonly string[]): string {
-  return path.flatMap((p) => p.split('.')).map((p) => p.toLowerCase()).join('.');
-}
 
 /** Best-effort tables of an unparsed statement, from the token scan (and any partial analysis). */
 export function unparsed(head: StatementHead, error: string, scan: ScanResult, names: NameContext, partial?: StatementContext): Statement {
@@ -35,9 +31,8 @@ export function unparsed(head: StatementHead, error: string, scan: ScanResult, n
 /** Every table name the scan sees must be one the analysis recorded (or a WITH name or array path). */
 export function crossCheck(scan: ScanResult, ctx: StatementContext): void {
   for (const ref of scan.refs) {
-    const name = lowerPath(ref.path);
-    if (ctx.explained.has(name)) continue;
-    if (ref.call) throw new Unsupported(`${name}(…) in a table position is not analysed`);
+    if (ctx.explained.has(writtenKey(ref.path))) continue;
+    if (ref.call) throw new Unsupported(`${ref.path.join('.')}(…) in a table position is not analysed`);
     const q = qualify(ref.path, ctx.names);
     if (q.error !== undefined) throw new Unsupported(q.error);
     if (!ctx.tables.has(`${q.name.id}\u0000${ref.mode}`)) {

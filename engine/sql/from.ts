@@ -5,6 +5,7 @@ import type { StatementContext } from './context.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { CONSTANT, lineageTables, type Lineage } from './lineage.ts';
 import { analyzeQuery, relationColumns } from './query.ts';
+import { implicitAlias, writtenKey } from './tables.ts';
 import { recordFields, type DerivedRelation, type Relation, type Scope, type ValueRelation } from './scope.ts';
 
 const FROM_KEYS = new Set(['db', 'table', 'as', 'surround', 'join', 'on', 'using', 'catalog', 'schema', 'type', 'expr', 'with_offset', 'parentheses', 'loc']);
@@ -68,8 +69,37 @@ function unnestFields(expr: unknown, value: Lineage, ctx: StatementContext): Val
   return undefined;
 }
 
-/** A table, a WITH name, or an array path through a range variable (`FROM t, t.items`). */
+/**
+ * A table, a WITH name, or an array path through a range variable (`FROM t, t.items`), decided as
+ * BigQuery decides it, on the identifiers as written: only a path of two or more identifiers whose
+ * first one is a range variable in scope is an array path, and only a single identifier can name a
+ * WITH query. A single back-quoted identifier holding dots (`` `crm.customers` ``) is a table,
+ * whatever aliases are in scope.
+ */
 function namedRelation(scope: Scope, node: Node, alias: string | undefined, ctx: StatementContext): Relation {
+  const path = writtenPath(node);
+  const written = path.map(lower);
+  if (written.length === 1) {
+    const cte = scope.ctes?.find(written[0]!);
+    // BigQuery's analyzer reads a WITH name first, but a service that splits `a.b` into a table
+    // path would read the table: neither reading is safe to assume.
+    if (cte !== undefined && written[0]!.includes('.')) unsupported(`WITH name \`${path[0]}\` is also a table name`);
+    if (cte !== undefined) {
+      ctx.explained.add(writtenKey(path));
+      return { ...cte, alias: alias ?? written[0]! } satisfies DerivedRelation;
+    }
+  }
+  if (written.length >= 2 && scope.rangeVariable(written[0]!) !== undefined) {
+    const value = scope.resolve(written, ctx);
+    ctx.explained.add(writtenKey(path));
+    return { kind: 'value', alias: alias ?? implicitAlias(path), value, fields: recordFields(value, ctx), tables: lineageTables(value) };
+  }
+  const name = ctx.table(path, 'read');
+  return { kind: 'table', alias: alias ?? implicitAlias(path), id: name.id, fields: ctx.catalog.table(name.id) };
+}
+
+/** The FROM item's name as its identifiers were written (a back-quoted one may hold dots). */
+function writtenPath(node: Node): string[] {
   const path: string[] = [];
   if (node.schema != null) {
     const catalog = identifier(node.catalog) ?? identifier(node.db);
@@ -82,20 +112,5 @@ function namedRelation(scope: Scope, node: Node, alias: string | undefined, ctx:
     path.push(db);
   }
   path.push(node.table as string);
-  const parts = path.flatMap((p) => p.split('.')).map(lower);
-
-  if (parts.length === 1) {
-    const cte = scope.ctes?.find(parts[0]!);
-    if (cte !== undefined) {
-      ctx.explained.add(parts[0]!);
-      return { ...cte, alias: alias ?? parts[0]! } satisfies DerivedRelation;
-    }
-  }
-  if (parts.length >= 2 && scope.rangeVariable(parts[0]!) !== undefined) {
-    const value = scope.resolve(parts, ctx);
-    ctx.explained.add(parts.join('.'));
-    return { kind: 'value', alias: alias ?? parts[parts.length - 1]!, value, fields: recordFields(value, ctx), tables: lineageTables(value) };
-  }
-  const name = ctx.table(path, 'read');
-  return { kind: 'table', alias: alias ?? name.table, id: name.id, fields: ctx.catalog.table(name.id) };
+  return path;
 }

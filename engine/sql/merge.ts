@@ -8,6 +8,7 @@ import { unsupported } from './ast.ts';
 import type { Token } from './lexer.ts';
 import { RESERVED } from './keywords.ts';
 import { readPath } from './scan.ts';
+import { implicitAlias } from './tables.ts';
 
 export interface MergeQuery {
   /** The SELECT standing for the MERGE. */
@@ -98,7 +99,7 @@ export function mergeQuery(text: string, tokens: readonly Token[]): MergeQuery {
   } else {
     const source = readPath(tokens as Token[], i);
     if (source === undefined) unsupported('MERGE without a source');
-    sourceName = source.path[source.path.length - 1]!.split('.').pop()!.toLowerCase();
+    sourceName = implicitAlias(source.path);
     i = source.next;
   }
   const sourceAlias = alias(tokens, i);

@@ -8,6 +8,7 @@ import { addFromItem } from './from.ts';
 import { CONSTANT, passedThrough, transformed, unknownLineage, type Lineage } from './lineage.ts';
 import { CteEnv, Scope, type DerivedColumn } from './scope.ts';
 import { selectList } from './select-list.ts';
+import { writtenKey } from './tables.ts';
 
 export interface QueryResult {
   readonly columns: readonly DerivedColumn[];
@@ -49,7 +50,7 @@ function defineCtes(withList: unknown, ctes: CteEnv | undefined, ctx: StatementC
     const ast = isNode(stmt.ast) ? stmt.ast : unsupported('WITH entry without a query');
     const result = analyzeQuery(ast, undefined, env, ctx);
     env.define(name.toLowerCase(), { kind: 'derived', alias: name.toLowerCase(), columns: relationColumns(result), tables: result.tables });
-    ctx.explained.add(name.toLowerCase());
+    ctx.explained.add(writtenKey([name]));
   }
   return env;
 }

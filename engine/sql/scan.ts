@@ -4,6 +4,7 @@
 // It errs towards naming too much: a spurious table only adds to what the policy checks.
 import { adjacent, type Token } from './lexer.ts';
 import { RESERVED } from './keywords.ts';
+import { implicitAlias } from './tables.ts';
 
 export type ScanMode = 'read' | 'write' | 'ddl';
 
@@ -100,10 +101,11 @@ export function scanTables(tokens: Token[]): ScanResult {
     if (read === undefined) return fallback;
     // In a FROM position `name(` is a table-valued function; after INSERT or CREATE it opens a column list.
     const call = mode === 'read' && isPunct(tokens[read.next], '(');
-    const parts = read.path.flatMap((p) => p.split('.'));
-    const arrayPath = parts.length >= 2 && aliases.has(parts[0]!.toLowerCase());
+    // As BigQuery reads it: two or more identifiers, the first a range variable. A single
+    // back-quoted `a.b` is a table even when `a` is an alias.
+    const arrayPath = read.path.length >= 2 && aliases.has(read.path[0]!.toLowerCase());
     refs.push({ path: read.path, mode, call, arrayPath });
-    aliases.add(read.path[read.path.length - 1]!.split('.').pop()!.toLowerCase());
+    aliases.add(implicitAlias(read.path));
     let j = read.next;
     if (isWord(tokens[j], 'AS')) j++;
     const alias = tokens[j];

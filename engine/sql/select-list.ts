@@ -51,7 +51,10 @@ export function selectList(items: unknown[], env: ExprEnv): { columns: DerivedCo
 function star(expr: Node, item: Node, env: ExprEnv): DerivedColumn[] {
   const { scope, ctx } = env;
   const column = expr.column as string;
-  const qualifier = [...(identifier(expr.table)?.split('.') ?? []), ...(column === '*' ? [] : column.slice(0, -2).split('.'))].map(lower);
+  // The table part is one identifier as written (`` `crm.customers`.* ``); the parser joins the
+  // unquoted field path after it (`t.address.*`).
+  const table = identifier(expr.table);
+  const qualifier = [...(table ? [table] : []), ...(column === '*' ? [] : column.slice(0, -2).split('.'))].map(lower);
 
   let columns: readonly DerivedColumn[];
   if (qualifier.length === 0) {

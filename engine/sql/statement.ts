@@ -10,6 +10,7 @@ import { columnLineage, passedThrough, toOutput, unknownLineage, type Lineage } 
 import type { MergeQuery } from './merge.ts';
 import { analyzeQuery, type QueryResult } from './query.ts';
 import { Scope } from './scope.ts';
+import { implicitAlias } from './tables.ts';
 
 /** Statement types handed to node-sql-parser; the others are not parsed. */
 export const PARSED_TYPES = new Set([
@@ -87,7 +88,7 @@ function targetTable(node: unknown, mode: TableMode, ctx: StatementContext, scop
   const name = ctx.table(path, mode);
   if (scope !== undefined) {
     const alias = identifier(t.as);
-    scope.relations.push({ kind: 'table', alias: (alias ?? name.table).toLowerCase(), id: name.id, fields: ctx.catalog.table(name.id) });
+    scope.relations.push({ kind: 'table', alias: alias?.toLowerCase() ?? implicitAlias(path), id: name.id, fields: ctx.catalog.table(name.id) });
   }
 }
 

@@ -77,6 +77,23 @@ export function qualify(path: readonly string[], ctx: NameContext): Qualified {
   }
 }
 
+/**
+ * A path's identity as written, identifier by identifier: `` `crm.customers` `` (one identifier, a
+ * table) and `crm.customers` (two, maybe an array path) are different names.
+ */
+export function writtenKey(path: readonly string[]): string {
+  return path.map((p) => p.toLowerCase()).join('\u0001');
+}
+
+/**
+ * The range variable a FROM path defines without AS: its last identifier as written, so
+ * `crm.customers` is `customers` but the single identifier `` `crm.customers` `` is `crm.customers`
+ * (BigQuery's analyzer: `` SELECT `crm.customers`.ssn FROM `crm.customers` ``).
+ */
+export function implicitAlias(path: readonly string[]): string {
+  return path[path.length - 1]!.toLowerCase();
+}
+
 /** Whether a concrete table id (as BigQuery's dry run names it) is covered by a table ref. */
 export function coversTable(ref: TableName, id: string): boolean {
   if (ref.wildcard !== true) return ref.id === id;

@@ -88,6 +88,9 @@ export const accessDenied = (message: string, details?: ErrorInfo[]) =>
 
 export const invalid = (message: string) => new BigQueryError(400, 'invalid', message);
 
+/** The query cannot run as written (BigQuery's own 400 for syntax and unknown names); never retried. */
+export const invalidQuery = (message: string) => new BigQueryError(400, 'invalidQuery', message);
+
 export const notFound = (message: string) => new BigQueryError(404, 'notFound', message);
 
 export const unauthenticated = (message: string, detail: string) =>

@@ -2,7 +2,7 @@
 // Every call carries the short-lived credential minted for the caller (never the caller's token).
 import { randomUUID } from 'node:crypto';
 import type { TableField } from '../../engine/schema-types.ts';
-import { BigQueryError, backendError, fromUpstream } from '../bigquery/errors.ts';
+import { backendError, fromUpstream, invalidQuery } from '../bigquery/errors.ts';
 import { HttpUpstream, UpstreamUnavailable, type UpstreamResponse } from './http.ts';
 
 export type Headers = Record<string, string>;
@@ -19,8 +19,11 @@ export interface DryRunSpec {
 
 export interface DryRunResult {
   bytes: number;
-  /** `project.dataset.table`, as BigQuery names them (the emulator names none). */
-  referencedTables: string[];
+  /**
+   * `project.dataset.table`, as BigQuery names them; undefined when the dry run named none (the
+   * emulator never does): unknown, not "no tables".
+   */
+  referencedTables: string[] | undefined;
   statementType: string | undefined;
 }
 
@@ -63,21 +66,25 @@ export class BigQueryUpstream {
     const jobReference = { projectId: project, jobId: `sluice_dry_run_${randomUUID().replaceAll('-', '')}`, ...(spec.location && { location: spec.location }) };
     const body = { jobReference, configuration: { dryRun: true, query } };
     const res = await this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body });
+    // The query itself is invalid (syntax, unknown table, unsupported feature): say so as BigQuery
+    // does, whatever reason the upstream gave. A reason such as the emulator's jobInternalError
+    // would have clients retry a query that can never run.
+    if (res.status === 400) throw invalidQuery(fromUpstream(res.status, res.body, rewrite).message);
     if (res.status !== 200) throw fromUpstream(res.status, res.body, rewrite);
     const job = res.body as {
       status?: { errorResult?: { reason?: string; message?: string } };
       statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string; statementType?: string; referencedTables?: { projectId: string; datasetId: string; tableId: string }[] } };
     };
     if (job?.status?.errorResult) {
-      const e = job.status.errorResult;
-      throw new BigQueryError(400, e.reason ?? 'invalidQuery', (rewrite ?? ((m: string) => m))(e.message ?? 'the dry run failed'));
+      throw invalidQuery((rewrite ?? ((m: string) => m))(job.status.errorResult.message ?? 'the dry run failed'));
     }
     const stats = job?.statistics?.query;
     const bytes = Number(stats?.totalBytesProcessed ?? job?.statistics?.totalBytesProcessed);
     if (!Number.isFinite(bytes) || bytes < 0) throw backendError('BigQuery dry run returned no byte estimate');
+    const referenced = stats?.referencedTables;
     return {
       bytes,
-      referencedTables: (stats?.referencedTables ?? []).map((t) => `${t.projectId}.${t.datasetId}.${t.tableId}`),
+      referencedTables: referenced?.length ? referenced.map((t) => `${t.projectId}.${t.datasetId}.${t.tableId}`) : undefined,
       statementType: stats?.statementType,
     };
   }

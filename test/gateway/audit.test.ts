@@ -5,16 +5,12 @@
 // and an answer that cannot be recorded is not released (503, BigQuery's retryable backendError).
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { listRecords, verifyAudit, type StoredRecord } from '../../gateway/audit/index.ts';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/support/human-login.ts';
 import { sluice } from '../support/cli.ts';
+import { seededPii } from '../support/seed.ts';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
-
-const SEED = fileURLToPath(new URL('../../demo/seed/acme.yaml', import.meta.url));
-const PII_COLUMNS = ['name', 'ssn', 'email', 'phone', 'card_number'];
 
 let stack: Stack;
 /** Every PII value of crm.customers as seeded. */
@@ -22,35 +18,13 @@ let secrets: string[];
 
 beforeAll(async () => {
   stack = await startStack({ idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] } });
-  secrets = seededPii(parse(await readFile(SEED, 'utf8')));
+  secrets = await seededPii();
   expect(secrets.length).toBeGreaterThanOrEqual(100);
 });
 
 afterAll(async () => {
   await stack?.close();
 });
-
-/** PII values of crm.customers in the seed file (name, ssn, email, phone, card, street). */
-function seededPii(seed: unknown): string[] {
-  const out: string[] = [];
-  const visit = (node: unknown, path: string[]): void => {
-    if (Array.isArray(node)) return node.forEach((n) => visit(n, path));
-    if (!node || typeof node !== 'object') return;
-    const o = node as Record<string, unknown>;
-    const here = typeof o.id === 'string' ? [...path, o.id] : path;
-    if (here.slice(-2).join('.') === 'crm.customers' && Array.isArray(o.data)) {
-      for (const row of o.data as Record<string, unknown>[]) {
-        for (const c of PII_COLUMNS) if (typeof row[c] === 'string') out.push(row[c] as string);
-        const street = (row.address as { street?: unknown } | undefined)?.street;
-        if (typeof street === 'string') out.push(street);
-      }
-      return;
-    }
-    for (const v of Object.values(o)) visit(v, here);
-  };
-  visit(seed, []);
-  return out;
-}
 
 const queries = `/bigquery/v2/projects/${PROJECT}/queries`;
 

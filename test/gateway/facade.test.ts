@@ -341,6 +341,24 @@ describe('configuration file', () => {
     await expect(loadConfigFile(path, { ...env, SESSION_SECRET: 'short' })).rejects.toThrow(/session_secret/);
   });
 
+  it('loads the example configuration for BigQuery, which refuses dry runs naming no tables', async () => {
+    const example = join(import.meta.dirname, '..', '..', 'examples', 'gateway.yaml');
+    const env = {
+      SLUICE_DATABASE_URL: 'postgres://sluice@db.internal/sluice',
+      SLUICE_APPROVER_CLIENT_SECRET: 'client-secret',
+      SLUICE_SESSION_SECRET: 's'.repeat(32),
+    };
+    const config = await loadConfigFile(example, env);
+    expect(config.storageUrl).toBe(env.SLUICE_DATABASE_URL);
+    expect(config.issuers).toHaveLength(2);
+    expect(config.connections).toEqual([expect.objectContaining({ upstream: 'https://bigquery.googleapis.com', require_referenced_tables: true })]);
+    // An in-memory database stays in memory, not a file named after it.
+    expect(resolveConfig({ storage: { url: 'sqlite::memory:' }, issuers: config.issuers, connections: config.connections }).storageUrl).toBe('sqlite::memory:');
+    // Left out, the check is on: only an emulator's connection turns it off.
+    const { require_referenced_tables: _, ...implicit } = config.connections[0]!;
+    expect(resolveConfig({ issuers: config.issuers, connections: [implicit] }).connections[0]!.require_referenced_tables).toBe(true);
+  });
+
   it('serves the approver page when approvals.page is configured, and only then', async () => {
     const { randomBytes } = await import('node:crypto');
     const { createGateway } = await import('../../gateway/server.ts');
@@ -348,7 +366,7 @@ describe('configuration file', () => {
       listen: { host: '127.0.0.1', port: 0 },
       log_level: 'silent',
       issuers: [{ issuer: stack.idp.issuer, audience: 'https://sluice.local/bigquery' }],
-      connections: [{ name: 'acme', upstream: stack.emulator.url, project: PROJECT, credentials: { mode: 'none' } }],
+      connections: [{ name: 'acme', upstream: stack.emulator.url, project: PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false }],
     };
     const page = { issuer: stack.idp.issuer, client_id: 'sluice-approver', session_secret: randomBytes(32).toString('hex') };
     for (const [config, served] of [[{ ...base, approvals: { page } }, true], [base, false]] as const) {

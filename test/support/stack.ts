@@ -70,7 +70,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       listen: { host: '127.0.0.1', port },
       storage: { url: storageUrl },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
-      connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' } }],
+      connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false }],
       approvals: { url: 'http://127.0.0.1/approvals' },
       ...options.config,
     });

@@ -12,6 +12,14 @@ _reads_tables if {
 	count(statement.tables) > 0
 }
 
+# Reads a stored table: INFORMATION_SCHEMA views are metadata, which a dry run does not list.
+_reads_stored_tables if {
+	some statement in input.sql.statements
+	some table in statement.tables
+	table.mode == "read"
+	not endswith(table.dataset, ".information_schema")
+}
+
 # `deny` is one rule with a body per check (each reason's `rule` names the check). Byte
 # counts are formatted by sprintf, exactly as always, whatever their size.
 
@@ -36,6 +44,20 @@ deny contains reason if {
 		"code": "unparsed_table_reference",
 		"message": concat("", ["BigQuery's dry run reads ", table, ", which no parsed statement names"]),
 		"rule": "sluice.estimate.deny_unparsed_tables",
+	}
+}
+
+# deny_referenced_tables_missing: the connection's upstream names every table a query reads
+# in its dry run (`referenced_tables_expected`), yet this one named none while the statements
+# read tables. Whatever the parser missed could not be cross-checked, so the read is refused.
+deny contains reason if {
+	input.estimate.referenced_tables_expected == true
+	count(object.get(input.estimate, "referenced_tables", [])) == 0
+	_reads_stored_tables
+	reason := {
+		"code": "referenced_tables_missing",
+		"message": "BigQuery's dry run named none of the tables this query reads, so the parser's reading cannot be checked",
+		"rule": "sluice.estimate.deny_referenced_tables_missing",
 	}
 }
 

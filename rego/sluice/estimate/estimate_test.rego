@@ -38,6 +38,36 @@ test_table_missed_by_parser_denied if {
 	contains(reason.message, td.customers)
 }
 
+test_dry_run_naming_no_tables_denied_when_expected if {
+	expected := {"bytes": 0, "source": "dry_run", "referenced_tables_expected": true}
+	_codes(estimate.deny) == {"referenced_tables_missing"} with input as td.sales_select with input.estimate as expected
+	_codes(estimate.deny) == {"referenced_tables_missing"} with input as td.sales_select
+		with input.estimate as object.union(expected, {"referenced_tables": []})
+	count(estimate.deny) == 0 with input as td.sales_select
+		with input.estimate as object.union(expected, {"referenced_tables": [td.orders]})
+}
+
+test_dry_run_naming_no_tables_fine_when_not_expected if {
+	count(estimate.deny) == 0 with input as td.sales_select
+		with input.estimate as {"bytes": 0, "source": "dry_run"}
+}
+
+test_dry_run_naming_no_tables_fine_for_metadata_and_constants if {
+	request := object.union(td.sales_select, {"estimate": {"referenced_tables_expected": true, "referenced_tables": []}})
+	count(estimate.deny) == 0 with input as request
+		with input.sql.statements as [td.statement(0, "SELECT", "read", [], [])]
+
+	views := [{
+		"id": "acme-analytics.sales.information_schema.tables",
+		"project": "acme-analytics",
+		"dataset": "sales.information_schema",
+		"table": "tables",
+		"mode": "read",
+	}]
+	count(estimate.deny) == 0 with input as request
+		with input.sql.statements as [td.statement(0, "SELECT", "read", views, [])]
+}
+
 test_over_deny_threshold_denied if {
 	_codes(estimate.deny) == {"bytes_limit_exceeded"} with input as td.with_bytes(td.sales_select, (1024 * td.gib) + 1)
 	count(estimate.deny) == 0 with input as td.with_bytes(td.sales_select, 1024 * td.gib)

@@ -1,0 +1,76 @@
+// Every way of writing a name in a FROM position where BigQuery's analyzer decides between "a
+// table" and "a path into a range variable in scope", with what BigQuery reads for each. The
+// emulator embeds BigQuery's analyzer, so `reads` is checked against it (name-forms.test.ts), the
+// normalizer is checked against `reads`, and the gateway tests send each form through the official
+// clients. The agent is reporting-agent: it reads sales, sees crm.customers masked, and needs an
+// approval for finance.
+export const ORDERS = 'acme-analytics.sales.orders';
+export const CUSTOMERS = 'acme-analytics.crm.customers';
+export const LEDGER = 'acme-analytics.finance.ledger';
+
+export interface NameForm {
+  label: string;
+  sql: string;
+  /** The tables BigQuery reads, or 'invalid' when its analyzer refuses the text (nothing is read). */
+  reads: readonly string[] | 'invalid';
+  /** For an invalid text: the tables the normalizer names (those written as tables, never one invented from a path). */
+  names?: readonly string[];
+}
+
+/** Seeded values that show which table a result came from. */
+export const TABLE_MARKERS: Record<string, RegExp> = {
+  [ORDERS]: /\bO00\d\d\b/,
+  [CUSTOMERS]: /\b123-45-67\d\d\b/,
+  [LEDGER]: /\b(payroll|rent|travel|software) posting \d+\b/,
+};
+
+/** A back-quoted `dataset.table` (or `project.dataset.table`) is a table whatever aliases are in scope. */
+export const TABLE_FORMS: readonly NameForm[] = [
+  { label: 'JOIN `crm.customers` under an alias crm', sql: 'SELECT crm.order_id, x.ssn FROM sales.orders AS crm JOIN `crm.customers` AS x ON TRUE LIMIT 2', reads: [ORDERS, CUSTOMERS] },
+  { label: 'comma join, the whole row as a value', sql: 'SELECT crm.order_id, TO_JSON_STRING(x) AS x FROM sales.orders AS crm, `crm.customers` AS x', reads: [ORDERS, CUSTOMERS] },
+  { label: 'LEFT JOIN', sql: 'SELECT crm.order_id, x.ssn FROM sales.orders AS crm LEFT JOIN `crm.customers` AS x ON TRUE', reads: [ORDERS, CUSTOMERS] },
+  { label: 'CROSS JOIN, x.*', sql: 'SELECT crm.order_id, x.* FROM sales.orders AS crm CROSS JOIN `crm.customers` AS x', reads: [ORDERS, CUSTOMERS] },
+  {
+    label: 'inside a CTE',
+    sql: 'WITH leak AS (SELECT crm.order_id, x.ssn FROM sales.orders AS crm, `crm.customers` AS x) SELECT order_id, ssn FROM leak',
+    reads: [ORDERS, CUSTOMERS],
+  },
+  { label: 'inside a FROM subquery', sql: 'SELECT order_id, ssn FROM (SELECT crm.order_id, x.ssn FROM sales.orders AS crm, `crm.customers` AS x)', reads: [ORDERS, CUSTOMERS] },
+  {
+    label: 'correlated scalar subquery',
+    sql: 'SELECT crm.order_id, (SELECT x.ssn FROM `crm.customers` AS x ORDER BY x.customer_id LIMIT 1) AS ssn FROM sales.orders AS crm',
+    reads: [ORDERS, CUSTOMERS],
+  },
+  { label: 'ARRAY subquery', sql: 'SELECT crm.order_id, ARRAY(SELECT ssn FROM `crm.customers`) AS ssns FROM sales.orders AS crm', reads: [ORDERS, CUSTOMERS] },
+  { label: 'IN subquery in the select list', sql: "SELECT crm.order_id, '123-45-6701' IN (SELECT ssn FROM `crm.customers`) AS hit FROM sales.orders AS crm", reads: [ORDERS, CUSTOMERS] },
+  { label: 'three-part back-quoted name', sql: 'SELECT crm.order_id, x.ssn FROM sales.orders AS crm, `acme-analytics.crm.customers` AS x', reads: [ORDERS, CUSTOMERS] },
+  {
+    label: 'alias named like the project',
+    sql: 'SELECT p.order_id, x.ssn FROM sales.orders AS `acme-analytics`, sales.orders AS p, `acme-analytics.crm.customers` AS x',
+    reads: [ORDERS, CUSTOMERS],
+  },
+  {
+    label: 'no alias: the back-quoted name is its own range variable',
+    sql: 'SELECT crm.order_id, `crm.customers`.ssn FROM sales.orders AS crm, `crm.customers`',
+    reads: [ORDERS, CUSTOMERS],
+  },
+  { label: 'no alias, the range variable with .*', sql: 'SELECT crm.order_id, `crm.customers`.* FROM sales.orders AS crm, `crm.customers`', reads: [ORDERS, CUSTOMERS] },
+  { label: 'finance under an alias finance', sql: 'SELECT finance.order_id, x.* FROM sales.orders AS finance, `finance.ledger` AS x', reads: [ORDERS, LEDGER] },
+  { label: 'finance, correlated', sql: 'SELECT finance.order_id, (SELECT memo FROM `finance.ledger` LIMIT 1) AS memo FROM sales.orders AS finance', reads: [ORDERS, LEDGER] },
+];
+
+/** Identifiers written apart (`crm.customers`, `` `crm`.customers ``): a path into the range variable crm. */
+export const PATH_FORMS: readonly NameForm[] = [
+  { label: 'unquoted crm.customers under an alias crm', sql: 'SELECT x FROM sales.orders AS crm, crm.customers AS x', reads: 'invalid', names: [ORDERS] },
+  { label: 'each part back-quoted', sql: 'SELECT x FROM sales.orders AS crm, `crm`.`customers` AS x', reads: 'invalid', names: [ORDERS] },
+  { label: 'back-quoted alias, unquoted table', sql: 'SELECT x FROM sales.orders AS crm, `crm`.customers AS x', reads: 'invalid', names: [ORDERS] },
+  { label: 'JOIN on a path', sql: 'SELECT x FROM sales.orders AS crm JOIN crm.customers AS x ON TRUE', reads: 'invalid', names: [ORDERS] },
+  { label: 'alias named like the project, parts apart', sql: 'SELECT x FROM sales.orders AS `acme-analytics`, `acme-analytics`.crm.customers AS x', reads: 'invalid', names: [ORDERS] },
+  { label: 'UNNEST of a back-quoted dotted name', sql: 'SELECT c FROM sales.orders AS crm, UNNEST(`crm.customers`) AS c', reads: 'invalid', names: [ORDERS] },
+  { label: 'UNNEST of a path', sql: 'SELECT c FROM sales.orders AS crm, UNNEST(crm.customers) AS c', reads: 'invalid', names: [ORDERS] },
+  // Without AS, `crm.customers` defines the range variable `crm.customers`, not `customers`.
+  { label: 'the last part of a back-quoted name is no range variable', sql: 'SELECT customers.ssn FROM `crm.customers`', reads: 'invalid', names: [CUSTOMERS] },
+  { label: 'a column path through the alias crm', sql: 'SELECT crm.customers.ssn FROM sales.orders AS crm, `crm.customers`', reads: 'invalid', names: [ORDERS, CUSTOMERS] },
+];
+
+export const NAME_FORMS: readonly NameForm[] = [...TABLE_FORMS, ...PATH_FORMS];

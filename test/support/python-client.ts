@@ -1,0 +1,38 @@
+// The official Python BigQuery client as an agent runs it (test/support/python_agent.py), in the
+// virtual environment scripts/toolchain.sh provisions (SLUICE_PYTHON, or .tools/python).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PROJECT } from './stack.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const AGENT_SCRIPT = join(root, 'test', 'support', 'python_agent.py');
+
+export interface PythonQuery {
+  sql: string;
+  /** `query` (jobs.insert, then jobs.get and getQueryResults) or `query_and_wait` (jobs.query). */
+  method?: 'query' | 'query_and_wait';
+}
+
+export type PythonResult =
+  | { rows: Record<string, unknown>[]; error?: undefined; seconds: number }
+  | { rows?: undefined; error: { type: string; code: number | null; reason: string | null; message: string }; seconds: number };
+
+export function pythonInterpreter(): string {
+  const python = process.env.SLUICE_PYTHON ?? join(root, '.tools', 'python', 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`the Python BigQuery client is not installed (${python}): run scripts/toolchain.sh`);
+  return python;
+}
+
+/** Runs the queries in order with one Python client holding `token`; one result per query. */
+export async function pythonQueries(endpoint: string, token: string, queries: PythonQuery[], timeoutSeconds = 60): Promise<PythonResult[]> {
+  const child = spawn(pythonInterpreter(), [AGENT_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  child.stdin.end(JSON.stringify({ endpoint, project: PROJECT, token, timeout: timeoutSeconds, queries }));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  if (code !== 0) throw new Error(`the Python agent exited with ${code}: ${stderr.slice(-2000)}`);
+  return (JSON.parse(stdout) as { results: PythonResult[] }).results;
+}
