@@ -74,3 +74,19 @@ export const PATH_FORMS: readonly NameForm[] = [
 ];
 
 export const NAME_FORMS: readonly NameForm[] = [...TABLE_FORMS, ...PATH_FORMS];
+
+/**
+ * Forms the emulator does not serve as BigQuery does (time travel, a back-quoted project.dataset
+ * prefix), a wildcard over the table, and a WITH name spelled like the table: not checked against
+ * the emulator, but through the gateway they are masked or refused all the same.
+ */
+export const GATEWAY_FORMS: readonly NameForm[] = [
+  {
+    label: 'FOR SYSTEM_TIME AS OF',
+    sql: 'SELECT crm.order_id, x.ssn FROM sales.orders AS crm, `crm.customers` AS x FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP()',
+    reads: [ORDERS, CUSTOMERS],
+  },
+  { label: 'back-quoted project.dataset, then the table', sql: 'SELECT crm.order_id, x.ssn FROM sales.orders AS crm, `acme-analytics.crm`.customers AS x', reads: [ORDERS, CUSTOMERS] },
+  { label: 'a wildcard over crm', sql: 'SELECT crm.order_id, x.ssn FROM sales.orders AS crm, `crm.custom*` AS x', reads: [ORDERS, CUSTOMERS] },
+  { label: 'a WITH name spelled like the table', sql: "WITH `crm.customers` AS (SELECT 'none' AS ssn) SELECT crm.order_id, c.ssn FROM sales.orders AS crm, `crm.customers` AS c", reads: [ORDERS] },
+];
