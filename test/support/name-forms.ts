@@ -55,6 +55,10 @@ export const TABLE_FORMS: readonly NameForm[] = [
     reads: [ORDERS, CUSTOMERS],
   },
   { label: 'no alias, the range variable with .*', sql: 'SELECT crm.order_id, `crm.customers`.* FROM sales.orders AS crm, `crm.customers`', reads: [ORDERS, CUSTOMERS] },
+  { label: 'upper-case alias and name', sql: 'SELECT CRM.order_id, x.ssn FROM sales.orders AS CRM, `CRM.CUSTOMERS` AS x', reads: [ORDERS, CUSTOMERS] },
+  { label: 'the table aliased as its dataset', sql: 'SELECT crm.ssn FROM `crm.customers` AS crm', reads: [CUSTOMERS] },
+  { label: 'back-quoted project, then a back-quoted dataset.table', sql: 'SELECT x.ssn FROM `acme-analytics`.`crm.customers` AS x', reads: [CUSTOMERS] },
+  { label: 'SELECT * of the join, read through a subquery', sql: 'SELECT t.order_id, t.ssn FROM (SELECT * FROM sales.orders AS crm, `crm.customers`) AS t', reads: [ORDERS, CUSTOMERS] },
   { label: 'finance under an alias finance', sql: 'SELECT finance.order_id, x.* FROM sales.orders AS finance, `finance.ledger` AS x', reads: [ORDERS, LEDGER] },
   { label: 'finance, correlated', sql: 'SELECT finance.order_id, (SELECT memo FROM `finance.ledger` LIMIT 1) AS memo FROM sales.orders AS finance', reads: [ORDERS, LEDGER] },
 ];
@@ -66,6 +70,13 @@ export const PATH_FORMS: readonly NameForm[] = [
   { label: 'back-quoted alias, unquoted table', sql: 'SELECT x FROM sales.orders AS crm, `crm`.customers AS x', reads: 'invalid', names: [ORDERS] },
   { label: 'JOIN on a path', sql: 'SELECT x FROM sales.orders AS crm JOIN crm.customers AS x ON TRUE', reads: 'invalid', names: [ORDERS] },
   { label: 'alias named like the project, parts apart', sql: 'SELECT x FROM sales.orders AS `acme-analytics`, `acme-analytics`.crm.customers AS x', reads: 'invalid', names: [ORDERS] },
+  {
+    label: 'alias named like the project, then a back-quoted dataset.table',
+    sql: 'SELECT x.ssn FROM sales.orders AS `acme-analytics`, `acme-analytics`.`crm.customers` AS x',
+    reads: 'invalid',
+    names: [ORDERS],
+  },
+  { label: 'a path through a WITH query used as a range variable', sql: 'WITH crm AS (SELECT 1 AS a) SELECT x FROM crm, crm.customers AS x', reads: 'invalid', names: [] },
   { label: 'UNNEST of a back-quoted dotted name', sql: 'SELECT c FROM sales.orders AS crm, UNNEST(`crm.customers`) AS c', reads: 'invalid', names: [ORDERS] },
   { label: 'UNNEST of a path', sql: 'SELECT c FROM sales.orders AS crm, UNNEST(crm.customers) AS c', reads: 'invalid', names: [ORDERS] },
   // Without AS, `crm.customers` defines the range variable `crm.customers`, not `customers`.
