@@ -6,12 +6,12 @@
 // no tables where the upstream always names them, and a dry run refusing the query as invalid.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalize } from '../../engine/index.ts';
 import { resolveConfig } from '../../gateway/config/load.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
 import { DEFAULT_AUDIENCE } from '../../demo/idp.ts';
 import { GATEWAY_FORMS, NAME_FORMS, TABLE_FORMS, TABLE_MARKERS, LEDGER, type NameForm } from '../support/name-forms.ts';
 import { pythonQueries, type PythonResult } from '../support/python-client.ts';
+import { readTables } from '../normalize/support.ts';
 import { sluice } from '../support/cli.ts';
 import { refusal } from '../support/refusals.ts';
 import { seededPii } from '../support/seed.ts';
@@ -39,11 +39,6 @@ function tablesSeenIn(rows: unknown): string[] {
     .filter(([, marker]) => marker.test(text))
     .map(([table]) => table)
     .sort();
-}
-
-function normalizedTables(sql: string): string[] {
-  const input = normalize({ identity: { subject: AGENT, issuer: 'test', kind: 'agent', groups: ['agents'], claims: {} }, project: PROJECT, sql });
-  return [...new Set(input.sql.statements.flatMap((s) => s.tables.map((t) => t.id)))].sort();
 }
 
 /** Raw seeded PII in an answer (what the agent received). */
@@ -75,7 +70,7 @@ describe('what BigQuery reads for each name form, next to what the normalizer re
     expect(rows.length).toBeGreaterThan(0);
     // Every table whose values came back is one the form says BigQuery reads, and the normalizer names.
     for (const table of tablesSeenIn(rows)) expect(form.reads).toContain(table);
-    expect(normalizedTables(form.sql)).toEqual([...form.reads].sort());
+    expect(readTables(form.sql)).toEqual([...form.reads].sort());
   });
 });
 
@@ -105,7 +100,7 @@ describe('through the gateway, the official Node client', () => {
     const [rows] = await stack.client(AGENT).query({ query: sql });
     expect(rows).toHaveLength(2);
     for (const row of rows as { ssn: string }[]) expect(row.ssn).toMatch(/^\*{3}-\*{2}-\d{4}$/);
-    expect(normalizedTables(sql)).toEqual(['acme-analytics.crm.customers', 'acme-analytics.sales.orders']);
+    expect(readTables(sql)).toEqual(['acme-analytics.crm.customers', 'acme-analytics.sales.orders']);
   });
 
   it('a dataset without an approval path is refused behind an alias of its own name, before anything runs upstream', async () => {

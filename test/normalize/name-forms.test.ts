@@ -2,9 +2,7 @@
 // (test/support/name-forms.ts; the emulator check of the same table is test/gateway/name-forms.test.ts).
 import { describe, expect, it } from 'vitest';
 import { NAME_FORMS, PATH_FORMS, TABLE_FORMS } from '../support/name-forms.ts';
-import { CUSTOMERS, output, run, schemas, sources, statement } from './support.ts';
-
-const readTables = (sql: string) => [...new Set(run(sql).sql.statements.flatMap((s) => s.tables.map((t) => t.id)))].sort();
+import { CUSTOMERS, output, readTables, run, schemas, sources, statement } from './support.ts';
 
 describe('FROM names that look like an alias path', () => {
   it.each(TABLE_FORMS.map((f) => [f.label, f] as const))('%s: the back-quoted name is a table', (_label, form) => {

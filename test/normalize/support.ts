@@ -73,6 +73,11 @@ export function statement(sql: string, options: RunOptions = {}): Statement {
   return statements[0]!;
 }
 
+/** Every table any statement of the text names, sorted. */
+export function readTables(sql: string): string[] {
+  return [...new Set(run(sql).sql.statements.flatMap((s) => s.tables.map((t) => t.id)))].sort();
+}
+
 /** `id:mode` of each table ref, in order. */
 export function tables(s: Statement): string[] {
   return s.tables.map((t) => `${t.id}:${t.mode}`);
