@@ -100,6 +100,10 @@ export interface AuditRequestData {
   masking: null | AuditMasking;
   response: null | AuditResponse;
   /**
+   * Set when the gateway stopped waiting on the caller's job (the caller hung up, or the upstream timed out) and cancelled it upstream with jobs.cancel.
+   */
+  upstream_cancel?: null | AuditUpstreamCancel;
+  /**
    * JSON pointers (RFC 6901, relative to `data`) of values the recorder rewrote before storing: SQL literals, values found by the content scan.
    */
   redactions: string[];
@@ -187,6 +191,18 @@ export interface AuditTableRow {
   f: {
     v: AuditCellValue;
   }[];
+}
+export interface AuditUpstreamCancel {
+  job_id: string;
+  reason: "caller_gone" | "upstream_timeout";
+  /**
+   * `cancelled` when BigQuery accepted the cancel, else what went wrong.
+   */
+  outcome: string;
+  /**
+   * How long the jobs.cancel call took.
+   */
+  ms: number;
 }
 export interface AuditForwardRecord {
   v: AuditRecordVersion;
@@ -489,6 +505,10 @@ export interface ContentScan {
    */
   detectors: ["ssn" | "card" | "email" | "phone", ...("ssn" | "card" | "email" | "phone")[]];
   strategy: Strategy;
+  /**
+   * Which result columns are scanned: every one (the default), or only the columns the query did not ask for (an upstream answering with extra columns).
+   */
+  scope?: "all" | "unexpected_columns";
 }
 
 /**
@@ -805,6 +825,9 @@ export interface GatewayConfig {
      * How long the gateway remembers a job's masks.
      */
     job_retention_seconds?: number;
+    /**
+     * Longest wait for one upstream call, whole answer included, for connections that set none of their own. Long polls (the timeoutMs of jobs.query and jobs.getQueryResults) are shortened to end 5 s before it.
+     */
     upstream_timeout_ms?: number;
     body_limit_bytes?: number;
   };
@@ -840,6 +863,14 @@ export interface ConnectionConfig {
    * The upstream names the tables a query reads in every dry run, as BigQuery does: a dry run naming none for a query that reads tables is then refused (`referenced_tables_missing`), since the parser's reading could not be cross-checked. Turn off only for an upstream that never names them (a local emulator).
    */
   require_referenced_tables?: boolean;
+  /**
+   * Longest wait for one upstream call of this connection (default: limits.upstream_timeout_ms). A call that takes longer is a 502 backendError, and a job the caller was waiting on is cancelled.
+   */
+  timeout_ms?: number;
+  /**
+   * After an upstream answer the gateway could not use (timed out, cut off, not JSON, the wrong shape, rows that do not match their schema), the same caller's calls through this connection are refused at once (503 backendError, Retry-After) for this long, doubling on each further fault up to 64 times it; a usable answer resets it. Keeps client retries from hammering a failing upstream. 0 turns it off.
+   */
+  fault_backoff_seconds?: number;
 }
 /**
  * No Authorization header upstream (a local emulator).

@@ -3,6 +3,7 @@
 import type { ConnectionConfig } from './config/load.ts';
 import { accessDenied } from './bigquery/errors.ts';
 import { BigQueryUpstream } from './upstream/bigquery.ts';
+import { FaultBackoff } from './upstream/fault-backoff.ts';
 import type { CredentialProviderFactory, UpstreamCredentials } from './upstream/credentials.ts';
 
 export interface Connection {
@@ -12,6 +13,8 @@ export interface Connection {
   readonly credentials: UpstreamCredentials;
   /** The upstream names the tables of every dry run; one that names none is refused (config `require_referenced_tables`). */
   readonly requireReferencedTables: boolean;
+  /** Callers whose last upstream answer could not be used wait a while before the next call. */
+  readonly faults: FaultBackoff;
 }
 
 export class Connections {
@@ -22,9 +25,10 @@ export class Connections {
       this.#byProject.set(config.project.toLowerCase(), {
         name: config.name,
         project: config.project,
-        upstream: new BigQueryUpstream(config.upstream, options),
+        upstream: new BigQueryUpstream(config.upstream, { timeoutMs: config.timeout_ms ?? options.timeoutMs }),
         credentials: credentials(config),
         requireReferencedTables: config.require_referenced_tables !== false,
+        faults: new FaultBackoff(config.fault_backoff_seconds ?? 5),
       });
     }
   }

@@ -13,7 +13,7 @@ import { grantsCited, oneTimeGrantsUsed } from './approvals/grant-usage.ts';
 import type { Authenticator } from './auth/index.ts';
 import { BigQueryError, accessDenied, errorInfo, storeUnavailable, unauthenticated } from './bigquery/errors.ts';
 import type { QuerySpec } from './bigquery/query-request.ts';
-import { WITHHELD_MESSAGE, passesThrough } from './bigquery/results.ts';
+import { WITHHELD_MESSAGE, withholdsErrors } from './bigquery/results.ts';
 import type { Connection } from './connections.ts';
 import type { GrantSource } from './grants.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -227,7 +227,7 @@ export class Enforcer {
     const { spec, connection, caller } = ctx;
     // A failed dry run may quote values (the emulator runs the query): its text is shown only when
     // the pre-check says the caller would see every column unmasked.
-    const showDetail = pre.outcome === 'allow' && passesThrough({ masks: pre.masks, contentScan: pre.content_scan });
+    const showDetail = pre.outcome === 'allow' && !withholdsErrors(pre);
     const rewrite = (message: string) => `BigQuery's dry run refused this query: ${showDetail ? message : WITHHELD_MESSAGE}`;
     const dryRunSpec = {
       query: spec.sql,

@@ -1,5 +1,5 @@
 // Prometheus metrics of one gateway instance (its own registry, so several can share a process).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1, 5];
@@ -51,15 +51,41 @@ export class GatewayMetrics {
     buckets: COMMIT_BUCKETS,
     registers: [this.registry],
   });
+  readonly auditStoreWritable = new Gauge({
+    name: 'sluice_audit_store_writable',
+    help: '1 when the audit store committed the readiness probe\'s write, 0 when it did not (probed at most once per cache window).',
+    registers: [this.registry],
+    collect: async () => {
+      if (this.#auditStoreWritable) this.auditStoreWritable.set((await this.#auditStoreWritable()) ? 1 : 0);
+    },
+  });
+  #auditStoreWritable: (() => Promise<boolean>) | undefined;
   readonly maskedCells = new Counter({
     name: 'sluice_masked_cells_total',
     help: 'Result values rewritten by masks or the content scan.',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly upstreamFaults = new Counter({
+    name: 'sluice_upstream_faults_total',
+    help: 'Upstream answers the gateway could not use (kind: timeout, unusable), answered 502.',
+    labelNames: ['connection', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamCancels = new Counter({
+    name: 'sluice_upstream_cancels_total',
+    help: 'Jobs the gateway cancelled upstream because it stopped waiting on them (reason: caller_gone, upstream_timeout).',
+    labelNames: ['reason', 'outcome'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  }
+
+  /** What sluice_audit_store_writable reports, asked on every scrape (the gateway's cached audit store probe). */
+  reportAuditStore(writable: () => Promise<boolean>): void {
+    this.#auditStoreWritable = writable;
   }
 
   /** Runs `fn` and records its wall time in `histogram`. */

@@ -35,6 +35,8 @@ export class RequestTrail {
   maskedCells: { cells: number; scanned: number } | undefined;
   response: { schema: TableSchema | null; rows: readonly TableRow[] | undefined; total_rows?: string | number | null } | undefined;
   error: { reason: string; message: string } | undefined;
+  /** The caller's job, cancelled upstream when the gateway stopped waiting on it. */
+  upstreamCancel: { job_id: string; reason: 'caller_gone' | 'upstream_timeout'; outcome: string; ms: number } | undefined;
   /** Set once the forward record is committed: later upstream calls of the request need none. */
   forwarded = false;
 
@@ -103,6 +105,7 @@ export class RequestTrail {
           { cellsMasked: this.maskedCells.cells, contentScanCells: this.maskedCells.scanned, detections: {} as MaskStats['detections'] }
         : null,
       response: this.response ?? null,
+      upstream_cancel: this.upstreamCancel ?? null,
     };
   }
 }

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import { Engine } from '../engine/index.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore } from './approvals/index.ts';
-import { ANSWER_WITHHELD, AuditLog, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
+import { ANSWER_WITHHELD, AuditLog, AuditStoreProbe, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
 import { createAuthenticator, type Authenticator, type TrustedIssuer } from './auth/index.ts';
 import { BigQueryError } from './bigquery/errors.ts';
 import { registerDiscovery } from './bigquery/discovery.ts';
@@ -93,6 +93,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (ownDatabase) await database.close();
     throw new GatewayConfigError(`the audit trail cannot be opened in ${redact(database.url)}: ${(error as Error).message}`);
   }
+  // Readiness: can the store the audit log writes to take a write (cached, bounded; see store-probe.ts).
+  let auditStoreWasWritable: boolean | undefined;
+  const auditStore = new AuditStoreProbe(database, audit.stream, {
+    onResult: (status) => {
+      if (!status.writable && auditStoreWasWritable !== false) app.log.warn({ reason: status.reason }, 'the audit store cannot take a write: not ready');
+      if (status.writable && auditStoreWasWritable === false) app.log.info('the audit store takes writes again');
+      auditStoreWasWritable = status.writable;
+    },
+  });
+  metrics.reportAuditStore(async () => (await auditStore.check()).writable);
   const publicUrl = config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const approvalStore = createApprovalStore({
     database,
@@ -193,7 +203,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(config.approverPage && { page: config.approverPage }),
   });
   registerDiscovery(app, config.publicUrl);
-  registerHealth(app, engine, connections, metrics);
+  registerHealth(app, engine, connections, auditStore, metrics);
 
   return {
     app,
@@ -232,16 +242,20 @@ function buildServer(config: ResolvedConfig, logger: GatewayOptions['logger']): 
   }) as unknown as FastifyInstance;
 }
 
-function registerHealth(app: FastifyInstance, engine: Engine, connections: Connections, metrics: GatewayMetrics): void {
+function registerHealth(app: FastifyInstance, engine: Engine, connections: Connections, auditStore: AuditStoreProbe, metrics: GatewayMetrics): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const upstreams = await Promise.all(connections.all().map(async (c) => [c.name, await c.upstream.reachable()] as const));
-    const ready = upstreams.every(([, ok]) => ok);
+    const [upstreams, store] = await Promise.all([
+      Promise.all(connections.all().map(async (c) => [c.name, await c.upstream.reachable()] as const)),
+      auditStore.check(),
+    ]);
+    const ready = upstreams.every(([, ok]) => ok) && store.writable;
     void reply.code(ready ? 200 : 503);
     return {
       status: ready ? 'ready' : 'not ready',
       policy_revision: engine.revision,
       upstreams: Object.fromEntries(upstreams.map(([name, ok]) => [name, ok ? 'reachable' : 'unreachable'])),
+      audit_store: store.writable ? 'writable' : `unavailable: ${store.reason}`,
     };
   });
   app.get('/metrics', async (_req, reply) => {

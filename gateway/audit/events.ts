@@ -8,6 +8,7 @@ import type {
   AuditForwardData,
   AuditGrantData,
   AuditScope,
+  AuditUpstreamCancel,
   AuditTokenFailureData,
   Decision,
   PolicyInput,
@@ -74,6 +75,8 @@ export interface RequestAuditEvent extends EventBase {
    * Never the upstream rows. Capped by the log's `maxResponseBytes`.
    */
   response?: { schema: TableSchema | null; rows: readonly TableRow[] | undefined; total_rows?: string | number | null } | null;
+  /** The caller's job, cancelled upstream when the gateway stopped waiting on it. */
+  upstream_cancel?: AuditUpstreamCancel | null;
 }
 
 /**

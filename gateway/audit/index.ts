@@ -1,6 +1,7 @@
 // The audit trail: what the gateway records (AuditLog), and what the CLI reads back (listing,
 // verification, retention, decision-log export, shadow evaluation). See README.md.
 export { AuditLog, defaultStreamId, readHead, type AuditLogOptions, type ChainHead } from './audit-log.ts';
+export { AuditStoreProbe, type AuditStoreProbeOptions, type AuditStoreStatus } from './store-probe.ts';
 export { AuditUnavailableError, AuditRecordError, AuditClosedError, auditUnavailableBody, ANSWER_WITHHELD, NOT_RUN_UNRECORDED, type BigQueryErrorBody } from './errors.ts';
 export type * from './events.ts';
 export { canonicalJson, CanonicalJsonError } from './canonical-json.ts';

@@ -140,6 +140,7 @@ function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditReq
       ? { cells_masked: e.masking.cellsMasked, content_scan_cells: e.masking.contentScanCells, detections: { ...e.masking.detections } }
       : null,
     response,
+    ...(e.upstream_cancel && { upstream_cancel: { ...e.upstream_cancel, outcome: scrubFreeText(e.upstream_cancel.outcome, '/upstream_cancel/outcome'), ms: millis(e.upstream_cancel.ms) ?? 0 } }),
     redactions,
   };
 }

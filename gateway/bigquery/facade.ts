@@ -9,8 +9,10 @@ import { fromStore, type Caller, type Enforcer, type Route } from '../enforce.ts
 import { ownedBy, type JobRecord, type JobStore } from '../jobs.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { trailOf, type RequestTrail } from '../request-audit.ts';
-import type { Query } from '../upstream/bigquery.ts';
-import { BigQueryError, accessDenied, fromUpstream, invalid } from './errors.ts';
+import { UpstreamFault, expectAnswer, type AnswerKind } from '../upstream/answers.ts';
+import type { UpstreamResponse } from '../upstream/http.ts';
+import type { Headers, Query } from '../upstream/bigquery.ts';
+import { BigQueryError, accessDenied, invalid } from './errors.ts';
 import { parseInsertJob, parseQueryRequest, type QuerySpec } from './query-request.ts';
 import {
   compileFor,
@@ -83,16 +85,80 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   /** Where the call's audit record collects what happened; a no-op sink outside the API routes. */
   const trail = (req: Req): RequestTrail | undefined => trailOf(req);
 
-  /** An upstream call on the caller's behalf: written ahead to the audit trail, then timed. */
-  const upstream = async <T>(req: Req, operation: string, call: () => Promise<T>): Promise<T> => {
+  /**
+   * Aborted once the caller hangs up before its answer is written: held approvals end, upstream
+   * calls are abandoned (and the job they wait on cancelled).
+   */
+  const hangUps = new WeakMap<FastifyReply, AbortSignal>();
+  const hangUp = (reply: FastifyReply): AbortSignal => {
+    let signal = hangUps.get(reply);
+    if (!signal) {
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort(new Error('the caller went away'));
+      });
+      hangUps.set(reply, (signal = gone.signal));
+    }
+    return signal;
+  };
+
+  /** An upstream call on the caller's behalf: written ahead to the audit trail, then timed. Not sent once the caller is gone. */
+  const upstream = async <T>(req: Req, reply: FastifyReply, operation: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const signal = hangUp(reply);
     await beforeForward(req, operation);
+    if (signal.aborted) throw callerGone();
     const started = performance.now();
     try {
-      return await metrics.time(metrics.upstreamSeconds, { operation }, call);
+      return await metrics.time(metrics.upstreamSeconds, { operation }, () => call(signal));
+    } catch (error) {
+      throw signal.aborted ? callerGone() : error;
     } finally {
       trail(req)?.time('upstream', performance.now() - started);
     }
   };
+
+  /**
+   * The part of a call that reaches the upstream: refused at once while the caller waits out an
+   * earlier unusable answer, and each unusable answer counted against the caller.
+   */
+  const throughUpstream = async <T>(who: Caller, connection: Connection, work: () => Promise<T>): Promise<T> => {
+    const key = `${who.identity.issuer} ${who.identity.subject}`;
+    connection.faults.check(connection.name, key);
+    try {
+      const out = await work();
+      connection.faults.succeeded(connection.name, key);
+      return out;
+    } catch (error) {
+      if (error instanceof UpstreamFault) {
+        connection.faults.failed(connection.name, key, error.message);
+        metrics.upstreamFaults.inc({ connection: connection.name, kind: error.timedOut ? 'timeout' : 'unusable' });
+      }
+      throw error;
+    }
+  };
+
+  /**
+   * Cancels the caller's job upstream once the gateway stops waiting on it for the caller, and
+   * says so in the request's record.
+   */
+  const cancelAbandoned = async (req: Req, connection: Connection, projectId: string, jobId: string, location: string | undefined, headers: Headers, reason: 'caller_gone' | 'upstream_timeout') => {
+    const started = performance.now();
+    let outcome: string;
+    try {
+      const res = await connection.upstream.cancelJob(projectId, jobId, location ? { location } : {}, headers);
+      outcome = res.status === 200 ? 'cancelled' : `refused with HTTP ${res.status}`;
+    } catch (error) {
+      outcome = `failed: ${(error as Error).message}`;
+    }
+    metrics.upstreamCancels.inc({ reason, outcome: outcome === 'cancelled' ? 'cancelled' : 'failed' });
+    req.log.info({ job: jobId, reason, outcome }, 'upstream job cancelled');
+    const t = trail(req);
+    if (t) t.upstreamCancel = { job_id: jobId, reason, outcome, ms: performance.now() - started };
+  };
+
+  /** Why the gateway stopped waiting on a job: the caller left, or the upstream timed out. */
+  const abandonment = (signal: AbortSignal, error: unknown): 'caller_gone' | 'upstream_timeout' | undefined =>
+    signal.aborted ? 'caller_gone' : error instanceof UpstreamFault && error.timedOut ? 'upstream_timeout' : undefined;
 
   const project = (req: Req): string => {
     const p = req.params.projectId ?? '';
@@ -129,15 +195,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       t.sql = spec.sql;
     }
     const holdMs = holdMsOf(req.headers);
-    let signal: AbortSignal | undefined;
-    if (holdMs > 0) {
-      // A caller that hangs up ends its hold.
-      const gone = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) gone.abort(new Error('the caller went away'));
-      });
-      signal = gone.signal;
-    }
+    // A caller that hangs up ends its hold.
+    const signal = holdMs > 0 ? hangUp(reply) : undefined;
     return enforcer.authorize({ caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id, trail: t, holdMs, signal });
   };
 
@@ -171,8 +230,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   };
 
   /** What every call on an existing job needs: its owner checked, its connection and a credential. */
-  const jobContext = async (req: Req) => {
-    const who = await caller(req);
+  const jobContext = async (req: Req, who: Caller): Promise<JobContext> => {
     const projectId = project(req);
     const rec = await ownJob(who, projectId, req.params.jobId!);
     noteJob(req, rec.jobId, projectId, rec.location);
@@ -189,35 +247,44 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const projectId = project(req);
     const connection = connections.forProject(projectId);
     const parsed = parseQueryRequest(projectId, req.body);
-    const auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
-    const policy = resultPolicy(auth.decision, auth.input);
-    const res = await upstream(req, 'jobs.query', () =>
-      connection.upstream.query(projectId, parsed.forward(auth.decision.limits?.maximum_bytes_billed), auth.headers),
-    );
-    if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policy));
-    const body = res.body as { jobReference?: { jobId?: string; location?: string }; schema?: TableSchema; rows?: TableRow[]; totalBytesProcessed?: string };
-    const jobId = body?.jobReference?.jobId;
-    if (jobId) noteJob(req, jobId, projectId, body.jobReference?.location);
-    const t = trail(req);
-    if (t && body?.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
-    if (jobId && !parsed.spec.dryRun) {
-      const rec = record(who, connection, projectId, jobId, body.jobReference?.location, auth);
-      const consequence = 'the query ran, but its results are withheld';
-      // A retry with the same requestId gets the same job back from BigQuery: the caller's own
-      // job for the same statement is known already, and keeps the record it got first.
-      const known = async () => {
-        const existing = await jobs.get(projectId, jobId);
-        return existing !== undefined && ownedBy(existing, who.identity) && existing.sqlHash === rec.sqlHash;
-      };
-      if (!(await fromStore('record the job', () => jobs.register(rec), consequence)) && !(await fromStore('record the job', known, consequence))) {
-        throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
+    return throughUpstream(who, connection, async () => {
+      const auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
+      const policy = resultPolicy(auth.decision, auth.input);
+      const forward = parsed.forward(auth.decision.limits?.maximum_bytes_billed);
+      const longPoll = connection.upstream.longPollMs(forward.timeoutMs);
+      if (longPoll === undefined) delete forward.timeoutMs;
+      else forward.timeoutMs = longPoll;
+      // Not abandoned when the caller hangs up: the job's id comes only with the answer, and is
+      // needed to cancel it.
+      const res = await upstream(req, reply, 'jobs.query', () => connection.upstream.query(projectId, forward, auth.headers));
+      const body = expectAnswer<QueryResults>('jobs.query', res, 'query results', upstreamMessage(policy));
+      const jobId = body.jobReference?.jobId;
+      if (jobId) noteJob(req, jobId, projectId, body.jobReference?.location);
+      if (hangUp(reply).aborted) {
+        if (jobId && body.jobComplete === false) await cancelAbandoned(req, connection, projectId, jobId, body.jobReference?.location, auth.headers, 'caller_gone');
+        throw callerGone();
       }
-    }
-    const counts = { cells: 0, scanned: 0 };
-    const masked = maskQueryResults(body, policy, hashKey, counts);
-    count(req, counts);
-    answered(req, masked as { schema?: TableSchema; rows?: TableRow[]; totalRows?: string });
-    return masked;
+      const t = trail(req);
+      if (t && body.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
+      if (jobId && !parsed.spec.dryRun) {
+        const rec = record(who, connection, projectId, jobId, body.jobReference?.location, auth);
+        const consequence = 'the query ran, but its results are withheld';
+        // A retry with the same requestId gets the same job back from BigQuery: the caller's own
+        // job for the same statement is known already, and keeps the record it got first.
+        const known = async () => {
+          const existing = await jobs.get(projectId, jobId);
+          return existing !== undefined && ownedBy(existing, who.identity) && existing.sqlHash === rec.sqlHash;
+        };
+        if (!(await fromStore('record the job', () => jobs.register(rec), consequence)) && !(await fromStore('record the job', known, consequence))) {
+          throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
+        }
+      }
+      const counts = { cells: 0, scanned: 0 };
+      const masked = maskQueryResults('jobs.query', body, policy, hashKey, counts);
+      count(req, counts);
+      answered(req, masked);
+      return masked;
+    });
   });
 
   // jobs.insert (query jobs only)
@@ -226,60 +293,87 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const projectId = project(req);
     const connection = connections.forProject(projectId);
     const parsed = parseInsertJob(projectId, req.body);
-    const auth = await authorize(req, reply, who, connection, projectId, 'jobs.insert', parsed.spec);
-    const policy = resultPolicy(auth.decision, auth.input);
-    const jobId = parsed.jobId ?? `sluice_${randomUUID().replaceAll('-', '_')}`;
-    noteJob(req, jobId, projectId, parsed.spec.location);
-    const cap = auth.decision.limits?.maximum_bytes_billed;
-    // Recorded (with its job id) before it is registered: a job refused for want of a record is
-    // not left registered. Registered before the job exists upstream, so a poll racing the insert
-    // finds it.
-    await beforeForward(req, 'jobs.insert');
-    if (!parsed.spec.dryRun && !(await fromStore('record the job', () => jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth))))) {
-      throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
-    }
-    // A transport failure leaves the record: the job may exist upstream, and it is this caller's.
-    const res = await upstream(req, 'jobs.insert', () =>
-      connection.upstream.insertJob(projectId, parsed.forwardJob(jobId, cap), auth.headers),
-    );
-    if (res.status !== 200) {
-      // Nothing was created (or the id belonged to a job made elsewhere): forget it.
-      if (!parsed.spec.dryRun) await fromStore('forget the job', () => jobs.delete(projectId, jobId));
-      throw fromUpstream(res.status, res.body, upstreamMessage(policy));
-    }
-    return sanitizeJob(res.body as object, policy, hashKey);
+    return throughUpstream(who, connection, async () => {
+      const auth = await authorize(req, reply, who, connection, projectId, 'jobs.insert', parsed.spec);
+      const policy = resultPolicy(auth.decision, auth.input);
+      const jobId = parsed.jobId ?? `sluice_${randomUUID().replaceAll('-', '_')}`;
+      noteJob(req, jobId, projectId, parsed.spec.location);
+      const cap = auth.decision.limits?.maximum_bytes_billed;
+      // Recorded (with its job id) before it is registered: a job refused for want of a record is
+      // not left registered. Registered before the job exists upstream, so a poll racing the insert
+      // finds it.
+      await beforeForward(req, 'jobs.insert');
+      if (!parsed.spec.dryRun && !(await fromStore('record the job', () => jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth))))) {
+        throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
+      }
+      // A transport failure leaves the record: the job may exist upstream, and it is this caller's.
+      let res;
+      try {
+        res = await upstream(req, reply, 'jobs.insert', (signal) => connection.upstream.insertJob(projectId, parsed.forwardJob(jobId, cap), auth.headers, { signal }));
+      } catch (error) {
+        const why = parsed.spec.dryRun ? undefined : abandonment(hangUp(reply), error);
+        if (why) await cancelAbandoned(req, connection, projectId, jobId, parsed.spec.location, auth.headers, why);
+        throw error;
+      }
+      if (res.status !== 200 && !parsed.spec.dryRun) {
+        // Nothing was created (or the id belonged to a job made elsewhere): forget it.
+        await fromStore('forget the job', () => jobs.delete(projectId, jobId));
+      }
+      const job = expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(policy));
+      if (hangUp(reply).aborted && !parsed.spec.dryRun) {
+        await cancelAbandoned(req, connection, projectId, jobId, parsed.spec.location, auth.headers, 'caller_gone');
+        throw callerGone();
+      }
+      return sanitizeJob(job, policy, hashKey);
+    });
   });
 
+  /** A call on one of the caller's jobs; the job is cancelled if the gateway stops waiting on it. */
+  const onJob = async (req: Req, reply: FastifyReply, operation: string, kind: AnswerKind, call: (c: JobContext, signal: AbortSignal) => Promise<UpstreamResponse>) => {
+    const who = await caller(req);
+    const c = await jobContext(req, who);
+    return throughUpstream(who, c.connection, async () => {
+      let res;
+      try {
+        res = await upstream(req, reply, operation, (signal) => call(c, signal));
+      } catch (error) {
+        const why = abandonment(hangUp(reply), error);
+        if (why) await cancelAbandoned(req, c.connection, c.projectId, c.rec.jobId, c.rec.location, c.headers, why);
+        throw error;
+      }
+      return { c, body: expectAnswer<Record<string, unknown>>(operation, res, kind, upstreamMessage(policyOf(c.rec))) };
+    });
+  };
+
   // jobs.get
-  app.get<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId`, route('jobs.get'), async (req) => {
-    const { projectId, rec, connection, headers } = await jobContext(req);
-    const res = await upstream(req, 'jobs.get', () =>
-      connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId`, route('jobs.get'), async (req, reply) => {
+    const { c, body } = await onJob(req, reply, 'jobs.get', 'job', ({ projectId, rec, connection, headers }, signal) =>
+      connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers, { signal }),
     );
-    if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
-    return selectFields(sanitizeJob(res.body as object, policyOf(rec), hashKey), req.query.fields);
+    return selectFields(sanitizeJob(body, policyOf(c.rec), hashKey), req.query.fields);
   });
 
   // jobs.cancel (own jobs)
-  app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId/cancel`, route('jobs.cancel'), async (req) => {
-    const { projectId, rec, connection, headers } = await jobContext(req);
-    const res = await upstream(req, 'jobs.cancel', () => connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers));
-    if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
-    const body = res.body as { job?: object };
-    return body?.job ? { ...body, job: sanitizeJob(body.job, policyOf(rec), hashKey) } : body;
+  app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId/cancel`, route('jobs.cancel'), async (req, reply) => {
+    const { c, body } = await onJob(req, reply, 'jobs.cancel', 'cancel answer', ({ projectId, rec, connection, headers }) =>
+      connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
+    );
+    return body.job ? { ...body, job: sanitizeJob(body.job as object, policyOf(c.rec), hashKey) } : body;
   });
 
   // jobs.getQueryResults: every page masked with the masks decided when the job was created.
-  app.get<Generic>(`${API_PREFIX}/projects/:projectId/queries/:jobId`, route('jobs.getQueryResults'), async (req) => {
-    const { projectId, rec, connection, headers } = await jobContext(req);
-    const res = await upstream(req, 'jobs.getQueryResults', () =>
-      connection.upstream.getQueryResults(projectId, rec.jobId, pick(req.query, RESULTS_PARAMS), headers),
-    );
-    if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policyOf(rec)));
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/queries/:jobId`, route('jobs.getQueryResults'), async (req, reply) => {
+    const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', ({ projectId, rec, connection, headers }, signal) => {
+      const query = pick(req.query, RESULTS_PARAMS);
+      const longPoll = connection.upstream.longPollMs(query.timeoutMs);
+      if (longPoll === undefined) delete query.timeoutMs;
+      else query.timeoutMs = longPoll;
+      return connection.upstream.getQueryResults(projectId, rec.jobId, query, headers, { signal });
+    });
     const counts = { cells: 0, scanned: 0 };
-    const masked = maskQueryResults(res.body as { schema?: TableSchema; rows?: TableRow[] }, policyOf(rec), hashKey, counts);
+    const masked = maskQueryResults('jobs.getQueryResults', body as QueryResults, policyOf(c.rec), hashKey, counts);
     count(req, counts);
-    answered(req, masked as { schema?: TableSchema; rows?: TableRow[]; totalRows?: string });
+    answered(req, masked);
     return selectFields(masked, req.query.fields);
   });
 
@@ -297,7 +391,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     };
     const auth = await authorize(req, reply, who, connection, ref.projectId, 'tabledata.list', spec);
     const fields = auth.schemas[`${ref.projectId}.${ref.datasetId}.${ref.tableId}`.toLowerCase()];
-    return { auth, policy: { masks: auth.decision.masks, contentScan: auth.decision.content_scan }, fields };
+    // Every column of the table is asked for.
+    const policy: ResultPolicy = { masks: auth.decision.masks, contentScan: auth.decision.content_scan, outputs: fields?.map((f) => f.name.toLowerCase()) };
+    return { auth, policy, fields };
   };
 
   // tabledata.list: judged as `SELECT *` on the table, masked the same way.
@@ -305,25 +401,27 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const who = await caller(req);
     const ref = tableRef(req);
     const connection = connections.forProject(ref.projectId);
-    const { auth, policy, fields } = await wholeTable(req, reply, who, connection, ref, false);
-    const res = await upstream(req, 'tabledata.list', () =>
-      connection.upstream.listTableData(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, TABLEDATA_PARAMS), auth.headers),
-    );
-    if (res.status !== 200) throw fromUpstream(res.status, res.body, upstreamMessage(policy));
-    const body = res.body as { rows?: TableRow[] };
-    if (!fields && body?.rows?.length && (!passesThrough(policy) || req.query.selectedFields)) {
-      throw accessDenied(`Access Denied: Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}: its schema is unknown to the gateway, so its rows cannot be masked.`);
-    }
-    const counts = { cells: 0, scanned: 0 };
-    const masked = fields ? maskTableData(body, { fields } as TableSchema, policy, hashKey, counts) : body;
-    count(req, counts);
-    if (fields && masked.rows && req.query.selectedFields) {
-      masked.rows = projectRows(masked.rows, { fields } as TableSchema, req.query.selectedFields);
-    }
-    // Rows only reach the agent (and the trail) masked, or unmasked when nothing applies to them.
-    // tabledata.list answers carry no schema: the rows as sent are recorded.
-    answered(req, { rows: masked.rows ?? [], ...((masked as { totalRows?: string }).totalRows !== undefined && { totalRows: (masked as { totalRows?: string }).totalRows }) });
-    return selectFields(masked, req.query.fields);
+    return throughUpstream(who, connection, async () => {
+      const { auth, policy, fields } = await wholeTable(req, reply, who, connection, ref, false);
+      const res = await upstream(req, reply, 'tabledata.list', (signal) =>
+        connection.upstream.listTableData(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, TABLEDATA_PARAMS), auth.headers, { signal }),
+      );
+      const body = expectAnswer<{ rows?: TableRow[]; totalRows?: string }>('tabledata.list', res, 'table data', upstreamMessage(policy));
+      // Rows are read by the table's schema: without it they can be neither checked nor masked.
+      if (!fields && body.rows?.length) {
+        throw accessDenied(`Access Denied: Table ${ref.projectId}:${ref.datasetId}.${ref.tableId}: its schema is unknown to the gateway, so its rows cannot be checked or masked.`);
+      }
+      const counts = { cells: 0, scanned: 0 };
+      const masked = fields ? maskTableData(body, { fields } as TableSchema, policy, hashKey, counts) : body;
+      count(req, counts);
+      if (fields && masked.rows && req.query.selectedFields) {
+        masked.rows = projectRows(masked.rows, { fields } as TableSchema, req.query.selectedFields);
+      }
+      // Rows only reach the agent (and the trail) masked, or unmasked when nothing applies to them.
+      // tabledata.list answers carry no schema: the rows as sent are recorded.
+      answered(req, { rows: masked.rows ?? [], ...(masked.totalRows !== undefined && { totalRows: masked.totalRows }) });
+      return selectFields(masked, req.query.fields);
+    });
   });
 
   // tables.get: clients read the schema before tabledata.list (the Node client's getRows does).
@@ -332,16 +430,17 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const who = await caller(req);
     const ref = tableRef(req);
     const connection = connections.forProject(ref.projectId);
-    const { auth, policy } = await wholeTable(req, reply, who, connection, ref, true);
-    const res = await upstream(req, 'tables.get', () =>
-      connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, ['selectedFields']), auth.headers),
-    );
-    if (res.status !== 200) throw fromUpstream(res.status, res.body);
-    const table = pickKeys(res.body as Record<string, unknown>, TABLE_FIELDS) as { schema?: TableSchema };
-    if (table.schema && !passesThrough(policy)) {
-      table.schema = compileFor({ ...policy, masks: masksWithin(policy.masks, table.schema) }, table.schema, hashKey).schema;
-    }
-    return selectFields(table, req.query.fields);
+    return throughUpstream(who, connection, async () => {
+      const { auth, policy } = await wholeTable(req, reply, who, connection, ref, true);
+      const res = await upstream(req, reply, 'tables.get', (signal) =>
+        connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, ['selectedFields']), auth.headers, { signal }),
+      );
+      const table = pickKeys(expectAnswer<Record<string, unknown>>('tables.get', res, 'table'), TABLE_FIELDS) as { schema?: TableSchema };
+      if (table.schema && !passesThrough(policy)) {
+        table.schema = compileFor({ ...policy, masks: masksWithin(policy.masks, table.schema) }, table.schema, hashKey).schema;
+      }
+      return selectFields(table, req.query.fields);
+    });
   });
 
   // Every other BigQuery API call, and media uploads (load jobs), are refused once the caller is known.
@@ -352,6 +451,20 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   app.all<Generic>(`${API_PREFIX}/*`, route('refused'), refuse);
   app.all<Generic>('/upload/bigquery/v2/*', route('refused'), refuse);
   app.all<Generic>('/resumable/upload/bigquery/v2/*', route('refused'), refuse);
+}
+
+interface JobContext {
+  projectId: string;
+  rec: JobRecord;
+  connection: Connection;
+  headers: Headers;
+}
+
+type QueryResults = { jobReference?: { jobId?: string; location?: string }; jobComplete?: boolean; schema?: TableSchema; rows?: TableRow[]; totalRows?: string; totalBytesProcessed?: string };
+
+/** The caller closed its connection: nothing reaches it any more, but the record says what happened. */
+function callerGone(): BigQueryError {
+  return new BigQueryError(499, 'stopped', 'The caller closed the connection before its answer was ready.');
 }
 
 interface TableRef {

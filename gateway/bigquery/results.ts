@@ -2,7 +2,8 @@
 // data, the schema and errors inside Job resources. Anything that cannot be masked as the decision
 // says is refused, never passed through.
 import type { ContentScan, Decision, Mask, PolicyInput } from '../../engine/schema-types.ts';
-import { MaskingError, compileMasker, selectSchemaFields, type HashKey, type Masker, type SchemaField, type TableRow, type TableSchema } from '../masking/index.ts';
+import { DETECTORS, MaskingError, compileMasker, compileRowsCheck, selectSchemaFields, type HashKey, type Masker, type SchemaField, type TableRow, type TableSchema } from '../masking/index.ts';
+import { invalidAnswer } from '../upstream/answers.ts';
 import { accessDenied, invalid, type BigQueryError } from './errors.ts';
 
 /** The part of a decision that shapes results. */
@@ -25,8 +26,21 @@ export function resultPolicy(decision: Pick<Decision, 'masks' | 'content_scan'>,
     masks: decision.masks.filter((m) => m.statement === undefined || m.statement === last),
     contentScan: decision.content_scan,
     outputs: input.sql.statements[last]?.outputs.map((o) => o.name),
-    withholdErrors: decision.masks.length > 0 || decision.content_scan !== undefined,
+    withholdErrors: withholdsErrors(decision),
   };
+}
+
+/**
+ * Upstream error texts can quote values: they are withheld when the caller sees any column
+ * masked or the content scan reads every column.
+ */
+export function withholdsErrors(decision: Pick<Decision, 'masks' | 'content_scan'>): boolean {
+  return decision.masks.length > 0 || scansEverything(decision.content_scan);
+}
+
+/** A content scan over every column (the other scope reads only columns the query did not ask for). */
+function scansEverything(scan: ContentScan | undefined): boolean {
+  return scan !== undefined && scan.scope !== 'unexpected_columns';
 }
 
 export interface MaskCounts {
@@ -40,25 +54,33 @@ export function passesThrough(policy: ResultPolicy): boolean {
 }
 
 export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey): Masker {
+  // The answer is scanned with every detector the audit trail's scrubber runs (all of them,
+  // whatever the policy listed), so the trail records exactly what the agent received.
+  const contentScan: ContentScan | undefined = policy.contentScan && { ...policy.contentScan, detectors: [...DETECTORS] as ContentScan['detectors'] };
   try {
-    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan: policy.contentScan, hashKey });
+    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan, scanned: unexpectedColumns(policy, schema), hashKey });
   } catch (error) {
     throw refuseUnmaskable(error);
   }
 }
 
 /**
- * Masks a QueryResponse / GetQueryResultsResponse in place of a copy. Rows without a schema to
- * read them by cannot be masked: refused.
+ * Masks a QueryResponse / GetQueryResultsResponse in place of a copy, once its rows are known to
+ * match its schema (rows that do not, or rows without a schema, are the upstream failing: 502).
  */
 export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableRow[] }>(
+  operation: string,
   body: T,
   policy: ResultPolicy,
   hashKey: HashKey,
   counts?: MaskCounts,
 ): T {
-  if (passesThrough(policy) || (!body.schema && !body.rows)) return body;
-  if (!body.schema) throw refuseUnmaskable(new MaskingError('row_shape', 'BigQuery sent rows without a schema'));
+  if (!body.schema) {
+    if (body.rows?.length) throw invalidAnswer(operation, 'query results with rows but no schema');
+    return body;
+  }
+  conform(operation, body.schema, body.rows);
+  if (passesThrough(policy)) return body;
   const masker = compileFor(policy, body.schema, hashKey);
   const out: T = { ...body, schema: masker.schema };
   if (body.rows) out.rows = maskRows(masker, body.rows, counts);
@@ -67,8 +89,30 @@ export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableR
 
 /** tabledata.list sends rows only, in the table's schema (`schema`, from tables.get). */
 export function maskTableData<T extends { rows?: TableRow[] }>(body: T, schema: TableSchema, policy: ResultPolicy, hashKey: HashKey, counts?: MaskCounts): T {
+  conform('tabledata.list', schema, body.rows);
   if (passesThrough(policy) || !body.rows) return body;
   return { ...body, rows: maskRows(compileFor(policy, schema, hashKey), body.rows, counts) };
+}
+
+function conform(operation: string, schema: TableSchema, rows: readonly TableRow[] | undefined): void {
+  if (!rows?.length) return;
+  if (!Array.isArray(schema.fields)) throw invalidAnswer(operation, 'a result whose schema has no fields');
+  const problem = compileRowsCheck(schema)(rows);
+  if (problem) throw invalidAnswer(operation, `a result whose ${problem}`);
+}
+
+/**
+ * Under the `unexpected_columns` scope the content scan reads only the columns the statement did
+ * not ask for (an upstream adding columns is answering something else). Outputs unknown: all.
+ */
+function unexpectedColumns(policy: ResultPolicy, schema: TableSchema): ((index: number) => boolean) | undefined {
+  if (policy.contentScan?.scope !== 'unexpected_columns') return undefined;
+  const outputs = policy.outputs;
+  if (!outputs || outputs.includes('*')) return undefined;
+  const expected = new Set(outputs.map((o) => o.toLowerCase()));
+  // Engines name anonymous columns their own way (BigQuery f0_, the emulator $col1): same position, same column.
+  const aligned = outputs.length === schema.fields.length;
+  return (index) => !expected.has(schema.fields[index]!.name.toLowerCase()) && !(aligned && /^f\d+_$/.test(outputs[index]!));
 }
 
 function maskRows(masker: Masker, rows: TableRow[], counts?: MaskCounts): TableRow[] {

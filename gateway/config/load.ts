@@ -85,12 +85,12 @@ export function resolveConfig(
     approvalsUrl: config.approvals?.url?.replace(/\/+$/, ''),
     approverPage: approverPageOf(config.approvals?.page),
     issuers: config.issuers,
-    connections: config.connections.map((c) => ({ ...c, upstream: c.upstream.replace(/\/+$/, ''), require_referenced_tables: c.require_referenced_tables ?? true })),
+    connections: config.connections.map((c) => ({ ...c, upstream: c.upstream.replace(/\/+$/, ''), require_referenced_tables: c.require_referenced_tables ?? true, fault_backoff_seconds: c.fault_backoff_seconds ?? 5 })),
     limits: {
       schemaCacheSeconds: config.limits?.schema_cache_seconds ?? 60,
       dryRunCacheSeconds: config.limits?.dry_run_cache_seconds ?? 30,
       jobRetentionSeconds: config.limits?.job_retention_seconds ?? 86_400,
-      upstreamTimeoutMs: config.limits?.upstream_timeout_ms ?? 120_000,
+      upstreamTimeoutMs: config.limits?.upstream_timeout_ms ?? 60_000,
       bodyLimitBytes: config.limits?.body_limit_bytes ?? 4 * 1024 * 1024,
     },
   };

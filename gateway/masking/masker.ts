@@ -16,6 +16,8 @@ export interface MaskerOptions {
   masks: readonly Mask[];
   /** The decision's content scan, if any. */
   contentScan?: ContentScan | undefined;
+  /** Top-level columns the content scan reads; default: all. */
+  scanned?: (index: number) => boolean;
   /** Secret for the `hash` strategy (at least 16 bytes). */
   hashKey: HashKey;
 }
@@ -61,7 +63,7 @@ export function compileMasker(options: MaskerOptions): Masker {
     if (!masker) maskers.set(strategy, (masker = valueMasker(strategy, hash)));
     return masker;
   };
-  const { plans, schema, width } = resolveMasks(options.schema, options.masks, options.contentScan, maskerFor);
+  const { plans, schema, width } = resolveMasks(options.schema, options.masks, options.contentScan, maskerFor, options.scanned);
   const scanner = options.contentScan ? compileContentScanner(options.contentScan, hash) : undefined;
   return new CompiledMasker(plans, schema, width, scanner, scanner && maskerFor(scanner.strategy));
 }
@@ -175,6 +177,8 @@ class CompiledMasker implements Masker {
         return this.#scan(plan, v, false);
       case Action.scanJson:
         return this.#scan(plan, v, true);
+      case Action.scanOther:
+        return this.#scanOther(plan, v);
       case Action.record:
         return this.#record(plan, v);
       default:
@@ -195,6 +199,14 @@ class CompiledMasker implements Masker {
     this.#cells++;
     this.#scanCells++;
     return masked;
+  }
+
+  #scanOther(plan: FieldPlan, v: CellValue): CellValue {
+    const text = scalar(plan, v);
+    if (this.#scanner!.scan(text) === text) return v;
+    this.#cells++;
+    this.#scanCells++;
+    return null;
   }
 
   #record(plan: FieldPlan, v: CellValue): CellValue {

@@ -17,6 +17,11 @@ export const Action = {
   record: 3,
   /** The whole value becomes NULL (an empty array for REPEATED, BigQuery's NULL array). */
   nullify: 4,
+  /**
+   * Any other leaf (INTEGER, NUMERIC, BYTES, ...) goes through the content scan; a match makes it
+   * NULL, since a replacement text would not parse as its type.
+   */
+  scanOther: 5,
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -53,6 +58,8 @@ export function resolveMasks(
   masks: readonly Mask[],
   contentScan: ContentScan | undefined,
   maskerFor: (strategy: Strategy) => ValueMasker,
+  /** Top-level columns the content scan reads; default: all of them. */
+  scanned: (index: number) => boolean = () => true,
 ): ResolvedMasks {
   if (!schema || !Array.isArray(schema.fields)) {
     throw new MaskingError('row_shape', 'result schema has no fields');
@@ -63,7 +70,7 @@ export function resolveMasks(
   const plans: FieldPlan[] = [];
   const fields: SchemaField[] = [];
   roots.forEach((node, index) => {
-    const { plan, field } = compileNode(node, index, undefined, scan, maskerFor);
+    const { plan, field } = compileNode(node, index, undefined, scanned(index) ? scan : undefined, maskerFor);
     if (plan) plans.push(plan);
     fields.push(field);
   });
@@ -182,11 +189,9 @@ function compileNode(
   if (strategy !== undefined) {
     return { plan: plan(Action.mask), field: asMaskedString(field) };
   }
-  if (scan !== undefined && (type === 'STRING' || type === 'JSON')) {
-    return {
-      plan: plan(type === 'JSON' ? Action.scanJson : Action.scan),
-      field: scan === 'null' ? nullable(field) : { ...field },
-    };
+  if (scan !== undefined) {
+    const action = type === 'JSON' ? Action.scanJson : type === 'STRING' ? Action.scan : Action.scanOther;
+    return { plan: plan(action), field: scan === 'null' || action === Action.scanOther ? nullable(field) : { ...field } };
   }
   return { plan: undefined, field: cloneField(field) };
 }

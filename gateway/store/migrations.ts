@@ -139,8 +139,21 @@ const sharedJobs: Migration = {
   },
 };
 
+// Readiness: /readyz proves the audit store takes a write by upserting the instance's row here
+// (gateway/audit/store-probe.ts); one row per audit stream, so the table stays tiny.
+const auditHeartbeats: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('audit_heartbeats')
+      .addColumn('stream', 'text', (c) => c.primaryKey())
+      .addColumn('at_ms', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_approvals_concurrency': approvalsConcurrency,
   '0003_shared_jobs': sharedJobs,
+  '0004_audit_heartbeats': auditHeartbeats,
 };

@@ -20,6 +20,12 @@ export interface AuditRecordRow {
   hash: string;
 }
 
+/** Last write of an audit stream's readiness probe (gateway/audit/store-probe.ts). */
+export interface AuditHeartbeatRow {
+  stream: string;
+  at_ms: number;
+}
+
 export interface ApprovalRequestRow {
   id: string;
   status: 'pending' | 'approved' | 'rejected' | 'expired';
@@ -82,6 +88,7 @@ export interface JobRow {
 
 export interface Tables {
   audit_records: AuditRecordRow;
+  audit_heartbeats: AuditHeartbeatRow;
   approval_requests: ApprovalRequestRow;
   approval_votes: ApprovalVoteRow;
   grants: GrantRow;

@@ -2,11 +2,17 @@
 // Every call carries the short-lived credential minted for the caller (never the caller's token).
 import { randomUUID } from 'node:crypto';
 import type { TableField } from '../../engine/schema-types.ts';
-import { backendError, fromUpstream, invalidQuery } from '../bigquery/errors.ts';
-import { HttpUpstream, UpstreamUnavailable, type UpstreamResponse } from './http.ts';
+import { fromUpstream, invalidQuery } from '../bigquery/errors.ts';
+import { UpstreamFault, expectAnswer } from './answers.ts';
+import { HttpUpstream, UpstreamTimeout, UpstreamUnavailable, type UpstreamResponse } from './http.ts';
 
 export type Headers = Record<string, string>;
 export type Query = Record<string, string | number | boolean | undefined>;
+
+/** Per call: the caller's hang-up aborts it. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
 
 export interface DryRunSpec {
   query: string;
@@ -37,19 +43,34 @@ const seg = encodeURIComponent;
 
 export class BigQueryUpstream {
   readonly http: HttpUpstream;
+  /** Longest wait for one call. */
+  readonly timeoutMs: number;
 
   constructor(root: string, options: { timeoutMs?: number } = {}) {
-    this.http = new HttpUpstream(root, options);
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.http = new HttpUpstream(root, { timeoutMs: this.timeoutMs });
   }
 
-  /** A raw call below /bigquery/v2; transport failures become a retryable backendError. */
-  async call(method: 'GET' | 'POST', path: string, headers: Headers, options: { query?: Query; body?: unknown } = {}): Promise<UpstreamResponse> {
+  /** A raw call below /bigquery/v2; transport failures (timeouts, cut bodies) become an UpstreamFault. */
+  async call(method: 'GET' | 'POST', path: string, headers: Headers, options: { query?: Query; body?: unknown; signal?: AbortSignal | undefined; timeoutMs?: number } = {}): Promise<UpstreamResponse> {
     try {
       return await this.http.call({ method, path: API + path, headers, ...options });
     } catch (error) {
-      if (error instanceof UpstreamUnavailable) throw backendError(`BigQuery is unavailable: ${error.message}`);
+      if (error instanceof UpstreamUnavailable) throw new UpstreamFault(`BigQuery is unavailable: ${error.message}`, error instanceof UpstreamTimeout);
       throw error;
     }
+  }
+
+  /**
+   * The `timeoutMs` to forward on a long poll (jobs.query, jobs.getQueryResults): BigQuery waits
+   * that long for the job before answering, so it must end before this connection's timeout.
+   */
+  longPollMs(requested: unknown): number | undefined {
+    const ceiling = Math.max(this.timeoutMs - 5_000, Math.floor(this.timeoutMs / 2));
+    const asked = requested === undefined || requested === null || requested === '' ? undefined : Number(requested);
+    // Unset, BigQuery waits 10 s.
+    if (asked === undefined || !Number.isFinite(asked)) return ceiling < 10_000 ? ceiling : undefined;
+    return Math.min(Math.max(0, asked), ceiling);
   }
 
   /**
@@ -70,17 +91,16 @@ export class BigQueryUpstream {
     // does, whatever reason the upstream gave. A reason such as the emulator's jobInternalError
     // would have clients retry a query that can never run.
     if (res.status === 400) throw invalidQuery(fromUpstream(res.status, res.body, rewrite).message);
-    if (res.status !== 200) throw fromUpstream(res.status, res.body, rewrite);
-    const job = res.body as {
+    const job = expectAnswer<{
       status?: { errorResult?: { reason?: string; message?: string } };
       statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string; statementType?: string; referencedTables?: { projectId: string; datasetId: string; tableId: string }[] } };
-    };
+    }>('the dry run', res, 'dry run', rewrite);
     if (job?.status?.errorResult) {
       throw invalidQuery((rewrite ?? ((m: string) => m))(job.status.errorResult.message ?? 'the dry run failed'));
     }
     const stats = job?.statistics?.query;
     const bytes = Number(stats?.totalBytesProcessed ?? job?.statistics?.totalBytesProcessed);
-    if (!Number.isFinite(bytes) || bytes < 0) throw backendError('BigQuery dry run returned no byte estimate');
+    if (!Number.isFinite(bytes) || bytes < 0) throw new UpstreamFault('BigQuery dry run returned no byte estimate');
     const referenced = stats?.referencedTables;
     return {
       bytes,
@@ -92,39 +112,39 @@ export class BigQueryUpstream {
   /** `tables.get`, schema only; undefined when the table does not exist (or is not visible). */
   async tableSchema(project: string, dataset: string, table: string, headers: Headers): Promise<TableMetadata | undefined> {
     const res = await this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}`, headers);
-    if (res.status === 404 || res.status === 403) return undefined;
-    if (res.status !== 200) throw fromUpstream(res.status, res.body);
-    const body = res.body as TableMetadata | undefined;
-    if (!body?.schema || !Array.isArray(body.schema.fields)) return undefined;
+    if ((res.status === 404 || res.status === 403) && !res.problem) return undefined;
+    const body = expectAnswer<Partial<TableMetadata>>('tables.get', res, 'table');
+    if (!body.schema || !Array.isArray(body.schema.fields)) return undefined;
     return { schema: body.schema, ...(body.type && { type: body.type }) };
   }
 
-  query(project: string, body: unknown, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('POST', `/projects/${seg(project)}/queries`, headers, { body });
+  query(project: string, body: unknown, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/queries`, headers, { body, ...options });
   }
 
-  insertJob(project: string, body: unknown, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body });
+  insertJob(project: string, body: unknown, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body, ...options });
   }
 
-  getJob(project: string, jobId: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('GET', `/projects/${seg(project)}/jobs/${seg(jobId)}`, headers, { query });
+  getJob(project: string, jobId: string, query: Query, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/jobs/${seg(jobId)}`, headers, { query, ...options });
   }
 
+  /** jobs.cancel, with a short timeout of its own (it is also sent after the caller left). */
   cancelJob(project: string, jobId: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('POST', `/projects/${seg(project)}/jobs/${seg(jobId)}/cancel`, headers, { query });
+    return this.call('POST', `/projects/${seg(project)}/jobs/${seg(jobId)}/cancel`, headers, { query, timeoutMs: Math.min(this.timeoutMs, 10_000) });
   }
 
-  getQueryResults(project: string, jobId: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('GET', `/projects/${seg(project)}/queries/${seg(jobId)}`, headers, { query });
+  getQueryResults(project: string, jobId: string, query: Query, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/queries/${seg(jobId)}`, headers, { query, ...options });
   }
 
-  getTable(project: string, dataset: string, table: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}`, headers, { query });
+  getTable(project: string, dataset: string, table: string, query: Query, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}`, headers, { query, ...options });
   }
 
-  listTableData(project: string, dataset: string, table: string, query: Query, headers: Headers): Promise<UpstreamResponse> {
-    return this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}/data`, headers, { query });
+  listTableData(project: string, dataset: string, table: string, query: Query, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
+    return this.call('GET', `/projects/${seg(project)}/datasets/${seg(dataset)}/tables/${seg(table)}/data`, headers, { query, ...options });
   }
 
   /** Reachability for /readyz: any HTTP answer below 500 counts (an unauthenticated 401 too). */

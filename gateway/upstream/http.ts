@@ -5,8 +5,10 @@ import https from 'node:https';
 
 export interface UpstreamResponse {
   status: number;
-  /** Parsed JSON body; undefined when the body was empty or not JSON. */
+  /** Parsed JSON body; undefined when the body was empty or not JSON (`problem` says which). */
   body: unknown;
+  /** Why the body cannot be used, when it cannot: empty, not JSON, or not declared JSON. */
+  problem?: string;
 }
 
 export interface UpstreamRequest {
@@ -22,6 +24,11 @@ export interface UpstreamRequest {
 
 export class UpstreamUnavailable extends Error {
   override name = 'UpstreamUnavailable';
+}
+
+/** The upstream took longer than the call's timeout; the call was abandoned. */
+export class UpstreamTimeout extends UpstreamUnavailable {
+  override name = 'UpstreamTimeout';
 }
 
 /** Largest upstream body accepted; BigQuery pages are capped at 20 MB by the API itself. */
@@ -52,9 +59,12 @@ export class HttpUpstream {
       headers['content-length'] = payload.length;
     }
     return new Promise((resolve, reject) => {
+      /** Set when the gateway itself ends the call (timeout), so the cut body reports that instead. */
+      let ending: UpstreamUnavailable | undefined;
       const request = this.#request(url, { method: req.method, headers, agent: this.#agent, signal: req.signal }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        let ended = false;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_BODY_BYTES) {
@@ -64,25 +74,29 @@ export class HttpUpstream {
           }
           chunks.push(chunk);
         });
-        res.on('error', (error) => reject(new UpstreamUnavailable(`upstream response failed: ${error.message}`)));
+        // A body cut short (fewer bytes than its length, or a chunked body without its last chunk)
+        // is a failed call, never a shorter answer.
+        const cut = () => reject(ending ?? new UpstreamUnavailable(`upstream response was cut off after ${size} bytes`));
+        res.on('error', cut);
+        res.on('close', () => {
+          if (!ended) cut();
+        });
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          if (text) {
-            try {
-              body = JSON.parse(text);
-            } catch {
-              body = undefined;
-            }
-          }
-          resolve({ status: res.statusCode ?? 0, body });
+          ended = true;
+          if (!res.complete) return cut();
+          resolve(parseBody(res.statusCode ?? 0, res.headers['content-type'], Buffer.concat(chunks).toString('utf8')));
         });
       });
-      request.setTimeout(req.timeoutMs ?? this.#timeoutMs, () => {
-        request.destroy(new UpstreamUnavailable(`upstream did not answer within ${req.timeoutMs ?? this.#timeoutMs} ms`));
-      });
+      // A deadline for the whole exchange, not the socket's idle time: a trickling body counts too.
+      const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
+      const deadline = setTimeout(() => {
+        ending = new UpstreamTimeout(`upstream did not answer within ${timeoutMs} ms`);
+        request.destroy(ending);
+      }, timeoutMs);
+      deadline.unref();
+      request.on('close', () => clearTimeout(deadline));
       request.on('error', (error) =>
-        reject(error instanceof UpstreamUnavailable ? error : new UpstreamUnavailable(`upstream unreachable: ${error.message}`)),
+        reject(error instanceof UpstreamUnavailable ? error : new UpstreamUnavailable(`upstream call failed: ${error.message}`)),
       );
       request.end(payload);
     });
@@ -91,4 +105,19 @@ export class HttpUpstream {
   close(): void {
     this.#agent.destroy();
   }
+}
+
+function parseBody(status: number, contentType: string | undefined, text: string): UpstreamResponse {
+  if (!text) return { status, body: undefined, problem: 'an empty body' };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { status, body: undefined, problem: `a body that is not JSON (${Buffer.byteLength(text)} bytes of ${contentType || 'undeclared content'})` };
+  }
+  // JSON under another content type is still a sign of something other than the API answering.
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType ?? '')) {
+    return { status, body, problem: `a body declared as ${contentType || 'nothing'}, not application/json` };
+  }
+  return { status, body };
 }

@@ -9,7 +9,8 @@ _issued := {"limits": {"maximum_bytes_billed": td.gib}, "credential_ttl_seconds"
 
 test_allow if {
 	decision := sluice.decision with input as td.sales_select
-	decision == object.union(_issued, {"outcome": "allow", "reasons": [], "masks": []})
+	scan := {"detectors": ["ssn", "card", "email", "phone"], "strategy": "redact", "scope": "unexpected_columns"}
+	decision == object.union(_issued, {"outcome": "allow", "reasons": [], "masks": [], "content_scan": scan})
 }
 
 test_mask if {
@@ -130,9 +131,11 @@ test_incomplete_data_denied if {
 	_codes(decision) == {"policy_error"}
 }
 
-test_content_scan_only_where_configured if {
-	not sluice.decision.content_scan with input as td.sales_select
+test_content_scan_scope if {
+	sluice.decision.content_scan.scope == "all" with input as td.crm_select
+	sluice.decision.content_scan.scope == "unexpected_columns" with input as td.sales_select
 	not sluice.decision.content_scan with input as td.with_identity(td.crm_select, td.pii_reader)
+	not sluice.decision.content_scan with input as td.sales_select with data.org.content_scan as null
 }
 
 test_reasons_and_masks_always_arrays if {

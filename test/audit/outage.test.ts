@@ -1,12 +1,10 @@
 // PostgreSQL going away or hanging mid-run, on a cluster of its own (stopping the shared one would break
 // every other test file).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, AuditUnavailableError, auditUnavailableBody, verifyAudit } from '../../gateway/audit/index.ts';
 import { openDatabase, type Database } from '../../gateway/store/database.ts';
 import { freshPostgresDatabase } from '../support/databases.ts';
-import { postgresAvailable, removeCluster, startPostgres, type PostgresCluster } from '../support/postgres.ts';
+import { postgresAvailable, removeCluster, serverProcesses, signal, startPostgres, type PostgresCluster } from '../support/postgres.ts';
 import { plainEvent } from './helpers.ts';
 
 describe.runIf(postgresAvailable())('audit log when PostgreSQL fails', () => {
@@ -78,30 +76,3 @@ describe.runIf(postgresAvailable())('audit log when PostgreSQL fails', () => {
     expect([6, 9]).toContain(next.seq);
   });
 });
-
-/** The postmaster and its children (this test's own cluster only). */
-function serverProcesses(dataDir: string): number[] {
-  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const children = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  return [postmaster, ...children];
-}
-
-function signal(pids: number[], name: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, name);
-    } catch {
-      /* exited */
-    }
-  }
-}

@@ -88,16 +88,22 @@ describe('result shaping', () => {
   it('moves a mask on an unnamed column to where the engine put it, and nowhere else', () => {
     const result = { schema: { fields: [{ name: '$col1', type: 'STRING' }, { name: 'id', type: 'STRING' }] }, rows: [{ f: [{ v: '123-45-6789' }, { v: '1' }] }] };
     const policy = { masks: [{ output: 'f0_', strategy: 'redact' as const }], outputs: ['f0_', 'id'] };
-    expect(maskQueryResults(result, policy, KEY).rows).toEqual([{ f: [{ v: '[REDACTED]' }, { v: '1' }] }]);
+    expect(maskQueryResults('jobs.query', result, policy, KEY).rows).toEqual([{ f: [{ v: '[REDACTED]' }, { v: '1' }] }]);
     // Column counts differ: no guessing, the masker refuses.
-    expect(thrown(() => maskQueryResults(result, { ...policy, outputs: ['f0_'] }, KEY)).reason).toBe('accessDenied');
+    expect(thrown(() => maskQueryResults('jobs.query', result, { ...policy, outputs: ['f0_'] }, KEY)).reason).toBe('accessDenied');
     // The column at that position is one the policy input names: no guessing either.
     const named = { ...result, schema: { fields: [{ name: 'id', type: 'STRING' }, { name: 'x', type: 'STRING' }] } };
-    expect(thrown(() => maskQueryResults(named, { masks: policy.masks, outputs: ['f0_', 'id'] }, KEY)).reason).toBe('accessDenied');
+    expect(thrown(() => maskQueryResults('jobs.query', named, { masks: policy.masks, outputs: ['f0_', 'id'] }, KEY)).reason).toBe('accessDenied');
   });
 
-  it('refuses rows that come without a schema when masks apply', () => {
-    expect(thrown(() => maskQueryResults({ rows: [row] }, { masks: [{ output: 'id', strategy: 'redact' }] }, KEY)).reason).toBe('accessDenied');
+  it('refuses rows that come without a schema, or do not match it, masks or not (the upstream failing: 502)', () => {
+    const refusal = thrown(() => maskQueryResults('jobs.query', { rows: [row] }, { masks: [] }, KEY));
+    expect([refusal.code, refusal.reason]).toEqual([502, 'backendError']);
+    const schema = { fields: [{ name: 'n', type: 'INTEGER' }] };
+    const mistyped = thrown(() => maskQueryResults('jobs.getQueryResults', { schema, rows: [{ f: [{ v: '123-45-6701' }] }] }, { masks: [] }, KEY));
+    expect([mistyped.code, mistyped.reason]).toEqual([502, 'backendError']);
+    expect(mistyped.message).toContain('row 0 field n holds a value that is not of its declared type');
+    expect(mistyped.message).not.toContain('123-45-6701');
   });
 });
 

@@ -377,7 +377,7 @@ describe('content scan', () => {
   };
   const scanAll: ContentScan = { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' };
   const scan = (note: string, contentScan: ContentScan = scanAll) =>
-    mask(text, [], [restRow(text.fields, { note, n: '4111111111111111' })], contentScan);
+    mask(text, [], [restRow(text.fields, { note, n: '4111111111111112' })], contentScan);
 
   it.each([
     ['ssn 078-05-1120 on file', 'ssn [REDACTED] on file'],
@@ -409,7 +409,7 @@ describe('content scan', () => {
     expect(stats.cellsMasked).toBe(0);
   });
 
-  it('reads only STRING and JSON leaves (including nested ones) of columns no mask covers', () => {
+  it('reads every leaf (including nested ones) of columns no mask covers', () => {
     const { parsed, stats } = mask(nested, [{ output: 'orders', path: ['card'], strategy: 'last-4' }], [customer], {
       detectors: ['card', 'phone'],
       strategy: 'redact',
@@ -417,7 +417,16 @@ describe('content scan', () => {
     expect(parsed[0]!.phones).toEqual([REDACTED, null, REDACTED]);
     expect((parsed[0]!.orders as { card: string }[])[0]!.card).toBe('************1111');
     expect(stats).toMatchObject({ cellsMasked: 3, contentScanCells: 2, detections: { phone: 2, card: 0 } });
-    expect(scan('x').parsed[0]!.n).toBe(4111111111111111); // INT64 is not text
+    expect(scan('x').parsed[0]!.n).toBe(4111111111111112); // not a card (Luhn)
+  });
+
+  it('nulls a leaf of another type that holds a detected value, and says the column may be NULL', () => {
+    const schema: TableSchema = { fields: [{ name: 'n', type: 'INTEGER', mode: 'REQUIRED' }, { name: 'b', type: 'BYTES' }] };
+    const masker = compileMasker({ schema, masks: [], contentScan: scanAll, hashKey: KEY });
+    const page = masker.maskRows([{ f: [{ v: '4111111111111111' }, { v: '4111111111111111' }] }, { f: [{ v: '42' }, { v: 'AAAA' }] }]);
+    expect(page.rows).toEqual([{ f: [{ v: null }, { v: null }] }, { f: [{ v: '42' }, { v: 'AAAA' }] }]);
+    expect(page.stats).toMatchObject({ cellsMasked: 2, contentScanCells: 2 });
+    expect(masker.schema.fields.map((f) => [f.type, f.mode])).toEqual([['INTEGER', 'NULLABLE'], ['BYTES', undefined]]);
   });
 
   it('applies its strategy to the matched substring, or nulls the whole value', () => {

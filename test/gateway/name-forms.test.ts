@@ -170,7 +170,7 @@ describe('a query the dry run calls invalid', () => {
 
   it('is an immediate BadRequest for the Python client, on both query paths', async () => {
     const token = await stack.token(AGENT);
-    const results = await pythonQueries(stack.gatewayUrl, token, [{ sql: invalid }, { sql: invalid, method: 'query_and_wait' }], 30);
+    const results = await pythonQueries(stack.gatewayUrl, token, [{ sql: invalid }, { sql: invalid, method: 'query_and_wait' }], { timeoutSeconds: 30 });
     for (const result of results) {
       expect(result.error?.type).toBe('BadRequest');
       expect(result.error?.reason).toBe('invalidQuery');

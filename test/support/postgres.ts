@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster for tests: Debian's server binaries, a data directory in /tmp,
 // a free port on 127.0.0.1. Started once per test run (vitest globalSetup) and stopped after.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, chownSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, chownSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -67,4 +67,31 @@ export function removeCluster(cluster: PostgresCluster): void {
     /* already stopped */
   }
   rmSync(cluster.dataDir, { recursive: true, force: true });
+}
+
+/** The postmaster and its children (this cluster's only): what SIGSTOP / SIGCONT freeze and resume. */
+export function serverProcesses(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
+}
+
+export function signal(pids: number[], name: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, name);
+    } catch {
+      /* exited */
+    }
+  }
 }

@@ -14,9 +14,17 @@ export interface PythonQuery {
   method?: 'query' | 'query_and_wait';
 }
 
-export type PythonResult =
-  | { rows: Record<string, unknown>[]; error?: undefined; seconds: number }
-  | { rows?: undefined; error: { type: string; code: number | null; reason: string | null; message: string }; seconds: number };
+export type PythonResult = (
+  | { rows: Record<string, unknown>[]; error?: undefined }
+  | { rows?: undefined; error: { type: string; code: number | null; reason: string | null; message: string } }
+) & { seconds: number; /** Epoch seconds when the call returned or was given up. */ ended: number };
+
+export interface PythonOptions {
+  /** Seconds before a call is given up (its HTTP connection closed); default 60. */
+  timeoutSeconds?: number;
+  /** How long the client retries retryable errors (its default is 10 minutes). */
+  retryDeadlineSeconds?: number;
+}
 
 export function pythonInterpreter(): string {
   const python = process.env.SLUICE_PYTHON ?? join(root, '.tools', 'python', 'bin', 'python');
@@ -25,14 +33,25 @@ export function pythonInterpreter(): string {
 }
 
 /** Runs the queries in order with one Python client holding `token`; one result per query. */
-export async function pythonQueries(endpoint: string, token: string, queries: PythonQuery[], timeoutSeconds = 60): Promise<PythonResult[]> {
+export async function pythonQueries(endpoint: string, token: string, queries: PythonQuery[], options: PythonOptions = {}): Promise<PythonResult[]> {
   const child = spawn(pythonInterpreter(), [AGENT_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   child.stderr.on('data', (d: Buffer) => (stderr += d));
-  child.stdin.end(JSON.stringify({ endpoint, project: PROJECT, token, timeout: timeoutSeconds, queries }));
+  child.stdin.end(JSON.stringify({ endpoint, project: PROJECT, token, timeout: options.timeoutSeconds ?? 60, retry_deadline: options.retryDeadlineSeconds, queries }));
   const code = await new Promise<number | null>((done) => child.on('close', done));
   if (code !== 0) throw new Error(`the Python agent exited with ${code}: ${stderr.slice(-2000)}`);
   return (JSON.parse(stdout) as { results: PythonResult[] }).results;
+}
+
+/** Starts `query` in a Python client and kills the process after `killAfterMs`: an agent that dies mid-query. Resolves to when it was killed. */
+export async function pythonKilledMidQuery(endpoint: string, token: string, query: PythonQuery, killAfterMs: number): Promise<number> {
+  const child = spawn(pythonInterpreter(), [AGENT_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.end(JSON.stringify({ endpoint, project: PROJECT, token, timeout: 600, queries: [query] }));
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  const killedAt = Date.now();
+  child.kill('SIGKILL');
+  await new Promise((done) => child.on('close', done));
+  return killedAt;
 }

@@ -3,9 +3,12 @@ OIDC token. Reads one JSON request on stdin, runs its queries in order with one 
 prints one JSON answer on stdout:
 
   in:  {"endpoint", "project", "token", "timeout": s,
+        "retry_deadline": s (optional: how long the client retries, instead of its default 10 min),
         "queries": [{"sql", "method": "query" (jobs.insert, default) | "query_and_wait" (jobs.query)}]}
-  out: {"results": [{"rows": [{column: value}], "seconds": s}
-                    | {"error": {"type", "code", "reason", "message"}, "seconds": s}]}
+  out: {"results": [{"rows": [{column: value}], "seconds": s, "ended": epoch s}
+                    | {"error": {"type", "code", "reason", "message"}, "seconds": s, "ended": epoch s}]}
+
+A call that outlives `timeout` is given up (the HTTP connection is closed), as an agent would.
 
 Values are rendered with str() (dates, decimals) so the caller can compare them as text.
 """
@@ -13,8 +16,12 @@ import json
 import sys
 import time
 
+import concurrent.futures
+
+import requests
 from google.api_core import exceptions
 from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_RETRY
 from google.oauth2.credentials import Credentials
 
 
@@ -26,30 +33,40 @@ def main() -> None:
         client_options={"api_endpoint": request["endpoint"]},
     )
     timeout = request.get("timeout", 60)
-    results = [run(client, query, timeout) for query in request["queries"]]
+    deadline = request.get("retry_deadline")
+    retries = {} if deadline is None else {"retry": DEFAULT_RETRY.with_deadline(deadline), "job_retry": None}
+    results = [run(client, query, timeout, retries) for query in request["queries"]]
     json.dump({"results": results}, sys.stdout)
 
 
-def run(client, query, timeout):
+def run(client, query, timeout, retries):
     started = time.monotonic()
     try:
         if query.get("method") == "query_and_wait":
-            rows = client.query_and_wait(query["sql"], wait_timeout=timeout)
+            rows = client.query_and_wait(query["sql"], wait_timeout=timeout, api_timeout=timeout, **retries)
         else:
-            rows = client.query(query["sql"], timeout=timeout).result(timeout=timeout)
+            job = client.query(query["sql"], timeout=timeout, **retries)
+            rows = job.result(timeout=timeout, **({"retry": retries["retry"]} if retries else {}))
         out = {"rows": [{key: render(value) for key, value in row.items()} for row in rows]}
+    except exceptions.RetryError as error:
+        out = {"error": describe(error.cause) if isinstance(error.cause, exceptions.GoogleAPICallError) else {"type": "RetryError", "code": None, "reason": None, "message": str(error)}}
+    except (concurrent.futures.TimeoutError, requests.exceptions.Timeout) as error:
+        out = {"error": {"type": type(error).__name__, "code": None, "reason": None, "message": str(error)}}
     except exceptions.GoogleAPICallError as error:
-        reasons = [e.get("reason") for e in (error.errors or []) if isinstance(e, dict)]
-        out = {
-            "error": {
-                "type": type(error).__name__,
-                "code": error.code,
-                "reason": reasons[0] if reasons else None,
-                "message": error.message,
-            }
-        }
+        out = {"error": describe(error)}
     out["seconds"] = round(time.monotonic() - started, 3)
+    out["ended"] = time.time()
     return out
+
+
+def describe(error):
+    reasons = [e.get("reason") for e in (error.errors or []) if isinstance(e, dict)]
+    return {
+        "type": type(error).__name__,
+        "code": error.code,
+        "reason": reasons[0] if reasons else None,
+        "message": error.message,
+    }
 
 
 def render(value):

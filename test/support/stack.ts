@@ -24,6 +24,8 @@ export interface StackOptions {
   idp?: IdentityProviderOptions;
   /** Storage URL of the gateway (default: a fresh SQLite file in the stack's state directory). */
   storageUrl?: string;
+  /** Extra settings of the stack's one connection (snake_case, as in the YAML file). */
+  connection?: Record<string, unknown>;
   /** What the gateway's connection calls instead of the emulator: a double wrapping its URL. */
   upstream?: (emulatorUrl: string) => Promise<string>;
 }
@@ -70,7 +72,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       listen: { host: '127.0.0.1', port },
       storage: { url: storageUrl },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
-      connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false }],
+      connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false, ...options.connection }],
       approvals: { url: 'http://127.0.0.1/approvals' },
       ...options.config,
     });

@@ -196,12 +196,29 @@ _candidate_tables(_, output) := output.tables
 
 _candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables
 
-# Backstop: values the lineage does not flag (free text, JSON) are scanned for the
-# configured detectors whenever a configured dataset is read by a non-exempt caller.
-content_scan := {"detectors": config.detectors, "strategy": config.strategy} if {
+# Backstop: values the lineage does not flag (free text, JSON, a value in a column of another
+# type) are scanned for the configured detectors. Every column is scanned when the request reads
+# a configured dataset or one that holds sensitive columns; any other request of a non-exempt
+# caller still has the columns it did not ask for scanned (an upstream answering with extra
+# columns is answering something else).
+content_scan := object.union(_scan_config, {"scope": "all"}) if {
+	_reads_scanned_dataset
+} else := object.union(_scan_config, {"scope": "unexpected_columns"})
+
+_scan_config := {"detectors": config.detectors, "strategy": config.strategy} if {
 	config := data.org.content_scan
 	not identity.member_of(object.get(config, "exempt_groups", []))
+}
+
+_reads_scanned_dataset if {
 	some statement in input.sql.statements
 	some ref in statement.tables
-	concat(".", [ref.project, ref.dataset]) in config.datasets
+	concat(".", [ref.project, ref.dataset]) in object.get(data.org.content_scan, "datasets", [])
+}
+
+_reads_scanned_dataset if {
+	some statement in input.sql.statements
+	some ref in statement.tables
+	some table in catalog.known_dataset(ref).tables
+	count(object.get(table, "sensitive_columns", {})) > 0
 }

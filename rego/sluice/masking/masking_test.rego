@@ -141,11 +141,19 @@ test_write_of_plain_columns_allowed if {
 	count(masking.deny) == 0 with input as td.select_then_delete
 }
 
-test_content_scan_for_masked_callers_of_configured_datasets if {
+test_content_scan_of_every_column_for_configured_or_sensitive_datasets if {
 	scan := {"detectors": ["ssn", "card", "email", "phone"], "strategy": "redact"}
-	masking.content_scan == scan with input as td.crm_select
+	masking.content_scan == object.union(scan, {"scope": "all"}) with input as td.crm_select
 	not masking.content_scan with input as td.with_identity(td.crm_select, td.pii_reader)
-	not masking.content_scan with input as td.sales_select
+
+	# crm holds sensitive columns: scanned whole even when no list names it
+	masking.content_scan.scope == "all" with input as td.crm_select with data.org.content_scan.datasets as []
+}
+
+test_content_scan_of_unexpected_columns_elsewhere if {
+	masking.content_scan.scope == "unexpected_columns" with input as td.sales_select
+	masking.content_scan.scope == "all" with input as td.sales_select
+		with data.org.content_scan.datasets as ["acme-analytics.sales"]
 }
 
 # A table the lineage names but the statement does not read (the catalog denies that too) is
