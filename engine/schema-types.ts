@@ -506,9 +506,9 @@ export interface ContentScan {
   detectors: ["ssn" | "card" | "email" | "phone", ...("ssn" | "card" | "email" | "phone")[]];
   strategy: Strategy;
   /**
-   * Which result columns are scanned: every one (the default), or only the columns the query did not ask for (an upstream answering with extra columns).
+   * Which answers are scanned: every one (`all`, the default), or only an answer that carries columns the query did not ask for (`unexpected_answers`: an upstream answering something else). A scanned answer is scanned whole.
    */
-  scope?: "all" | "unexpected_columns";
+  scope?: "all" | "unexpected_answers";
 }
 
 /**

@@ -328,8 +328,12 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     });
   });
 
-  /** A call on one of the caller's jobs; the job is cancelled if the gateway stops waiting on it. */
-  const onJob = async (req: Req, reply: FastifyReply, operation: string, kind: AnswerKind, call: (c: JobContext, signal: AbortSignal) => Promise<UpstreamResponse>) => {
+  /**
+   * A call on one of the caller's jobs. One that waits on the job (the getQueryResults long poll)
+   * cancels it when the gateway stops waiting; a status read or a cancel does not (a client's
+   * short HTTP timeout on a status read must not end the job it still wants).
+   */
+  const onJob = async (req: Req, reply: FastifyReply, operation: string, kind: AnswerKind, waits: boolean, call: (c: JobContext, signal: AbortSignal) => Promise<UpstreamResponse>) => {
     const who = await caller(req);
     const c = await jobContext(req, who);
     return throughUpstream(who, c.connection, async () => {
@@ -337,7 +341,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       try {
         res = await upstream(req, reply, operation, (signal) => call(c, signal));
       } catch (error) {
-        const why = abandonment(hangUp(reply), error);
+        const why = waits && abandonment(hangUp(reply), error);
         if (why) await cancelAbandoned(req, c.connection, c.projectId, c.rec.jobId, c.rec.location, c.headers, why);
         throw error;
       }
@@ -347,7 +351,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.get
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId`, route('jobs.get'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.get', 'job', ({ projectId, rec, connection, headers }, signal) =>
+    const { c, body } = await onJob(req, reply, 'jobs.get', 'job', false, ({ projectId, rec, connection, headers }, signal) =>
       connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers, { signal }),
     );
     return selectFields(sanitizeJob(body, policyOf(c.rec), hashKey), req.query.fields);
@@ -355,7 +359,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.cancel (own jobs)
   app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId/cancel`, route('jobs.cancel'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.cancel', 'cancel answer', ({ projectId, rec, connection, headers }) =>
+    const { c, body } = await onJob(req, reply, 'jobs.cancel', 'cancel answer', false, ({ projectId, rec, connection, headers }) =>
       connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
     );
     return body.job ? { ...body, job: sanitizeJob(body.job as object, policyOf(c.rec), hashKey) } : body;
@@ -363,7 +367,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.getQueryResults: every page masked with the masks decided when the job was created.
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/queries/:jobId`, route('jobs.getQueryResults'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', ({ projectId, rec, connection, headers }, signal) => {
+    const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) => {
       const query = pick(req.query, RESULTS_PARAMS);
       const longPoll = connection.upstream.longPollMs(query.timeoutMs);
       if (longPoll === undefined) delete query.timeoutMs;

@@ -38,9 +38,9 @@ export function withholdsErrors(decision: Pick<Decision, 'masks' | 'content_scan
   return decision.masks.length > 0 || scansEverything(decision.content_scan);
 }
 
-/** A content scan over every column (the other scope reads only columns the query did not ask for). */
+/** A content scan of every answer (the other scope scans only answers with columns nobody asked for). */
 function scansEverything(scan: ContentScan | undefined): boolean {
-  return scan !== undefined && scan.scope !== 'unexpected_columns';
+  return scan !== undefined && scan.scope !== 'unexpected_answers';
 }
 
 export interface MaskCounts {
@@ -56,9 +56,10 @@ export function passesThrough(policy: ResultPolicy): boolean {
 export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey): Masker {
   // The answer is scanned with every detector the audit trail's scrubber runs (all of them,
   // whatever the policy listed), so the trail records exactly what the agent received.
-  const contentScan: ContentScan | undefined = policy.contentScan && { ...policy.contentScan, detectors: [...DETECTORS] as ContentScan['detectors'] };
+  const scans = policy.contentScan && (scansEverything(policy.contentScan) || hasUnexpectedColumns(policy, schema));
+  const contentScan: ContentScan | undefined = scans ? { ...policy.contentScan!, detectors: [...DETECTORS] as ContentScan['detectors'] } : undefined;
   try {
-    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan, scanned: unexpectedColumns(policy, schema), hashKey });
+    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan, hashKey });
   } catch (error) {
     throw refuseUnmaskable(error);
   }
@@ -102,17 +103,16 @@ function conform(operation: string, schema: TableSchema, rows: readonly TableRow
 }
 
 /**
- * Under the `unexpected_columns` scope the content scan reads only the columns the statement did
- * not ask for (an upstream adding columns is answering something else). Outputs unknown: all.
+ * An answer with a column the statement did not ask for is answering something else: under the
+ * `unexpected_answers` scope it is scanned whole. Outputs unknown: treated as unexpected.
  */
-function unexpectedColumns(policy: ResultPolicy, schema: TableSchema): ((index: number) => boolean) | undefined {
-  if (policy.contentScan?.scope !== 'unexpected_columns') return undefined;
+function hasUnexpectedColumns(policy: ResultPolicy, schema: TableSchema): boolean {
   const outputs = policy.outputs;
-  if (!outputs || outputs.includes('*')) return undefined;
+  if (!outputs || outputs.includes('*')) return true;
   const expected = new Set(outputs.map((o) => o.toLowerCase()));
   // Engines name anonymous columns their own way (BigQuery f0_, the emulator $col1): same position, same column.
   const aligned = outputs.length === schema.fields.length;
-  return (index) => !expected.has(schema.fields[index]!.name.toLowerCase()) && !(aligned && /^f\d+_$/.test(outputs[index]!));
+  return schema.fields.some((field, i) => !expected.has(field.name.toLowerCase()) && !(aligned && /^f\d+_$/.test(outputs[i]!)));
 }
 
 function maskRows(masker: Masker, rows: TableRow[], counts?: MaskCounts): TableRow[] {

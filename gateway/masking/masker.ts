@@ -16,8 +16,6 @@ export interface MaskerOptions {
   masks: readonly Mask[];
   /** The decision's content scan, if any. */
   contentScan?: ContentScan | undefined;
-  /** Top-level columns the content scan reads; default: all. */
-  scanned?: (index: number) => boolean;
   /** Secret for the `hash` strategy (at least 16 bytes). */
   hashKey: HashKey;
 }
@@ -63,7 +61,7 @@ export function compileMasker(options: MaskerOptions): Masker {
     if (!masker) maskers.set(strategy, (masker = valueMasker(strategy, hash)));
     return masker;
   };
-  const { plans, schema, width } = resolveMasks(options.schema, options.masks, options.contentScan, maskerFor, options.scanned);
+  const { plans, schema, width } = resolveMasks(options.schema, options.masks, options.contentScan, maskerFor);
   const scanner = options.contentScan ? compileContentScanner(options.contentScan, hash) : undefined;
   return new CompiledMasker(plans, schema, width, scanner, scanner && maskerFor(scanner.strategy));
 }

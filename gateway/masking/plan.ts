@@ -58,8 +58,6 @@ export function resolveMasks(
   masks: readonly Mask[],
   contentScan: ContentScan | undefined,
   maskerFor: (strategy: Strategy) => ValueMasker,
-  /** Top-level columns the content scan reads; default: all of them. */
-  scanned: (index: number) => boolean = () => true,
 ): ResolvedMasks {
   if (!schema || !Array.isArray(schema.fields)) {
     throw new MaskingError('row_shape', 'result schema has no fields');
@@ -70,7 +68,7 @@ export function resolveMasks(
   const plans: FieldPlan[] = [];
   const fields: SchemaField[] = [];
   roots.forEach((node, index) => {
-    const { plan, field } = compileNode(node, index, undefined, scanned(index) ? scan : undefined, maskerFor);
+    const { plan, field } = compileNode(node, index, undefined, scan, maskerFor);
     if (plan) plans.push(plan);
     fields.push(field);
   });

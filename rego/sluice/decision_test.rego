@@ -9,7 +9,7 @@ _issued := {"limits": {"maximum_bytes_billed": td.gib}, "credential_ttl_seconds"
 
 test_allow if {
 	decision := sluice.decision with input as td.sales_select
-	scan := {"detectors": ["ssn", "card", "email", "phone"], "strategy": "redact", "scope": "unexpected_columns"}
+	scan := {"detectors": ["ssn", "card", "email", "phone"], "strategy": "redact", "scope": "unexpected_answers"}
 	decision == object.union(_issued, {"outcome": "allow", "reasons": [], "masks": [], "content_scan": scan})
 }
 
@@ -133,7 +133,7 @@ test_incomplete_data_denied if {
 
 test_content_scan_scope if {
 	sluice.decision.content_scan.scope == "all" with input as td.crm_select
-	sluice.decision.content_scan.scope == "unexpected_columns" with input as td.sales_select
+	sluice.decision.content_scan.scope == "unexpected_answers" with input as td.sales_select
 	not sluice.decision.content_scan with input as td.with_identity(td.crm_select, td.pii_reader)
 	not sluice.decision.content_scan with input as td.sales_select with data.org.content_scan as null
 }

@@ -133,7 +133,7 @@ describe('an unusable upstream answer', () => {
 });
 
 describe('upstream error texts', () => {
-  it('are shown for a query whose results nothing masks, even though its unexpected columns would be scanned', async () => {
+  it('are shown for a query whose results nothing masks, even though an answer with unexpected columns would be scanned', async () => {
     const res = await query(freshAgent(), `typo-${next}`, 'SELECT no_such_column FROM sales.orders');
     expect(res.status).toBe(400);
     expect(res.body.error.errors[0].reason).toBe('invalidQuery');
@@ -207,8 +207,8 @@ describe('sensitive values in columns the query did not ask for', () => {
   const RAW = ['jane.doe@example.com', '078-05-1120', '4111111111111111', '5555555555554444', '212-555-0147'];
 
   beforeEach(() => {
-    upstream.fault('jobs.query', { kind: 'extra-columns', columns: COLUMNS });
-    upstream.fault('jobs.getQueryResults', { kind: 'extra-columns', columns: COLUMNS });
+    upstream.fault('jobs.query', { kind: 'extra-columns', columns: COLUMNS, replace: { 0: 'jane.doe@example.com' } });
+    upstream.fault('jobs.getQueryResults', { kind: 'extra-columns', columns: COLUMNS, replace: { 0: 'jane.doe@example.com' } });
   });
 
   it('are masked before the answer leaves, and the record holds the answer as sent', async () => {
@@ -218,6 +218,7 @@ describe('sensitive values in columns the query did not ask for', () => {
     const sent = JSON.stringify(res.body);
     for (const raw of RAW) expect(sent).not.toContain(raw);
     const row = res.body.rows[0].f.map((c: { v: unknown }) => c.v);
+    expect(row[0]).toBe('[REDACTED]'); // an answer with unexpected columns is scanned whole
     expect(row.slice(2)).toEqual([
       'mail [REDACTED], ssn [REDACTED]',
       '"[REDACTED]"', // a number in JSON cannot be replaced in place: the whole document is
@@ -229,10 +230,21 @@ describe('sensitive values in columns the query did not ask for', () => {
       { f: [{ v: '[REDACTED]' }] },
     ]);
     const record = await requestRecord(`extra-${agent}`);
-    expect(record.data.response.rows).toEqual(res.body.rows);
+    expect(JSON.stringify(record.data.response.rows)).toBe(JSON.stringify(res.body.rows)); // byte for byte
     expect(record.data.response.schema).toEqual({ fields: res.body.schema.fields });
     expect(record.data.response.scrubbed_values).toBe(0);
     expect(record.data.redactions).not.toContain('/response/rows');
+  });
+
+  it('an answer shaped as asked passes as sent where nothing is sensitive; the record withholds the value and says so', async () => {
+    upstream.fault('jobs.query', { kind: 'extra-columns', columns: [], replace: { 0: 'ssn 078-05-1120' } });
+    const agent = freshAgent();
+    const res = await query(agent, `shaped-${agent}`);
+    expect(res.body.rows[0].f[0].v).toBe('ssn 078-05-1120');
+    const record = await requestRecord(`shaped-${agent}`);
+    expect(JSON.stringify(record)).not.toContain('078-05-1120');
+    expect(record.data.response.scrubbed_values).toBe(3);
+    expect(record.data.redactions).toContain('/response/rows');
   });
 
   it('are masked for the Node client and for the Python client on both query paths', async () => {
@@ -277,6 +289,17 @@ describe('a job the gateway stops waiting on', () => {
     const record = await requestRecord(`hangup-${agent}`);
     expect(record.data.status).toBe(499);
     expect(record.data.upstream_cancel).toMatchObject({ job_id: jobId, reason: 'caller_gone' });
+  });
+
+  it('is not cancelled when its caller hangs up on a status read (a short client timeout must not end the job)', async () => {
+    const agent = freshAgent();
+    const jobId = `status_${agent.replace('-', '_')}`;
+    expect((await insertJob(agent, jobId)).status).toBe(200);
+    upstream.fault('jobs.get', { kind: 'slow', ms: 800 });
+    await stack.fetch(`/bigquery/v2/projects/${PROJECT}/jobs/${jobId}`, { agent, signal: AbortSignal.timeout(200) }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(upstream.calls['jobs.get']).toBe(1);
+    expect(upstream.cancels).toEqual([]);
   });
 
   it('is cancelled within a second of the Python client dying mid-query, and the cancel is in the record', async () => {

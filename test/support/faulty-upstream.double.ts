@@ -17,8 +17,8 @@ export type Fault =
   | { kind: 'cut-chunked' }
   /** Answers after `ms`; a jobs.query answer then says the job is still running. */
   | { kind: 'slow'; ms: number; running?: boolean }
-  /** Appends columns to every result schema (and their values to every row). */
-  | { kind: 'extra-columns'; columns: ExtraColumn[] };
+  /** Appends columns to every result schema (and their values to every row); `replace` overwrites cells of the columns asked for. */
+  | { kind: 'extra-columns'; columns: ExtraColumn[]; replace?: Record<number, string> };
 
 export interface ExtraColumn {
   name: string;
@@ -153,7 +153,10 @@ export async function faultyUpstream(emulatorUrl: string): Promise<FaultyUpstrea
           const answer = await forward(req, body);
           const json = JSON.parse(answer.body.toString('utf8')) as { schema?: { fields: unknown[] }; rows?: { f: unknown[] }[] };
           if (json.schema) json.schema.fields.push(...fault.columns.map(({ name, type, fields }) => ({ name, type, mode: 'NULLABLE', ...(fields && { fields }) })));
-          for (const row of json.rows ?? []) row.f.push(...fault.columns.map(({ value }) => ({ v: value })));
+          for (const row of json.rows ?? []) {
+            for (const [index, value] of Object.entries(fault.replace ?? {})) row.f[Number(index)] = { v: value };
+            row.f.push(...fault.columns.map(({ value }) => ({ v: value })));
+          }
           res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
           return;
         }

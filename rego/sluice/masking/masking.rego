@@ -197,13 +197,13 @@ _candidate_tables(_, output) := output.tables
 _candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables
 
 # Backstop: values the lineage does not flag (free text, JSON, a value in a column of another
-# type) are scanned for the configured detectors. Every column is scanned when the request reads
-# a configured dataset or one that holds sensitive columns; any other request of a non-exempt
-# caller still has the columns it did not ask for scanned (an upstream answering with extra
-# columns is answering something else).
+# type) are scanned for the configured detectors. Every answer is scanned when the request reads
+# a configured dataset or one that holds sensitive columns; for any other request of a
+# non-exempt caller, an answer with columns the query did not ask for is (an upstream answering
+# with extra columns is answering something else).
 content_scan := object.union(_scan_config, {"scope": "all"}) if {
 	_reads_scanned_dataset
-} else := object.union(_scan_config, {"scope": "unexpected_columns"})
+} else := object.union(_scan_config, {"scope": "unexpected_answers"})
 
 _scan_config := {"detectors": config.detectors, "strategy": config.strategy} if {
 	config := data.org.content_scan

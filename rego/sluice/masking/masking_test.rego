@@ -150,8 +150,8 @@ test_content_scan_of_every_column_for_configured_or_sensitive_datasets if {
 	masking.content_scan.scope == "all" with input as td.crm_select with data.org.content_scan.datasets as []
 }
 
-test_content_scan_of_unexpected_columns_elsewhere if {
-	masking.content_scan.scope == "unexpected_columns" with input as td.sales_select
+test_content_scan_of_unexpected_answers_elsewhere if {
+	masking.content_scan.scope == "unexpected_answers" with input as td.sales_select
 	masking.content_scan.scope == "all" with input as td.sales_select
 		with data.org.content_scan.datasets as ["acme-analytics.sales"]
 }
