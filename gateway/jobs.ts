@@ -24,12 +24,20 @@ export interface JobRecord {
   revision: string;
   sqlHash: string;
   createdAt: number;
+  /**
+   * The insert that named this job failed in transit: the job may exist upstream (so its owner may
+   * still read it), but it may also be a job made outside the gateway under the same id, so the
+   * gateway never cancels it on its own.
+   */
+  unconfirmed?: boolean | undefined;
 }
 
 export interface JobStore {
   /** Stores the record unless the job id is already known; false then (the existing record stays). */
   register(record: JobRecord): Promise<boolean>;
   get(project: string, jobId: string): Promise<JobRecord | undefined>;
+  /** Replaces the stored record of a job already registered. */
+  update(record: JobRecord): Promise<void>;
   delete(project: string, jobId: string): Promise<void>;
 }
 
@@ -89,6 +97,10 @@ export class DatabaseJobStore implements JobStore {
       .where('expires_at_ms', '>', this.#now())
       .executeTakeFirst();
     return row ? (JSON.parse(row.record) as JobRecord) : undefined;
+  }
+
+  async update(record: JobRecord): Promise<void> {
+    await this.#db.updateTable('jobs').set({ record: JSON.stringify(record) }).where('project', '=', record.project).where('job_id', '=', record.jobId).execute();
   }
 
   async delete(project: string, jobId: string): Promise<void> {

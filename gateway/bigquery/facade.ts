@@ -260,10 +260,6 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       const body = expectAnswer<QueryResults>('jobs.query', res, 'query results', upstreamMessage(policy));
       const jobId = body.jobReference?.jobId;
       if (jobId) noteJob(req, jobId, projectId, body.jobReference?.location);
-      if (hangUp(reply).aborted) {
-        if (jobId && body.jobComplete === false) await cancelAbandoned(req, connection, projectId, jobId, body.jobReference?.location, auth.headers, 'caller_gone');
-        throw callerGone();
-      }
       const t = trail(req);
       if (t && body.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
       if (jobId && !parsed.spec.dryRun) {
@@ -278,6 +274,13 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         if (!(await fromStore('record the job', () => jobs.register(rec), consequence)) && !(await fromStore('record the job', known, consequence))) {
           throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
         }
+      }
+      // Only now is the job known to be this caller's: one it has left is cancelled.
+      if (hangUp(reply).aborted) {
+        if (jobId && !parsed.spec.dryRun && body.jobComplete === false) {
+          await cancelAbandoned(req, connection, projectId, jobId, body.jobReference?.location, auth.headers, 'caller_gone');
+        }
+        throw callerGone();
       }
       const counts = { cells: 0, scanned: 0 };
       const masked = maskQueryResults('jobs.query', body, policy, hashKey, counts);
@@ -306,13 +309,18 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       if (!parsed.spec.dryRun && !(await fromStore('record the job', () => jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth))))) {
         throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
       }
-      // A transport failure leaves the record: the job may exist upstream, and it is this caller's.
+      // Not abandoned when the caller hangs up, nor cancelled when it times out: only a 200 says
+      // this call created the job (the id may name a job made outside the gateway), and only a
+      // job it created is cancelled. A transport failure leaves the record, marked unconfirmed:
+      // the job may exist upstream, and its owner may read it.
       let res;
       try {
-        res = await upstream(req, reply, 'jobs.insert', (signal) => connection.upstream.insertJob(projectId, parsed.forwardJob(jobId, cap), auth.headers, { signal }));
+        res = await upstream(req, reply, 'jobs.insert', () => connection.upstream.insertJob(projectId, parsed.forwardJob(jobId, cap), auth.headers));
       } catch (error) {
-        const why = parsed.spec.dryRun ? undefined : abandonment(hangUp(reply), error);
-        if (why) await cancelAbandoned(req, connection, projectId, jobId, parsed.spec.location, auth.headers, why);
+        if (!parsed.spec.dryRun) {
+          const unconfirmed = { ...record(who, connection, projectId, jobId, parsed.spec.location, auth), unconfirmed: true };
+          await jobs.update(unconfirmed).catch((e: Error) => req.log.warn({ job: jobId, err: { type: e.name, message: e.message } }, 'job not marked unconfirmed'));
+        }
         throw error;
       }
       if (res.status !== 200 && !parsed.spec.dryRun) {
@@ -341,7 +349,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       try {
         res = await upstream(req, reply, operation, (signal) => call(c, signal));
       } catch (error) {
-        const why = waits && abandonment(hangUp(reply), error);
+        const why = waits && !c.rec.unconfirmed && abandonment(hangUp(reply), error);
         if (why) await cancelAbandoned(req, c.connection, c.projectId, c.rec.jobId, c.rec.location, c.headers, why);
         throw error;
       }

@@ -1,14 +1,19 @@
 // /readyz reports not ready when the store the audit trail is written to cannot take a write, and
-// says so: on a SQLite file whose write lock another connection holds, and on a PostgreSQL cluster
+// says so: on a SQLite file whose write lock another connection holds, on a SQLite file made
+// immutable under the running gateway (where the file system allows it), and on a PostgreSQL cluster
 // of its own that is stopped, then frozen (SIGSTOP). The probe answers within its own 1 s timeout
 // whatever the store does (the connection's 5 s busy timeout does not apply to it, and the process
 // keeps serving meanwhile), its result is reused for 1.5 s, and readiness comes back by itself once
 // the store takes writes again. The upstream half of /readyz is the emulator, reachable throughout.
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPostgresDatabase } from '../support/databases.ts';
 import { postgresAvailable, removeCluster, serverProcesses, signal, startPostgres, type PostgresCluster } from '../support/postgres.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { PROJECT, startStack, type Stack } from '../support/stack.ts';
 
 /** The probe's defaults (gateway/audit/store-probe.ts). */
 const PROBE_TIMEOUT_MS = 1_000;
@@ -119,6 +124,64 @@ describe('/readyz on a SQLite file whose write lock is held elsewhere', () => {
     expectReady(stack, back);
     expect(back.afterMs).toBeLessThan(CACHE_MS + 500);
     expect(await writableGauge(stack)).toBe(1);
+  });
+});
+
+/**
+ * Whether files in the temporary directory can be made immutable (`chattr +i`: ext4 and the like,
+ * as root). Root ignores a read-only mode, and an open SQLite file keeps its write access anyway;
+ * an immutable file refuses writes even through descriptors opened before.
+ */
+function immutableFilesAvailable(): boolean {
+  const probe = join(tmpdir(), `sluice-chattr-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    execFileSync('chattr', ['+i', probe], { stdio: 'ignore' });
+    execFileSync('chattr', ['-i', probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+describe.runIf(immutableFilesAvailable())('/readyz on a SQLite file made read-only under the running gateway', () => {
+  let stack: Stack;
+  const files = () => [stack.databaseFile, `${stack.databaseFile}-wal`].filter((f) => existsSync(f));
+  const chattr = (flag: '+i' | '-i') => execFileSync('chattr', [flag, ...files()], { stdio: 'ignore' });
+
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+
+  afterAll(async () => {
+    if (stack) chattr('-i');
+    await stack?.close();
+  });
+
+  it('is not ready while the file takes no writes, refuses queries meanwhile, and is ready again after', async () => {
+    expectReady(stack, await readyz(stack));
+    chattr('+i');
+    try {
+      const down = await readyzUntil(stack, 503);
+      expect(down.body.audit_store).toMatch(/^unavailable: /);
+      const refused = await stack.fetch(`/bigquery/v2/projects/${PROJECT}/queries`, {
+        method: 'POST',
+        agent: 'reporting-agent',
+        body: JSON.stringify({ query: 'SELECT COUNT(*) AS n FROM sales.orders', useLegacySql: false }),
+      });
+      expect(refused.status).toBe(503);
+    } finally {
+      chattr('-i');
+    }
+    expectReady(stack, await readyzUntil(stack, 200));
+    const answered = await stack.fetch(`/bigquery/v2/projects/${PROJECT}/queries`, {
+      method: 'POST',
+      agent: 'reporting-agent',
+      body: JSON.stringify({ query: 'SELECT COUNT(*) AS n FROM sales.orders', useLegacySql: false }),
+    });
+    expect(answered.status).toBe(200);
   });
 });
 

@@ -40,6 +40,18 @@ async function query(agent: string, requestId: string, sql = SALES, init: { sign
   return stack.fetch(queries, { method: 'POST', agent, headers: { 'x-request-id': requestId }, body: JSON.stringify({ query: sql, useLegacySql: false }), ...init });
 }
 
+/** jobs.insert of a query job with the caller's own id, hanging up after 200 ms. */
+function insertJobThenHangUp(agent: string, jobId: string) {
+  return stack
+    .fetch(`/bigquery/v2/projects/${PROJECT}/jobs`, {
+      method: 'POST',
+      agent,
+      body: JSON.stringify({ jobReference: { projectId: PROJECT, jobId }, configuration: { query: { query: SALES, useLegacySql: false } } }),
+      signal: AbortSignal.timeout(200),
+    })
+    .catch(() => undefined);
+}
+
 /** jobs.insert of a query job with the caller's own id. */
 function insertJob(agent: string, jobId: string, requestId = `insert-${jobId}`) {
   return stack.fetch(`/bigquery/v2/projects/${PROJECT}/jobs`, {
@@ -338,14 +350,44 @@ describe('a job the gateway stops waiting on', () => {
     expect(cancel.at - (sent + 1500)).toBeLessThan(1000);
   });
 
-  it('is cancelled when jobs.insert times out upstream', async () => {
+  it('made by a jobs.insert that timed out is never cancelled by the gateway: the id may name a job made elsewhere', async () => {
     const agent = freshAgent();
     const jobId = `timeout_${agent.replace('-', '_')}`;
     upstream.fault('jobs.insert', { kind: 'hang' });
     const res = await insertJob(agent, jobId, `timeout-${agent}`);
     expect(res.status).toBe(502);
-    await cancelOf(jobId);
-    expect((await requestRecord(`timeout-${agent}`)).data.upstream_cancel).toMatchObject({ job_id: jobId, reason: 'upstream_timeout' });
+    expect(res.body.error.message).toContain('did not answer within 3000 ms');
+    expect((await requestRecord(`timeout-${agent}`)).data.upstream_cancel ?? null).toBeNull();
+    // Its owner may still read it, and hanging up on that read cancels nothing either.
+    upstream.fault('jobs.insert', undefined);
+    upstream.fault('jobs.getQueryResults', { kind: 'hang' });
+    await stack.gateway.jobs.get(PROJECT, jobId).then((rec) => expect(rec).toMatchObject({ unconfirmed: true }));
+    await new Promise((r) => setTimeout(r, 5_000)); // the caller's fault backoff
+    await stack.fetch(`/bigquery/v2/projects/${PROJECT}/queries/${jobId}`, { agent, signal: AbortSignal.timeout(300) }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(upstream.calls['jobs.getQueryResults']).toBe(1); // the poll reached the upstream, and was left
+    expect(upstream.cancels).toEqual([]);
+  }, 20_000);
+
+  it('named by a jobs.insert that BigQuery refuses as a duplicate is not cancelled when the caller hangs up', async () => {
+    const agent = freshAgent();
+    const jobId = `elsewhere_${agent.replace('-', '_')}`;
+    await stack.direct().createQueryJob({ query: SALES, jobId }); // a job made outside the gateway
+    upstream.fault('jobs.insert', { kind: 'slow', ms: 800 });
+    await insertJobThenHangUp(agent, jobId);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(upstream.calls['jobs.insert']).toBe(1);
+    expect(upstream.cancels).toEqual([]);
+    expect(await stack.gateway.jobs.get(PROJECT, jobId)).toBeUndefined();
+  });
+
+  it('made by a jobs.insert whose caller hung up is cancelled once the upstream confirms it made it', async () => {
+    const agent = freshAgent();
+    const jobId = `left_${agent.replace('-', '_')}`;
+    upstream.fault('jobs.insert', { kind: 'slow', ms: 800 });
+    await insertJobThenHangUp(agent, jobId);
+    const cancel = await cancelOf(jobId);
+    expect(cancel.at - upstream.lastCallAt['jobs.insert']!).toBeLessThan(800 + 1000);
   });
 });
 
