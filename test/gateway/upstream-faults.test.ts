@@ -10,7 +10,7 @@ import { faultyUpstream, type ExtraColumn, type Fault, type FaultyUpstream } fro
 import { pythonKilledMidQuery, pythonQueries } from '../support/python-client.ts';
 import { PROJECT, agentClient, startStack, type Stack } from '../support/stack.ts';
 
-const AGENTS = Array.from({ length: 40 }, (_, i) => ({ name: `agent-${i}`, groups: ['agents'] }));
+const AGENTS = Array.from({ length: 100 }, (_, i) => ({ name: `agent-${i}`, groups: ['agents'] }));
 let next = 0;
 /** A caller of its own for each case: the fault backoff is per caller. */
 const freshAgent = () => `agent-${next++}`;
@@ -130,6 +130,20 @@ describe('an unusable upstream answer', () => {
     expect(JSON.stringify(res.body)).not.toContain('123-45-6701');
     expect(JSON.stringify(await requestRecord(`mistyped-${agent}`))).not.toContain('123-45-6701');
   });
+
+  it.each(['INTEGER', 'FLOAT', 'NUMERIC', 'BIGNUMERIC', 'BOOLEAN', 'DATE', 'TIME', 'DATETIME', 'TIMESTAMP', 'INTERVAL', 'RANGE'])(
+    'an SSN or an e-mail in an extra %s column refuses the whole answer',
+    async (type) => {
+      for (const value of ['123-45-6701', 'jane.doe@example.com']) {
+        const agent = freshAgent();
+        upstream.fault('jobs.query', { kind: 'extra-columns', columns: [{ name: 'leak', type, value }] });
+        const res = await query(agent, `mistyped-${agent}`);
+        expect(res.status).toBe(502);
+        expect(JSON.stringify(res.body)).not.toContain(value);
+        expect(JSON.stringify(await requestRecord(`mistyped-${agent}`))).not.toContain(value);
+      }
+    },
+  );
 
   it('an upstream that does not answer is a 502 at the connection timeout', async () => {
     const agent = freshAgent();
