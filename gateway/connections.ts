@@ -28,7 +28,7 @@ export class Connections {
         upstream: new BigQueryUpstream(config.upstream, { timeoutMs: config.timeout_ms ?? options.timeoutMs }),
         credentials: credentials(config),
         requireReferencedTables: config.require_referenced_tables !== false,
-        faults: new FaultBackoff(config.fault_backoff_seconds ?? 5),
+        faults: new FaultBackoff(config.name, config.fault_backoff_seconds ?? 5),
       });
     }
   }

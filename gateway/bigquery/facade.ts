@@ -123,14 +123,14 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
    */
   const throughUpstream = async <T>(who: Caller, connection: Connection, work: () => Promise<T>): Promise<T> => {
     const key = `${who.identity.issuer} ${who.identity.subject}`;
-    connection.faults.check(connection.name, key);
+    connection.faults.check(key);
     try {
       const out = await work();
-      connection.faults.succeeded(connection.name, key);
+      connection.faults.succeeded(key);
       return out;
     } catch (error) {
       if (error instanceof UpstreamFault) {
-        connection.faults.failed(connection.name, key, error.message);
+        connection.faults.failed(key, error.message);
         metrics.upstreamFaults.inc({ connection: connection.name, kind: error.timedOut ? 'timeout' : 'unusable' });
       }
       throw error;
@@ -250,10 +250,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     return throughUpstream(who, connection, async () => {
       const auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
       const policy = resultPolicy(auth.decision, auth.input);
-      const forward = parsed.forward(auth.decision.limits?.maximum_bytes_billed);
-      const longPoll = connection.upstream.longPollMs(forward.timeoutMs);
-      if (longPoll === undefined) delete forward.timeoutMs;
-      else forward.timeoutMs = longPoll;
+      const forward = connection.upstream.boundLongPoll(parsed.forward(auth.decision.limits?.maximum_bytes_billed));
       // Not abandoned when the caller hangs up: the job's id comes only with the answer, and is
       // needed to cancel it.
       const res = await upstream(req, reply, 'jobs.query', () => connection.upstream.query(projectId, forward, auth.headers));
@@ -375,13 +372,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.getQueryResults: every page masked with the masks decided when the job was created.
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/queries/:jobId`, route('jobs.getQueryResults'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) => {
-      const query = pick(req.query, RESULTS_PARAMS);
-      const longPoll = connection.upstream.longPollMs(query.timeoutMs);
-      if (longPoll === undefined) delete query.timeoutMs;
-      else query.timeoutMs = longPoll;
-      return connection.upstream.getQueryResults(projectId, rec.jobId, query, headers, { signal });
-    });
+    const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) =>
+      connection.upstream.getQueryResults(projectId, rec.jobId, connection.upstream.boundLongPoll(pick(req.query, RESULTS_PARAMS)), headers, { signal }),
+    );
     const counts = { cells: 0, scanned: 0 };
     const masked = maskQueryResults('jobs.getQueryResults', body as QueryResults, policyOf(c.rec), hashKey, counts);
     count(req, counts);
@@ -448,7 +441,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, ['selectedFields']), auth.headers, { signal }),
       );
       const table = pickKeys(expectAnswer<Record<string, unknown>>('tables.get', res, 'table'), TABLE_FIELDS) as { schema?: TableSchema };
-      if (table.schema && !passesThrough(policy)) {
+      if (table.schema && !passesThrough(policy, table.schema)) {
         table.schema = compileFor({ ...policy, masks: masksWithin(policy.masks, table.schema) }, table.schema, hashKey).schema;
       }
       return selectFields(table, req.query.fields);

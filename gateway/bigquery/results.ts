@@ -32,9 +32,9 @@ export function resultPolicy(decision: Pick<Decision, 'masks' | 'content_scan'>,
 
 /**
  * Upstream error texts can quote values: they are withheld when the caller sees any column
- * masked or the content scan reads every column.
+ * masked or the content scan reads every answer.
  */
-export function withholdsErrors(decision: Pick<Decision, 'masks' | 'content_scan'>): boolean {
+export function withholdsErrors(decision: { masks: readonly Mask[]; content_scan?: ContentScan | undefined }): boolean {
   return decision.masks.length > 0 || scansEverything(decision.content_scan);
 }
 
@@ -48,18 +48,25 @@ export interface MaskCounts {
   scanned: number;
 }
 
-/** True when results of this policy pass through untouched. */
-export function passesThrough(policy: ResultPolicy): boolean {
-  return policy.masks.length === 0 && !policy.contentScan;
+/** True when an answer with `schema` passes through this policy untouched. */
+export function passesThrough(policy: ResultPolicy, schema: TableSchema): boolean {
+  return policy.masks.length === 0 && contentScanFor(policy, schema) === undefined;
+}
+
+/**
+ * The content scan an answer with `schema` gets, if any. It runs every detector the audit
+ * trail's scrubber runs (all of them, whatever the policy listed), so the trail records exactly
+ * what the agent received.
+ */
+function contentScanFor(policy: ResultPolicy, schema: TableSchema): ContentScan | undefined {
+  const scan = policy.contentScan;
+  if (!scan || !(scansEverything(scan) || hasUnexpectedColumns(policy, schema))) return undefined;
+  return { ...scan, detectors: [...DETECTORS] as ContentScan['detectors'] };
 }
 
 export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey): Masker {
-  // The answer is scanned with every detector the audit trail's scrubber runs (all of them,
-  // whatever the policy listed), so the trail records exactly what the agent received.
-  const scans = policy.contentScan && (scansEverything(policy.contentScan) || hasUnexpectedColumns(policy, schema));
-  const contentScan: ContentScan | undefined = scans ? { ...policy.contentScan!, detectors: [...DETECTORS] as ContentScan['detectors'] } : undefined;
   try {
-    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan, hashKey });
+    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan: contentScanFor(policy, schema), hashKey });
   } catch (error) {
     throw refuseUnmaskable(error);
   }
@@ -81,7 +88,7 @@ export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableR
     return body;
   }
   conform(operation, body.schema, body.rows);
-  if (passesThrough(policy)) return body;
+  if (passesThrough(policy, body.schema)) return body;
   const masker = compileFor(policy, body.schema, hashKey);
   const out: T = { ...body, schema: masker.schema };
   if (body.rows) out.rows = maskRows(masker, body.rows, counts);
@@ -91,7 +98,7 @@ export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableR
 /** tabledata.list sends rows only, in the table's schema (`schema`, from tables.get). */
 export function maskTableData<T extends { rows?: TableRow[] }>(body: T, schema: TableSchema, policy: ResultPolicy, hashKey: HashKey, counts?: MaskCounts): T {
   conform('tabledata.list', schema, body.rows);
-  if (passesThrough(policy) || !body.rows) return body;
+  if (passesThrough(policy, schema) || !body.rows) return body;
   return { ...body, rows: maskRows(compileFor(policy, schema, hashKey), body.rows, counts) };
 }
 
@@ -136,10 +143,12 @@ interface JobResource {
 
 /** A Job resource as the caller may see it: masked result schema, error text withheld if needed. */
 export function sanitizeJob<T extends JobResource>(job: T, policy: ResultPolicy, hashKey: HashKey): T {
-  if ((passesThrough(policy) && !withholds(policy)) || !job || typeof job !== 'object') return job;
+  if (!job || typeof job !== 'object') return job;
+  const schema = job.statistics?.query?.schema;
+  const reshape = schema !== undefined && !passesThrough(policy, schema);
+  if (!reshape && !withholds(policy)) return job;
   const out = structuredClone(job);
-  const schema = out.statistics?.query?.schema;
-  if (schema && out.statistics?.query && !passesThrough(policy)) out.statistics.query.schema = compileFor(policy, schema, hashKey).schema;
+  if (reshape) out.statistics!.query!.schema = compileFor(policy, schema, hashKey).schema;
   const rewrite = upstreamMessage(policy);
   if (out.status?.errorResult?.message) out.status.errorResult.message = rewrite(out.status.errorResult.message);
   for (const e of out.status?.errors ?? []) if (e.message) e.message = rewrite(e.message);
@@ -155,7 +164,7 @@ export function upstreamMessage(policy: ResultPolicy): (message: string) => stri
 }
 
 function withholds(policy: ResultPolicy): boolean {
-  return policy.withholdErrors ?? !passesThrough(policy);
+  return policy.withholdErrors ?? withholdsErrors({ masks: policy.masks, content_scan: policy.contentScan });
 }
 
 export const WITHHELD_MESSAGE =

@@ -62,15 +62,17 @@ export class BigQueryUpstream {
   }
 
   /**
-   * The `timeoutMs` to forward on a long poll (jobs.query, jobs.getQueryResults): BigQuery waits
-   * that long for the job before answering, so it must end before this connection's timeout.
+   * A long poll's fields (a jobs.query body, jobs.getQueryResults parameters) with `timeoutMs`
+   * bounded: BigQuery waits that long for the job before answering, so it must end before this
+   * connection's timeout.
    */
-  longPollMs(requested: unknown): number | undefined {
+  boundLongPoll<T extends { timeoutMs?: unknown }>(fields: T): T {
     const ceiling = Math.max(this.timeoutMs - 5_000, Math.floor(this.timeoutMs / 2));
-    const asked = requested === undefined || requested === null || requested === '' ? undefined : Number(requested);
+    const { timeoutMs: requested, ...rest } = fields;
+    const asked = requested === undefined || requested === null || requested === '' ? NaN : Number(requested);
     // Unset, BigQuery waits 10 s.
-    if (asked === undefined || !Number.isFinite(asked)) return ceiling < 10_000 ? ceiling : undefined;
-    return Math.min(Math.max(0, asked), ceiling);
+    const bounded = Number.isFinite(asked) ? Math.min(Math.max(0, asked), ceiling) : ceiling < 10_000 ? ceiling : undefined;
+    return (bounded === undefined ? rest : { ...rest, timeoutMs: bounded }) as T;
   }
 
   /**
@@ -118,12 +120,13 @@ export class BigQueryUpstream {
     return { schema: body.schema, ...(body.type && { type: body.type }) };
   }
 
-  query(project: string, body: unknown, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
-    return this.call('POST', `/projects/${seg(project)}/queries`, headers, { body, ...options });
+  // jobs.query and jobs.insert are never abandoned midway: only their answer says which job they made.
+  query(project: string, body: unknown, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/queries`, headers, { body });
   }
 
-  insertJob(project: string, body: unknown, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {
-    return this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body, ...options });
+  insertJob(project: string, body: unknown, headers: Headers): Promise<UpstreamResponse> {
+    return this.call('POST', `/projects/${seg(project)}/jobs`, headers, { body });
   }
 
   getJob(project: string, jobId: string, query: Query, headers: Headers, options: CallOptions = {}): Promise<UpstreamResponse> {

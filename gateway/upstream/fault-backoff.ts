@@ -5,7 +5,7 @@
 // Per caller, so one caller's failing query never holds anyone else back.
 import { BigQueryError } from '../bigquery/errors.ts';
 
-/** How many times the first wait the wait may grow to. */
+/** Doublings of the first wait at most (64 times it). */
 const MAX_DOUBLINGS = 6;
 /** Callers tracked at once; the oldest entries go first beyond this. */
 const MAX_ENTRIES = 10_000;
@@ -16,19 +16,22 @@ interface Entry {
   problem: string;
 }
 
+/** The callers of one connection waiting out a fault, by caller key. */
 export class FaultBackoff {
+  readonly #connection: string;
   readonly #baseMs: number;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
 
-  constructor(seconds: number, now: () => number = Date.now) {
+  constructor(connection: string, seconds: number, now: () => number = Date.now) {
+    this.#connection = connection;
     this.#baseMs = seconds * 1000;
     this.#now = now;
   }
 
-  /** Throws a 503 (with Retry-After) while `caller` waits out a fault on `connection`. */
-  check(connection: string, caller: string): void {
-    const entry = this.#entries.get(key(connection, caller));
+  /** Throws a 503 (with Retry-After) while `caller` waits out a fault. */
+  check(caller: string): void {
+    const entry = this.#entries.get(caller);
     if (!entry) return;
     const left = entry.until - this.#now();
     if (left <= 0) return;
@@ -36,26 +39,21 @@ export class FaultBackoff {
     throw new BigQueryError(
       503,
       'backendError',
-      `sluice is not sending your calls to BigQuery (connection ${connection}) for ${seconds} more s: its last answer to you could not be used (${entry.problem}). Retry later.`,
+      `sluice is not sending your calls to BigQuery (connection ${this.#connection}) for ${seconds} more s: its last answer to you could not be used (${entry.problem}). Retry later.`,
       { headers: { 'retry-after': String(seconds) } },
     );
   }
 
-  failed(connection: string, caller: string, problem: string): void {
+  failed(caller: string, problem: string): void {
     if (this.#baseMs <= 0) return;
-    const k = key(connection, caller);
-    const faults = (this.#entries.get(k)?.faults ?? 0) + 1;
-    this.#entries.delete(k); // re-inserted last: the map's order is its age
+    const faults = (this.#entries.get(caller)?.faults ?? 0) + 1;
+    this.#entries.delete(caller); // re-inserted last: the map's order is its age
     if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
     const wait = this.#baseMs * 2 ** Math.min(faults - 1, MAX_DOUBLINGS);
-    this.#entries.set(k, { until: this.#now() + wait, faults, problem: problem.slice(0, 200) });
+    this.#entries.set(caller, { until: this.#now() + wait, faults, problem: problem.slice(0, 200) });
   }
 
-  succeeded(connection: string, caller: string): void {
-    if (this.#entries.size > 0) this.#entries.delete(key(connection, caller));
+  succeeded(caller: string): void {
+    if (this.#entries.size > 0) this.#entries.delete(caller);
   }
-}
-
-function key(connection: string, caller: string): string {
-  return `${connection}\u0000${caller}`;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BigQueryError } from '../../gateway/bigquery/errors.ts';
 import { compileRowsCheck, type TableSchema } from '../../gateway/masking/index.ts';
 import { UpstreamFault, expectAnswer } from '../../gateway/upstream/answers.ts';
+import { BigQueryUpstream } from '../../gateway/upstream/bigquery.ts';
 import { FaultBackoff } from '../../gateway/upstream/fault-backoff.ts';
 
 function thrown(fn: () => unknown): BigQueryError {
@@ -99,37 +100,55 @@ describe('rows against their schema', () => {
 describe('fault backoff', () => {
   it('holds back the failing caller only, doubling per fault, and clears on a usable answer', () => {
     let now = 0;
-    const backoff = new FaultBackoff(5, () => now);
-    backoff.failed('acme', 'a', 'not JSON');
-    const refusal = thrown(() => backoff.check('acme', 'a'));
+    const backoff = new FaultBackoff('acme', 5, () => now);
+    backoff.failed('a', 'not JSON');
+    const refusal = thrown(() => backoff.check('a'));
     expect([refusal.code, refusal.reason, refusal.headers]).toEqual([503, 'backendError', { 'retry-after': '5' }]);
     expect(refusal.message).toContain('not JSON');
-    expect(() => backoff.check('acme', 'b')).not.toThrow();
-    expect(() => backoff.check('other', 'a')).not.toThrow();
+    expect(() => backoff.check('b')).not.toThrow();
+    expect(() => new FaultBackoff('other', 5, () => now).check('a')).not.toThrow(); // another connection's callers
     now = 5_000;
-    expect(() => backoff.check('acme', 'a')).not.toThrow();
-    backoff.failed('acme', 'a', 'again');
+    expect(() => backoff.check('a')).not.toThrow();
+    backoff.failed('a', 'again');
     now = 14_000;
-    expect(thrown(() => backoff.check('acme', 'a')).headers).toEqual({ 'retry-after': '1' });
-    backoff.succeeded('acme', 'a');
-    expect(() => backoff.check('acme', 'a')).not.toThrow();
+    expect(thrown(() => backoff.check('a')).headers).toEqual({ 'retry-after': '1' });
+    backoff.succeeded('a');
+    expect(() => backoff.check('a')).not.toThrow();
   });
 
   it('stops doubling at 64 times the first wait, and is off at 0', () => {
     let now = 0;
-    const backoff = new FaultBackoff(1, () => now);
-    for (let i = 0; i < 20; i++) backoff.failed('acme', 'a', 'x');
-    expect(thrown(() => backoff.check('acme', 'a')).headers).toEqual({ 'retry-after': '64' });
-    const off = new FaultBackoff(0, () => now);
-    off.failed('acme', 'a', 'x');
-    expect(() => off.check('acme', 'a')).not.toThrow();
+    const backoff = new FaultBackoff('acme', 1, () => now);
+    for (let i = 0; i < 20; i++) backoff.failed('a', 'x');
+    expect(thrown(() => backoff.check('a')).headers).toEqual({ 'retry-after': '64' });
+    const off = new FaultBackoff('acme', 0, () => now);
+    off.failed('a', 'x');
+    expect(() => off.check('a')).not.toThrow();
   });
 
   it('tracks a bounded number of callers under a flood of faults', () => {
-    const backoff = new FaultBackoff(60, () => 0);
-    for (let i = 0; i < 25_000; i++) backoff.failed('acme', `caller-${i}`, 'x');
+    const backoff = new FaultBackoff('acme', 60, () => 0);
+    for (let i = 0; i < 25_000; i++) backoff.failed(`caller-${i}`, 'x');
     // The oldest were let go; the newest are still held back.
-    expect(() => backoff.check('acme', 'caller-0')).not.toThrow();
-    expect(() => backoff.check('acme', 'caller-24999')).toThrow();
+    expect(() => backoff.check('caller-0')).not.toThrow();
+    expect(() => backoff.check('caller-24999')).toThrow();
+  });
+});
+
+describe('long polls', () => {
+  const upstream = new BigQueryUpstream('http://127.0.0.1:9', { timeoutMs: 60_000 });
+  const short = new BigQueryUpstream('http://127.0.0.1:9', { timeoutMs: 3_000 });
+
+  it.each([
+    ['unset', {}, undefined, 1500],
+    ['within the ceiling', { timeoutMs: 10_000 }, 10_000, 1500],
+    ['above it', { timeoutMs: 600_000 }, 55_000, 1500],
+    ['as a query string', { timeoutMs: '600000' }, 55_000, 1500],
+    ['in exponent form', { timeoutMs: '1e9' }, 55_000, 1500],
+    ['negative', { timeoutMs: -5 }, 0, 0],
+    ['not a number', { timeoutMs: 'soon' }, undefined, 1500],
+  ])('bounds a timeoutMs %s to end before the connection timeout', (_, fields, onLong, onShort) => {
+    expect(upstream.boundLongPoll({ ...fields, query: 'x' } as { timeoutMs?: unknown; query: string })).toEqual({ query: 'x', ...(onLong !== undefined && { timeoutMs: onLong }) });
+    expect(short.boundLongPoll(fields as { timeoutMs?: unknown }).timeoutMs).toBe(onShort);
   });
 });

@@ -40,26 +40,20 @@ async function query(agent: string, requestId: string, sql = SALES, init: { sign
   return stack.fetch(queries, { method: 'POST', agent, headers: { 'x-request-id': requestId }, body: JSON.stringify({ query: sql, useLegacySql: false }), ...init });
 }
 
-/** jobs.insert of a query job with the caller's own id, hanging up after 200 ms. */
-function insertJobThenHangUp(agent: string, jobId: string) {
-  return stack
-    .fetch(`/bigquery/v2/projects/${PROJECT}/jobs`, {
-      method: 'POST',
-      agent,
-      body: JSON.stringify({ jobReference: { projectId: PROJECT, jobId }, configuration: { query: { query: SALES, useLegacySql: false } } }),
-      signal: AbortSignal.timeout(200),
-    })
-    .catch(() => undefined);
-}
-
 /** jobs.insert of a query job with the caller's own id. */
-function insertJob(agent: string, jobId: string, requestId = `insert-${jobId}`) {
+function insertJob(agent: string, jobId: string, init: { requestId?: string; signal?: AbortSignal } = {}) {
   return stack.fetch(`/bigquery/v2/projects/${PROJECT}/jobs`, {
     method: 'POST',
     agent,
-    headers: { 'x-request-id': requestId },
+    headers: { 'x-request-id': init.requestId ?? `insert-${jobId}` },
     body: JSON.stringify({ jobReference: { projectId: PROJECT, jobId }, configuration: { query: { query: SALES, useLegacySql: false } } }),
+    ...(init.signal && { signal: init.signal }),
   });
+}
+
+/** The same, hanging up after 200 ms. */
+function insertJobThenHangUp(agent: string, jobId: string) {
+  return insertJob(agent, jobId, { signal: AbortSignal.timeout(200) }).catch(() => undefined);
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, waitMs = 3000): Promise<T> {
@@ -368,7 +362,7 @@ describe('a job the gateway stops waiting on', () => {
     const agent = freshAgent();
     const jobId = `timeout_${agent.replace('-', '_')}`;
     upstream.fault('jobs.insert', { kind: 'hang' });
-    const res = await insertJob(agent, jobId, `timeout-${agent}`);
+    const res = await insertJob(agent, jobId, { requestId: `timeout-${agent}` });
     expect(res.status).toBe(502);
     expect(res.body.error.message).toContain('did not answer within 3000 ms');
     expect((await requestRecord(`timeout-${agent}`)).data.upstream_cancel ?? null).toBeNull();
