@@ -67,3 +67,4 @@ bench: build
     node bench/audit.ts
     node bench/audit-share.ts
     node bench/gateway.ts
+    node bench/mcp.ts

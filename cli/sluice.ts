@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Register>> = {
   audit: async () => (await import('./commands/audit.ts')).registerAudit,
   replay: async () => (await import('./commands/replay.ts')).registerReplay,
   shadow: async () => (await import('./commands/shadow.ts')).registerShadow,
+  mcp: async () => (await import('./commands/mcp.ts')).registerMcp,
 };
 const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const load = requested && Object.hasOwn(commands, requested) ? [requested] : Object.keys(commands);

@@ -1,6 +1,7 @@
 // The local demo: an OIDC identity provider, the BigQuery emulator seeded with the reference
 // organisation's data, and the gateway in front of it; then a short scripted agent using the
-// official @google-cloud/bigquery client, unchanged except for its endpoint and its own token.
+// official @google-cloud/bigquery client, unchanged except for its endpoint and its own token, and
+// the same agent over the gateway's MCP door with the official MCP client.
 //
 //   node demo/main.ts [--keep]     --keep leaves everything running until Ctrl-C
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { BigQuery } from '@google-cloud/bigquery';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { OAuth2Client } from 'google-auth-library';
 import { buildBundle } from '../engine/index.ts';
 import { resolveConfig } from '../gateway/config/load.ts';
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
   let idp: IdentityProvider | undefined;
   let emulator: Emulator | undefined;
   let gateway: Gateway | undefined;
+  let mcp: Client | undefined;
   const shutdown = async () => {
+    await mcp?.close().catch(() => undefined);
     await gateway?.close();
     await Promise.allSettled([emulator?.stop(), idp?.close()]);
     await rm(state, { recursive: true, force: true });
@@ -48,8 +52,13 @@ async function main(): Promise<void> {
     // can name the gateway itself.
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
+    // The MCP door is its own OAuth resource: agents ask the provider for tokens naming it.
+    const mcpUrl = `${publicUrl}/mcp`;
     [idp, emulator] = await Promise.all([
-      startIdentityProvider({ webClients: [{ clientId: APPROVER_PAGE_CLIENT, redirectUris: [`${publicUrl}/approve/callback`] }] }),
+      startIdentityProvider({
+        audiences: [DEFAULT_AUDIENCE, mcpUrl],
+        webClients: [{ clientId: APPROVER_PAGE_CLIENT, redirectUris: [`${publicUrl}/approve/callback`] }],
+      }),
       startEmulator(),
     ]);
     const config = resolveConfig({
@@ -70,6 +79,7 @@ async function main(): Promise<void> {
     console.log(`  identity provider  ${idp.issuer}  ${dim('(OIDC; agents use client credentials)')}`);
     console.log(`  BigQuery emulator  ${emulator.url}  ${dim(`(${ACME_PROJECT}, seeded with fake PII)`)}`);
     console.log(`  gateway            ${gatewayUrl}  ${dim(`(policy ${gateway.engine.revision}, rego/)`)}`);
+    console.log(`  MCP endpoint       ${mcpUrl}  ${dim('(Streamable HTTP; tokens for this resource)')}`);
     console.log(`  approver page      ${publicUrl}/approve  ${dim('(sign in as alice, data-owners)')}`);
     console.log(`  audit trail        ${join(state, 'sluice.sqlite')}  ${dim('(every request, hash-chained)')}`);
     console.log(`\n  agent ${bold(AGENT)} ${dim('(group agents) runs @google-cloud/bigquery with apiEndpoint = the gateway')}\n`);
@@ -90,7 +100,35 @@ async function main(): Promise<void> {
     const [[count]] = await direct.query('SELECT COUNT(*) AS n FROM sales.orders');
     console.log(dim(`     sales.orders still holds ${count.n} rows\n`));
 
-    await step(5, 'the finance ledger', agent, 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account');
+    const ledgerSql = 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account';
+    await step(5, 'the finance ledger', agent, ledgerSql);
+
+    // The same agent as an MCP client: the same policy, masks and refusals, as tool results.
+    console.log(`  ${dim('the same agent over MCP: @modelcontextprotocol/client at')} ${mcpUrl}\n`);
+    mcp = new Client({ name: AGENT, version: '1.0.0' });
+    const mcpToken = await idp.tokenFor(AGENT, { audience: mcpUrl });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { authorization: `Bearer ${mcpToken}` } } }));
+    const { tools } = await mcp.listTools();
+    console.log(`${bold('6.')} listing the tools`);
+    console.log(`   ${green('→ answered')} ${dim(`${tools.length} tool(s)`)}`);
+    console.log(wrap(tools.map((t) => t.name).join(', '), '     '));
+    console.log();
+    await toolStep(7, 'customer PII through execute_sql', mcp, 'execute_sql', piiSql, (out) => {
+      const rows = out.rows as Record<string, unknown>[];
+      console.log(`   ${green('→ answered')} ${dim(`${rows.length} row(s)`)}`);
+      printTable(rows);
+      const masks = out.masks as { column: string; strategy: string }[];
+      console.log(dim(`     masks listed with the rows: ${masks.map((m) => `${m.column} ${m.strategy}`).join(', ')}`));
+    });
+    await toolStep(8, 'dropping a table through execute_sql', mcp, 'execute_sql', 'DROP TABLE sales.orders', () => undefined);
+    await toolStep(9, 'check_query on the finance ledger', mcp, 'check_query', ledgerSql, (out) => {
+      const outcome = String(out.outcome);
+      const color = outcome === 'approve' ? yellow : outcome === 'deny' ? red : green;
+      const approval = out.approval as { approver_groups: string[]; min_approvals: number } | null;
+      console.log(`   ${color(`→ ${outcome}`)} ${dim('(nothing run, no approval request filed)')}`);
+      console.log(wrap((out.reasons as { message: string }[]).map((r) => r.message).join(' '), '     '));
+      if (approval) console.log(dim(`     would need ${approval.min_approvals} approval(s) from ${approval.approver_groups.join(', ')}`));
+    });
 
     await gateway.audit.flush();
     const trail = await listRecords(gateway.database.db, { order: 'oldest' });
@@ -98,13 +136,13 @@ async function main(): Promise<void> {
     const outcomes = trail.map(({ record: r }) =>
       r.kind === 'request' ? `${r.data.route} ${r.data.decision?.outcome ?? r.data.status}` : r.kind === 'forward' ? `forward ${r.data.operation} (written before it was sent)` : r.kind,
     );
-    console.log(`${bold('6.')} the audit trail`);
+    console.log(`${bold('10.')} the audit trail`);
     console.log(`   ${trail.length} record(s), chain ${verified.ok ? green('verifies') : red('is broken')}`);
     for (const line of outcomes) console.log(dim(`     ${line}`));
     console.log();
 
     if (flags.keep) {
-      console.log(`running; point a client at ${gatewayUrl} (agent tokens: ${idp.tokenEndpoint}). Ctrl-C stops.`);
+      console.log(`running; point a client at ${gatewayUrl} or an MCP client at ${mcpUrl} (agent tokens: ${idp.tokenEndpoint}). Ctrl-C stops.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -132,6 +170,22 @@ async function step(n: number, title: string, client: BigQuery, sql: string): Pr
     console.log(wrap(e.message, '     '));
     console.log();
   }
+}
+
+/** One tool call over MCP, printed like a REST step: a tool error as the REST refusal it stands for. */
+async function toolStep(n: number, title: string, client: Client, tool: string, sql: string, show: (out: Record<string, unknown>) => void): Promise<void> {
+  console.log(`${bold(`${n}.`)} ${title}`);
+  console.log(dim(`   ${sql}`));
+  const result = await client.callTool({ name: tool, arguments: { sql } });
+  if (result.isError) {
+    const error = (result._meta?.['sluice.dev/error'] ?? {}) as { code?: number; reason?: string };
+    const text = (result.content as { type: string; text?: string }[]).find((c) => c.type === 'text')?.text ?? '';
+    const color = error.reason === 'approvalRequired' ? yellow : red;
+    console.log(`   ${color(`→ ${error.code ?? ''} ${error.reason ?? 'error'}`)} ${dim('(tool error)')}`);
+    // The text leads with the reason and status already shown.
+    console.log(wrap(text.replace(/^\S+ \(HTTP \d+\): /, ''), '     '));
+  } else show(result.structuredContent ?? {});
+  console.log();
 }
 
 function printTable(rows: Record<string, unknown>[]): void {

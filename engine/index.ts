@@ -1,5 +1,5 @@
 // The engine's public surface: what the CLI, the fixture runner and the gateway use.
-export { normalize, type NormalizeRequest } from './normalize.ts';
+export { normalize, withEstimate, type NormalizeRequest } from './normalize.ts';
 export { Engine, type Evaluation } from './engine.ts';
 export { buildBundle, DEFAULT_BUNDLE, type BuildResult } from './build.ts';
 export { EngineError, type EngineErrorCode } from './errors.ts';

@@ -108,6 +108,14 @@ function estimateWithUnparsed(estimate: Estimate, tables: readonly TableName[]):
   return out;
 }
 
+/**
+ * The input decided on other figures (a finished job's statistics, say): its estimate replaced,
+ * `unparsed_tables` worked out again from its statements' tables.
+ */
+export function withEstimate(input: PolicyInput, estimate: Estimate): PolicyInput {
+  return { ...input, estimate: estimateWithUnparsed(estimate, input.sql.statements.flatMap((s) => s.tables)) };
+}
+
 export function normalize(req: NormalizeRequest): PolicyInput {
   const project = req.project.toLowerCase();
   const names: NameContext = { project, defaultDataset: parseDefaultDataset(req.defaultDataset, project) };

@@ -42,6 +42,18 @@ export interface AuditRequestRecord {
  * One BigQuery API call through the gateway: who, what, the decision, what ran upstream and what the agent got back.
  */
 export interface AuditRequestData {
+  /**
+   * Set when the query was sent without a dry run, under the policy's byte cap (estimate_mode cap): the cap, and whether BigQuery refused the job for it (then a dry run and a second decision followed).
+   */
+  byte_cap?: null | AuditByteCap;
+  /**
+   * Set when the tables a job run under a cap read were checked against the decision before its rows were released.
+   */
+  job_check?: null | AuditJobCheck;
+  /**
+   * Set when the call came through a door other than the BigQuery REST API: the MCP server (its method, the tool called, and the request id of the tool call's own record).
+   */
+  door?: null | AuditDoor;
   request_id: string;
   identity: AuditIdentity;
   /**
@@ -107,6 +119,33 @@ export interface AuditRequestData {
    * JSON pointers (RFC 6901, relative to `data`) of values the recorder rewrote before storing: SQL literals, values found by the content scan.
    */
   redactions: string[];
+}
+export interface AuditByteCap {
+  maximum_bytes_billed: number;
+  exceeded: boolean;
+}
+export interface AuditJobCheck {
+  /**
+   * The tables the job's statistics name; null when they name none (unknown).
+   */
+  referenced_tables: string[] | null;
+  outcome: "passed" | "withheld";
+  reasons: string[];
+}
+export interface AuditDoor {
+  protocol: "mcp";
+  /**
+   * The MCP method: tools/call, tools/list, …
+   */
+  method: string;
+  /**
+   * The tool called (tools/call).
+   */
+  tool: string | null;
+  /**
+   * Request id of the MCP call's own record; set on the records of the BigQuery calls it made.
+   */
+  call_id: string | null;
 }
 export interface AuditIdentity {
   subject: string;
@@ -217,6 +256,10 @@ export interface AuditForwardRecord {
  * Written ahead: a BigQuery API call the gateway is about to send upstream on the caller's behalf, committed before it is sent. The call's `request` record (same request_id) follows once the answer is known; a forward record without one is a call whose answer was withheld because it could not be recorded.
  */
 export interface AuditForwardData {
+  /**
+   * Set when the call came through a door other than the BigQuery REST API: the MCP server (its method, the tool called, and the request id of the tool call's own record).
+   */
+  door?: null | AuditDoor;
   request_id: string;
   identity: AuditIdentity;
   connection: string | null;
@@ -356,6 +399,10 @@ export interface AuditTokenFailureRecord {
  * A refused bearer token. Never the token: its unverified claims are hints, not an identity.
  */
 export interface AuditTokenFailureData {
+  /**
+   * Set when the call came through a door other than the BigQuery REST API: the MCP server (its method, the tool called, and the request id of the tool call's own record).
+   */
+  door?: null | AuditDoor;
   request_id: string | null;
   route: string | null;
   connection: string | null;
@@ -654,15 +701,19 @@ export interface FixtureRequest {
   dataset?: string;
   route?: FixtureRoute;
   /**
-   * Estimated bytes processed; `null` sends no estimate even when defaults set one.
+   * Bytes processed the estimate carries (an estimate for dry_run and caller, the job's figure for job); `null` sends no estimate even when defaults set one. Not with estimate_source cap, which ignores the default.
    */
   estimate_bytes?: FixtureBytes | null;
   /**
-   * Tables the dry run names (project.dataset.table); makes the estimate's source dry_run.
+   * The estimate's `source` (input schema `Estimate`). Absent: dry_run when referenced_tables or referenced_tables_expected is set, else caller, and no estimate at all without estimate_bytes. dry_run, caller and job need estimate_bytes; cap sends `{source: cap}` (no bytes, no referenced_tables), and the decision's `limits.maximum_bytes_billed` is the cap BigQuery would enforce.
+   */
+  estimate_source?: "dry_run" | "caller" | "cap" | "job";
+  /**
+   * Tables the dry run (or, with estimate_source job, the finished job) names (project.dataset.table); makes the estimate's source dry_run unless estimate_source says otherwise.
    */
   referenced_tables?: string[];
   /**
-   * The connection requires dry runs to name their tables (`require_referenced_tables`); makes the estimate's source dry_run.
+   * The connection requires dry runs and job statistics to name their tables (`require_referenced_tables`); makes the estimate's source dry_run unless estimate_source says otherwise.
    */
   referenced_tables_expected?: boolean;
   grants?: FixtureGrant[];
@@ -812,6 +863,32 @@ export interface GatewayConfig {
    * @minItems 1
    */
   connections: [ConnectionConfig, ...ConnectionConfig[]];
+  /**
+   * The MCP door: Streamable HTTP at /mcp, tools that run through the same enforcement pipeline as the REST API.
+   */
+  mcp?: {
+    enabled?: boolean;
+    /**
+     * The MCP server's resource identifier (RFC 8707/9728): tokens must name it as their audience. Default: public_url + /mcp.
+     */
+    resource?: string;
+    /**
+     * Project a tool call runs in when it names none. Default: the first connection's.
+     */
+    default_project?: string;
+    /**
+     * Longest SQL text a tool call accepts.
+     */
+    max_sql_bytes?: number;
+    /**
+     * Most rows one execute_sql or get_query_results page returns.
+     */
+    max_rows?: number;
+    /**
+     * Longest a tool call is held for an approval.
+     */
+    max_wait_seconds?: number;
+  };
   limits?: {
     /**
      * How long fetched table schemas are reused.
@@ -859,6 +936,10 @@ export interface ConnectionConfig {
    * How the short-lived upstream credential for each request is obtained (gateway/credentials).
    */
   credentials: NoCredentials | ImpersonationCredentials | WorkloadIdentityCredentials;
+  /**
+   * How a jobs.query is held to the policy's byte thresholds. `cap`: decided without a byte figure and sent at once under `maximumBytesBilled` set to the lowest threshold that would change the outcome, which BigQuery enforces; only a query BigQuery refuses for the cap is dry-run and decided again, and the tables a finished job read are checked before any row is released. `dry_run`: a dry run before every new query. Default: `cap` for BigQuery itself (https://bigquery.googleapis.com), `dry_run` for any other upstream (an emulator enforces no cap).
+   */
+  estimate_mode?: "cap" | "dry_run";
   /**
    * The upstream names the tables a query reads in every dry run, as BigQuery does: a dry run naming none for a query that reads tables is then refused (`referenced_tables_missing`), since the parser's reading could not be cross-checked. Turn off only for an upstream that never names them (a local emulator).
    */
@@ -1051,19 +1132,28 @@ export interface Output {
    */
   tables?: string[];
 }
+/**
+ * What the request's bytes are judged on. `source` says which kind of figure it is: an estimate before running (`dry_run`, `caller`), no figure but a cap BigQuery enforces (`cap`), or what a finished job reported (`job`). `bytes` is present for every source but `cap`.
+ */
 export interface Estimate {
-  bytes: number;
-  source: "dry_run" | "caller";
   /**
-   * Tables BigQuery's dry run names (project.dataset.table). One the parser missed is a mismatch the policy sees. Absent when the dry run named none: unknown, not an empty list.
+   * Bytes processed: BigQuery's dry-run estimate (dry_run), the caller's own figure (caller), or what the finished job processed (job). Absent for cap.
+   */
+  bytes?: number;
+  /**
+   * dry_run: BigQuery's dry run of this query, before it runs. caller: a figure the caller supplied (`sluice eval`, fixtures), before it runs. cap: no figure yet; the query is to run at once under the decision's `limits.maximum_bytes_billed`, which BigQuery enforces (a job that would bill more fails with bytesBilledLimitExceeded, at no cost), so the policy sets that cap at the lowest byte threshold that would change its outcome. job: figures a finished job reported (its statistics), judged after it ran.
+   */
+  source: "dry_run" | "caller" | "cap" | "job";
+  /**
+   * Tables BigQuery names for the query (project.dataset.table): the dry run's list (dry_run) or the finished job's statistics (job). One the parser missed is a mismatch the policy sees. Absent when BigQuery named none: unknown, not an empty list. Never present for cap (nothing has run).
    */
   referenced_tables?: string[];
   /**
-   * The upstream names every table a query reads in its dry run (the connection's `require_referenced_tables`), so a dry run naming none for a query that reads tables is a mismatch.
+   * The upstream names every table a query reads, in its dry run and in a finished job's statistics (the connection's `require_referenced_tables`), so a dry run or job naming none for a query that reads tables is a mismatch. Ignored for cap, which names no tables.
    */
   referenced_tables_expected?: boolean;
   /**
-   * referenced_tables that appear in no statement's tables.
+   * referenced_tables that appear in no statement's tables (added by the normalizer).
    */
   unparsed_tables?: string[];
 }

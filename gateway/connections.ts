@@ -13,6 +13,8 @@ export interface Connection {
   readonly credentials: UpstreamCredentials;
   /** The upstream names the tables of every dry run; one that names none is refused (config `require_referenced_tables`). */
   readonly requireReferencedTables: boolean;
+  /** How jobs.query is held to the byte thresholds: under a cap BigQuery enforces, or by a dry run first (config `estimate_mode`). */
+  readonly estimateMode: 'cap' | 'dry_run';
   /** Callers whose last upstream answer could not be used wait a while before the next call. */
   readonly faults: FaultBackoff;
 }
@@ -28,6 +30,7 @@ export class Connections {
         upstream: new BigQueryUpstream(config.upstream, { timeoutMs: config.timeout_ms ?? options.timeoutMs }),
         credentials: credentials(config),
         requireReferencedTables: config.require_referenced_tables !== false,
+        estimateMode: config.estimate_mode ?? 'dry_run',
         faults: new FaultBackoff(config.name, config.fault_backoff_seconds ?? 5),
       });
     }

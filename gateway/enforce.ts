@@ -5,7 +5,7 @@
 // A decision that relied on one-time grants spends them before it comes back; an `approve` is
 // filed as an approval request and, when the caller asked to be held, waited on and re-decided.
 import { createHash, randomUUID } from 'node:crypto';
-import { normalize, type Decision, type Engine, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
+import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Identity } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
@@ -51,6 +51,8 @@ export interface QueryContext {
   holdMs?: number | undefined;
   /** Aborted when the caller went away (ends a hold). */
   signal?: AbortSignal | undefined;
+  /** Dry-run first even where the connection holds queries under a cap (BigQuery refused the cap). */
+  dryRunFirst?: boolean | undefined;
 }
 
 /** A query the policy lets run (outcome allow or mask). */
@@ -60,8 +62,15 @@ export interface Authorization {
   input: PolicyInput;
   /** Upstream credential headers minted for this query. */
   headers: Record<string, string>;
-  estimate: DryRunResult;
+  /** The dry run decided on; undefined when the query runs under the decision's cap instead (estimate source `cap`). */
+  estimate: DryRunResult | undefined;
   schemas: TableSchemas;
+}
+
+/** What the policy decided on a query, and the estimate it decided on (none when refused before the dry run). */
+export interface Judgement {
+  evaluation: Evaluation & { input?: PolicyInput };
+  estimate: DryRunResult | undefined;
 }
 
 export interface EnforcerOptions {
@@ -113,6 +122,63 @@ export class Enforcer {
 
   async authorize(ctx: QueryContext): Promise<Authorization> {
     const { caller, connection, spec } = ctx;
+    // Under a cap: a jobs.query is decided without a byte figure and sent at once; a query that
+    // needs an approval is still dry-run first, so its request carries the estimate.
+    const capped = connection.estimateMode === 'cap' && ctx.route === 'jobs.query' && !spec.dryRun && !ctx.dryRunFirst;
+    let judged = await this.#judge(ctx, capped ? 'cap' : 'dry_run');
+    if (capped && judged.evaluation.decision.outcome === 'approve') judged = await this.#judge(ctx, 'dry_run');
+    const { evaluation: final, estimate, request, preflight, now } = judged;
+    if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
+    if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate!, now);
+
+    const decision = final.decision as Authorization['decision'];
+    this.#logDecision(ctx, final, estimate);
+    if (ctx.trail) ctx.trail.grantIds.push(...grantsCited(decision, request.grants ?? []));
+    // One-time grants are spent before anything runs (a dry run spends nothing); the loser of a
+    // race for the same grant is refused.
+    const oneTime = spec.dryRun ? [] : oneTimeGrantsUsed(decision, request.grants ?? []);
+    if (oneTime.length > 0) await this.#consume(ctx, oneTime);
+    const headers =
+      decision.credential_ttl_seconds === undefined || decision.credential_ttl_seconds === PREFLIGHT_CREDENTIAL_TTL
+        ? preflight
+        : await this.credentialHeaders(connection, caller, decision.credential_ttl_seconds);
+    return { decision, revision: final.revision, input: final.input!, headers, estimate, schemas: judged.schemas };
+  }
+
+  /**
+   * The decision `authorize` would act on, without acting on it: no approval request is filed,
+   * no grant spent, nothing refused. A dry run upstream is made unless the policy refuses the
+   * query even at zero cost (then `estimate` is undefined). With `atZeroCost`, nothing is sent
+   * upstream but the tables' schemas: the decision is the one the query would get if it read
+   * nothing (what metadata listings are judged on).
+   */
+  async judge(ctx: QueryContext, options: { atZeroCost?: boolean } = {}): Promise<Judgement> {
+    const { evaluation, estimate } = await this.#judge(ctx, options.atZeroCost ? 'zero' : 'dry_run');
+    this.#logDecision(ctx, evaluation, estimate);
+    return { evaluation, estimate };
+  }
+
+  /**
+   * A query that ran under a cap, decided again on what its finished job reports (bytes processed
+   * and the tables BigQuery read): a table the parser missed is refused here as the dry-run check
+   * would have refused it. `input` is the input the query was decided on.
+   */
+  recheck(ctx: Pick<QueryContext, 'route' | 'trail' | 'log'> & { connection: Connection }, input: PolicyInput, job: { bytes: number; referencedTables: string[] | undefined }): Evaluation {
+    const estimate = {
+      source: 'job' as const,
+      bytes: job.bytes,
+      ...(job.referencedTables && { referenced_tables: job.referencedTables }),
+      ...(ctx.connection.requireReferencedTables && { referenced_tables_expected: true }),
+    };
+    const started = performance.now();
+    const evaluation = this.#o.engine.evaluate(withEstimate(input, estimate));
+    ctx.trail?.time('decision', performance.now() - started);
+    this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: `${ctx.route} (job check)` });
+    return evaluation;
+  }
+
+  async #judge(ctx: QueryContext, how: 'dry_run' | 'cap' | 'zero'): Promise<Judgement & { request: NormalizeRequest; preflight: Record<string, string>; schemas: TableSchemas; now: Date }> {
+    const { caller, connection, spec } = ctx;
     const now = this.#now();
     const request: NormalizeRequest = {
       identity: caller.identity,
@@ -130,23 +196,33 @@ export class Enforcer {
     // The tables the statement names, so their schemas can expand `SELECT *`.
     const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tablesOf(request), preflight);
     const withSchemas = { ...request, schemas };
+    const judged = { request, preflight, schemas, now };
 
     // An estimate this caller's same query got moments ago is decided on directly: nothing goes
     // upstream before the decision, so the pre-check below has nothing to guard.
     const dryRunKey = this.#dryRunKey(ctx);
     let estimate = this.#dryRuns.peek(dryRunKey);
+    if (!estimate && how === 'cap') {
+      // No figure: the policy sets the cap BigQuery will hold the job to.
+      const evaluation = this.#decide(withSchemas, { source: 'cap' }, ctx.trail);
+      this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: ctx.route });
+      return { ...judged, evaluation, estimate: undefined };
+    }
     if (!estimate) {
       // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
       // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
       // estimate would allow; its outcome is never acted on otherwise.
       const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run' }, ctx.trail);
-      if (pre.decision.outcome === 'deny') return this.#refuse(ctx, pre, undefined);
+      if (pre.decision.outcome === 'deny' || how === 'zero') {
+        this.#o.metrics.decisions.inc({ outcome: pre.decision.outcome, route: ctx.route });
+        return { ...judged, evaluation: pre, estimate: undefined };
+      }
       const dryRunStarted = performance.now();
       estimate = await this.#dryRun(ctx, dryRunKey, pre.decision, preflight);
       ctx.trail?.time('dry_run', performance.now() - dryRunStarted);
     }
     if (ctx.trail) ctx.trail.estimatedBytes = estimate.bytes;
-    const final = this.#decide(
+    const evaluation = this.#decide(
       withSchemas,
       {
         bytes: estimate.bytes,
@@ -156,22 +232,8 @@ export class Enforcer {
       },
       ctx.trail,
     );
-    this.#o.metrics.decisions.inc({ outcome: final.decision.outcome, route: ctx.route });
-    if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
-    if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate, now);
-
-    const decision = final.decision as Authorization['decision'];
-    this.#logDecision(ctx, final, estimate);
-    if (ctx.trail) ctx.trail.grantIds.push(...grantsCited(decision, request.grants ?? []));
-    // One-time grants are spent before anything runs (a dry run spends nothing); the loser of a
-    // race for the same grant is refused.
-    const oneTime = spec.dryRun ? [] : oneTimeGrantsUsed(decision, request.grants ?? []);
-    if (oneTime.length > 0) await this.#consume(ctx, oneTime);
-    const headers =
-      decision.credential_ttl_seconds === undefined || decision.credential_ttl_seconds === PREFLIGHT_CREDENTIAL_TTL
-        ? preflight
-        : await this.credentialHeaders(connection, caller, decision.credential_ttl_seconds);
-    return { decision, revision: final.revision, input: final.input!, headers, estimate, schemas };
+    this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: ctx.route });
+    return { ...judged, evaluation, estimate };
   }
 
   #decide(request: NormalizeRequest, estimate: NonNullable<NormalizeRequest['estimate']>, trail: RequestTrail | undefined): Evaluation & { input?: PolicyInput } {
@@ -253,7 +315,6 @@ export class Enforcer {
 
   #refuse(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult | undefined): never {
     const { decision } = evaluation;
-    if (!estimate) this.#o.metrics.decisions.inc({ outcome: 'deny', route: ctx.route });
     this.#logDecision(ctx, evaluation, estimate);
     const codes = decision.reasons.map((r) => r.code);
     const why = decision.reasons.map((r) => r.message).join('; ') || 'no reason given';

@@ -2,7 +2,7 @@
 // every later page (jobs.getQueryResults, jobs.get) is masked exactly like the first. A job id the
 // gateway did not create for the caller is never served.
 import type { Kysely } from 'kysely';
-import type { ContentScan, Mask } from '../engine/schema-types.ts';
+import type { ContentScan, Mask, PolicyInput } from '../engine/schema-types.ts';
 import type { Tables } from './store/tables.ts';
 
 export interface JobRecord {
@@ -30,6 +30,11 @@ export interface JobRecord {
    * gateway never cancels it on its own.
    */
   unconfirmed?: boolean | undefined;
+  /**
+   * The job ran under a cap and was still running when answered: before its first page is
+   * released, the tables it read are checked against the input it was decided on (SQL text removed).
+   */
+  tablesCheck?: { input: PolicyInput } | undefined;
 }
 
 export interface JobStore {

@@ -45,6 +45,12 @@ export class GatewayMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly mcpCalls = new Counter({
+    name: 'sluice_mcp_calls_total',
+    help: 'MCP requests, by method, tool and outcome (ok, tool_error, protocol_error, unauthenticated).',
+    labelNames: ['method', 'tool', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly auditRecordSeconds = new Histogram({
     name: 'sluice_audit_record_seconds',
     help: 'Time a request waited for one of its audit records (forward or request) to be durably committed (failures included).',

@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Evaluation, PolicyInput } from '../engine/index.ts';
 import type { Identity } from '../engine/schema-types.ts';
 import type { AuditEvent } from './audit/index.ts';
+import type { Door } from './internal-calls.ts';
 import type { MaskStats, TableRow, TableSchema } from './masking/index.ts';
 
 export interface TokenFailure {
@@ -37,6 +38,12 @@ export class RequestTrail {
   error: { reason: string; message: string } | undefined;
   /** The caller's job, cancelled upstream when the gateway stopped waiting on it. */
   upstreamCancel: { job_id: string; reason: 'caller_gone' | 'upstream_timeout'; outcome: string; ms: number } | undefined;
+  /** The query ran under the policy's byte cap without a dry run; `exceeded`: BigQuery refused it for the cap. */
+  byteCap: { maximum_bytes_billed: number; exceeded: boolean } | undefined;
+  /** The tables a job run under a cap read, checked before its rows were released. */
+  jobCheck: { referenced_tables: string[] | null; outcome: 'passed' | 'withheld'; reasons: string[] } | undefined;
+  /** The door the call came through when not the REST API (an MCP tool call). */
+  door: Door | undefined;
   /** Set once the forward record is committed: later upstream calls of the request need none. */
   forwarded = false;
 
@@ -69,6 +76,7 @@ export class RequestTrail {
       tables: [...tables],
       job: this.job ? { id: this.job.id, project: this.job.project ?? null, location: this.job.location ?? null } : null,
       grant_ids: [...new Set(this.grantIds)],
+      door: this.door ?? null,
     };
   }
 
@@ -81,7 +89,7 @@ export class RequestTrail {
   toEvent(requestId: string, status: number): AuditEvent {
     const total = performance.now() - this.started;
     if (!this.identity && this.tokenFailure) {
-      return { kind: 'token_failure', reason: this.tokenFailure.reason, message: this.tokenFailure.message, token: this.tokenFailure.token, route: this.route, request_id: requestId };
+      return { kind: 'token_failure', reason: this.tokenFailure.reason, message: this.tokenFailure.message, token: this.tokenFailure.token, route: this.route, request_id: requestId, door: this.door ?? null };
     }
     return {
       kind: 'request',
@@ -106,6 +114,9 @@ export class RequestTrail {
         : null,
       response: this.response ?? null,
       upstream_cancel: this.upstreamCancel ?? null,
+      door: this.door ?? null,
+      byte_cap: this.byteCap ?? null,
+      job_check: this.jobCheck ?? null,
     };
   }
 }

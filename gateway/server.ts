@@ -3,6 +3,7 @@
 // readiness and metrics endpoints. Approvals, grants and the audit trail live in the database the
 // configuration's storage URL names.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Engine } from '../engine/index.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
@@ -16,6 +17,9 @@ import type { ResolvedConfig, TrustedIssuerConfig } from './config/load.ts';
 import { Connections } from './connections.ts';
 import { Enforcer } from './enforce.ts';
 import type { GrantSource } from './grants.ts';
+import { InternalCalls } from './internal-calls.ts';
+import { McpAuth } from './mcp/auth.ts';
+import { MCP_PATH, registerMcp } from './mcp/server.ts';
 import { DatabaseJobStore, type JobStore } from './jobs.ts';
 import type { HashKey } from './masking/index.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -65,6 +69,9 @@ export interface Gateway {
 export class GatewayConfigError extends Error {
   override name = 'GatewayConfigError';
 }
+
+/** The gateway's version, as package.json gives it (servers report it, e.g. over MCP). */
+const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -194,7 +201,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED);
     }
   };
-  registerFacade(app, { enforcer, connections, jobs, metrics, hashKey, beforeForward });
+  const internal = new InternalCalls();
+  registerFacade(app, { enforcer, connections, jobs, metrics, hashKey, beforeForward, internal });
   await app.register(approvalsPlugin, {
     store: approvalStore,
     authenticate: authenticator.authenticate,
@@ -202,6 +210,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     publicUrl,
     ...(config.approverPage && { page: config.approverPage }),
   });
+  const mcp = config.mcp
+    ? registerMcp(app, {
+        auth: new McpAuth(config.mcp.resource ?? `${publicUrl}${MCP_PATH}`, config.issuers.map(toTrustedIssuer)),
+        config: config.mcp,
+        internal,
+        enforcer,
+        connections,
+        approvals: approvalStore,
+        jobs,
+        audit,
+        metrics,
+        version: VERSION,
+      })
+    : undefined;
   registerDiscovery(app, config.publicUrl);
   registerHealth(app, engine, connections, auditStore, metrics);
 
@@ -220,6 +242,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       // Held callers are released first (answered approvalRequired), so draining does not wait on them.
       await approvalStore.close();
+      await mcp?.close();
       await app.close();
       connections.close();
       await audit.close();

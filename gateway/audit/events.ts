@@ -3,8 +3,11 @@
 // can default, and the engine's and masker's own result objects accepted as they are.
 import type {
   AuditApiError,
+  AuditByteCap,
+  AuditJobCheck,
   AuditApprovalData,
   AuditConfigReloadData,
+  AuditDoor,
   AuditForwardData,
   AuditGrantData,
   AuditScope,
@@ -77,6 +80,10 @@ export interface RequestAuditEvent extends EventBase {
   response?: { schema: TableSchema | null; rows: readonly TableRow[] | undefined; total_rows?: string | number | null } | null;
   /** The caller's job, cancelled upstream when the gateway stopped waiting on it. */
   upstream_cancel?: AuditUpstreamCancel | null;
+  /** The door the call came through, when not the REST API. */
+  door?: AuditDoor | null;
+  byte_cap?: AuditByteCap | null;
+  job_check?: AuditJobCheck | null;
 }
 
 /**

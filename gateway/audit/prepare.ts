@@ -140,6 +140,9 @@ function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditReq
       ? { cells_masked: e.masking.cellsMasked, content_scan_cells: e.masking.contentScanCells, detections: { ...e.masking.detections } }
       : null,
     response,
+    ...(e.door && { door: { ...e.door } }),
+    ...(e.byte_cap && { byte_cap: { ...e.byte_cap } }),
+    ...(e.job_check && { job_check: { referenced_tables: e.job_check.referenced_tables ? [...e.job_check.referenced_tables] : null, outcome: e.job_check.outcome, reasons: [...e.job_check.reasons] } }),
     ...(e.upstream_cancel && { upstream_cancel: { ...e.upstream_cancel, outcome: scrubFreeText(e.upstream_cancel.outcome, '/upstream_cancel/outcome'), ms: millis(e.upstream_cancel.ms) ?? 0 } }),
     redactions,
   };
@@ -172,6 +175,7 @@ function prepareForward(e: ForwardAuditEvent, options: PrepareOptions): AuditFor
     job: e.job ? { id: e.job.id, project: e.job.project ?? null, location: e.job.location ?? null } : null,
     grant_ids: [...(e.grant_ids ?? [])],
     redactions,
+    ...(e.door && { door: { ...e.door } }),
   };
 }
 
@@ -316,6 +320,7 @@ function prepareTokenFailure(e: TokenFailureAuditEvent): AuditTokenFailureData {
     claimed_issuer: e.claimed_issuer ?? null,
     claimed_subject: e.claimed_subject ?? null,
     token_sha256: e.token ? createHash('sha256').update(e.token).digest('hex').slice(0, 16) : null,
+    ...(e.door && { door: { ...e.door } }),
   };
 }
 

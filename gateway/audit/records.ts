@@ -98,7 +98,8 @@ export async function findRecords(db: Kysely<Tables>, ref: string): Promise<Stor
   const byRequest = await db
     .selectFrom('audit_records')
     .select(['body', 'hash', 'prev_hash'])
-    .where('request_id', '=', ref)
+    // An MCP call's BigQuery calls are recorded under its request id with a `.N` suffix.
+    .where((eb) => eb.or([eb('request_id', '=', ref), eb.and([eb('request_id', '>', `${ref}.`), eb('request_id', '<', `${ref}/`)])]))
     .orderBy('at_ms')
     .orderBy('stream')
     .orderBy('seq')

@@ -1,18 +1,33 @@
 // The BigQuery REST v2 surface agents talk to, unchanged clients pointed at the gateway:
 // jobs.query, jobs.insert (query jobs), jobs.get, jobs.cancel, jobs.getQueryResults,
-// tabledata.list and tables.get. Everything else under /bigquery/v2 is refused.
+// tabledata.list, tables.get, and the catalog reads datasets.list, datasets.get and tables.list
+// (filtered to what the caller may see, see catalog.ts). Everything else under /bigquery/v2 is refused.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PolicyInput } from '../../engine/index.ts';
 import type { HashKey, TableRow, TableSchema } from '../masking/index.ts';
 import type { Connections, Connection } from '../connections.ts';
 import { fromStore, type Caller, type Enforcer, type Route } from '../enforce.ts';
+import { ForgedInternalCall, type InternalCalls } from '../internal-calls.ts';
 import { ownedBy, type JobRecord, type JobStore } from '../jobs.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { trailOf, type RequestTrail } from '../request-audit.ts';
-import { UpstreamFault, expectAnswer, type AnswerKind } from '../upstream/answers.ts';
+import { UpstreamFault, expectAnswer, invalidAnswer, type AnswerKind } from '../upstream/answers.ts';
 import type { UpstreamResponse } from '../upstream/http.ts';
 import type { Headers, Query } from '../upstream/bigquery.ts';
-import { BigQueryError, accessDenied, invalid } from './errors.ts';
+import {
+  DATASET_ID,
+  JudgeLimitReached,
+  TABLE_ID,
+  TableJudge,
+  columnMasks,
+  hasVisibleTable,
+  visibleTables,
+  wholeTableSpec,
+  withColumnMasks,
+  type TablePage,
+} from './catalog.ts';
+import { BigQueryError, accessDenied, errorInfo, invalid, isBigQueryErrorBody, unauthenticated } from './errors.ts';
 import { parseInsertJob, parseQueryRequest, type QuerySpec } from './query-request.ts';
 import {
   compileFor,
@@ -25,6 +40,7 @@ import {
   sanitizeJob,
   selectFields,
   upstreamMessage,
+  WITHHELD_MESSAGE,
   type MaskCounts,
   type ResultPolicy,
 } from './results.ts';
@@ -40,6 +56,8 @@ export interface FacadeOptions {
    * caller's request, and throws (a BigQuery 503) when the record cannot be written.
    */
   beforeForward: (req: FastifyRequest, operation: string) => Promise<void>;
+  /** Calls the gateway's other doors (MCP) make on an authenticated caller's behalf. */
+  internal: InternalCalls;
 }
 
 export const API_PREFIX = '/bigquery/v2';
@@ -54,9 +72,6 @@ const RESULTS_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'timeoutMs', 'l
 const TABLEDATA_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'formatOptions.useInt64Timestamp', 'formatOptions.timestampOutputFormat'];
 
 const PROJECT_ID = /^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,61}[a-z0-9]$/;
-const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
-/** Table names: letters, marks, numbers, connectors, dashes and spaces; no decorators, no quoting. */
-const TABLE_ID = /^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd} ]{1,1024}$/u;
 const JOB_ID = /^[A-Za-z0-9_-]{1,1024}$/;
 
 /** Holding mode: `X-Sluice-Wait-Approval: <seconds>` waits this long at most for an approval. */
@@ -75,12 +90,29 @@ export function holdMsOf(headers: Record<string, string | string[] | undefined>)
 }
 
 export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
-  const { enforcer, connections, jobs, metrics, hashKey, beforeForward } = o;
+  const { enforcer, connections, jobs, metrics, hashKey, beforeForward, internal } = o;
 
   /** Route options naming the API method, for the request metrics (see server.ts onResponse). */
   const route = (name: string) => ({ config: { apiMethod: name } });
 
-  const caller = (req: Req) => enforcer.authenticate(req.headers.authorization, trailOf(req));
+  const caller = async (req: Req): Promise<Caller> => {
+    let call;
+    try {
+      call = internal.of(req);
+    } catch (error) {
+      if (!(error instanceof ForgedInternalCall)) throw error;
+      const t = trailOf(req);
+      if (t) t.tokenFailure = { reason: 'forged_internal_call', message: error.message, token: null };
+      throw unauthenticated(`Request had invalid authentication credentials: ${error.message}.`, 'forged_internal_call');
+    }
+    if (!call) return enforcer.authenticate(req.headers.authorization, trailOf(req));
+    const t = trailOf(req);
+    if (t) {
+      t.identity = call.caller.identity;
+      t.door = call.door;
+    }
+    return call.caller;
+  };
 
   /** Where the call's audit record collects what happened; a no-op sink outside the API routes. */
   const trail = (req: Req): RequestTrail | undefined => trailOf(req);
@@ -97,7 +129,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) gone.abort(new Error('the caller went away'));
       });
-      hangUps.set(reply, (signal = gone.signal));
+      // A call through another door ends when that door's caller goes away.
+      const door = internal.of(reply.request)?.signal;
+      hangUps.set(reply, (signal = door ? AbortSignal.any([gone.signal, door]) : gone.signal));
     }
     return signal;
   };
@@ -166,12 +200,18 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     return p;
   };
 
-  const tableRef = (req: Req): TableRef => {
+  const datasetRef = (req: Req): { projectId: string; datasetId: string } => {
     const projectId = project(req);
-    const { datasetId = '', tableId = '' } = req.params;
+    const { datasetId = '' } = req.params;
     if (!DATASET_ID.test(datasetId)) throw invalid(`Invalid dataset ID '${datasetId}'`);
+    return { projectId, datasetId };
+  };
+
+  const tableRef = (req: Req): TableRef => {
+    const { tableId = '' } = req.params;
+    const dataset = datasetRef(req);
     if (!TABLE_ID.test(tableId)) throw invalid(`Invalid table ID '${tableId}'`);
-    return { projectId, datasetId, tableId };
+    return { ...dataset, tableId };
   };
 
   const count = (req: Req, counts: MaskCounts) => {
@@ -187,7 +227,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     if (t && body) t.response = { schema: body.schema ?? null, rows: body.rows ?? [], total_rows: body.totalRows ?? null };
   };
 
-  const authorize = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec) => {
+  const authorize = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec, dryRunFirst = false) => {
     const t = trail(req);
     if (t) {
       t.connection = connection.name;
@@ -197,7 +237,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const holdMs = holdMsOf(req.headers);
     // A caller that hangs up ends its hold.
     const signal = holdMs > 0 ? hangUp(reply) : undefined;
-    return enforcer.authorize({ caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id, trail: t, holdMs, signal });
+    const auth = await enforcer.authorize({ caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id, trail: t, holdMs, signal, dryRunFirst });
+    internal.of(req)?.decisions.push(auth.decision);
+    return auth;
   };
 
   const noteJob = (req: Req, id: string, projectId: string, location: string | undefined) => {
@@ -241,6 +283,32 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   const policyOf = (rec: JobRecord): ResultPolicy => ({ masks: rec.masks, contentScan: rec.contentScan, outputs: rec.outputs, withholdErrors: rec.withholdErrors });
 
+  /**
+   * The tables a finished job read, as its statistics name them, decided on again with the input
+   * the query was decided on: a table the parser missed withholds every row, as the dry-run check
+   * would have refused the query. Recorded in the call's trail either way.
+   */
+  const checkJobTables = async (req: Req, reply: FastifyReply, connection: Connection, input: PolicyInput, projectId: string, jobId: string, location: string | undefined, headers: Headers, route: Route | 'jobs.getQueryResults') => {
+    const res = await upstream(req, reply, 'jobs.get', (signal) => connection.upstream.getJob(projectId, jobId, location ? { location } : {}, headers, { signal }));
+    const job = expectAnswer<JobStatistics>('jobs.get', res, 'job', () => WITHHELD_MESSAGE);
+    const stats = job.statistics?.query;
+    const named = stats?.referencedTables?.map((t) => `${t.projectId}.${t.datasetId}.${t.tableId}`);
+    const referencedTables = named?.length ? named : undefined;
+    const bytes = Number(stats?.totalBytesProcessed ?? job.statistics?.totalBytesProcessed ?? 0);
+    const evaluation = enforcer.recheck({ route: 'jobs.query', connection, trail: trail(req), log: req.log }, input, { bytes: Number.isFinite(bytes) ? bytes : 0, referencedTables });
+    const { outcome, reasons } = evaluation.decision;
+    const passed = outcome === 'allow' || outcome === 'mask';
+    const t = trail(req);
+    if (t) t.jobCheck = { referenced_tables: referencedTables ?? null, outcome: passed ? 'passed' : 'withheld', reasons: reasons.map((r) => r.code) };
+    req.log.info({ job_check: { route, job: jobId, outcome: passed ? 'passed' : 'withheld', reasons: reasons.map((r) => r.code) } }, 'job tables checked');
+    if (passed) return;
+    const codes = reasons.map((r) => r.code);
+    throw accessDenied(
+      `Access Denied: the query ran, but the sluice policy withholds its results: ${reasons.map((r) => r.message).join('; ') || 'no reason given'}. [${codes.join(', ')}]`,
+      [errorInfo('POLICY_DENIED', { reasons: codes.join(','), policy_revision: evaluation.revision, request_id: req.id, job_id: jobId })],
+    );
+  };
+
   // jobs.query
   app.post<Generic>(`${API_PREFIX}/projects/:projectId/queries`, route('jobs.query'), async (req, reply) => {
     const who = await caller(req);
@@ -248,19 +316,50 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const connection = connections.forProject(projectId);
     const parsed = parseQueryRequest(projectId, req.body);
     return throughUpstream(who, connection, async () => {
-      const auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
-      const policy = resultPolicy(auth.decision, auth.input);
-      const forward = connection.upstream.boundLongPoll(parsed.forward(auth.decision.limits?.maximum_bytes_billed));
+      let auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
       // Not abandoned when the caller hangs up: the job's id comes only with the answer, and is
       // needed to cancel it.
-      const res = await upstream(req, reply, 'jobs.query', () => connection.upstream.query(projectId, forward, auth.headers));
+      // Under a cap the finished job's tables are checked before any row is released (when the
+      // connection requires them named), so the query must make a job whose statistics say so.
+      const checksTables = (a: typeof auth) => a.estimate === undefined && connection.requireReferencedTables && !parsed.spec.dryRun;
+      const send = (a: typeof auth) => {
+        const body = connection.upstream.boundLongPoll(parsed.forward(a.decision.limits?.maximum_bytes_billed));
+        const forward = checksTables(a) ? { ...body, jobCreationMode: 'JOB_CREATION_REQUIRED' } : body;
+        return upstream(req, reply, 'jobs.query', () => connection.upstream.query(projectId, forward, a.headers));
+      };
+      let res = await send(auth);
+      const cap = auth.estimate === undefined ? auth.decision.limits?.maximum_bytes_billed : undefined;
+      if (cap !== undefined && refusedForCap(res) && (parsed.spec.maximumBytesBilled === undefined || parsed.spec.maximumBytesBilled >= cap)) {
+        // BigQuery refused the job for the policy's cap, billing nothing: decide again on a dry run's
+        // estimate, which answers as the dry-run-first mode would (an approval request, a denial, or
+        // the query run again under the cap that estimate gives).
+        const t = trail(req);
+        if (t) t.byteCap = { maximum_bytes_billed: cap, exceeded: true };
+        auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec, true);
+        res = await send(auth);
+      } else if (cap !== undefined) {
+        const t = trail(req);
+        if (t) t.byteCap = { maximum_bytes_billed: cap, exceeded: false };
+      }
+      const policy = resultPolicy(auth.decision, auth.input);
       const body = expectAnswer<QueryResults>('jobs.query', res, 'query results', upstreamMessage(policy));
+      // Under a cap, the tables the finished job read are checked before any row is released.
+      const checkTables = checksTables(auth);
       const jobId = body.jobReference?.jobId;
       if (jobId) noteJob(req, jobId, projectId, body.jobReference?.location);
       const t = trail(req);
       if (t && body.totalBytesProcessed !== undefined) t.processedBytes = body.totalBytesProcessed;
+      if (checkTables && !jobId) {
+        throw accessDenied('Access Denied: BigQuery ran the query without a job, so the tables it read cannot be checked; its results are withheld.');
+      }
+      // Checked before the job is registered: a job whose rows are withheld is never served later.
+      if (checkTables && jobId && body.jobComplete !== false) {
+        await checkJobTables(req, reply, connection, auth.input, projectId, jobId, body.jobReference?.location, auth.headers, 'jobs.query');
+      }
       if (jobId && !parsed.spec.dryRun) {
         const rec = record(who, connection, projectId, jobId, body.jobReference?.location, auth);
+        // Still running: the first page that finds it done checks its tables.
+        if (checkTables && body.jobComplete === false) rec.tablesCheck = { input: { ...auth.input, sql: { ...auth.input.sql, text: '' } } };
         const consequence = 'the query ran, but its results are withheld';
         // A retry with the same requestId gets the same job back from BigQuery: the caller's own
         // job for the same statement is known already, and keeps the record it got first.
@@ -375,6 +474,12 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) =>
       connection.upstream.getQueryResults(projectId, rec.jobId, connection.upstream.boundLongPoll(pick(req.query, RESULTS_PARAMS)), headers, { signal }),
     );
+    const pending = c.rec.tablesCheck;
+    if (pending && body.jobComplete !== false) {
+      await checkJobTables(req, reply, c.connection, pending.input, c.projectId, c.rec.jobId, c.rec.location, c.headers, 'jobs.getQueryResults');
+      const { tablesCheck: _, ...checked } = c.rec;
+      await fromStore('record the job\'s table check', () => jobs.update(checked), 'the query ran, but its results are withheld');
+    }
     const counts = { cells: 0, scanned: 0 };
     const masked = maskQueryResults('jobs.getQueryResults', body as QueryResults, policyOf(c.rec), hashKey, counts);
     count(req, counts);
@@ -384,17 +489,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   /** `SELECT *` on a table, as tabledata.list and tables.get are judged. */
   const wholeTable = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, ref: TableRef, dryRun: boolean) => {
-    const spec: QuerySpec = {
-      sql: `SELECT * FROM \`${ref.projectId}.${ref.datasetId}.${ref.tableId}\``,
-      defaultDataset: undefined,
-      queryParameters: undefined,
-      parameterMode: undefined,
-      dryRun,
-      location: undefined,
-      maximumBytesBilled: undefined,
-      connectionProperties: undefined,
-    };
-    const auth = await authorize(req, reply, who, connection, ref.projectId, 'tabledata.list', spec);
+    const auth = await authorize(req, reply, who, connection, ref.projectId, 'tabledata.list', wholeTableSpec(ref, dryRun));
     const fields = auth.schemas[`${ref.projectId}.${ref.datasetId}.${ref.tableId}`.toLowerCase()];
     // Every column of the table is asked for.
     const policy: ResultPolicy = { masks: auth.decision.masks, contentScan: auth.decision.content_scan, outputs: fields?.map((f) => f.name.toLowerCase()) };
@@ -430,7 +525,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   });
 
   // tables.get: clients read the schema before tabledata.list (the Node client's getRows does).
-  // Served to whoever may read the table, with the schema the masked rows will follow.
+  // Served to whoever may read the table, with the schema the masked rows will follow, each
+  // masked field saying how (`sluiceMask`, see catalog.ts).
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId/tables/:tableId`, route('tables.get'), async (req, reply) => {
     const who = await caller(req);
     const ref = tableRef(req);
@@ -442,20 +538,176 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       );
       const table = pickKeys(expectAnswer<Record<string, unknown>>('tables.get', res, 'table'), TABLE_FIELDS) as { schema?: TableSchema };
       if (table.schema && !passesThrough(policy, table.schema)) {
-        table.schema = compileFor({ ...policy, masks: masksWithin(policy.masks, table.schema) }, table.schema, hashKey).schema;
+        const masks = masksWithin(policy.masks, table.schema);
+        const masked = compileFor({ ...policy, masks }, table.schema, hashKey).schema;
+        table.schema = withColumnMasks(masked, columnMasks({ masks, content_scan: policy.contentScan }, table.schema));
       }
+      // The schema as the caller was shown it, masks included.
+      if (table.schema) answered(req, { schema: table.schema });
       return selectFields(table, req.query.fields);
+    });
+  });
+
+  // Catalog reads: datasets.list, datasets.get, tables.list. Answered with what the caller may
+  // see (catalog.ts); filtered page by page, so a page may hold fewer than maxResults items.
+
+  /** A dataset the caller may not see: one refusal whether or not it exists (no existence oracle). */
+  const noDataset = (who: Caller, projectId: string, datasetId: string) =>
+    accessDenied(`Access Denied: Dataset ${projectId}:${datasetId}: it does not exist, or it holds no table ${who.identity.subject} may read through the sluice gateway.`);
+
+  /**
+   * Runs one catalog read for the caller: its upstream reads carry the pre-decision credential,
+   * its judgements share one budget, and the call's log line and record say what was judged.
+   */
+  const catalogCall = async <T>(req: Req, reply: FastifyReply, who: Caller, projectId: string, work: (c: CatalogCall) => Promise<T>): Promise<T> => {
+    const connection = connections.forProject(projectId);
+    const t = trail(req);
+    if (t) {
+      t.connection = connection.name;
+      t.project = projectId;
+    }
+    const signal = hangUp(reply);
+    const judge = new TableJudge({ enforcer, caller: who, connection, project: projectId, requestId: req.id, signal });
+    try {
+      return await throughUpstream(who, connection, async () => {
+        const headers = await enforcer.credentialHeaders(connection, who, CATALOG_CREDENTIAL_TTL);
+        const read = (operation: string, path: string, query: Query) =>
+          upstream(req, reply, operation, (s) => connection.upstream.call('GET', `/projects/${seg(projectId)}${path}`, headers, { query, signal: s }));
+        return work({ who, projectId, judge, read });
+      });
+    } catch (error) {
+      throw signal.aborted ? callerGone() : error;
+    } finally {
+      t?.time('decision', judge.ms);
+      const fields = { catalog: { route: t?.route, subject: who.identity.subject, project: projectId, judged: judge.judged, limit: judge.limit, limit_reached: judge.limitReached } };
+      // Refused (datasets.list, a tables.list page), or what was left unjudged treated as not visible.
+      if (judge.limitReached) req.log.warn(fields, 'catalog read reached its judgement limit');
+      else req.log.info(fields, 'catalog read judged');
+    }
+  };
+
+  /**
+   * A page of a dataset's tables upstream; undefined when the upstream does not know the dataset
+   * or refuses it (the caller is then refused as for a dataset it may not see).
+   */
+  const tablesPage = async (c: CatalogCall, datasetId: string, query: Query): Promise<TableListBody | undefined> => {
+    const res = await c.read('tables.list', `/datasets/${seg(datasetId)}/tables`, query);
+    if (unknownToUpstream(res)) return undefined;
+    return expectList<TableListBody>('tables.list', res, 'table list', 'tables');
+  };
+
+  const refsOf = (c: CatalogCall, datasetId: string) => (item: TableListItem) => {
+    const ref = item.tableReference;
+    // Judged as what the entry names, and only when that is a table of the dataset asked for.
+    return ref && ref.projectId === c.projectId && ref.datasetId === datasetId && typeof ref.tableId === 'string' ? { projectId: c.projectId, datasetId, tableId: ref.tableId } : undefined;
+  };
+
+  /** Whether the caller may see any table of the dataset (from its page `from` on, if given). */
+  const datasetVisible = (c: CatalogCall, datasetId: string, from?: string): Promise<boolean> =>
+    hasVisibleTable(
+      c.judge,
+      async (pageToken): Promise<TablePage> => {
+        const page = await tablesPage(c, datasetId, pageToken === undefined ? {} : { pageToken });
+        const refs = (page?.tables ?? []).map(refsOf(c, datasetId)).filter((r) => r !== undefined);
+        return { tables: refs, nextPageToken: page?.nextPageToken };
+      },
+      from,
+    );
+
+  /**
+   * datasetVisible for a dataset the caller named: running out of judgements counts as not
+   * visible, since refusing for the limit would say the dataset exists (the log says so).
+   */
+  const visibleWithinLimit = (c: CatalogCall, datasetId: string, from?: string): Promise<boolean> =>
+    datasetVisible(c, datasetId, from).catch((error: unknown) => {
+      if (error instanceof JudgeLimitReached) return false;
+      throw error;
+    });
+
+  /** The audit record's answer of a listing: the names the caller was shown, one row each. */
+  const listed = (req: Req, column: 'dataset' | 'table', names: string[]) =>
+    answered(req, { schema: { fields: [{ name: column, type: 'STRING' }] }, rows: names.map((n) => ({ f: [{ v: n }] })), totalRows: String(names.length) });
+
+  // datasets.list: the datasets of the page holding a table the caller may see.
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets`, route('datasets.list'), async (req, reply) => {
+    const who = await caller(req);
+    const projectId = project(req);
+    return catalogCall(req, reply, who, projectId, async (c) => {
+      // `filter` (by label) is not passed: labels are not shown, so they may not be probed either.
+      const res = await c.read('datasets.list', '/datasets', pick(req.query, ['pageToken', 'maxResults', 'all']));
+      const body = expectList<DatasetListBody>('datasets.list', res, 'dataset list', 'datasets');
+      const shown: Record<string, unknown>[] = [];
+      for (const item of body.datasets ?? []) {
+        const ref = item.datasetReference;
+        if (!ref || ref.projectId !== projectId || typeof ref.datasetId !== 'string' || !DATASET_ID.test(ref.datasetId)) continue;
+        if (await datasetVisible(c, ref.datasetId)) shown.push(pickKeys(item, DATASET_LIST_FIELDS));
+      }
+      listed(req, 'dataset', shown.map((d) => `${projectId}.${(d.datasetReference as { datasetId: string }).datasetId}`));
+      return selectFields({ kind: 'bigquery#datasetList', datasets: shown, ...(body.nextPageToken && { nextPageToken: body.nextPageToken }) }, req.query.fields);
+    });
+  });
+
+  // datasets.get: only a dataset holding a table the caller may see.
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId`, route('datasets.get'), async (req, reply) => {
+    const who = await caller(req);
+    const { projectId, datasetId } = datasetRef(req);
+    return catalogCall(req, reply, who, projectId, async (c) => {
+      if (!(await visibleWithinLimit(c, datasetId))) throw noDataset(who, projectId, datasetId);
+      const res = await c.read('datasets.get', `/datasets/${seg(datasetId)}`, {});
+      if (unknownToUpstream(res)) throw noDataset(who, projectId, datasetId);
+      const dataset = pickKeys(expectList<Record<string, unknown>>('datasets.get', res, 'dataset'), DATASET_FIELDS);
+      listed(req, 'dataset', [`${projectId}.${datasetId}`]);
+      return selectFields(dataset, req.query.fields);
+    });
+  });
+
+  // tables.list: the tables of the page the caller may see; totalItems counts them.
+  app.get<Generic>(`${API_PREFIX}/projects/:projectId/datasets/:datasetId/tables`, route('tables.list'), async (req, reply) => {
+    const who = await caller(req);
+    const { projectId, datasetId } = datasetRef(req);
+    return catalogCall(req, reply, who, projectId, async (c) => {
+      const query = pick(req.query, ['pageToken', 'maxResults']);
+      // A page is never larger than what the call may judge.
+      const asked = Number(query.maxResults);
+      query.maxResults = Number.isInteger(asked) && asked > 0 ? Math.min(asked, c.judge.remaining) : c.judge.remaining;
+      const page = await tablesPage(c, datasetId, query);
+      if (!page) throw noDataset(who, projectId, datasetId);
+      const items = page.tables ?? [];
+      const visible = await visibleTables(c.judge, items, refsOf(c, datasetId));
+      if (visible.length === 0) {
+        // An empty page of a dataset the caller may not see would say the dataset exists. After a
+        // first page, the rest is read on; after a later one, the dataset is read from its start.
+        const first = query.pageToken === undefined;
+        if ((first && !page.nextPageToken) || !(await visibleWithinLimit(c, datasetId, first ? page.nextPageToken : undefined))) {
+          throw noDataset(who, projectId, datasetId);
+        }
+      }
+      const tables = visible.map((t) => pickKeys(t, TABLE_LIST_FIELDS));
+      listed(req, 'table', visible.map((t) => `${projectId}.${datasetId}.${t.tableReference!.tableId}`));
+      return selectFields(
+        { kind: 'bigquery#tableList', tables, totalItems: tables.length, ...(page.nextPageToken && { nextPageToken: page.nextPageToken }) },
+        req.query.fields,
+      );
     });
   });
 
   // Every other BigQuery API call, and media uploads (load jobs), are refused once the caller is known.
   const refuse = async (req: Req) => {
     await caller(req);
-    throw accessDenied(`Access Denied: ${req.method} ${req.url.split('?')[0]} is not available through the sluice gateway; it serves query jobs (jobs.query, jobs.insert, jobs.get, jobs.getQueryResults, jobs.cancel), tabledata.list and tables.get.`);
+    throw accessDenied(`Access Denied: ${req.method} ${req.url.split('?')[0]} is not available through the sluice gateway; it serves query jobs (jobs.query, jobs.insert, jobs.get, jobs.getQueryResults, jobs.cancel), tabledata.list, tables.get, and datasets.list, datasets.get and tables.list (showing what you may read).`);
   };
   app.all<Generic>(`${API_PREFIX}/*`, route('refused'), refuse);
   app.all<Generic>('/upload/bigquery/v2/*', route('refused'), refuse);
   app.all<Generic>('/resumable/upload/bigquery/v2/*', route('refused'), refuse);
+}
+
+/** One catalog read in progress (see catalogCall). */
+interface CatalogCall {
+  who: Caller;
+  projectId: string;
+  judge: TableJudge;
+  /** A GET below /projects/<projectId> upstream, written ahead and timed. */
+  read: (operation: string, path: string, query: Query) => Promise<UpstreamResponse>;
 }
 
 interface JobContext {
@@ -464,6 +716,18 @@ interface JobContext {
   connection: Connection;
   headers: Headers;
 }
+
+/** BigQuery refused a job because it would bill more than its `maximumBytesBilled`. */
+function refusedForCap(res: UpstreamResponse): boolean {
+  return res.status === 400 && isBigQueryErrorBody(res.body) && res.body.error.errors?.some((e) => e.reason === 'bytesBilledLimitExceeded') === true;
+}
+
+type JobStatistics = {
+  statistics?: {
+    totalBytesProcessed?: string;
+    query?: { totalBytesProcessed?: string; referencedTables?: { projectId: string; datasetId: string; tableId: string }[] };
+  };
+};
 
 type QueryResults = { jobReference?: { jobId?: string; location?: string }; jobComplete?: boolean; schema?: TableSchema; rows?: TableRow[]; totalRows?: string; totalBytesProcessed?: string };
 
@@ -477,6 +741,52 @@ interface TableRef {
   datasetId: string;
   tableId: string;
 }
+
+/** The credential of catalog reads: the one the pre-decision calls use (same lifetime, so cached alike). */
+const CATALOG_CREDENTIAL_TTL = 300;
+
+type DatasetListBody = { datasets?: { datasetReference?: { projectId?: string; datasetId?: string } }[]; nextPageToken?: string };
+type TableListItem = { tableReference?: { projectId?: string; datasetId?: string; tableId?: string } };
+type TableListBody = { tables?: TableListItem[]; nextPageToken?: string };
+
+/**
+ * Catalog fields a reader may see. Never: ACL `access` entries, labels, descriptions and friendly
+ * names (free text), view query text, encryption settings, tags, links to other catalogs.
+ */
+const DATASET_LIST_FIELDS = ['kind', 'id', 'datasetReference', 'location', 'type'];
+const DATASET_FIELDS = [
+  'kind', 'etag', 'id', 'datasetReference', 'location', 'type', 'creationTime', 'lastModifiedTime', 'defaultTableExpirationMs',
+  'defaultPartitionExpirationMs', 'isCaseInsensitive', 'defaultCollation', 'maxTimeTravelHours', 'storageBillingModel',
+];
+const TABLE_LIST_FIELDS = [
+  'kind', 'id', 'tableReference', 'type', 'location', 'creationTime', 'expirationTime', 'timePartitioning', 'rangePartitioning', 'clustering',
+  'requirePartitionFilter',
+];
+
+/** The upstream does not know the dataset, or refuses it to the gateway's credential. */
+function unknownToUpstream(res: UpstreamResponse): boolean {
+  if (res.status === 404) return true;
+  const reason = (res.body as { error?: { errors?: { reason?: string }[] } } | undefined)?.error?.errors?.[0]?.reason;
+  return res.status === 403 && reason === 'accessDenied';
+}
+
+/**
+ * A catalog answer: an object, with `listKey` (when given) a list of objects. An error answer
+ * is the upstream's own error or a 502, as expectAnswer makes it (its kinds name no listing).
+ */
+function expectList<T>(operation: string, res: UpstreamResponse, what: string, listKey?: string): T {
+  if (res.status !== 200 || res.problem) expectAnswer(operation, res, 'table'); // throws
+  const body = res.body as Record<string, unknown> | null;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidAnswer(operation, `${what} that is not an object`);
+  const list = listKey === undefined ? undefined : body[listKey];
+  if (list !== undefined && !(Array.isArray(list) && list.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i)))) {
+    throw invalidAnswer(operation, `${what} whose ${listKey} is not a list of objects`);
+  }
+  if (body.nextPageToken !== undefined && typeof body.nextPageToken !== 'string') throw invalidAnswer(operation, `${what} whose nextPageToken is not a string`);
+  return body as T;
+}
+
+const seg = encodeURIComponent;
 
 /** Table resource fields a reader may see: no view text, labels or access details. */
 const TABLE_FIELDS = [

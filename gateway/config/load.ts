@@ -31,6 +31,8 @@ export interface ResolvedConfig {
   approverPage: ApproverPageOptions | undefined;
   issuers: TrustedIssuerConfig[];
   connections: ConnectionConfig[];
+  /** The MCP door; undefined when disabled. */
+  mcp: McpConfig | undefined;
   limits: {
     schemaCacheSeconds: number;
     dryRunCacheSeconds: number;
@@ -38,6 +40,15 @@ export interface ResolvedConfig {
     upstreamTimeoutMs: number;
     bodyLimitBytes: number;
   };
+}
+
+export interface McpConfig {
+  /** The resource identifier tokens must name as audience; undefined: public URL + /mcp, known once listening. */
+  resource: string | undefined;
+  defaultProject: string;
+  maxSqlBytes: number;
+  maxRows: number;
+  maxWaitSeconds: number;
 }
 
 export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
@@ -85,7 +96,26 @@ export function resolveConfig(
     approvalsUrl: config.approvals?.url?.replace(/\/+$/, ''),
     approverPage: approverPageOf(config.approvals?.page),
     issuers: config.issuers,
-    connections: config.connections.map((c) => ({ ...c, upstream: c.upstream.replace(/\/+$/, ''), require_referenced_tables: c.require_referenced_tables ?? true, fault_backoff_seconds: c.fault_backoff_seconds ?? 5 })),
+    connections: config.connections.map((c) => {
+      const upstream = c.upstream.replace(/\/+$/, '');
+      return {
+        ...c,
+        upstream,
+        estimate_mode: c.estimate_mode ?? (isBigQuery(upstream) ? 'cap' : 'dry_run'),
+        require_referenced_tables: c.require_referenced_tables ?? true,
+        fault_backoff_seconds: c.fault_backoff_seconds ?? 5,
+      };
+    }),
+    mcp:
+      config.mcp?.enabled === false
+        ? undefined
+        : {
+            resource: config.mcp?.resource,
+            defaultProject: config.mcp?.default_project ?? config.connections[0]!.project,
+            maxSqlBytes: config.mcp?.max_sql_bytes ?? 102_400,
+            maxRows: config.mcp?.max_rows ?? 1000,
+            maxWaitSeconds: config.mcp?.max_wait_seconds ?? 300,
+          },
     limits: {
       schemaCacheSeconds: config.limits?.schema_cache_seconds ?? 60,
       dryRunCacheSeconds: config.limits?.dry_run_cache_seconds ?? 30,
@@ -107,6 +137,15 @@ function approverPageOf(page: NonNullable<GatewayConfig['approvals']>['page']): 
     ...(page.session_secret !== undefined && { sessionSecret: page.session_secret }),
     ...(page.session_ttl_seconds !== undefined && { sessionTtlSeconds: page.session_ttl_seconds }),
   };
+}
+
+/** BigQuery itself, which enforces `maximumBytesBilled` (an emulator does not). */
+function isBigQuery(upstream: string): boolean {
+  try {
+    return new URL(upstream).hostname === 'bigquery.googleapis.com';
+  } catch {
+    return false;
+  }
 }
 
 function absolute(path: string, baseDir: string): string {

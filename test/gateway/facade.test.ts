@@ -200,10 +200,11 @@ describe('routes other than query jobs and tabledata.list', () => {
     expect(exists).toBe(true);
   });
 
-  it('refuses streaming inserts, dataset listing, table creation and media uploads', async () => {
+  it('refuses streaming inserts, dataset changes, table creation and media uploads', async () => {
     for (const call of [
       () => bq().dataset('sales').table('orders').insert([{ order_id: 'X1' }]),
-      () => bq().getDatasets(),
+      // Reading the catalog is served (test/gateway/metadata.test.ts); changing it is not.
+      () => bq().dataset('sales').setMetadata({ description: 'changed through the gateway' }),
       () => bq().dataset('sales').createTable('new_table', { schema: 'a:string' }),
       () => bq().dataset('crm').delete({ force: true }),
     ]) {

@@ -14,6 +14,20 @@ export interface PythonQuery {
   method?: 'query' | 'query_and_wait';
 }
 
+/** A catalog call made with the client's own methods (list_datasets, list_tables, get_dataset, get_table). */
+export type PythonCatalogCall = { op: 'list_datasets' } | { op: 'list_tables' | 'get_dataset'; dataset: string } | { op: 'get_table'; dataset: string; table: string };
+
+/** One of `items` (list_*), `resource` (get_*) or `error`. */
+export interface PythonCatalogResult {
+  items?: string[];
+  resource?: Record<string, any>;
+  /** get_table: each schema field as the client's SchemaField keeps it. */
+  schema?: Record<string, any>[];
+  error?: { type: string; code: number | null; reason: string | null; message: string };
+  seconds: number;
+  ended: number;
+}
+
 export type PythonResult = (
   | { rows: Record<string, unknown>[]; error?: undefined }
   | { rows?: undefined; error: { type: string; code: number | null; reason: string | null; message: string } }
@@ -34,6 +48,15 @@ export function pythonInterpreter(): string {
 
 /** Runs the queries in order with one Python client holding `token`; one result per query. */
 export async function pythonQueries(endpoint: string, token: string, queries: PythonQuery[], options: PythonOptions = {}): Promise<PythonResult[]> {
+  return runAgent(endpoint, token, queries, options) as Promise<PythonResult[]>;
+}
+
+/** Runs catalog calls in order with one Python client holding `token`; one result per call. */
+export async function pythonCatalog(endpoint: string, token: string, calls: PythonCatalogCall[], options: PythonOptions = {}): Promise<PythonCatalogResult[]> {
+  return runAgent(endpoint, token, calls, options) as Promise<PythonCatalogResult[]>;
+}
+
+async function runAgent(endpoint: string, token: string, queries: (PythonQuery | PythonCatalogCall)[], options: PythonOptions): Promise<unknown[]> {
   const child = spawn(pythonInterpreter(), [AGENT_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -42,7 +65,7 @@ export async function pythonQueries(endpoint: string, token: string, queries: Py
   child.stdin.end(JSON.stringify({ endpoint, project: PROJECT, token, timeout: options.timeoutSeconds ?? 60, retry_deadline: options.retryDeadlineSeconds, queries }));
   const code = await new Promise<number | null>((done) => child.on('close', done));
   if (code !== 0) throw new Error(`the Python agent exited with ${code}: ${stderr.slice(-2000)}`);
-  return (JSON.parse(stdout) as { results: PythonResult[] }).results;
+  return (JSON.parse(stdout) as { results: unknown[] }).results;
 }
 
 /** Starts `query` in a Python client and kills the process after `killAfterMs`: an agent that dies mid-query. Resolves to when it was killed. */

@@ -4,9 +4,15 @@ prints one JSON answer on stdout:
 
   in:  {"endpoint", "project", "token", "timeout": s,
         "retry_deadline": s (optional: how long the client retries, instead of its default 10 min),
-        "queries": [{"sql", "method": "query" (jobs.insert, default) | "query_and_wait" (jobs.query)}]}
+        "queries": [{"sql", "method": "query" (jobs.insert, default) | "query_and_wait" (jobs.query)}
+                    | {"op": "list_datasets" | "list_tables" | "get_dataset" | "get_table",
+                       "dataset" (list_tables, get_dataset, get_table), "table" (get_table)}]}
   out: {"results": [{"rows": [{column: value}], "seconds": s, "ended": epoch s}
+                    | {"items": [id], ...} (list_*) | {"resource": {...}, ...} (get_*)
                     | {"error": {"type", "code", "reason", "message"}, "seconds": s, "ended": epoch s}]}
+
+Catalog operations answer as the client parsed them: list ids, and get_* the resource's API
+representation (for get_table, each schema field as its SchemaField keeps it).
 
 A call that outlives `timeout` is given up (the HTTP connection is closed), as an agent would.
 
@@ -42,12 +48,15 @@ def main() -> None:
 def run(client, query, timeout, retries):
     started = time.monotonic()
     try:
-        if query.get("method") == "query_and_wait":
-            rows = client.query_and_wait(query["sql"], wait_timeout=timeout, api_timeout=timeout, **retries)
+        if "op" in query:
+            out = catalog(client, query, timeout)
         else:
-            job = client.query(query["sql"], timeout=timeout, **retries)
-            rows = job.result(timeout=timeout, **({"retry": retries["retry"]} if retries else {}))
-        out = {"rows": [{key: render(value) for key, value in row.items()} for row in rows]}
+            if query.get("method") == "query_and_wait":
+                rows = client.query_and_wait(query["sql"], wait_timeout=timeout, api_timeout=timeout, **retries)
+            else:
+                job = client.query(query["sql"], timeout=timeout, **retries)
+                rows = job.result(timeout=timeout, **({"retry": retries["retry"]} if retries else {}))
+            out = {"rows": [{key: render(value) for key, value in row.items()} for row in rows]}
     except exceptions.RetryError as error:
         out = {"error": describe(error.cause) if isinstance(error.cause, exceptions.GoogleAPICallError) else {"type": "RetryError", "code": None, "reason": None, "message": str(error)}}
     except (concurrent.futures.TimeoutError, requests.exceptions.Timeout) as error:
@@ -57,6 +66,20 @@ def run(client, query, timeout, retries):
     out["seconds"] = round(time.monotonic() - started, 3)
     out["ended"] = time.time()
     return out
+
+
+def catalog(client, query, timeout):
+    op = query["op"]
+    if op == "list_datasets":
+        return {"items": [d.dataset_id for d in client.list_datasets(timeout=timeout)]}
+    if op == "list_tables":
+        return {"items": [t.table_id for t in client.list_tables(query["dataset"], timeout=timeout)]}
+    if op == "get_dataset":
+        return {"resource": client.get_dataset(query["dataset"], timeout=timeout).to_api_repr()}
+    if op == "get_table":
+        table = client.get_table(f"{query['dataset']}.{query['table']}", timeout=timeout)
+        return {"resource": table.to_api_repr(), "schema": [field.to_api_repr() for field in table.schema]}
+    raise ValueError(f"unknown op {op}")
 
 
 def describe(error):

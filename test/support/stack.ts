@@ -2,6 +2,8 @@
 // reference organisation, the local OIDC provider, the compiled policy and the gateway in between.
 // Agents are the official @google-cloud/bigquery client holding a token from the provider.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +48,10 @@ export interface Stack {
   readonly logs: string[];
   /** A fresh access token of one of the provider's clients (REFERENCE_CLIENTS). */
   token(agent: string): Promise<string>;
+  /** The gateway's MCP endpoint, which is also the audience MCP tokens are issued for. */
+  readonly mcpResource: string;
+  /** A fresh access token of `agent` for the MCP door (audience: mcpResource). */
+  mcpToken(agent: string): Promise<string>;
   /** The official client pointed at the gateway, authenticating as `agent`. */
   client(agent: string): BigQuery;
   /** The official client pointed straight at the emulator (no gateway, no credentials). */
@@ -59,7 +65,13 @@ export interface Stack {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const bundle = await buildBundle();
-  const [emulator, idp, engine] = await Promise.all([startEmulator(), startIdentityProvider(options.idp), Engine.load(bundle.path)]);
+  // The gateway's address is known before it starts: its MCP resource (the audience MCP tokens
+  // are issued for) and its public URL name it.
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const mcpResource = `${publicUrl}/mcp`;
+  const idpOptions = { ...options.idp, audiences: [...(options.idp?.audiences ?? [DEFAULT_AUDIENCE]), mcpResource] };
+  const [emulator, idp, engine] = await Promise.all([startEmulator(), startIdentityProvider(idpOptions), Engine.load(bundle.path)]);
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   const state = await mkdtemp(join(tmpdir(), 'sluice-stack-'));
@@ -70,6 +82,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const makeGateway = (port: number) => {
     const config = resolveConfig({
       listen: { host: '127.0.0.1', port },
+      public_url: publicUrl,
       storage: { url: storageUrl },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
       connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false, ...options.connection }],
@@ -88,13 +101,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   let gateway: Gateway;
   try {
-    gateway = await makeGateway(0);
+    gateway = await makeGateway(port);
   } catch (error) {
     await Promise.allSettled([emulator.stop(), idp.close(), rm(state, { recursive: true, force: true })]);
     throw error;
   }
   const gatewayUrl = await gateway.listen();
-  const port = Number(new URL(gatewayUrl).port);
 
   const token = (agent: string) => idp.tokenFor(agent);
   return {
@@ -114,6 +126,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     logs,
     token,
+    mcpResource,
+    mcpToken: (agent) => idp.tokenFor(agent, { audience: mcpResource }),
     client: (agent) => agentClient(gatewayUrl, () => token(agent)),
     direct: () => new BigQuery({ apiEndpoint: emulator.url, projectId: PROJECT, authClient: staticClient('emulator-needs-no-token') }),
     async upstreamJobs() {
@@ -142,6 +156,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await rm(state, { recursive: true, force: true });
     },
   };
+}
+
+/** A port nothing listens on right now (the gateway takes it moments later). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /**

@@ -1,0 +1,266 @@
+// The MCP door: Streamable HTTP at /mcp on the official SDK (@modelcontextprotocol/server),
+// stateless (the 2026-07-28 revision, and 2025-era clients through the SDK's stateless fallback).
+// Each HTTP exchange is authenticated here (audience: this MCP resource), then served by a fresh
+// SDK server whose tools run through the gateway's one enforcement pipeline (tools.ts).
+//
+// Records: every tool call has its own request record (route `mcp.<tool>`, door `mcp`), and the
+// BigQuery calls it made have theirs, linked by `door.call_id`. Refused tokens and protocol
+// errors the SDK answers (unknown tool, malformed arguments, bad JSON) are recorded too.
+import { createMcpHandler, McpServer, type CallToolResult, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { AuditLog } from '../audit/index.ts';
+import { ANSWER_WITHHELD, NOT_RUN_UNRECORDED } from '../audit/index.ts';
+import type { Identity } from '../../engine/schema-types.ts';
+import { BigQueryError } from '../bigquery/errors.ts';
+import type { Caller } from '../enforce.ts';
+import type { Door, InternalCalls } from '../internal-calls.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { RequestTrail } from '../request-audit.ts';
+import { McpAuth } from './auth.ts';
+import { BigQueryCalls, ToolRefusal } from './bigquery-calls.ts';
+import { toolDefinitions, type ToolCall, type ToolDeps, type ToolDefinition } from './tools.ts';
+
+export interface McpOptions extends ToolDeps {
+  auth: McpAuth;
+  internal: InternalCalls;
+  audit: AuditLog;
+  metrics: GatewayMetrics;
+  version: string;
+}
+
+export const MCP_PATH = '/mcp';
+
+/** What one HTTP exchange carries into the SDK's handlers. */
+interface Exchange {
+  caller: Caller;
+  req: FastifyRequest;
+  signal: AbortSignal;
+}
+
+export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Promise<void> } {
+  const tools = toolDefinitions(o);
+  // Servers are made per request; their tools' schemas are converted to JSON Schema once.
+  const schemas = new Map(tools.map((t) => [t, { input: convertedOnce(t.input), output: convertedOnce(t.output) }]));
+  const handler: McpHttpHandler = createMcpHandler((ctx) => serverFor(app, o, tools, ctx.authInfo?.extra?.exchange as Exchange), {
+    legacy: 'stateless',
+    responseMode: 'auto',
+    maxRequestBodySize: o.config.maxSqlBytes * 2 + 64 * 1024,
+    onerror: (error) => app.log.debug({ err: { type: error.name, message: error.message } }, 'MCP request refused by the SDK'),
+  });
+
+  app.get(o.auth.metadataPath, async () => o.auth.metadata());
+
+  void app.register(async (scope) => {
+    // The SDK reads the JSON-RPC body itself (and answers a malformed one with a JSON-RPC error).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: o.config.maxSqlBytes * 2 + 64 * 1024 }, (_req, body, done) => done(null, body));
+    scope.route({ method: ['POST', 'GET', 'DELETE'], url: MCP_PATH, handler: (req, reply) => serve(req, reply) });
+  });
+
+  async function serve(req: FastifyRequest, reply: FastifyReply) {
+    // A body that is not JSON is left to the SDK, which answers it with a JSON-RPC parse error.
+    const parsed = typeof req.body === 'string' && req.method === 'POST' ? parseOrUndefined(req.body) : undefined;
+    const message = peek(parsed);
+    const auth = await o.auth.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      o.metrics.mcpCalls.inc({ method: message.method, tool: message.tool ?? '', outcome: 'unauthenticated' });
+      const trail = new RequestTrail('mcp');
+      trail.door = door(message, null);
+      trail.tokenFailure = { reason: auth.reason, message: auth.message, token: /^Bearer +(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? null };
+      await record(trail, req.id, 401).catch(() => undefined);
+      return reply
+        .code(401)
+        .header('www-authenticate', o.auth.challenge(auth))
+        .send({ error: auth.reason === 'missing_token' ? 'invalid_request' : 'invalid_token', error_description: `${auth.message}` });
+    }
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort(new Error('the MCP client went away'));
+    });
+    const exchange: Exchange = { caller: { identity: auth.identity, token: /^Bearer +(\S+)/i.exec(req.headers.authorization!)![1]! }, req, signal: gone.signal };
+    if (!(await recordRefused(req, auth.identity, message, parsed))) {
+      return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
+    }
+    const response = await handler.fetch(webRequest(req, o.auth.resource), {
+      authInfo: { token: exchange.caller.token, clientId: auth.identity.subject, scopes: [], resource: new URL(o.auth.resource), extra: { exchange } },
+      ...(parsed !== undefined && { parsedBody: parsed }),
+    });
+    void reply.code(response.status);
+    response.headers.forEach((value, name) => void reply.header(name, value));
+    return reply.send(response.body ? Readable.fromWeb(response.body as never) : '');
+  }
+
+  /**
+   * A POST the SDK will refuse without running a tool (not JSON, an unknown tool, arguments that
+   * fail the tool's schema) is recorded here, before the SDK answers it. Returns false when the
+   * refusal could not be recorded (the request is then not served).
+   */
+  async function recordRefused(req: FastifyRequest, identity: Identity, message: Peeked, parsed: unknown): Promise<boolean> {
+    let problem: string | undefined;
+    if (req.method !== 'POST') return true;
+    if (parsed === undefined) problem = 'the request body is not JSON';
+    else if (message.method === 'tools/call') {
+      const def = tools.find((t) => t.name === message.tool);
+      if (!def) problem = `unknown tool ${JSON.stringify(message.tool)}`;
+      else {
+        const checked = def.input.safeParse((parsed as { params?: { arguments?: unknown } }).params?.arguments ?? {});
+        if (!checked.success) problem = `invalid arguments for ${def.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ')}`;
+      }
+    }
+    if (!problem) return true;
+    o.metrics.mcpCalls.inc({ method: message.method, tool: message.tool ?? '', outcome: 'protocol_error' });
+    const trail = new RequestTrail(message.tool ? `mcp.${message.tool}` : 'mcp');
+    trail.identity = identity;
+    trail.door = door(message, null);
+    trail.error = { reason: 'invalid', message: problem.slice(0, 500) };
+    try {
+      await record(trail, req.id, 400);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function record(trail: RequestTrail, id: string, status: number) {
+    await o.metrics.time(o.metrics.auditRecordSeconds, undefined, () => o.audit.record(trail.toEvent(id, status)));
+  }
+
+  /** One SDK server per exchange, its tools bound to the exchange's caller. */
+  function serverFor(app: FastifyInstance, o: McpOptions, defs: ToolDefinition[], exchange: Exchange): McpServer {
+    const server = new McpServer(
+      { name: 'sluice', version: o.version },
+      {
+        instructions:
+          'BigQuery through the sluice policy gateway. Every query is decided by policy: it may be masked, refused, or need a human approval ' +
+          '(then use wait_for_approval). check_query tells what would happen without running anything.',
+      },
+    );
+    for (const def of defs) {
+      server.registerTool(
+        def.name,
+        { title: def.title, description: def.description, inputSchema: schemas.get(def)!.input, outputSchema: schemas.get(def)!.output, annotations: def.annotations },
+        async (args: unknown, ctx) => {
+          const progressToken = ctx.mcpReq._meta?.progressToken;
+          const call: ToolCall = {
+            caller: exchange.caller,
+            calls: new BigQueryCalls(app, o.internal, exchange.caller, door({ method: 'tools/call', tool: def.name }, exchange.req.id)),
+            trail: new RequestTrail(`mcp.${def.name}`),
+            signal: AbortSignal.any([exchange.signal, ctx.mcpReq.signal]),
+            progress: async (progress, total, message) => {
+              if (progressToken === undefined) return;
+              await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress, ...(total !== undefined && { total }), message } });
+            },
+          };
+          call.trail.identity = exchange.caller.identity;
+          call.trail.door = door({ method: 'tools/call', tool: def.name }, null);
+          return runTool(def, args, call, exchange);
+        },
+      );
+    }
+    return server;
+  }
+
+  async function runTool(def: ToolDefinition, args: unknown, call: ToolCall, exchange: Exchange): Promise<CallToolResult> {
+    let result: CallToolResult;
+    let status = 200;
+    try {
+      const out = await def.run(args, call);
+      result = { content: [{ type: 'text', text: JSON.stringify(out) }], structuredContent: out };
+    } catch (error) {
+      const refusal = asRefusal(error, exchange.req);
+      status = refusal.code;
+      call.trail.error = { reason: refusal.reason, message: refusal.message };
+      result = toolError(refusal);
+    }
+    o.metrics.mcpCalls.inc({ method: 'tools/call', tool: def.name, outcome: status < 400 ? 'ok' : 'tool_error' });
+    try {
+      await record(call.trail, exchange.req.id, status);
+    } catch (error) {
+      exchange.req.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'MCP call record failed');
+      // An answer that was not recorded is never released.
+      return toolError(new ToolRefusal(503, 'backendError', ANSWER_WITHHELD));
+    }
+    return result;
+  }
+
+  return { close: () => handler.close() };
+}
+
+/**
+ * The schema with its JSON Schema conversions (`~standard.jsonSchema`) remembered: the SDK
+ * converts on every tools/list and tools/call, and a fresh server per request remembers nothing.
+ */
+function convertedOnce<T extends object>(schema: T): T {
+  const standard = (schema as { '~standard': { jsonSchema: Record<'input' | 'output', (options: unknown) => unknown> } })['~standard'];
+  const memo = (convert: (options: unknown) => unknown) => {
+    const done = new Map<string, unknown>();
+    return (options: unknown) => {
+      const key = JSON.stringify(options ?? null);
+      if (!done.has(key)) done.set(key, convert(options));
+      return done.get(key);
+    };
+  };
+  const jsonSchema = { input: memo(standard.jsonSchema.input.bind(standard.jsonSchema)), output: memo(standard.jsonSchema.output.bind(standard.jsonSchema)) };
+  return Object.create(schema, { '~standard': { value: { ...standard, jsonSchema } } }) as T;
+}
+
+function asRefusal(error: unknown, req: FastifyRequest): ToolRefusal {
+  if (error instanceof ToolRefusal) return error;
+  if (error instanceof BigQueryError) return new ToolRefusal(error.code, error.reason, error.message, (error.details ?? []) as never);
+  if ((error as Error)?.name === 'AbortError' || (error as Error)?.message === 'the MCP client went away') {
+    return new ToolRefusal(499, 'stopped', 'The caller closed the connection before its answer was ready.');
+  }
+  req.log.error({ err: { type: (error as Error).name, message: (error as Error).message, stack: (error as Error).stack } }, 'MCP tool failed');
+  return new ToolRefusal(500, 'internalError', `The gateway failed to process this request (request id ${req.id}).`);
+}
+
+/** A refusal as a tool error: the reason code first, the facade's message, and the details as structured metadata. */
+function toolError(refusal: ToolRefusal): CallToolResult {
+  const approvalId = refusal.detail('approval_request_id');
+  const hint = approvalId ? ` Call wait_for_approval with approval_request_id ${approvalId} to wait for the decision.` : '';
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${refusal.reason} (HTTP ${refusal.code}): ${refusal.message}${hint}` }],
+    _meta: {
+      'sluice.dev/error': {
+        code: refusal.code,
+        reason: refusal.reason,
+        ...(approvalId && { approval_request_id: approvalId, approval_url: refusal.detail('approval_url') ?? null }),
+        details: refusal.details,
+      },
+    },
+  };
+}
+
+function door(message: { method: string; tool?: string | null }, callId: string | null): Door {
+  return { protocol: 'mcp', method: message.method, tool: message.tool ?? null, call_id: callId };
+}
+
+/** The JSON-RPC method and tool name of a body, for records and metrics (the SDK validates it). */
+type Peeked = { method: string; tool: string | null };
+
+function peek(message: unknown): Peeked {
+  const m = message as { method?: unknown; params?: { name?: unknown } } | undefined;
+  const method = typeof m?.method === 'string' ? m.method.slice(0, 64) : '(none)';
+  const tool = method === 'tools/call' && typeof m?.params?.name === 'string' ? m.params.name.slice(0, 64) : null;
+  return { method, tool };
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function webRequest(req: FastifyRequest, resource: string): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const body = req.method === 'POST' && typeof req.body === 'string' ? req.body : undefined;
+  return new Request(new URL(req.url, resource), { method: req.method, headers, ...(body !== undefined && { body }) });
+}
