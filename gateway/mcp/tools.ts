@@ -46,6 +46,8 @@ export interface ToolDefinition {
   run(args: any, call: ToolCall): Promise<Record<string, unknown>>;
 }
 
+/** Pages one listing tool reads at most (an upstream that always names a next page is not followed forever). */
+const MAX_LIST_PAGES = 50;
 /** How often a held call reports that it is still waiting. */
 const PROGRESS_EVERY_MS = 5000;
 /** Long poll of one results call while execute_sql waits for its job. */
@@ -231,13 +233,9 @@ export function toolDefinitions(deps: ToolDeps): ToolDefinition[] {
     annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
     run: async (args, call) => {
       const p = projectOf(args.project);
-      const ids: string[] = [];
-      let pageToken: string | undefined;
-      do {
-        const page = await call.calls.datasets(p, { pageToken }, { signal: call.signal });
-        for (const d of page?.datasets ?? []) if (d?.datasetReference?.datasetId) ids.push(d.datasetReference.datasetId);
-        pageToken = page?.nextPageToken;
-      } while (pageToken);
+      const ids = await allPages((pageToken) => call.calls.datasets(p, { pageToken }, { signal: call.signal }), (page) =>
+        (page?.datasets ?? []).map((d: any) => d?.datasetReference?.datasetId),
+      );
       return { project: p, dataset_ids: ids };
     },
   };
@@ -251,13 +249,9 @@ export function toolDefinitions(deps: ToolDeps): ToolDefinition[] {
     annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
     run: async (args, call) => {
       const p = projectOf(args.project);
-      const ids: string[] = [];
-      let pageToken: string | undefined;
-      do {
-        const page = await call.calls.tables(p, args.dataset, { pageToken }, { signal: call.signal });
-        for (const t of page?.tables ?? []) if (t?.tableReference?.tableId) ids.push(t.tableReference.tableId);
-        pageToken = page?.nextPageToken;
-      } while (pageToken);
+      const ids = await allPages((pageToken) => call.calls.tables(p, args.dataset, { pageToken }, { signal: call.signal }), (page) =>
+        (page?.tables ?? []).map((t: any) => t?.tableReference?.tableId),
+      );
       return { project: p, dataset: args.dataset, table_ids: ids };
     },
   };
@@ -286,6 +280,18 @@ export function toolDefinitions(deps: ToolDeps): ToolDefinition[] {
   };
 
   return [executeSql, getQueryResults, checkQuery, waitForApproval, listDatasetIds, listTableIds, getDatasetInfo, getTableInfo];
+}
+
+/** The ids every page of a listing names, following its page tokens (at most MAX_LIST_PAGES). */
+async function allPages(read: (pageToken: string | undefined) => Promise<any>, idsOf: (page: any) => unknown[]): Promise<string[]> {
+  const ids: string[] = [];
+  let pageToken: string | undefined;
+  for (let pages = 0; pages === 0 || (pageToken && pages < MAX_LIST_PAGES); pages++) {
+    const page = await read(pageToken);
+    for (const id of idsOf(page)) if (typeof id === 'string' && id) ids.push(id);
+    pageToken = page?.nextPageToken;
+  }
+  return ids;
 }
 
 /** execute_sql: jobs.query, then the job's results until it is done (bounded). */
