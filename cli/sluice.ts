@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<Register>> = {
   replay: async () => (await import('./commands/replay.ts')).registerReplay,
   shadow: async () => (await import('./commands/shadow.ts')).registerShadow,
   mcp: async () => (await import('./commands/mcp.ts')).registerMcp,
+  catalog: async () => (await import('./commands/catalog.ts')).registerCatalog,
 };
 const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const load = requested && Object.hasOwn(commands, requested) ? [requested] : Object.keys(commands);
@@ -32,7 +33,7 @@ program.addHelpText(
   'after',
   `
 Exit codes:
-  0  success (eval: allow or mask)      3  eval: deny
+  0  success (eval: allow or mask)      3  eval: deny; catalog diff: findings
   1  runtime error                      4  eval: approval required
   2  bad usage or unreadable input      5  test: a case failed
                                         6  test: a fixture file is invalid`,

@@ -1,21 +1,31 @@
 // Runs goccy's bigquery-emulator as a child process on free loopback ports, seeded with the
-// reference organisation's data (demo/seed/acme.yaml). The demo, the tests and the benchmark use
-// it as the "real BigQuery" the gateway forwards to.
+// reference organisation's data (demo/seed/acme.yaml, and the policy tags of its columns in
+// demo/seed/acme.policy-tags.yaml). The demo, the tests and the benchmark use it as the "real
+// BigQuery" the gateway forwards to.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
+import { parse } from 'yaml';
 
 const projectRoot = resolve(import.meta.dirname, '..');
 
 export const ACME_PROJECT = 'acme-analytics';
 export const ACME_SEED = join(projectRoot, 'demo', 'seed', 'acme.yaml');
+/** Policy tags on the seed's columns (the YAML seed cannot carry them; see applyPolicyTags). */
+export const ACME_POLICY_TAGS = join(projectRoot, 'demo', 'seed', 'acme.policy-tags.yaml');
 
 export interface EmulatorOptions {
   /** Default `acme-analytics`. */
   project?: string;
   /** YAML seed (projects → datasets → tables → columns + data). Default: the reference organisation's. */
   seed?: string | null;
+  /**
+   * YAML of policy tags to set on seeded columns (`project.dataset.table` → column → tag names).
+   * Default: the reference organisation's with its seed, none with another.
+   */
+  policyTags?: string | null;
   host?: string;
   /** 0 (default) picks a free port. */
   port?: number;
@@ -119,8 +129,10 @@ async function startOnce(options: EmulatorOptions): Promise<Emulator> {
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
 
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const policyTags = options.policyTags === undefined ? (seed === ACME_SEED ? ACME_POLICY_TAGS : null) : options.policyTags;
   try {
     await waitReady(url, project, child, exited, options.startTimeoutMs ?? 60_000, output);
+    if (policyTags) await applyPolicyTags(url, policyTags);
   } catch (error) {
     await terminate(child, exited);
     throw error;
@@ -161,6 +173,40 @@ async function waitReady(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new EmulatorError(`bigquery-emulator did not become ready within ${timeoutMs} ms: ${output.join('\n') || '(no output)'}`);
+}
+
+interface Field {
+  name: string;
+  fields?: Field[];
+  policyTags?: { names: string[] };
+}
+
+/**
+ * Sets policy tags on seeded columns. The emulator's YAML loader refuses `policyTags` on a column,
+ * but tables.patch keeps a schema's policyTags and tables.get then reports them as BigQuery does
+ * (the stored rows are untouched). A column the file names that the table lacks is an error.
+ */
+export async function applyPolicyTags(url: string, file: string): Promise<void> {
+  const tags = parse(await readFile(file, 'utf8')) as Record<string, Record<string, string[]>> | null;
+  for (const [id, columns] of Object.entries(tags ?? {})) {
+    const [project, dataset, table] = id.split('.');
+    const tableUrl = `${url}/bigquery/v2/projects/${project}/datasets/${dataset}/tables/${table}`;
+    const got = await fetch(tableUrl);
+    if (!got.ok) throw new EmulatorError(`policy tags: tables.get of ${id} answered ${got.status}`);
+    const fields = ((await got.json()) as { schema?: { fields?: Field[] } }).schema?.fields ?? [];
+    for (const [path, names] of Object.entries(columns)) {
+      let list: Field[] | undefined = fields;
+      let field: Field | undefined;
+      for (const part of path.split('.')) {
+        field = list?.find((f) => f.name.toLowerCase() === part.toLowerCase());
+        list = field?.fields;
+      }
+      if (!field) throw new EmulatorError(`policy tags: ${id} has no column ${path}`);
+      field.policyTags = { names };
+    }
+    const patched = await fetch(tableUrl, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: { fields } }) });
+    if (!patched.ok) throw new EmulatorError(`policy tags: tables.patch of ${id} answered ${patched.status}: ${await patched.text()}`);
+  }
 }
 
 /**

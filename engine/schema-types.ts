@@ -469,7 +469,23 @@ export interface AuditCheckpointData {
   actor: string | null;
 }
 
-export type Strategy = "redact" | "hash" | "last-4" | "email-domain" | "null";
+/**
+ * How a masked value is transformed. BigQuery's data masking rules, by BigQuery's names and with its semantics (values keep their column's type; a rule BigQuery does not allow on the column's type refuses the result): `SHA256` (STRING, BYTES: the SHA-256 digest, base64 text on STRING), `ALWAYS_NULL` (any type: NULL; the strictest rule, gateway/masking STRICTEST_STRATEGY, used for policy tags that map to no rule), `DEFAULT_MASKING_VALUE` (the type's default: '', b'', 0, 0.0, FALSE, 1970-01-01, 1970-01-01T00:00:00, 00:00:00, 1970-01-01 00:00:00 UTC, POINT(0 0), [] for arrays, NULL for JSON; a STRUCT's leaves each their own), `LAST_FOUR_CHARACTERS` / `FIRST_FOUR_CHARACTERS` (STRING: XXXXX and the last / the first four then XXXXX; four characters or fewer: SHA256), `EMAIL_MASK` (STRING: XXXXX@domain; not an address: SHA256), `DATE_YEAR_MASK` (DATE, DATETIME, TIMESTAMP: 1 January of the year, UTC), `RANDOM_HASH` (STRING, BYTES: SHA-256 under a salt per query job). The gateway's own names are kept, on any type, each turning the value into STRING text (but `null`): `redact` ('[REDACTED]'; closest BigQuery rule: DEFAULT_MASKING_VALUE), `hash` (keyed HMAC token 'hash:…', stable across queries; closest: SHA256), `last-4` (letters and digits starred but the last four, at most half; closest: LAST_FOUR_CHARACTERS), `email-domain` ('***@domain', '[REDACTED]' otherwise; closest: EMAIL_MASK), `null` (as ALWAYS_NULL). Several masks on one value: the strictest applies (ALWAYS_NULL, null, redact, DEFAULT_MASKING_VALUE, DATE_YEAR_MASK, RANDOM_HASH, hash, email-domain, EMAIL_MASK, FIRST_FOUR_CHARACTERS, last-4, LAST_FOUR_CHARACTERS, SHA256). As a content scan strategy a rule replaces the matched text (DEFAULT_MASKING_VALUE: with ''); DATE_YEAR_MASK cannot be one.
+ */
+export type Strategy =
+  | "redact"
+  | "hash"
+  | "last-4"
+  | "email-domain"
+  | "null"
+  | "SHA256"
+  | "ALWAYS_NULL"
+  | "DEFAULT_MASKING_VALUE"
+  | "LAST_FOUR_CHARACTERS"
+  | "FIRST_FOUR_CHARACTERS"
+  | "EMAIL_MASK"
+  | "DATE_YEAR_MASK"
+  | "RANDOM_HASH";
 
 /**
  * What the policy entrypoint `sluice/decision` returns. The engine validates it; a decision that fails this schema is a deny.
@@ -610,7 +626,20 @@ export type FixtureExpectation =
        */
       masks?: {
         output: string;
-        strategy: "redact" | "hash" | "last-4" | "email-domain" | "null";
+        strategy:
+          | "redact"
+          | "hash"
+          | "last-4"
+          | "email-domain"
+          | "null"
+          | "SHA256"
+          | "ALWAYS_NULL"
+          | "DEFAULT_MASKING_VALUE"
+          | "LAST_FOUR_CHARACTERS"
+          | "FIRST_FOUR_CHARACTERS"
+          | "EMAIL_MASK"
+          | "DATE_YEAR_MASK"
+          | "RANDOM_HASH";
         path?: string[];
       }[];
       /**
@@ -1100,6 +1129,15 @@ export interface TableRef {
   table: string;
   mode: "read" | "write" | "ddl";
   wildcard?: boolean;
+  /**
+   * The table's columns that carry BigQuery policy tags (column-level security), read from its known schema (tables.get `schema.fields[].policyTags.names`): column path (lower-cased, dotted for a RECORD's fields, as in `ColumnRef.column`) → the tags' resource names as BigQuery gives them (`projects/p/locations/l/taxonomies/t/policyTags/g`). Every tagged column of the table is listed, whether or not the statement names it, so a lineage source (`outputs[].sources`, `columns`, `predicate_columns`) of this table finds its tags here by `table` = `id` and `column`, as does a RECORD holding a tagged field. Empty (`{}`) when the schema is known and no column is tagged; absent when the table's schema is not known (a wildcard table, a table the upstream did not describe, `sluice eval` without schemas), so a policy can refuse a read it cannot judge (`tagged` datasets: `policy_tags_unknown`).
+   */
+  policy_tags?: {
+    /**
+     * @minItems 1
+     */
+    [k: string]: [string, ...string[]];
+  };
 }
 export interface ColumnRef {
   /**
@@ -1184,7 +1222,7 @@ export interface GrantScope {
 }
 
 /**
- * Known table schemas, keyed by project.dataset.table, in BigQuery's own TableFieldSchema shape. Lets the normalizer expand SELECT * and t.* to real columns.
+ * Known table schemas, keyed by project.dataset.table, in BigQuery's own TableFieldSchema shape. Lets the normalizer expand SELECT * and t.* to real columns, and tell the policy which columns carry policy tags.
  */
 export interface TableSchemas {
   [k: string]: TableField[];
@@ -1194,6 +1232,9 @@ export interface TableField {
   type: string;
   mode?: "NULLABLE" | "REQUIRED" | "REPEATED";
   fields?: TableField[];
+  /**
+   * BigQuery column-level security: the policy tags on this column (resource names). The normalizer hands them to the policy as `policy_tags` on the statement's table refs (input.schema.json `TableRef`), which the default policy maps to masks (data `policy_tags`).
+   */
   policyTags?: {
     names?: string[];
   };

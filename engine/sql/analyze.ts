@@ -3,7 +3,7 @@
 // does not follow, a table the parser missed) makes that statement `parsed: false` with an
 // error, its category kept and its tables named by the token scan. Nothing here throws.
 import { createHash } from 'node:crypto';
-import type { Output, Sql, Statement } from '../schema-types.ts';
+import type { Output, Sql, Statement, TableRef } from '../schema-types.ts';
 import type { SchemaCatalog } from './catalog.ts';
 import { classify, type Classification } from './classify.ts';
 import { StatementContext } from './context.ts';
@@ -72,9 +72,21 @@ function exportQuery(span: StatementSpan): Token | undefined {
   return undefined;
 }
 
+/** The statement's table refs with the policy tags their known schemas carry (TableRef.policy_tags). */
+function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement {
+  let changed = false;
+  const tables = statement.tables.map((ref) => {
+    const tags = catalog.policyTags(ref.id);
+    if (tags === undefined) return ref;
+    changed = true;
+    return { ...ref, policy_tags: tags as NonNullable<TableRef['policy_tags']> };
+  });
+  return changed ? { ...statement, tables } : statement;
+}
+
 function analyzeSpan(text: string, span: StatementSpan, index: number, names: NameContext, catalog: SchemaCatalog, lexError: string | undefined): SpanAnalysis {
   const asWritten: { ctx?: StatementContext } = {};
-  const statement = analyzeStatementSpan(text, span, index, names, catalog, lexError, asWritten);
+  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, names, catalog, lexError, asWritten), catalog);
   // Shared by shape only when the parser read the statement as written and the analysis read
   // every literal token as a value (literals.ts).
   const byShape = statement.parsed && asWritten.ctx !== undefined && asWritten.ctx.literals.size === literalTokens(span.tokens);

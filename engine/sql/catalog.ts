@@ -11,9 +11,11 @@ export interface FieldIndex {
 
 export interface SchemaCatalog {
   table(id: string): FieldIndex | undefined;
+  /** The table's tagged columns (policyTagsOf; empty when none is), undefined when its schema is unknown. */
+  policyTags(id: string): PolicyTags | undefined;
 }
 
-const EMPTY_CATALOG: SchemaCatalog = { table: () => undefined };
+const EMPTY_CATALOG: SchemaCatalog = { table: () => undefined, policyTags: () => undefined };
 const catalogs = new WeakMap<TableSchemas, SchemaCatalog>();
 const fieldIndexes = new WeakMap<readonly TableField[], FieldIndex>();
 
@@ -38,10 +40,45 @@ export function schemaCatalog(schemas: TableSchemas | undefined): SchemaCatalog 
         const fields = byId.get(id);
         return fields === undefined ? undefined : fieldIndex(fields);
       },
+      policyTags(id) {
+        const fields = byId.get(id);
+        // Known and untagged is `{}`, so a policy can tell it from unknown (no schema: no tags to go by).
+        return fields === undefined ? undefined : (policyTagsOf(fields) ?? NO_TAGS);
+      },
     };
     catalogs.set(schemas, catalog);
   }
   return catalog;
+}
+
+/** Column path (lower-cased, dotted below a RECORD) → policy tag names, of the tagged columns. */
+export type PolicyTags = Readonly<Record<string, readonly string[]>>;
+
+const NO_TAGS: PolicyTags = Object.freeze({});
+
+const policyTagIndexes = new WeakMap<readonly TableField[], PolicyTags | null>();
+
+/**
+ * The tagged columns of a table's fields, fields of RECORDs included (each with its own tags, as
+ * BigQuery tags leaves); undefined when none is tagged. Worked out once per fields list.
+ */
+export function policyTagsOf(fields: readonly TableField[]): PolicyTags | undefined {
+  let tags = policyTagIndexes.get(fields);
+  if (tags === undefined) {
+    const found: Record<string, string[]> = {};
+    const visit = (list: readonly TableField[], prefix: string): void => {
+      for (const field of list) {
+        const path = prefix + field.name.toLowerCase();
+        const names = field.policyTags?.names?.filter((n) => typeof n === 'string' && n !== '');
+        if (names !== undefined && names.length > 0) found[path] = [...new Set(names)];
+        if (field.fields !== undefined) visit(field.fields, path + '.');
+      }
+    };
+    visit(fields, '');
+    tags = Object.keys(found).length > 0 ? found : null;
+    policyTagIndexes.set(fields, tags);
+  }
+  return tags ?? undefined;
 }
 
 export function isRecord(field: TableField): boolean {

@@ -31,6 +31,7 @@ import { BigQueryError, accessDenied, errorInfo, invalid, isBigQueryErrorBody, u
 import { parseInsertJob, parseQueryRequest, type QuerySpec } from './query-request.ts';
 import {
   compileFor,
+  jobKey,
   maskQueryResults,
   maskTableData,
   masksWithin,
@@ -379,7 +380,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         throw callerGone();
       }
       const counts = { cells: 0, scanned: 0 };
-      const masked = maskQueryResults('jobs.query', body, policy, hashKey, counts);
+      // The job as getQueryResults names it for its later pages (RANDOM_HASH agrees on all of them).
+      const masked = maskQueryResults('jobs.query', body, policy, hashKey, counts, jobId ? jobKey(projectId, jobId) : undefined);
       count(req, counts);
       answered(req, masked);
       return masked;
@@ -481,7 +483,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       await fromStore('record the job\'s table check', () => jobs.update(checked), 'the query ran, but its results are withheld');
     }
     const counts = { cells: 0, scanned: 0 };
-    const masked = maskQueryResults('jobs.getQueryResults', body as QueryResults, policyOf(c.rec), hashKey, counts);
+    // Named by the job the caller asked about, as jobs.query names it: RANDOM_HASH agrees on every page.
+    const masked = maskQueryResults('jobs.getQueryResults', body as QueryResults, policyOf(c.rec), hashKey, counts, jobKey(c.projectId, c.rec.jobId));
     count(req, counts);
     answered(req, masked);
     return selectFields(masked, req.query.fields);

@@ -4,7 +4,7 @@
 import type { ContentScan, Decision, Mask, PolicyInput } from '../../engine/schema-types.ts';
 import { DETECTORS, MaskingError, compileMasker, compileRowsCheck, selectSchemaFields, type HashKey, type Masker, type SchemaField, type TableRow, type TableSchema } from '../masking/index.ts';
 import { invalidAnswer } from '../upstream/answers.ts';
-import { accessDenied, invalid, type BigQueryError } from './errors.ts';
+import { accessDenied, errorInfo, invalid, type BigQueryError } from './errors.ts';
 
 /** The part of a decision that shapes results. */
 export interface ResultPolicy {
@@ -64,9 +64,14 @@ function contentScanFor(policy: ResultPolicy, schema: TableSchema): ContentScan 
   return { ...scan, detectors: [...DETECTORS] as ContentScan['detectors'] };
 }
 
-export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey): Masker {
+/**
+ * The masker for an answer with `schema`. `job` names the query job the rows belong to (RANDOM_HASH
+ * salts by it); a mask the result cannot take (a column it lacks, a BigQuery rule on a type BigQuery
+ * does not allow it on) refuses the answer: 403 accessDenied, recorded as the call's error.
+ */
+export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey, job?: string): Masker {
   try {
-    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan: contentScanFor(policy, schema), hashKey });
+    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan: contentScanFor(policy, schema), hashKey, job });
   } catch (error) {
     throw refuseUnmaskable(error);
   }
@@ -76,12 +81,13 @@ export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: H
  * Masks a QueryResponse / GetQueryResultsResponse in place of a copy, once its rows are known to
  * match its schema (rows that do not, or rows without a schema, are the upstream failing: 502).
  */
-export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableRow[] }>(
+export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableRow[]; jobReference?: { projectId?: string; jobId?: string }; queryId?: string }>(
   operation: string,
   body: T,
   policy: ResultPolicy,
   hashKey: HashKey,
   counts?: MaskCounts,
+  job: string | undefined = jobOf(body),
 ): T {
   if (!body.schema) {
     if (body.rows?.length) throw invalidAnswer(operation, 'query results with rows but no schema');
@@ -89,10 +95,25 @@ export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableR
   }
   conform(operation, body.schema, body.rows);
   if (passesThrough(policy, body.schema)) return body;
-  const masker = compileFor(policy, body.schema, hashKey);
+  const masker = compileFor(policy, body.schema, hashKey, job);
   const out: T = { ...body, schema: masker.schema };
   if (body.rows) out.rows = maskRows(masker, body.rows, counts);
   return out;
+}
+
+/**
+ * The query job an answer belongs to, the same on every page (jobs.query and each
+ * getQueryResults page carry its jobReference); a query run without a job has a queryId instead.
+ */
+function jobOf(body: { jobReference?: { projectId?: string; jobId?: string }; queryId?: string }): string | undefined {
+  const ref = body.jobReference;
+  if (ref?.jobId) return jobKey(ref.projectId ?? '', ref.jobId);
+  return body.queryId ? `query ${body.queryId}` : undefined;
+}
+
+/** How a query job is named to the masker (RANDOM_HASH's salt). */
+export function jobKey(projectId: string, jobId: string): string {
+  return `job ${projectId}:${jobId}`;
 }
 
 /** tabledata.list sends rows only, in the table's schema (`schema`, from tables.get). */
@@ -228,7 +249,10 @@ export function selectFields<T extends object>(body: T, fields: string | undefin
 
 function refuseUnmaskable(error: unknown): BigQueryError {
   const detail = error instanceof MaskingError ? `${error.code}: ${error.message}` : 'unexpected masking failure';
-  return accessDenied(`Access Denied: the gateway could not apply the policy's masks to this result (${detail}), so it is withheld.`);
+  const code = error instanceof MaskingError ? error.code : 'internal';
+  return accessDenied(`Access Denied: the gateway could not apply the policy's masks to this result (${detail}), so it is withheld.`, [
+    errorInfo('MASKS_NOT_APPLICABLE', { masking_error: code }),
+  ]);
 }
 
 /**

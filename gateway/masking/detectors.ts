@@ -1,9 +1,13 @@
 // Content scan: a backstop for sensitive values in columns the policy did not flag (free text,
 // comments, JSON blobs). Only the matched substring is masked, so the rest of the text stays
-// useful; under the `null` strategy a substring cannot be nulled, so the whole value becomes null.
+// useful; under `null` and ALWAYS_NULL a substring cannot be nulled, so the whole value becomes
+// null. BigQuery's rules apply to the matched text as to a STRING value (DEFAULT_MASKING_VALUE:
+// the match is replaced by '', a STRING's default); DATE_YEAR_MASK, which masks no text, is refused.
 import type { ContentScan, Strategy } from '../../engine/schema-types.ts';
+import { emailMask, firstFourCharacters, lastFourCharacters, type RuleDigesters } from './bigquery-rules.ts';
 import { MaskingError } from './errors.ts';
-import { REDACTED, emailDomain, lastFour } from './strategies.ts';
+import { createSaltedDigester, sha256Digester } from './hasher.ts';
+import { REDACTED, emailDomain, lastFour, nullsValues } from './strategies.ts';
 
 export type Detector = ContentScan['detectors'][number];
 
@@ -60,7 +64,11 @@ export interface ContentScanner {
   readonly strategy: Strategy;
 }
 
-export function compileContentScanner(config: ContentScan, hash: (value: string) => string): ContentScanner {
+export function compileContentScanner(
+  config: ContentScan,
+  hash: (value: string) => string,
+  digesters: RuleDigesters = { sha256: sha256Digester, random: () => unsaltedRandom() },
+): ContentScanner {
   const enabled = DETECTORS.filter((d) => config.detectors.includes(d));
   for (const d of config.detectors) {
     if (!DETECTORS.includes(d)) throw new MaskingError('invalid_mask', `unknown detector ${JSON.stringify(d)}`);
@@ -70,7 +78,7 @@ export function compileContentScanner(config: ContentScan, hash: (value: string)
   const minDigits = Math.min(...enabled.map((d) => MIN_DIGITS[d]));
   const wantsAt = enabled.includes('email');
   const counts = emptyDetectionCounts();
-  const replaceMatch = replacementFor(config.strategy, hash);
+  const replaceMatch = replacementFor(config.strategy, hash, digesters);
 
   const detectorOf = (groups: Record<string, string | undefined>, match: string): Detector | undefined => {
     for (const d of enabled) {
@@ -103,7 +111,7 @@ export function compileContentScanner(config: ContentScan, hash: (value: string)
     strategy: config.strategy,
     scan(text: string): string | null {
       if (!isCandidate(text, minDigits, wantsAt)) return text;
-      if (config.strategy === 'null') return scanForNull(text);
+      if (nullsValues(config.strategy)) return scanForNull(text);
       return text.replace(pattern, replacer);
     },
   };
@@ -112,10 +120,13 @@ export function compileContentScanner(config: ContentScan, hash: (value: string)
 function replacementFor(
   strategy: Strategy,
   hash: (value: string) => string,
+  digesters: RuleDigesters,
 ): (match: string, detector: Detector) => string {
+  const sha256 = digesters.sha256.text;
   switch (strategy) {
     case 'redact':
     case 'null': // whole-value; handled before any replacement
+    case 'ALWAYS_NULL':
       return () => REDACTED;
     case 'hash':
       return (match) => hash(match);
@@ -123,9 +134,28 @@ function replacementFor(
       return (match) => lastFour(match);
     case 'email-domain':
       return (match, detector) => (detector === 'email' ? emailDomain(match) : REDACTED);
+    case 'SHA256':
+      return sha256;
+    case 'RANDOM_HASH':
+      return digesters.random().text;
+    case 'DEFAULT_MASKING_VALUE':
+      return () => '';
+    case 'LAST_FOUR_CHARACTERS':
+      return (match) => lastFourCharacters(match, sha256);
+    case 'FIRST_FOUR_CHARACTERS':
+      return (match) => firstFourCharacters(match, sha256);
+    case 'EMAIL_MASK':
+      return (match) => emailMask(match, sha256);
+    case 'DATE_YEAR_MASK':
+      throw new MaskingError('invalid_mask', 'DATE_YEAR_MASK masks DATE, DATETIME and TIMESTAMP values, not text: it cannot be the content scan strategy');
     default:
       throw new MaskingError('invalid_mask', `unknown content scan strategy ${JSON.stringify(strategy)}`);
   }
+}
+
+/** Without a query's digesters (the audit trail's scrubber), RANDOM_HASH gets a random salt. */
+function unsaltedRandom() {
+  return createSaltedDigester(new Uint8Array(16), undefined);
 }
 
 export function passesLuhn(text: string): boolean {

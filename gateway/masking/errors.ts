@@ -9,6 +9,8 @@ export type MaskingErrorCode =
   | 'path_not_record'
   /** A mask is malformed (unknown strategy, `*` with a path, empty name). */
   | 'invalid_mask'
+  /** A BigQuery masking rule lands on a column of a type BigQuery does not allow it on (SHA256 on INT64). */
+  | 'unsupported_type'
   /** The hash key is missing or too short. */
   | 'invalid_key'
   /** A row or cell does not have the shape the schema promises. */

@@ -6,5 +6,6 @@ export { selectSchemaFields } from './selected-fields.ts';
 export { MaskingError, type MaskingErrorCode } from './errors.ts';
 export { DETECTORS, type Detector, type DetectionCounts } from './detectors.ts';
 export { HASH_PREFIX, type HashKey } from './hasher.ts';
-export { REDACTED } from './strategies.ts';
+export { REDACTED, STRICTEST_STRATEGY, isStrategy, stricter } from './strategies.ts';
+export { BIGQUERY_RULES, isBigQueryRule, ruleAllows, type BigQueryRule } from './bigquery-rules.ts';
 export type { CellValue, TableCell, TableRow, TableSchema, SchemaField } from './rows.ts';

@@ -4,7 +4,8 @@
 import type { ContentScan, Mask, Strategy } from '../../engine/schema-types.ts';
 import { compileContentScanner, emptyDetectionCounts, type ContentScanner, type DetectionCounts } from './detectors.ts';
 import { MaskingError } from './errors.ts';
-import { createHasher, type HashKey } from './hasher.ts';
+import type { RuleDigesters } from './bigquery-rules.ts';
+import { createHasher, createSaltedDigester, sha256Digester, type Digester, type HashKey } from './hasher.ts';
 import { Action, resolveMasks, type FieldPlan } from './plan.ts';
 import type { CellValue, TableCell, TableRow, TableSchema } from './rows.ts';
 import { valueMasker, type ValueMasker } from './strategies.ts';
@@ -16,8 +17,15 @@ export interface MaskerOptions {
   masks: readonly Mask[];
   /** The decision's content scan, if any. */
   contentScan?: ContentScan | undefined;
-  /** Secret for the `hash` strategy (at least 16 bytes). */
+  /** Secret for the `hash` strategy and RANDOM_HASH's salts (at least 16 bytes). */
   hashKey: HashKey;
+  /**
+   * The query job the rows belong to (any stable name; the facade uses `job <project>:<job id>`,
+   * gateway/bigquery/results.ts jobKey): RANDOM_HASH digests agree across
+   * every page of one job and differ between jobs. Absent (tabledata.list, a query without a job):
+   * a random salt, so they agree within this masker's answer only.
+   */
+  job?: string | undefined;
 }
 
 export interface MaskStats {
@@ -36,8 +44,10 @@ export interface MaskedPage {
 
 export interface Masker {
   /**
-   * The schema to send the client in place of BigQuery's: masked non-STRING leaves are declared
-   * STRING and REQUIRED fields that can now be NULL are NULLABLE, so every masked value parses.
+   * The schema to send the client in place of BigQuery's: leaves masked by BigQuery's rules keep
+   * their type, leaves masked by the gateway's own strategies (redact, hash, last-4,
+   * email-domain) are declared STRING, and REQUIRED fields that can now be NULL are NULLABLE, so
+   * every masked value parses.
    */
   readonly schema: TableSchema;
   /** False when the decision touches nothing in this result: rows pass through as they are. */
@@ -55,15 +65,21 @@ export interface Masker {
 /** Throws `MaskingError` when the masks cannot be applied to this schema; refuse the response then. */
 export function compileMasker(options: MaskerOptions): Masker {
   const hash = hasherFor(options.hashKey);
-  const maskers = new Map<Strategy, ValueMasker>();
-  const maskerFor = (strategy: Strategy): ValueMasker => {
-    let masker = maskers.get(strategy);
-    if (!masker) maskers.set(strategy, (masker = valueMasker(strategy, hash)));
+  let random: Digester | undefined;
+  const digesters: RuleDigesters = {
+    sha256: sha256Digester,
+    random: () => (random ??= createSaltedDigester(options.hashKey, options.job)),
+  };
+  const maskers = new Map<string, ValueMasker>();
+  const maskerFor = (strategy: Strategy, type: string): ValueMasker => {
+    const id = `${strategy} ${type}`;
+    let masker = maskers.get(id);
+    if (!masker) maskers.set(id, (masker = valueMasker(strategy, type, hash, digesters)));
     return masker;
   };
   const { plans, schema, width } = resolveMasks(options.schema, options.masks, options.contentScan, maskerFor);
-  const scanner = options.contentScan ? compileContentScanner(options.contentScan, hash) : undefined;
-  return new CompiledMasker(plans, schema, width, scanner, scanner && maskerFor(scanner.strategy));
+  const scanner = options.contentScan ? compileContentScanner(options.contentScan, hash, digesters) : undefined;
+  return new CompiledMasker(plans, schema, width, scanner, scanner && maskerFor(scanner.strategy, 'STRING'));
 }
 
 class CompiledMasker implements Masker {

@@ -3,11 +3,12 @@
 import type { ContentScan, Mask, Strategy } from '../../engine/schema-types.ts';
 import { MaskingError } from './errors.ts';
 import { isRecordType, type SchemaField, type TableSchema } from './rows.ts';
-import { isStrategy, stricter, type ValueMasker } from './strategies.ts';
+import { allowedTypes, isBigQueryRule, restType, ruleAllows } from './bigquery-rules.ts';
+import { isStrategy, nullsValues, stricter, type ValueMasker } from './strategies.ts';
 
 /** What happens to one field's values. Numeric so the row walker switches on a small int. */
 export const Action = {
-  /** A scalar leaf goes through the mask strategy. */
+  /** A scalar leaf goes through the mask strategy (its function depends on the leaf's type). */
   mask: 0,
   /** A STRING leaf goes through the content scan. */
   scan: 1,
@@ -15,7 +16,10 @@ export const Action = {
   scanJson: 2,
   /** A RECORD some of whose fields have work to do. */
   record: 3,
-  /** The whole value becomes NULL (an empty array for REPEATED, BigQuery's NULL array). */
+  /**
+   * The whole value becomes NULL (an empty array for REPEATED, BigQuery's NULL array): `null`,
+   * ALWAYS_NULL, and DEFAULT_MASKING_VALUE where the default is NULL (JSON) or `[]` (an ARRAY).
+   */
   nullify: 4,
   /**
    * Any other leaf (INTEGER, NUMERIC, BYTES, ...) goes through the content scan; a match makes it
@@ -57,7 +61,7 @@ export function resolveMasks(
   schema: TableSchema,
   masks: readonly Mask[],
   contentScan: ContentScan | undefined,
-  maskerFor: (strategy: Strategy) => ValueMasker,
+  maskerFor: (strategy: Strategy, type: string) => ValueMasker,
 ): ResolvedMasks {
   if (!schema || !Array.isArray(schema.fields)) {
     throw new MaskingError('row_shape', 'result schema has no fields');
@@ -68,7 +72,7 @@ export function resolveMasks(
   const plans: FieldPlan[] = [];
   const fields: SchemaField[] = [];
   roots.forEach((node, index) => {
-    const { plan, field } = compileNode(node, index, undefined, scan, maskerFor);
+    const { plan, field } = compileNode(node, index, node.field.name, undefined, scan, maskerFor);
     if (plan) plans.push(plan);
     fields.push(field);
   });
@@ -146,36 +150,42 @@ function describe(mask: Mask): string {
 
 /**
  * Pushes strategies down to the leaves (a stricter mask further down still wins) and returns the
- * field's plan, if it has work to do, and its output schema.
+ * field's plan, if it has work to do, and its output schema. `path` names the field in refusals.
  */
 function compileNode(
   node: Node,
   index: number,
+  path: string,
   inherited: Strategy | undefined,
   scan: Strategy | undefined,
-  maskerFor: (strategy: Strategy) => ValueMasker,
+  maskerFor: (strategy: Strategy, type: string) => ValueMasker,
 ): { plan: FieldPlan | undefined; field: SchemaField } {
   const { field } = node;
   const strategy = stricter(inherited, node.strategy);
   const repeated = field.mode === 'REPEATED';
-  const type = field.type.toUpperCase();
+  const type = restType(field.type);
   const plan = (action: Action, children: FieldPlan[] = []): FieldPlan => ({
     index,
     name: field.name,
     repeated,
     action,
-    mask: action === Action.mask ? maskerFor(strategy!) : undefined,
+    mask: action === Action.mask ? maskerFor(strategy!, type) : undefined,
     children,
   });
 
-  if (strategy === 'null') {
+  if (nullsValues(strategy)) {
     return { plan: plan(Action.nullify), field: nullable(field) };
   }
+  // An ARRAY's default is [] (what nullify makes of a REPEATED value), whatever its elements.
+  if (strategy === 'DEFAULT_MASKING_VALUE' && repeated) {
+    return { plan: plan(Action.nullify), field: cloneField(field) };
+  }
   if (isRecordType(type)) {
+    // BigQuery masks a STRUCT leaf by leaf (a rule on the STRUCT itself is NOT_APPLICABLE).
     const children: FieldPlan[] = [];
     const fields: SchemaField[] = [];
     node.children.forEach((child, i) => {
-      const compiled = compileNode(child, i, strategy, scan, maskerFor);
+      const compiled = compileNode(child, i, `${path}.${child.field.name}`, strategy, scan, maskerFor);
       if (compiled.plan) children.push(compiled.plan);
       fields.push(compiled.field);
     });
@@ -184,12 +194,24 @@ function compileNode(
       field: { ...field, fields },
     };
   }
+  if (strategy !== undefined && isBigQueryRule(strategy)) {
+    if (!ruleAllows(strategy, type)) {
+      throw new MaskingError(
+        'unsupported_type',
+        `the mask ${strategy} cannot apply to column ${path}, of type ${field.type}: BigQuery defines ${strategy} for ${allowedTypes(strategy)} only`,
+      );
+    }
+    // JSON's default is NULL.
+    if (strategy === 'DEFAULT_MASKING_VALUE' && type === 'JSON') return { plan: plan(Action.nullify), field: nullable(field) };
+    // The value keeps its type: the schema stays as BigQuery sent it.
+    return { plan: plan(Action.mask), field: cloneField(field) };
+  }
   if (strategy !== undefined) {
     return { plan: plan(Action.mask), field: asMaskedString(field) };
   }
   if (scan !== undefined) {
     const action = type === 'JSON' ? Action.scanJson : type === 'STRING' ? Action.scan : Action.scanOther;
-    return { plan: plan(action), field: scan === 'null' || action === Action.scanOther ? nullable(field) : { ...field } };
+    return { plan: plan(action), field: nullsValues(scan) || action === Action.scanOther ? nullable(field) : { ...field } };
   }
   return { plan: undefined, field: cloneField(field) };
 }
@@ -202,8 +224,9 @@ function nullable(field: SchemaField): SchemaField {
 }
 
 /**
- * A masked value is a string token ("[REDACTED]", "hash:...", "***-**-6789") whatever the column
- * held, and clients parse cells by declared type, so a masked non-STRING leaf is declared STRING
+ * Under the gateway's own strategies (redact, hash, last-4, email-domain) a masked value is a
+ * string token ("[REDACTED]", "hash:...", "***-**-6789") whatever the column held, and clients
+ * parse cells by declared type, so a masked non-STRING leaf is declared STRING
  * (an INT64 or DATE column hashed for joining stays usable). Type parameters that only made sense
  * for the original type, or would bound the token, are dropped.
  */

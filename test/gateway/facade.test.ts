@@ -216,7 +216,7 @@ describe('routes other than query jobs and tabledata.list', () => {
     const [rows] = await stack.direct().query('SELECT COUNT(*) AS n FROM sales.orders');
     expect(rows[0].n).toBe(60);
     const [datasets] = await stack.direct().getDatasets();
-    expect(datasets.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales']);
+    expect(datasets.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales', 'types', 'workforce']);
   });
 
   it('refuses refused routes only after authentication', async () => {

@@ -43,15 +43,15 @@ describe('datasets.list and tables.list', () => {
   it('show a caller only the datasets and tables it has a path to', async () => {
     // Upstream holds more than any of these callers is shown.
     const [all] = await stack.direct().getDatasets();
-    expect(all.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales', 'security']);
+    expect(all.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales', 'security', 'types', 'workforce']);
     const [salesAll] = await stack.direct().dataset('sales').getTables();
     expect(salesAll.map((t) => t.id).sort()).toEqual(['orders', 'scratch']);
 
     // finance needs an approval for everyone: a path, so it is listed.
     const [datasets] = await stack.client('reporting-agent').getDatasets();
-    expect(datasets.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales']);
+    expect(datasets.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales', 'workforce']);
     const [mine] = await stack.client('security-bot').getDatasets();
-    expect(mine.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales', 'security']);
+    expect(mine.map((d) => d.id).sort()).toEqual(['crm', 'finance', 'public', 'sales', 'security', 'workforce']);
 
     const [tables] = await stack.client('reporting-agent').dataset('sales').getTables();
     expect(tables.map((t) => t.id)).toEqual(['orders']);
@@ -63,7 +63,7 @@ describe('datasets.list and tables.list', () => {
       { op: 'list_tables', dataset: 'sales' },
       { op: 'list_tables', dataset: 'finance' },
     ]);
-    expect(pyDatasets!.items?.sort()).toEqual(['crm', 'finance', 'public', 'sales']);
+    expect(pyDatasets!.items?.sort()).toEqual(['crm', 'finance', 'public', 'sales', 'workforce']);
     expect(pyTables!.items).toEqual(['orders']);
     expect(pyFinance!.items).toEqual(['ledger']);
   });
@@ -221,7 +221,7 @@ describe('the audit trail', () => {
       const r = (await recordsOf(id)).at(-1)!;
       return r.kind === 'request' ? r.data.response?.rows.map((row) => row.f[0]!.v) : undefined;
     };
-    expect((await shown('meta-datasets-list'))?.sort()).toEqual(['crm', 'finance', 'public', 'sales'].map((d) => `${PROJECT}.${d}`));
+    expect((await shown('meta-datasets-list'))?.sort()).toEqual(['crm', 'finance', 'public', 'sales', 'workforce'].map((d) => `${PROJECT}.${d}`));
     expect(await shown('meta-tables-list')).toEqual([`${PROJECT}.sales.orders`]);
     const tablesGet = (await recordsOf('meta-tables-get')).at(-1)!;
     if (tablesGet.kind !== 'request') throw new Error('no request record');

@@ -1,7 +1,10 @@
 # METADATA
 # description: |
-#   Sensitive columns (data.org...tables.*.sensitive_columns) reach the caller only masked,
-#   unless the caller is in the table's unmasked_groups. Where the lineage cannot say which
+#   Sensitive columns reach the caller only masked. A column is sensitive when the data lists
+#   it (data.org...tables.*.sensitive_columns; unmasked for the table's unmasked_groups) or
+#   when BigQuery tags it with a policy tag (input table refs' policy_tags), which
+#   data.org.policy_tags maps to a strategy (unmasked for the tag's raw_readers); a tag that
+#   maps to nothing masks with the strictest strategy. Where the lineage cannot say which
 #   columns flow into an output, or a statement would copy sensitive values elsewhere, the
 #   request is denied instead.
 package sluice.masking
@@ -9,15 +12,28 @@ package sluice.masking
 import data.sluice.catalog
 import data.sluice.identity
 
-# The table's sensitive columns (column -> strategy) when it has some and the caller sees
-# them masked; undefined otherwise. Tables the request reads are looked up once each (by the
-# ref's parts); other ids (an unlisted lineage table) by their id.
-masked_columns(table_id) := columns if {
+# The strategy of a column whose policy tag maps to no rule, and the one that wins whenever
+# it is among several: nothing of the value, not even whether it was null, is returned.
+_strictest := "ALWAYS_NULL"
+
+# Strategies that withhold more than redaction does: a transformed value or a disagreement
+# keeps them rather than falling back to redact.
+_beyond_redact := ["ALWAYS_NULL", "null"]
+
+# Whether the caller sees some column of the table masked, listed or tagged.
+_sensitive_table(table_id) if _listed_masked(table_id)
+
+_sensitive_table(table_id) if _tagged_masked(table_id)
+
+# The table's listed sensitive columns (column -> strategy) when it has some and the caller
+# sees them masked; undefined otherwise. Tables the request reads are looked up once each (by
+# the ref's parts); other ids (an unlisted lineage table) by their id.
+_listed_masked(table_id) := columns if {
 	columns := _read_tables[table_id]
 	count(columns) > 0
 }
 
-masked_columns(table_id) := columns if {
+_listed_masked(table_id) := columns if {
 	not _read_tables[table_id]
 	columns := _masked(catalog.table_config(table_id))
 }
@@ -39,16 +55,53 @@ _masked_or_none(config) := columns if {
 	columns := _masked(config)
 } else := {}
 
+# The table's tagged columns the caller sees masked (column -> set of [strategy, why], one
+# per tag) when it has some; undefined otherwise. Only refs carry tags, from the schemas the
+# request was normalized with: every ref of one id carries the same ones.
+_tagged_masked(table_id) := columns if {
+	columns := _read_tags[table_id]
+	count(columns) > 0
+}
+
+_read_tags[ref.id] := {column: rules |
+	some column, tags in ref.policy_tags
+	rules := {rule | some tag in tags; rule := _tag_rule(tag)}
+	count(rules) > 0
+} if {
+	some statement in input.sql.statements
+	some ref in statement.tables
+	ref.policy_tags
+}
+
+# A mapped tag masks with its strategy (the strictest when it names none), unless the caller
+# is among its raw_readers.
+_tag_rule(tag) := [object.get(config, "strategy", _strictest), concat("", ["has policy tag ", tag])] if {
+	config := data.org.policy_tags[tag]
+	not identity.member_of(object.get(config, "raw_readers", []))
+}
+
+# Fail closed: a tag the data does not map is sensitive for everyone, at the strictest.
+_tag_rule(tag) := [
+	_strictest,
+	concat("", ["has policy tag ", tag, ", which maps to no rule (strictest strategy)"]),
+] if {
+	not data.org.policy_tags[tag]
+}
+
 # How a referenced column meets the sensitive ones: it is one (or a field inside one), or it
 # is a RECORD holding sensitive fields, which then have a path below it.
 _matches(table_id, column) := {match |
-	some key, strategy in masked_columns(table_id)
-	match := _match(column, key, strategy)
+	some key, strategy in _listed_masked(table_id)
+	match := _match(column, key, strategy, "is sensitive")
+} | {match |
+	some key, rules in _tagged_masked(table_id)
+	some [strategy, why] in rules
+	match := _match(column, key, strategy, why)
 }
 
-_match(column, key, strategy) := {"key": key, "strategy": strategy, "path": []} if {
+_match(column, key, strategy, why) := {"key": key, "strategy": strategy, "why": why, "path": []} if {
 	_within(column, key)
-} else := {"key": key, "strategy": strategy, "path": split(substring(key, count(column) + 1, -1), ".")} if {
+} else := {"key": key, "strategy": strategy, "why": why, "path": split(substring(key, count(column) + 1, -1), ".")} if {
 	_within(key, column)
 }
 
@@ -62,19 +115,26 @@ _within(path, ancestor) if {
 }
 
 # A transformed value no longer has the shape a strategy expects (the last four characters
-# of CONCAT('', ssn) are not an SSN's): only redaction is safe. A transformed RECORD is
-# redacted whole, as its fields are no longer addressable.
+# of CONCAT('', ssn) are not an SSN's): only redaction is safe, or a stricter strategy the
+# column already has (ALWAYS_NULL). A transformed RECORD is masked whole, as its fields are
+# no longer addressable.
 _candidate(index, output, source, match) := {
 	"key": [index, output.name, match.path],
 	"strategy": match.strategy,
 	"source": {"table": source.table, "column": match.key},
+	"why": match.why,
 } if {
 	output.direct == true
 } else := {
 	"key": [index, output.name, []],
-	"strategy": "redact",
+	"strategy": _transformed(match.strategy),
 	"source": {"table": source.table, "column": match.key},
+	"why": match.why,
 }
+
+_transformed(strategy) := strategy if {
+	strategy in _beyond_redact
+} else := "redact"
 
 _candidates contains candidate if {
 	some statement in input.sql.statements
@@ -84,26 +144,34 @@ _candidates contains candidate if {
 	candidate := _candidate(statement.index, output, source, match)
 }
 
-# One mask per (statement, output, path). Sources disagreeing on the strategy (a UNION of
-# two sensitive columns) get the strictest one, redact.
-masks contains mask if {
+# One mask per (statement, output, path), with the candidate that explains it (one whose
+# strategy it is, first by source). Sources disagreeing on the strategy (a UNION of two
+# sensitive columns, a column both listed and tagged) get the strictest: redact, or one
+# beyond it.
+_explained contains {"mask": mask, "why": cited[2]} if {
 	some key in {candidate.key | some candidate in _candidates}
 	group := [candidate | some candidate in _candidates; candidate.key == key]
-	strategies := {candidate.strategy | some candidate in group}
+	strategy := _strategy({candidate.strategy | some candidate in group})
+	cited := sort([[candidate.strategy != strategy, candidate.source, candidate.why] | some candidate in group])[0]
 	mask := object.union(
 		{
 			"statement": key[0],
 			"output": key[1],
-			"strategy": _strategy(strategies),
-			"source": sort([candidate.source | some candidate in group])[0],
+			"strategy": strategy,
+			"source": cited[1],
 		},
 		_path(key[2]),
 	)
 }
 
+masks contains explained.mask if some explained in _explained
+
 _strategy(strategies) := strategy if {
 	count(strategies) == 1
 	some strategy in strategies
+} else := stricter[0] if {
+	stricter := [strategy | some strategy in _beyond_redact; strategy in strategies]
+	count(stricter) > 0
 } else := "redact"
 
 _path(path) := {"path": path} if count(path) > 0
@@ -111,13 +179,14 @@ _path(path) := {"path": path} if count(path) > 0
 else := {}
 
 mask_reasons contains reason if {
-	some mask in masks
+	some explained in _explained
+	mask := explained.mask
 	reason := {
 		"code": "pii_masked",
 		"message": concat("", [
 			"statement ", format_int(mask.statement, 10),
 			" output ", concat(".", array.concat([mask.output], object.get(mask, "path", []))),
-			" is masked (", mask.strategy, "): ", mask.source.table, ".", mask.source.column, " is sensitive",
+			" is masked (", mask.strategy, "): ", mask.source.table, ".", mask.source.column, " ", explained.why,
 		]),
 		"rule": "sluice.masking.mask_reasons",
 		"statement": mask.statement,
@@ -134,7 +203,7 @@ deny contains reason if {
 	some output in statement.outputs
 	not output.lineage == "known"
 	some table_id in _candidate_tables(statement, output)
-	masked_columns(table_id)
+	_sensitive_table(table_id)
 	reason := {
 		"code": "lineage_unknown_sensitive",
 		"message": concat("", [
@@ -149,6 +218,26 @@ deny contains reason if {
 
 # deny_sensitive_write: masks apply to rows returned to the caller; a statement that writes,
 # exports or defines something would move sensitive values past them.
+# deny_policy_tags_unknown: a dataset whose sensitive columns are known only by their BigQuery
+# policy tags (`tagged: true`) is read through a table whose schema, and so its tags, the
+# gateway could not see (a wildcard table, a metadata read refused): nothing says which of its
+# columns to mask, so the read is refused rather than answered raw.
+deny contains reason if {
+	some statement in input.sql.statements
+	some ref in statement.tables
+	data.org.projects[ref.project].datasets[ref.dataset].tagged == true
+	not ref.policy_tags
+	reason := {
+		"code": "policy_tags_unknown",
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " reads ", ref.id,
+			", whose columns are protected by BigQuery policy tags, but its schema (and so its tags) is unknown",
+		]),
+		"rule": "sluice.masking.deny_policy_tags_unknown",
+		"statement": statement.index,
+	}
+}
+
 deny contains reason if {
 	some statement in input.sql.statements
 	statement.category != "read"
@@ -189,7 +278,7 @@ _predicate_keys(column) := {match.key | some match in _matches(column.table, col
 
 _predicate_keys(column) := {"*"} if {
 	column.column == "*"
-	masked_columns(column.table)
+	_sensitive_table(column.table)
 }
 
 _candidate_tables(_, output) := output.tables
@@ -198,9 +287,9 @@ _candidate_tables(statement, output) := [ref.id | some ref in statement.tables] 
 
 # Backstop: values the lineage does not flag (free text, JSON, a value in a column of another
 # type) are scanned for the configured detectors. Every answer is scanned when the request reads
-# a configured dataset or one that holds sensitive columns; for any other request of a
-# non-exempt caller, an answer with columns the query did not ask for is (an upstream answering
-# with extra columns is answering something else).
+# a configured dataset, one that holds sensitive columns or a table with policy-tagged columns;
+# for any other request of a non-exempt caller, an answer with columns the query did not ask
+# for is (an upstream answering with extra columns is answering something else).
 content_scan := object.union(_scan_config, {"scope": "all"}) if {
 	_reads_scanned_dataset
 } else := object.union(_scan_config, {"scope": "unexpected_answers"})
@@ -221,4 +310,10 @@ _reads_scanned_dataset if {
 	some ref in statement.tables
 	some table in catalog.known_dataset(ref).tables
 	count(object.get(table, "sensitive_columns", {})) > 0
+}
+
+_reads_scanned_dataset if {
+	some statement in input.sql.statements
+	some ref in statement.tables
+	count(object.get(ref, "policy_tags", {})) > 0
 }

@@ -165,3 +165,204 @@ test_tables_outside_the_statement_looked_up_by_id if {
 	masked := _with_outputs(td.sales_select, "read", [td.direct(0, "s", _customers, "ssn")])
 	masking.masks == {{"statement": 0, "output": "s", "strategy": "last-4", "source": _source("ssn")}} with input as masked
 }
+
+# Policy tags: columns BigQuery tags are masked without being listed in the data.
+
+_employees := td.employees
+
+_leave := td.medical_leave
+
+_tagged := td.workforce_select
+
+# A mask of statement 0 on a column of workforce.employees or workforce.medical_leave.
+_mask(output, strategy, table, column) := {
+	"statement": 0,
+	"output": output,
+	"strategy": strategy,
+	"source": {"table": table, "column": column},
+}
+
+_email_mask := _mask("work_email", "EMAIL_MASK", _employees, "work_email")
+
+_diagnosis_mask := _mask("diagnosis", "ALWAYS_NULL", _leave, "diagnosis")
+
+_tagged_with_outputs(category, outputs) := _with_outputs(_tagged, category, outputs)
+
+_messages(reasons) := {reason.message | some reason in reasons}
+
+test_tagged_columns_masked_with_their_tags_strategy if {
+	masking.masks == {
+		_mask("who", "SHA256", _employees, "full_name"),
+		_email_mask,
+		_diagnosis_mask,
+	} with input as _tagged
+}
+
+test_tagged_mask_reason_names_the_tag if {
+	messages := _messages(masking.mask_reasons) with input as _tagged
+	concat("", [
+		"statement 0 output work_email is masked (EMAIL_MASK): ",
+		"acme-analytics.workforce.employees.work_email has policy tag ", td.tag("5102"),
+	]) in messages
+}
+
+# Fail closed: a tag the data does not map masks for everyone, at the strictest, and says so.
+test_unmapped_tag_masks_always_null_for_everyone_and_names_the_tag if {
+	request := td.with_identity(_tagged, td.pii_reader)
+	masking.masks == {_diagnosis_mask} with input as request
+	some reason in masking.mask_reasons with input as request
+	reason.code == "pii_masked"
+	contains(reason.message, concat("", ["has policy tag ", td.unmapped_tag, ", which maps to no rule"]))
+}
+
+test_no_tag_mapping_at_all_masks_every_tag_always_null if {
+	masks := masking.masks with input as _tagged with data.org.policy_tags as {}
+	{mask.strategy | some mask in masks} == {"ALWAYS_NULL"}
+	count(masks) == 3
+}
+
+test_mapped_tag_without_strategy_masks_always_null if {
+	email_tag := td.tag("5102")
+	tags := object.union(object.remove(data.org.policy_tags, [email_tag]), {email_tag: {"raw_readers": ["pii-readers"]}})
+	masks := masking.masks with input as _tagged with data.org.policy_tags as tags
+	_mask("work_email", "ALWAYS_NULL", _employees, "work_email") in masks
+}
+
+test_raw_readers_of_one_tag_do_not_read_another if {
+	request := _tagged_with_outputs("read", [
+		td.direct(0, "work_email", _employees, "work_email"),
+		td.direct(1, "salary", _employees, "salary"),
+	])
+	salary := _mask("salary", "DEFAULT_MASKING_VALUE", _employees, "salary")
+	masking.masks == {_email_mask, salary} with input as request
+	masking.masks == {salary} with input as td.with_identity(request, td.pii_reader)
+}
+
+# The table's unmasked_groups is about the columns it lists, not its tags.
+test_unmasked_groups_do_not_lift_tags if {
+	count(masking.masks) == 3 with input as td.with_identity(_tagged, td.engineer)
+		with data.org.projects["acme-analytics"].datasets.workforce.tables.employees.unmasked_groups as ["data-engineers"]
+}
+
+test_transformed_tagged_outputs_redacted_but_always_null_kept if {
+	request := _tagged_with_outputs("read", [
+		td.derived(0, "e", [td.col(_employees, "work_email")]),
+		td.derived(1, "d", [td.col(_leave, "diagnosis")]),
+	])
+	masking.masks == {
+		_mask("e", "redact", _employees, "work_email"),
+		_mask("d", "ALWAYS_NULL", _leave, "diagnosis"),
+	} with input as request
+}
+
+# TO_JSON_STRING(e) AS j: every column of the row, tagged or not, flows into one value.
+test_whole_row_with_an_unmapped_tag_is_always_null if {
+	row := td.derived(0, "j", [
+		td.col(_employees, "employee_id"),
+		td.col(_employees, "work_email"),
+		td.col(_leave, "diagnosis"),
+	])
+	request := _tagged_with_outputs("read", [row])
+	masking.masks == {_mask("j", "ALWAYS_NULL", _leave, "diagnosis")} with input as request
+	some reason in masking.mask_reasons with input as request
+	contains(reason.message, td.unmapped_tag)
+}
+
+# UNION ALL of two tagged columns: the strictest, explained by the column that has it.
+test_disagreeing_tagged_sources_get_the_strictest if {
+	email := td.direct(0, "v", _employees, "work_email")
+	with_diagnosis := object.union(email, {"sources": [td.col(_employees, "work_email"), td.col(_leave, "diagnosis")]})
+	strictest := masking.masks with input as _tagged_with_outputs("read", [with_diagnosis])
+	strictest == {_mask("v", "ALWAYS_NULL", _leave, "diagnosis")}
+	with_name := object.union(email, {"sources": [td.col(_employees, "work_email"), td.col(_employees, "full_name")]})
+	redacted := masking.masks with input as _tagged_with_outputs("read", [with_name])
+	redacted == {_mask("v", "redact", _employees, "full_name")}
+}
+
+test_tagged_field_inside_record_masked_at_its_path if {
+	tags := {"home.street": [td.tag("5101")], "home.geo": [td.unmapped_tag]}
+	request := object.union(_tagged, {"sql": {"statements": [td.statement(
+		0, "SELECT", "read",
+		[td.tagged_ref(_employees, "read", tags)],
+		[td.direct(0, "home", _employees, "home"), td.direct(1, "street", _employees, "home.street")],
+	)]}})
+	masking.masks == {
+		object.union(_mask("home", "SHA256", _employees, "home.street"), {"path": ["street"]}),
+		object.union(_mask("home", "ALWAYS_NULL", _employees, "home.geo"), {"path": ["geo"]}),
+		_mask("street", "SHA256", _employees, "home.street"),
+	} with input as request
+}
+
+# A column both listed and tagged: each rule masks on its own terms; disagreeing, redact.
+test_listed_and_tagged_column if {
+	tagged := object.union(td.crm_select, {"sql": {"statements": [object.union(
+		td.crm_select.sql.statements[0],
+		{"tables": [td.tagged_ref(_customers, "read", {"email": [td.tag("5102")]})]},
+	)]}})
+	masks := masking.masks with input as tagged
+	{"statement": 0, "output": "email", "strategy": "redact", "source": _source("email")} in masks
+
+	# the table's unmasked_groups lift the listing, not the tag
+	masking.masks == {_mask("email", "EMAIL_MASK", _customers, "email")} with input as tagged
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.unmasked_groups as ["agents"]
+}
+
+# Listing stays possible for columns BigQuery does not tag.
+test_listing_an_untagged_column_of_a_tagged_table if {
+	request := _tagged_with_outputs("read", [td.direct(0, "department", _employees, "department")])
+	count(masking.masks) == 0 with input as request
+	listed := {"department": "hash"}
+	masks := masking.masks with input as request
+		with data.org.projects["acme-analytics"].datasets.workforce.tables.employees.sensitive_columns as listed
+	masks == {_mask("department", "hash", _employees, "department")}
+}
+
+# Tags count on a table the data does not list (the catalog denies it on its own account).
+test_tags_mask_on_tables_the_data_does_not_list if {
+	request := td.with_identity(_tagged, td.pii_reader)
+	masks := masking.masks with input as request with data.org.projects["acme-analytics"].datasets.workforce as {}
+	masks == {_diagnosis_mask}
+}
+
+test_tagged_predicate_denied if {
+	request := _with_predicates(_tagged, [td.col(_employees, "national_id")])
+	_codes(masking.deny) == {"sensitive_predicate"} with input as request
+	count(masking.deny) == 0 with input as td.with_identity(request, td.pii_reader)
+	untraced := _with_predicates(td.with_identity(_tagged, td.pii_reader), [td.col(_leave, "*")])
+	_codes(masking.deny) == {"sensitive_predicate"} with input as untraced
+}
+
+test_unknown_lineage_over_tagged_table_denied if {
+	unknown := {"index": 0, "name": "x", "sources": [], "lineage": "unknown", "direct": false, "tables": [_leave]}
+	request := td.with_identity(_tagged_with_outputs("read", [unknown]), td.pii_reader)
+	_codes(masking.deny) == {"lineage_unknown_sensitive"} with input as request
+}
+
+test_write_of_tagged_column_denied if {
+	writes := _tagged_with_outputs("write", [td.direct(0, "work_email", _employees, "work_email")])
+	_codes(masking.deny) == {"sensitive_write_denied"} with input as td.with_identity(writes, td.engineer)
+}
+
+test_content_scan_of_every_column_for_tagged_tables if {
+	masking.content_scan.scope == "all" with input as _tagged
+}
+
+# A table of a `tagged` dataset whose schema was not seen carries no policy_tags at all.
+_without_tags := json.patch(_tagged, [{"op": "remove", "path": "/sql/statements/0/tables/0/policy_tags"}])
+
+test_tagged_dataset_read_without_its_schema_is_denied if {
+	some reason in masking.deny with input as _without_tags
+	reason.code == "policy_tags_unknown"
+	contains(reason.message, "acme-analytics.workforce.")
+}
+
+test_tagged_dataset_read_with_its_schema_is_not_denied if {
+	codes := {reason.code | some reason in masking.deny} with input as _tagged
+	not "policy_tags_unknown" in codes
+}
+
+test_untagged_known_schema_is_not_unknown if {
+	untagged := json.patch(_tagged, [{"op": "replace", "path": "/sql/statements/0/tables/0/policy_tags", "value": {}}])
+	codes := {reason.code | some reason in masking.deny} with input as untagged
+	not "policy_tags_unknown" in codes
+}

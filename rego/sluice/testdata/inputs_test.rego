@@ -87,6 +87,27 @@ ledger := "acme-analytics.finance.ledger"
 
 holidays := "acme-analytics.public.holidays"
 
+employees := "acme-analytics.workforce.employees"
+
+medical_leave := "acme-analytics.workforce.medical_leave"
+
+# Policy tags as tables.get reports them on columns (mapped in data.org.policy_tags, but 5199).
+tag(id) := concat("", ["projects/acme-analytics/locations/us/taxonomies/4011/policyTags/", id])
+
+unmapped_tag := tag("5199")
+
+tagged_ref(id, mode, tags) := object.union(ref(id, mode), {"policy_tags": tags})
+
+employee_tags := {
+	"full_name": [tag("5101")],
+	"work_email": [tag("5102")],
+	"national_id": [tag("5103")],
+	"birth_date": [tag("5104")],
+	"salary": [tag("5105")],
+}
+
+leave_tags := {"diagnosis": [unmapped_tag]}
+
 mib := 1048576
 
 gib := 1073741824
@@ -132,6 +153,29 @@ crm_transformed := request(
 	])],
 	40 * mib,
 )
+
+# Tagged columns no data lists: the policy tags on the refs are what makes them sensitive.
+workforce_select := object.union(base, {"sql": object.union(base.sql, {"statements": [object.union(
+	base.sql.statements[0],
+	{"predicate_columns": [col(employees, "employee_id"), col(medical_leave, "employee_id")]},
+)]})}) if {
+	tables := [tagged_ref(employees, "read", employee_tags), tagged_ref(medical_leave, "read", leave_tags)]
+	base := request(
+		agent,
+		concat(" ", [
+			"SELECT e.full_name AS who, e.work_email, e.department, l.diagnosis",
+			"FROM workforce.employees AS e JOIN workforce.medical_leave AS l USING (employee_id)",
+		]),
+		"f42d891c449c57adabf85e9296661290c7be83b48f4d1efdcc30806850399ae5",
+		[statement(0, "SELECT", "read", tables, [
+			direct(0, "who", employees, "full_name"),
+			direct(1, "work_email", employees, "work_email"),
+			direct(2, "department", employees, "department"),
+			direct(3, "diagnosis", medical_leave, "diagnosis"),
+		])],
+		20 * mib,
+	)
+}
 
 # SELECT account, SUM(amount) AS total FROM `acme-analytics.finance.ledger` GROUP BY account
 finance_select := request(
@@ -247,4 +291,6 @@ examples := {
 	"drop_table": drop_table,
 	"unparsed": unparsed,
 	"information_schema": information_schema,
+	"workforce_select": workforce_select,
+	"workforce_select_pii_reader": with_identity(workforce_select, pii_reader),
 }
