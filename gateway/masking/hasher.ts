@@ -50,21 +50,7 @@ export function createHasher(key: HashKey): (value: string) => string {
     return HASH_PREFIX + hash('sha256', outer, 'hex').slice(0, TOKEN_HEX_CHARS);
   };
 
-  // Two-generation memo: an approximate LRU with O(1) upkeep and no per-hit reordering. It holds
-  // recent plaintext values in process memory only, as the in-flight pages themselves do.
-  let young = new Map<string, string>();
-  let old = new Map<string, string>();
-  return (value: string): string => {
-    let token = young.get(value);
-    if (token !== undefined) return token;
-    token = old.get(value) ?? compute(value);
-    if (young.size >= MEMO_GENERATION_SIZE) {
-      old = young;
-      young = new Map();
-    }
-    young.set(value, token);
-    return token;
-  };
+  return memo(compute);
 }
 
 /**
@@ -130,11 +116,15 @@ function hmacWith(key: Buffer): (message: string, encoding: 'utf8' | 'base64') =
   };
 }
 
-/** Both functions behind the same two-generation memo as createHasher's. */
+/** Both functions behind the same two-generation memo as createHasher's (memo below). */
 function memoised(digester: Digester): Digester {
   return { text: memo(digester.text), bytes: memo(digester.bytes) };
 }
 
+/**
+ * Two-generation memo: an approximate LRU with O(1) upkeep and no per-hit reordering. It holds
+ * recent plaintext values in process memory only, as the in-flight pages themselves do.
+ */
 function memo(compute: (value: string) => string): (value: string) => string {
   let young = new Map<string, string>();
   let old = new Map<string, string>();
