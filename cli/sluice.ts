@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<Register>> = {
   shadow: async () => (await import('./commands/shadow.ts')).registerShadow,
   mcp: async () => (await import('./commands/mcp.ts')).registerMcp,
   catalog: async () => (await import('./commands/catalog.ts')).registerCatalog,
+  serve: async () => (await import('./commands/serve.ts')).registerServe,
 };
 const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const load = requested && Object.hasOwn(commands, requested) ? [requested] : Object.keys(commands);

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { readBundle } from './bundle.ts';
@@ -24,6 +24,19 @@ export interface BuildOptions {
   regoDir?: string;
   out?: string;
   force?: boolean;
+  /** Sign the bundle as `opa build --signing-key` does (.signatures.json); signing always rebuilds. */
+  signing?: SigningOptions;
+}
+
+export interface SigningOptions {
+  /** PEM file of the private key (RSA, ECDSA), or an HMAC secret. */
+  key: string;
+  /** JWS algorithm; default RS256 (opa's default). */
+  algorithm?: string;
+  /** The `keyid` claim: the name of the verification key the gateway must use. */
+  keyId?: string;
+  /** The `scope` claim. */
+  scope?: string;
 }
 
 export interface BuildResult {
@@ -39,7 +52,8 @@ export async function buildBundle(options: BuildOptions = {}): Promise<BuildResu
   const version = (await run(opa, ['version'])).stdout.split('\n')[0] ?? '';
   const revision = await sourceRevision(regoDir, version);
 
-  if (!options.force && (await currentRevision(out)) === revision) return { path: out, revision, built: false };
+  const signing = options.signing;
+  if (!options.force && !signing && (await currentRevision(out)) === revision) return { path: out, revision, built: false };
 
   await mkdir(join(out, '..'), { recursive: true });
   const capabilities = `${out}.capabilities.json`;
@@ -47,7 +61,18 @@ export async function buildBundle(options: BuildOptions = {}): Promise<BuildResu
   const common = ['--capabilities', capabilities, '--ignore', '*_test.rego', '--ignore', '.*'];
   await opaStep(opa, ['check', '--strict', ...common, regoDir], 'policy_invalid');
   const tmp = `${out}.${process.pid}.tmp`;
-  await opaStep(opa, ['build', '-t', 'wasm', '-e', ENTRYPOINT, '-r', revision, ...common, '-o', tmp, regoDir], 'policy_invalid');
+  const signArgs: string[] = [];
+  const claims = `${out}.claims.json`;
+  if (signing) {
+    // Bundle mode (-b) is what lets opa sign; the rego/ layout (data.json / data.yaml by directory) loads the same.
+    await writeFile(claims, JSON.stringify({ ...(signing.keyId && { keyid: signing.keyId }), ...(signing.scope && { scope: signing.scope }) }));
+    signArgs.push('-b', '--signing-key', signing.key, '--signing-alg', signing.algorithm ?? 'RS256', '--claims-file', claims);
+  }
+  try {
+    await opaStep(opa, ['build', '-t', 'wasm', ...signArgs, '-e', ENTRYPOINT, '-r', revision, ...common, '-o', tmp, regoDir], 'policy_invalid');
+  } finally {
+    if (signing) await rm(claims, { force: true });
+  }
   await rename(tmp, out); // atomic: a running engine reading the old file never sees half a bundle
   return { path: out, revision, built: true };
 }

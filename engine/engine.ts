@@ -36,10 +36,15 @@ interface Active {
 const MAX_MEMORY_PAGES = 4096;
 
 export class Engine {
-  #active: Active;
+  #active: Active | undefined;
 
-  private constructor(active: Active) {
+  private constructor(active: Active | undefined) {
     this.#active = active;
+  }
+
+  /** An engine with no policy yet: every decision is a deny until `activate` or `reload` succeeds. */
+  static empty(): Engine {
+    return new Engine(undefined);
   }
 
   static async load(bundlePath: string = DEFAULT_BUNDLE): Promise<Engine> {
@@ -50,8 +55,24 @@ export class Engine {
     return new Engine(await prepareBytes(bundle));
   }
 
+  /** The active policy's revision; '' while no policy is active. */
   get revision(): string {
-    return this.#active.revision;
+    return this.#active?.revision ?? '';
+  }
+
+  get active(): boolean {
+    return this.#active !== undefined;
+  }
+
+  /** Prepares a bundle's policy off to the side (validated, entrypoint present), without swapping it in. */
+  static async prepare(bundle: Uint8Array): Promise<PreparedPolicy> {
+    return new PreparedPolicy(await prepareBytes(bundle));
+  }
+
+  /** Swaps a prepared policy in: a single reference assignment, so an evaluation sees one policy or the other. */
+  activate(prepared: PreparedPolicy): string {
+    this.#active = prepared.active;
+    return prepared.active.revision;
   }
 
   /** Loads a new bundle and swaps it in; on any failure the current policy stays active. */
@@ -63,6 +84,15 @@ export class Engine {
   evaluate(input: PolicyInput): Evaluation {
     const started = process.hrtime.bigint();
     const active = this.#active;
+    if (!active) {
+      const message = 'no policy is active (no bundle was loaded yet): every request is refused';
+      return {
+        decision: { outcome: 'deny', reasons: [{ code: 'bundle_invalid', message, rule: 'engine' }], masks: [] },
+        revision: '',
+        evalNs: 0,
+        error: { code: 'bundle_invalid', message },
+      };
+    }
     const finish = (decision: Decision, error?: Evaluation['error']): Evaluation => ({
       decision,
       revision: active.revision,
@@ -96,12 +126,24 @@ export class Engine {
       const message = `the request could not be normalized: ${describeThrown(thrown)}`;
       return {
         decision: { outcome: 'deny', reasons: [{ code: 'normalize_failed', message, rule: 'engine' }], masks: [] },
-        revision: this.#active.revision,
+        revision: this.revision,
         evalNs: 0,
         error: { code: 'normalize_failed', message },
       };
     }
     return { ...this.evaluate(input), input };
+  }
+}
+
+/** A loaded, checked policy not yet active (see `Engine.prepare`). */
+export class PreparedPolicy {
+  /** @internal */
+  readonly active: Active;
+  constructor(active: Active) {
+    this.active = active;
+  }
+  get revision(): string {
+    return this.active.revision;
   }
 }
 

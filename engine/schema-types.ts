@@ -829,9 +829,82 @@ export interface GatewayConfig {
   public_url?: string;
   log_level?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /**
-   * Compiled policy bundle (`sluice build`). Default build/bundle.tar.gz of the project.
+   * The policy bundle: a file path (`sluice build`; default build/bundle.tar.gz of the project), or a bundle server the gateway polls (OPA's bundle service API), optionally with signature verification.
    */
-  bundle?: string;
+  bundle?:
+    | string
+    | {
+        /**
+         * The bundle (tar.gz) to GET; polled with If-None-Match.
+         */
+        url: string;
+        poll?: {
+          /**
+           * Shortest wait between polls (a random delay between min and max is used).
+           */
+          min_delay_seconds?: number;
+          /**
+           * Longest wait between polls, and the cap of the backoff while the server fails.
+           */
+          max_delay_seconds?: number;
+        };
+        credentials?: {
+          bearer?: {
+            /**
+             * Sent as `Authorization: Bearer <token>`; use `${VAR}`.
+             */
+            token: string;
+          };
+        };
+        /**
+         * Where the last activated bundle (and its ETag) is kept, so a restart without the server starts with it.
+         */
+        persist_dir: string;
+        /**
+         * Largest bundle accepted, downloaded and unpacked.
+         */
+        max_size_bytes?: number;
+        /**
+         * Timeout of one download.
+         */
+        timeout_seconds?: number;
+        /**
+         * Require bundles signed as OPA signs them (`.signatures.json`, `opa build --signing-key`, `sluice build --signing-key`); unsigned or mis-signed bundles are refused.
+         */
+        verification?: {
+          keys: {
+            [k: string]: {
+              /**
+               * PEM public key (or a file holding one, relative to this file); an HS* shared secret.
+               */
+              key: string;
+              algorithm?:
+                | "RS256"
+                | "RS384"
+                | "RS512"
+                | "PS256"
+                | "PS384"
+                | "PS512"
+                | "ES256"
+                | "ES384"
+                | "ES512"
+                | "EdDSA"
+                | "HS256"
+                | "HS384"
+                | "HS512";
+              scope?: string;
+            };
+          };
+          /**
+           * The key to verify with; default: the signature's `kid` header, else its `keyid` claim.
+           */
+          key_id?: string;
+          /**
+           * The scope the signature must carry; default: the key's scope, else none.
+           */
+          scope?: string;
+        };
+      };
   storage?: {
     /**
      * sqlite:PATH or postgres://… (approvals, grants, audit).
@@ -936,6 +1009,47 @@ export interface GatewayConfig {
      */
     upstream_timeout_ms?: number;
     body_limit_bytes?: number;
+  };
+  /**
+   * Ship every decision to a collector in OPA's decision-log service format: gzip-compressed JSON arrays of events POSTed to `<url>/logs`. Read from the committed audit trail after the fact (never on the request path); a cursor in the database resumes shipping after a restart or an outage.
+   */
+  decision_logs?: {
+    /**
+     * The decision-log service; events are POSTed to this URL + `/logs`.
+     */
+    url: string;
+    credentials?: {
+      bearer?: {
+        /**
+         * Sent as `Authorization: Bearer <token>`; use `${VAR}`.
+         */
+        token: string;
+      };
+    };
+    /**
+     * Wait between uploads when there is nothing more to send, and the first retry delay.
+     */
+    min_delay_seconds?: number;
+    /**
+     * Cap of the exponential retry backoff (jittered) while the collector fails.
+     */
+    max_delay_seconds?: number;
+    /**
+     * Largest upload, in bytes of uncompressed JSON; a single event larger than this is dropped.
+     */
+    max_batch_bytes?: number;
+    /**
+     * Most decisions waiting to be shipped; beyond it the oldest are dropped (counted and logged).
+     */
+    max_buffered_events?: number;
+    /**
+     * A decision not shipped within this long after it was made is dropped (counted and logged).
+     */
+    max_age_seconds?: number;
+    /**
+     * Longest wait for one upload.
+     */
+    timeout_seconds?: number;
   };
 }
 export interface TrustedIssuerConfig {

@@ -84,6 +84,28 @@ export class GatewayMetrics {
     labelNames: ['reason', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly bundleActivations = new Counter({
+    name: 'sluice_bundle_activations_total',
+    help: 'Policy bundles activated or refused (outcome: activated, refused; reason of a refusal: download, http_<status>, too_large, not_a_bundle, signature, load).',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly bundleActiveRevision = new Gauge({
+    name: 'sluice_bundle_active_revision_info',
+    help: '1 for the revision (and source) of the active policy bundle.',
+    labelNames: ['revision', 'source'] as const,
+    registers: [this.registry],
+  });
+  readonly bundleLastSuccess = new Gauge({
+    name: 'sluice_bundle_last_success_timestamp_seconds',
+    help: 'When a policy bundle was last activated (Unix time).',
+    registers: [this.registry],
+  });
+  readonly bundleLastFailure = new Gauge({
+    name: 'sluice_bundle_last_failure_timestamp_seconds',
+    help: 'When a policy bundle was last refused or could not be fetched (Unix time).',
+    registers: [this.registry],
+  });
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
@@ -92,6 +114,19 @@ export class GatewayMetrics {
   /** What sluice_audit_store_writable reports, asked on every scrape (the gateway's cached audit store probe). */
   reportAuditStore(writable: () => Promise<boolean>): void {
     this.#auditStoreWritable = writable;
+  }
+
+  /** Records a bundle activation or refusal. */
+  reportBundle(event: { ok: boolean; revision: string; source: string; reason?: string }, atMs = Date.now()): void {
+    if (event.ok) {
+      this.bundleActivations.inc({ outcome: 'activated', reason: '' });
+      this.bundleActiveRevision.reset();
+      this.bundleActiveRevision.set({ revision: event.revision, source: event.source }, 1);
+      this.bundleLastSuccess.set(atMs / 1000);
+    } else {
+      this.bundleActivations.inc({ outcome: 'refused', reason: event.reason ?? 'unknown' });
+      this.bundleLastFailure.set(atMs / 1000);
+    }
   }
 
   /** Runs `fn` and records its wall time in `histogram`. */

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { Engine } from '../engine/index.ts';
+import { BundlePoller, type ActivationEvent } from './bundles/index.ts';
+import { startDecisionLogShipper } from './decision-logs/index.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { approvalRequestsOf, approvalsPlugin, createApprovalStore, grantSourceOf, type ApprovalStore } from './approvals/index.ts';
 import { ANSWER_WITHHELD, AuditLog, AuditStoreProbe, approvalAuditListener, auditUnavailableBody, NOT_RUN_UNRECORDED, type AuditLogOptions } from './audit/index.ts';
@@ -61,6 +63,8 @@ export interface Gateway {
   readonly database: Database;
   readonly approvalStore: ApprovalStore;
   readonly audit: AuditLog;
+  /** The bundle server poller, when `bundle:` names a server. */
+  readonly bundles: BundlePoller | undefined;
   /** Starts listening on the configured address; resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -81,7 +85,9 @@ const EPHEMERAL_STORAGE = 'sqlite::memory:';
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const hashKey = options.hashKey ?? hashKeyFromEnv(config);
-  const engine = options.engine ?? (await Engine.load(config.bundle));
+  // With a bundle server the gateway starts with no policy (every query refused) until the persisted
+  // bundle or the server's activates one; a bundle file must load now.
+  const engine = options.engine ?? (config.bundleServer ? Engine.empty() : await Engine.load(config.bundle));
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
   const app = buildServer(config, options.logger);
   const authenticator = options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) });
@@ -110,6 +116,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   metrics.reportAuditStore(async () => (await auditStore.check()).writable);
+  // Shipped from committed records, off the request path (gateway/decision-logs).
+  const decisionLogs = config.decisionLogs && startDecisionLogShipper({ audit, database, config: config.decisionLogs, metricsRegistry: metrics.registry, log: app.log });
+  const bundles = config.bundleServer
+    ? new BundlePoller({
+        config: config.bundleServer,
+        engine,
+        report: (event) => reportActivation(event, app, metrics, audit),
+      })
+    : undefined;
+  if (bundles) {
+    await bundles.restore();
+    bundles.start();
+  } else if (engine.active) {
+    metrics.bundleActiveRevision.set({ revision: engine.revision, source: config.bundle }, 1);
+  }
   const publicUrl = config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const approvalStore = createApprovalStore({
     database,
@@ -226,6 +247,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : undefined;
   registerDiscovery(app, config.publicUrl);
   registerHealth(app, engine, connections, auditStore, metrics);
+  app.get('/status', async () => ({
+    policy: bundles?.status() ?? {
+      active_revision: engine.active ? engine.revision : null,
+      source: config.bundle,
+      etag: null,
+      verification: false,
+      last_success: null,
+      last_failure: null,
+    },
+    ...(decisionLogs && { decision_logs: decisionLogs.status() }),
+  }));
 
   return {
     app,
@@ -235,20 +267,44 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     database,
     approvalStore,
     audit,
+    bundles,
     async listen() {
       const address = await app.listen({ host: config.listen.host, port: config.listen.port });
       return address.replace('[::1]', '127.0.0.1');
     },
     async close() {
+      await bundles?.close();
       // Held callers are released first (answered approvalRequired), so draining does not wait on them.
       await approvalStore.close();
       await mcp?.close();
       await app.close();
       connections.close();
+      await decisionLogs?.close();
       await audit.close();
       if (ownDatabase) await database.close();
     },
   };
+}
+
+/** Each bundle activation or refusal: a log line, metrics and an audit record (config_reload). */
+async function reportActivation(event: ActivationEvent, app: FastifyInstance, metrics: GatewayMetrics, audit: AuditLog): Promise<void> {
+  metrics.reportBundle(event);
+  const fields = { bundle: { source: event.source, revision: event.revision, previous_revision: event.previousRevision, ...(event.keyId && { key_id: event.keyId }) } };
+  if (event.ok) app.log.info(fields, event.error ? `policy bundle activated (${event.error})` : 'policy bundle activated');
+  else app.log.error({ ...fields, err: { reason: event.reason, message: event.error } }, 'policy bundle refused; the active policy stays');
+  try {
+    await audit.record({
+      kind: 'config_reload',
+      component: 'policy',
+      source: event.source,
+      ok: event.ok,
+      revision: event.revision || null,
+      previous_revision: event.previousRevision || null,
+      ...(event.error && { error: event.reason ? `${event.reason}: ${event.error}` : event.error }),
+    });
+  } catch (error) {
+    app.log.error({ err: { message: (error as Error).message } }, 'policy bundle activation not recorded in the audit trail');
+  }
 }
 
 function buildServer(config: ResolvedConfig, logger: GatewayOptions['logger']): FastifyInstance {
@@ -272,11 +328,12 @@ function registerHealth(app: FastifyInstance, engine: Engine, connections: Conne
       Promise.all(connections.all().map(async (c) => [c.name, await c.upstream.reachable()] as const)),
       auditStore.check(),
     ]);
-    const ready = upstreams.every(([, ok]) => ok) && store.writable;
+    // No active policy (a bundle server that never delivered one): every query would be refused.
+    const ready = engine.active && upstreams.every(([, ok]) => ok) && store.writable;
     void reply.code(ready ? 200 : 503);
     return {
       status: ready ? 'ready' : 'not ready',
-      policy_revision: engine.revision,
+      policy_revision: engine.active ? engine.revision : null,
       upstreams: Object.fromEntries(upstreams.map(([name, ok]) => [name, ok ? 'reachable' : 'unreachable'])),
       audit_store: store.writable ? 'writable' : `unavailable: ${store.reason}`,
     };

@@ -9,9 +9,22 @@ export function registerBuild(program: Command): void {
     .option('--rego <dir>', 'policy directory', 'rego')
     .option('-o, --out <file>', 'bundle to write', DEFAULT_BUNDLE)
     .option('-f, --force', 'build even when the sources did not change')
-    .action(async (opts: { rego: string; out: string; force?: boolean }) => {
-      const result = await buildBundle({ regoDir: opts.rego, out: opts.out, force: opts.force });
+    .option('--signing-key <file>', 'sign the bundle (.signatures.json, as `opa build --signing-key`): PEM private key file, or an HMAC secret')
+    .option('--signing-alg <alg>', 'JWS algorithm of the signature (RS256, ES256, PS256, HS256, ...)', 'RS256')
+    .option('--signing-key-id <id>', 'the signature\'s keyid claim: the name of the verification key gateways check it with')
+    .option('--scope <scope>', 'the signature\'s scope claim')
+    .action(async (opts: { rego: string; out: string; force?: boolean; signingKey?: string; signingAlg: string; signingKeyId?: string; scope?: string }) => {
+      if (!opts.signingKey && (opts.signingKeyId || opts.scope)) throw new Error('--signing-key-id and --scope need --signing-key');
+      const result = await buildBundle({
+        regoDir: opts.rego,
+        out: opts.out,
+        force: opts.force,
+        ...(opts.signingKey && {
+          signing: { key: opts.signingKey, algorithm: opts.signingAlg, ...(opts.signingKeyId && { keyId: opts.signingKeyId }), ...(opts.scope && { scope: opts.scope }) },
+        }),
+      });
       const verb = result.built ? color.green('built') : color.dim('up to date');
-      process.stdout.write(`${verb} ${result.path} (revision ${result.revision})\n`);
+      const signed = opts.signingKey ? `, signed ${opts.signingAlg}${opts.signingKeyId ? ` key ${opts.signingKeyId}` : ''}` : '';
+      process.stdout.write(`${verb} ${result.path} (revision ${result.revision}${signed})\n`);
     });
 }

@@ -1,12 +1,14 @@
 // Reads and validates the gateway's YAML configuration (schemas/gateway-config.schema.json) and
 // resolves what the file leaves implicit: defaults, `${VAR}` references, paths relative to it.
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ajv, formatErrors, loadSchema } from '../../engine/schemas.ts';
 import { DEFAULT_BUNDLE } from '../../engine/build.ts';
 import type { GatewayConfig } from '../../engine/schema-types.ts';
 import type { ApproverPageOptions } from '../approvals/index.ts';
+import { resolveDecisionLogs, type DecisionLogsConfig } from '../decision-logs/config.ts';
+import type { BundleServerConfig } from '../bundles/config.ts';
 
 export type { GatewayConfig } from '../../engine/schema-types.ts';
 export type ConnectionConfig = GatewayConfig['connections'][number];
@@ -23,7 +25,10 @@ export interface ResolvedConfig {
   listen: { host: string; port: number };
   publicUrl: string | undefined;
   logLevel: NonNullable<GatewayConfig['log_level']>;
+  /** The bundle file; with a bundle server, the last activated bundle kept in its persist_dir. */
   bundle: string;
+  /** The bundle server the gateway polls, when `bundle:` is one. */
+  bundleServer: BundleServerConfig | undefined;
   storageUrl: string | undefined;
   hashKeyEnv: string | undefined;
   approvalsUrl: string | undefined;
@@ -33,6 +38,8 @@ export interface ResolvedConfig {
   connections: ConnectionConfig[];
   /** The MCP door; undefined when disabled. */
   mcp: McpConfig | undefined;
+  /** Decision-log shipping to a collector (gateway/decision-logs/); undefined when not configured. */
+  decisionLogs: DecisionLogsConfig | undefined;
   limits: {
     schemaCacheSeconds: number;
     dryRunCacheSeconds: number;
@@ -90,7 +97,8 @@ export function resolveConfig(
     listen: { host: config.listen?.host ?? '127.0.0.1', port: config.listen?.port ?? 8080 },
     publicUrl: config.public_url?.replace(/\/+$/, ''),
     logLevel: config.log_level ?? 'info',
-    bundle: config.bundle ? absolute(config.bundle, baseDir) : DEFAULT_BUNDLE,
+    bundle: typeof config.bundle === 'object' ? join(absolute(config.bundle.persist_dir, baseDir), 'bundle.tar.gz') : config.bundle ? absolute(config.bundle, baseDir) : DEFAULT_BUNDLE,
+    bundleServer: typeof config.bundle === 'object' ? bundleServerOf(config.bundle, baseDir) : undefined,
     storageUrl: storageUrl?.startsWith('sqlite:') && storageUrl !== 'sqlite::memory:' ? `sqlite:${absolute(storageUrl.slice('sqlite:'.length), baseDir)}` : storageUrl,
     hashKeyEnv: config.masking?.hash_key_env,
     approvalsUrl: config.approvals?.url?.replace(/\/+$/, ''),
@@ -122,6 +130,36 @@ export function resolveConfig(
       jobRetentionSeconds: config.limits?.job_retention_seconds ?? 86_400,
       upstreamTimeoutMs: config.limits?.upstream_timeout_ms ?? 60_000,
       bodyLimitBytes: config.limits?.body_limit_bytes ?? 4 * 1024 * 1024,
+    },
+    decisionLogs: resolveDecisionLogs(config.decision_logs, (message) => {
+      throw new ConfigError(`${source}: ${message}`);
+    }),
+  };
+}
+
+function bundleServerOf(b: Extract<GatewayConfig['bundle'], object>, baseDir: string): BundleServerConfig {
+  const minDelay = b.poll?.min_delay_seconds ?? 60;
+  const maxDelay = Math.max(minDelay, b.poll?.max_delay_seconds ?? 120);
+  const v = b.verification;
+  return {
+    url: b.url,
+    minDelayMs: minDelay * 1000,
+    maxDelayMs: maxDelay * 1000,
+    bearerToken: b.credentials?.bearer?.token,
+    persistDir: absolute(b.persist_dir, baseDir),
+    maxSizeBytes: b.max_size_bytes ?? 64 * 1024 * 1024,
+    timeoutMs: (b.timeout_seconds ?? 30) * 1000,
+    verification: v && {
+      keys: Object.fromEntries(
+        Object.entries(v.keys).map(([id, k]) => {
+          const algorithm = k.algorithm ?? 'RS256';
+          // A PEM inline or an HS* secret stays as written; anything else is a key file, relative to the config.
+          const key = k.key.includes('-----BEGIN') || algorithm.startsWith('HS') ? k.key : absolute(k.key, baseDir);
+          return [id, { key, algorithm, ...(k.scope !== undefined && { scope: k.scope }) }];
+        }),
+      ),
+      ...(v.key_id !== undefined && { keyId: v.key_id }),
+      ...(v.scope !== undefined && { scope: v.scope }),
     },
   };
 }

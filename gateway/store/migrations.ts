@@ -151,9 +151,23 @@ const auditHeartbeats: Migration = {
   },
 };
 
+// Decision-log shipping (gateway/decision-logs/): per audit stream, the seq of the last record
+// whose decision the collector acknowledged, so shipping resumes there after a restart.
+const decisionLogCursors: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('decision_log_cursors')
+      .addColumn('stream', 'text', (c) => c.primaryKey())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_approvals_concurrency': approvalsConcurrency,
   '0003_shared_jobs': sharedJobs,
   '0004_audit_heartbeats': auditHeartbeats,
+  '0005_decision_log_cursors': decisionLogCursors,
 };

@@ -26,6 +26,14 @@ export interface AuditHeartbeatRow {
   at_ms: number;
 }
 
+/** How far decision-log shipping got in an audit stream (gateway/decision-logs/). */
+export interface DecisionLogCursorRow {
+  stream: string;
+  /** Every decision of the stream up to this seq was acknowledged by the collector (or dropped). */
+  seq: number;
+  updated_at_ms: number;
+}
+
 export interface ApprovalRequestRow {
   id: string;
   status: 'pending' | 'approved' | 'rejected' | 'expired';
@@ -89,6 +97,7 @@ export interface JobRow {
 export interface Tables {
   audit_records: AuditRecordRow;
   audit_heartbeats: AuditHeartbeatRow;
+  decision_log_cursors: DecisionLogCursorRow;
   approval_requests: ApprovalRequestRow;
   approval_votes: ApprovalVoteRow;
   grants: GrantRow;

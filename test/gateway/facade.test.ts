@@ -348,11 +348,13 @@ describe('configuration file', () => {
       SLUICE_DATABASE_URL: 'postgres://sluice@db.internal/sluice',
       SLUICE_APPROVER_CLIENT_SECRET: 'client-secret',
       SLUICE_SESSION_SECRET: 's'.repeat(32),
+      SLUICE_BUNDLE_TOKEN: 'bundle-token',
+      SLUICE_DECISION_LOG_TOKEN: 'decision-log-token',
     };
     const config = await loadConfigFile(example, env);
     expect(config.storageUrl).toBe(env.SLUICE_DATABASE_URL);
     expect(config.issuers).toHaveLength(2);
-    expect(config.connections).toEqual([expect.objectContaining({ upstream: 'https://bigquery.googleapis.com', require_referenced_tables: true })]);
+    expect(config.connections[0]).toEqual(expect.objectContaining({ upstream: 'https://bigquery.googleapis.com', require_referenced_tables: true }));
     // An in-memory database stays in memory, not a file named after it.
     expect(resolveConfig({ storage: { url: 'sqlite::memory:' }, issuers: config.issuers, connections: config.connections }).storageUrl).toBe('sqlite::memory:');
     // Left out, the check is on: only an emulator's connection turns it off.

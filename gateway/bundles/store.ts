@@ -1,0 +1,53 @@
+// Keeps the last activated bundle in persist_dir (bundle.tar.gz + bundle.json with its ETag,
+// revision and source), written atomically, so a restart without the bundle server starts with it.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface PersistedMeta {
+  etag?: string;
+  revision: string;
+  source: string;
+  activated_at: string;
+}
+
+export class BundleStore {
+  readonly bundlePath: string;
+  readonly #metaPath: string;
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+    this.bundlePath = join(dir, 'bundle.tar.gz');
+    this.#metaPath = join(dir, 'bundle.json');
+  }
+
+  /** The persisted bundle, or undefined when there is none (or it cannot be read). */
+  async load(): Promise<{ bytes: Uint8Array; meta: PersistedMeta | undefined } | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(this.bundlePath);
+    } catch {
+      return undefined;
+    }
+    let meta: PersistedMeta | undefined;
+    try {
+      meta = JSON.parse(await readFile(this.#metaPath, 'utf8')) as PersistedMeta;
+    } catch {
+      meta = undefined;
+    }
+    return { bytes, meta };
+  }
+
+  async save(bytes: Uint8Array, meta: PersistedMeta): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    const tmp = `.${process.pid}.${Date.now()}.tmp`;
+    // The metadata first: a crash between the two renames leaves an ETag that does not match the
+    // bundle, which costs one full download, never a wrong 304.
+    await writeFile(join(this.#dir, `meta${tmp}`), JSON.stringify({ ...meta, etag: undefined }));
+    await rename(join(this.#dir, `meta${tmp}`), this.#metaPath);
+    await writeFile(join(this.#dir, `bundle${tmp}`), bytes);
+    await rename(join(this.#dir, `bundle${tmp}`), this.bundlePath);
+    await writeFile(join(this.#dir, `meta${tmp}`), JSON.stringify(meta));
+    await rename(join(this.#dir, `meta${tmp}`), this.#metaPath);
+  }
+}

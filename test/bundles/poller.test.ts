@@ -1,0 +1,71 @@
+// The poller on its own, with a scripted fetch: concurrent polls share one download, closing
+// aborts a download under way without recording a refusal, and an activation persists.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../engine/index.ts';
+import { BundlePoller, type ActivationEvent, type BundleServerConfig } from '../../gateway/bundles/index.ts';
+import { opaSignedBundle } from './support.ts';
+
+let bundle: Uint8Array;
+beforeAll(async () => {
+  bundle = await opaSignedBundle({ revision: 'plain-1' });
+}, 60_000);
+
+async function config(): Promise<BundleServerConfig> {
+  return {
+    url: 'http://bundles.invalid/b.tar.gz',
+    minDelayMs: 60_000,
+    maxDelayMs: 60_000,
+    bearerToken: undefined,
+    persistDir: await mkdtemp(join(tmpdir(), 'sluice-poller-')),
+    maxSizeBytes: 16 << 20,
+    timeoutMs: 30_000,
+    verification: undefined,
+  };
+}
+
+describe('BundlePoller', () => {
+  it('joins concurrent polls into one download, activates and persists with the ETag', async () => {
+    let calls = 0;
+    const events: ActivationEvent[] = [];
+    const engine = Engine.empty();
+    const cfg = await config();
+    const poller = new BundlePoller({
+      config: cfg,
+      engine,
+      report: (e) => void events.push(e),
+      fetch: (async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 20));
+        return new Response(bundle, { status: 200, headers: { etag: '"v1"' } });
+      }) as typeof fetch,
+    });
+    const [a, b] = await Promise.all([poller.poll(), poller.poll()]);
+    expect([a, b]).toEqual([true, true]);
+    expect(calls).toBe(1);
+    expect(engine.revision).toBe('plain-1');
+    expect(events).toEqual([expect.objectContaining({ ok: true, revision: 'plain-1', previousRevision: '' })]);
+    expect(JSON.parse(await readFile(join(cfg.persistDir, 'bundle.json'), 'utf8'))).toMatchObject({ etag: '"v1"', revision: 'plain-1' });
+    expect(poller.status()).toMatchObject({ active_revision: 'plain-1', etag: '"v1"', verification: false });
+    await poller.close();
+  });
+
+  it('aborts a download under way when closed, without recording a refusal', async () => {
+    const events: ActivationEvent[] = [];
+    const poller = new BundlePoller({
+      config: await config(),
+      engine: Engine.empty(),
+      report: (e) => void events.push(e),
+      fetch: ((_url: string, init: RequestInit) =>
+        new Promise((_, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch,
+    });
+    const polled = poller.poll();
+    const started = Date.now();
+    await poller.close();
+    expect(await polled).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(events).toEqual([]);
+  });
+});
