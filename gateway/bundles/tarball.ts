@@ -1,5 +1,5 @@
 // Reads a bundle tarball (tar.gz) into its files, with a ceiling on the unpacked size so a gzip bomb
-// is refused instead of filling memory. Names are given without their leading slash, as OPA's
+// is refused instead of filling memory. Links and other special entries are refused. Names are given without their leading slash, as OPA's
 // signatures name them.
 import { gunzipSync } from 'node:zlib';
 import { parseTar } from 'nanotar';
@@ -37,11 +37,16 @@ export function readTarball(bytes: Uint8Array, maxUnpackedBytes: number): Bundle
   const files: BundleFile[] = [];
   const seen = new Set<string>();
   for (const entry of entries) {
-    if (entry.type !== undefined && entry.type !== 'file') continue;
+    // The engine reads the same tarball again and takes the first entry of a name, whatever its
+    // type: a link (or any other special entry) would be read there but never verified here, so
+    // only files and directories are accepted, and no name twice across all of them.
+    const type = entry.type ?? 'file';
+    if (type !== 'file' && type !== 'directory') throw new BundleRefused('not_a_bundle', `the bundle holds ${entry.name}, a ${type} entry (only files and directories are accepted)`);
+    if (type === 'directory' && entry.size) throw new BundleRefused('not_a_bundle', `the bundle holds ${entry.name}, a directory entry with content`);
     const name = entry.name.replace(/^\/+/, '');
     if (seen.has(name)) throw new BundleRefused('not_a_bundle', `the bundle holds ${name} twice`);
     seen.add(name);
-    files.push({ name, data: (entry as { data?: Uint8Array }).data ?? new Uint8Array() });
+    if (type === 'file') files.push({ name, data: (entry as { data?: Uint8Array }).data ?? new Uint8Array() });
   }
   if (files.length === 0) throw new BundleRefused('not_a_bundle', 'the bundle holds no files');
   return files;

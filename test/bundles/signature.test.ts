@@ -4,6 +4,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createTar, parseTarGzip } from 'nanotar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../engine/index.ts';
 import { canonicalJson } from '../../gateway/bundles/canonical.ts';
@@ -88,6 +90,35 @@ describe('bundles signed by opa build --signing-key', () => {
   it('signed by another key with the same key id are refused', async () => {
     const forged = await opaSignedBundle({ revision: 'forged', key: other, claims: { keyid: 'release', scope: 'prod' } });
     await expect(verify(forged)).rejects.toThrow(/does not verify with key release/);
+  });
+
+  it('are refused with a link or a directory shadowing a signed file, or a name given twice (also through ../)', async () => {
+    const files = (await parseTarGzip(signed)).filter((f) => f.type === 'file').map((f) => ({ name: f.name, data: f.data ?? new Uint8Array() }));
+    const forged = text('{"injected":true}');
+    // An entry of another type (symlink, hard link, directory) named data.json, with content, ahead of
+    // the signed data.json: the engine takes the first entry of a name, the verifier only files.
+    const shadowed = (typeflag: string) => {
+      const tar = createTar([{ name: 'data.json', data: forged }, ...files]);
+      tar[156] = typeflag.charCodeAt(0);
+      return gzipSync(tar);
+    };
+    expect(() => readTarball(shadowed('2'), MAX)).toThrow(/data\.json, a symbolicLink entry/);
+    expect(() => readTarball(shadowed('1'), MAX)).toThrow(/data\.json, a hardLink entry/);
+    expect(() => readTarball(shadowed('5'), MAX)).toThrow(/data\.json, a directory entry with content/);
+    const twice = await repack(signed, (fs) => [...fs, { name: '../data.json', data: forged }]);
+    expect(() => readTarball(twice, MAX)).toThrow(/data\.json twice/);
+  });
+
+  it('are refused with two signatures, or one with alg none', async () => {
+    const withSignatures = (signatures: string[]) =>
+      repack(signed, (fs) => {
+        fileNamed(fs, '.signatures.json').data = text(JSON.stringify({ signatures }));
+      });
+    const token = (JSON.parse(new TextDecoder().decode(fileNamed(readTarball(signed, MAX), '.signatures.json').data)) as { signatures: string[] }).signatures[0]!;
+    await expect(verify(await withSignatures([token, token]))).rejects.toThrow(/more than one signature/);
+    const [, payload] = token.split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'release' })).toString('base64url')}.${payload}.`;
+    await expect(verify(await withSignatures([none]))).rejects.toThrow(/uses none, key release is configured for RS256/);
   });
 });
 
