@@ -6,6 +6,7 @@
 // persisted, and restored at start when the server cannot be reached.
 import { Engine, type PreparedPolicy } from '../../engine/index.ts';
 import { describeThrown } from '../../engine/errors.ts';
+import { backoffDelay } from '../backoff.ts';
 import type { BundleServerConfig } from './config.ts';
 import { verifyBundle } from './signature.ts';
 import { BundleStore } from './store.ts';
@@ -125,8 +126,7 @@ export class BundlePoller {
   #nextDelay(): number {
     const { minDelayMs: min, maxDelayMs: max } = this.#config;
     if (this.#failures === 0) return min + this.#random() * (max - min);
-    const backoff = Math.min(max, min * 2 ** (this.#failures - 1));
-    return backoff * (0.5 + this.#random() / 2);
+    return backoffDelay(this.#failures, min, max, this.#random);
   }
 
   async #poll(): Promise<boolean> {

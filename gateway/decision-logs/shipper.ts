@@ -28,6 +28,7 @@ import type { AuditRequestRecord } from '../audit/events.ts';
 import { parseRecord } from '../audit/records.ts';
 import type { Database } from '../store/database.ts';
 import type { Tables } from '../store/tables.ts';
+import { backoffDelay } from '../backoff.ts';
 import type { DecisionLogsConfig } from './config.ts';
 import { advanceCursor, readCursor, storedCursor } from './cursor.ts';
 
@@ -224,7 +225,7 @@ export class DecisionLogShipper implements DecisionLogShipperHandle {
       } catch (thrown) {
         if (this.#closed) break;
         this.#failed(thrown);
-        wait = this.#backoff();
+        wait = backoffDelay(this.#failures, this.#config.minDelayMs, this.#config.maxDelayMs, this.#random);
       }
       if (wait > 0) await this.#sleep(wait);
       else await new Promise((resolve) => setImmediate(resolve));
@@ -369,10 +370,13 @@ export class DecisionLogShipper implements DecisionLogShipperHandle {
     if (this.#config.bearerToken) headers.authorization = `Bearer ${this.#config.bearerToken}`;
     try {
       const response = await this.#fetch(this.#endpoint, { method: 'POST', headers, body, signal });
-      const text = await response.text().catch(() => '');
-      if (response.status < 200 || response.status > 299) {
-        throw new UploadError(`the collector answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''} (${events.length} events, ${bytes} bytes)`, 'http_error');
+      // A 2xx is the acknowledgement: its body is not waited for (a collector could trickle it until the timeout).
+      if (response.ok) {
+        await response.body?.cancel().catch(() => {});
+        return;
       }
+      const text = await answerStart(response);
+      throw new UploadError(`the collector answered ${response.status}${text ? `: ${text}` : ''} (${events.length} events, ${bytes} bytes)`, 'http_error');
     } catch (thrown) {
       const error =
         thrown instanceof UploadError
@@ -461,13 +465,6 @@ export class DecisionLogShipper implements DecisionLogShipperHandle {
     this.#failures = 0;
   }
 
-  /** Exponential from min_delay, capped at max_delay, with jitter (half to all of it). */
-  #backoff(): number {
-    const { minDelayMs, maxDelayMs } = this.#config;
-    const base = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(this.#failures - 1, 30));
-    return Math.round(base / 2 + (this.#random() * base) / 2);
-  }
-
   #sleep(ms: number): Promise<void> {
     if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
@@ -480,6 +477,20 @@ export class DecisionLogShipper implements DecisionLogShipperHandle {
       timer.unref();
       this.#wake = done;
     });
+  }
+}
+
+/** The start of an error answer (its first chunk, at most 200 characters): the rest is not read. */
+async function answerStart(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  try {
+    const { value } = await reader.read();
+    return value ? new TextDecoder().decode(value).slice(0, 200) : '';
+  } catch {
+    return '';
+  } finally {
+    reader.cancel().catch(() => {});
   }
 }
 

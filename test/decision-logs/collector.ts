@@ -1,12 +1,13 @@
 // A local decision-log collector in OPA's service format: POST /logs with a gzip-compressed JSON
 // array of events. It records what it accepted, can be stopped and restarted on the same port, and
-// made to fail (answer 500 without keeping anything) or hang (never answer).
+// made to fail (answer 500 without keeping anything), hang (never answer) or trickle (accept with a
+// 200 whose body never ends).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { DecisionLogEvent } from '../../gateway/audit/index.ts';
 
-export type CollectorMode = 'ok' | 'fail' | 'hang';
+export type CollectorMode = 'ok' | 'fail' | 'hang' | 'trickle';
 
 export interface Collector {
   readonly url: string;
@@ -84,6 +85,13 @@ export async function startCollector(): Promise<Collector> {
       return;
     }
     collector.events.push(...events);
+    if (mode === 'trickle') {
+      hanging.add(res);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 100);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     res.writeHead(204).end();
   }
 

@@ -160,6 +160,17 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     expect(await storedCursor(parts.database.db, 'gw-a')).toBeGreaterThanOrEqual(last[0]!.record.seq);
   });
 
+  it('takes a 2xx as the acknowledgement without waiting for its body to end', { timeout: 30_000 }, async () => {
+    storage = await url();
+    const parts = await open();
+    collector.mode = 'trickle'; // 200, then a body that never ends
+    const shipper = ship(parts, { section: { timeout_seconds: 20 } });
+    const events = Array.from({ length: 5 }, (_, k) => decision(k));
+    await Promise.all(events.map((e) => parts.audit.record(e)));
+    await eventually(() => shipper.status().shipped === 5, 5_000, 'the upload acknowledged by its 200 alone');
+    expect(shipper.status()).toMatchObject({ shipped: 5, consecutiveFailures: 0, uploads: { ok: 1, timeout: 0 } });
+  });
+
   it('resumes from the persisted cursor after a restart, outage included', { timeout: 60_000 }, async () => {
     storage = await url();
     const first = await open();
