@@ -50,9 +50,9 @@ export class InternalCalls {
   }
 
   /** Runs one facade request for `call` through `app`'s routes. */
-  async inject(app: FastifyInstance, call: Omit<InternalCall, 'decisions'> & { decisions?: Decision[] }, request: { method: 'GET' | 'POST'; url: string; body?: unknown; headers?: Record<string, string> }): Promise<InjectedAnswer & { call: InternalCall }> {
+  async inject(app: FastifyInstance, call: Omit<InternalCall, 'decisions'>, request: { method: 'GET' | 'POST'; url: string; body?: unknown; headers?: Record<string, string> }): Promise<InjectedAnswer & { call: InternalCall }> {
     const nonce = randomBytes(24).toString('base64url');
-    const live: InternalCall = { ...call, decisions: call.decisions ?? [] };
+    const live: InternalCall = { ...call, decisions: [] };
     this.#live.set(nonce, live);
     try {
       const res = await app.inject({

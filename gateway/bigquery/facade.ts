@@ -72,7 +72,8 @@ const RESULTS_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'timeoutMs', 'l
 /** tabledata.list parameters forwarded (`selectedFields` is applied by the gateway after masking). */
 const TABLEDATA_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'formatOptions.useInt64Timestamp', 'formatOptions.timestampOutputFormat'];
 
-const PROJECT_ID = /^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,61}[a-z0-9]$/;
+/** A project id as the REST routes accept it (another door calling the enforcer directly checks it too). */
+export const PROJECT_ID = /^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,61}[a-z0-9]$/;
 const JOB_ID = /^[A-Za-z0-9_-]{1,1024}$/;
 
 /** Holding mode: `X-Sluice-Wait-Approval: <seconds>` waits this long at most for an approval. */

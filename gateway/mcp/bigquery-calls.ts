@@ -61,29 +61,29 @@ export class BigQueryCalls {
   /** jobs.query; the decisions the facade acted on come back with the page. */
   async query(project: string, body: Record<string, unknown>, options: CallOptions = {}): Promise<{ page: QueryPage; decisions: Decision[] }> {
     const headers = options.holdSeconds ? { 'x-sluice-wait-approval': String(options.holdSeconds) } : undefined;
-    const { body: page, decisions } = await this.#call('POST', `/projects/${enc(project)}/queries`, options, body, headers);
+    const { body: page, decisions } = await this.#call('POST', `/projects/${enc(project, 'project')}/queries`, options, body, headers);
     return { page: page as QueryPage, decisions };
   }
 
   /** jobs.getQueryResults of one of the caller's jobs. */
   async results(project: string, jobId: string, query: Record<string, string | undefined>, options: CallOptions = {}): Promise<QueryPage> {
-    return (await this.#call('GET', `/projects/${enc(project)}/queries/${enc(jobId)}${search(query)}`, options)).body as QueryPage;
+    return (await this.#call('GET', `/projects/${enc(project, 'project')}/queries/${enc(jobId, 'job')}${search(query)}`, options)).body as QueryPage;
   }
 
   datasets(project: string, query: Record<string, string | undefined> = {}, options: CallOptions = {}): Promise<any> {
-    return this.#get(`/projects/${enc(project)}/datasets${search(query)}`, options);
+    return this.#get(`/projects/${enc(project, 'project')}/datasets${search(query)}`, options);
   }
 
   dataset(project: string, dataset: string, options: CallOptions = {}): Promise<any> {
-    return this.#get(`/projects/${enc(project)}/datasets/${enc(dataset)}`, options);
+    return this.#get(`/projects/${enc(project, 'project')}/datasets/${enc(dataset, 'dataset')}`, options);
   }
 
   tables(project: string, dataset: string, query: Record<string, string | undefined> = {}, options: CallOptions = {}): Promise<any> {
-    return this.#get(`/projects/${enc(project)}/datasets/${enc(dataset)}/tables${search(query)}`, options);
+    return this.#get(`/projects/${enc(project, 'project')}/datasets/${enc(dataset, 'dataset')}/tables${search(query)}`, options);
   }
 
   table(project: string, dataset: string, table: string, options: CallOptions = {}): Promise<any> {
-    return this.#get(`/projects/${enc(project)}/datasets/${enc(dataset)}/tables/${enc(table)}`, options);
+    return this.#get(`/projects/${enc(project, 'project')}/datasets/${enc(dataset, 'dataset')}/tables/${enc(table, 'table')}`, options);
   }
 
   async #get(path: string, options: CallOptions): Promise<any> {
@@ -108,7 +108,12 @@ function refusalOf(status: number, body: any): ToolRefusal {
   return new ToolRefusal(error.code ?? status, error.errors?.[0]?.reason ?? 'backendError', error.message, Array.isArray(error.details) ? error.details : []);
 }
 
-function enc(segment: string): string {
+/**
+ * One path segment. `.` and `..` (even percent-encoded) are dot segments a URL resolves away, so
+ * they would reach another route than the one named: refused like any other invalid ID.
+ */
+function enc(segment: string, what: 'project' | 'dataset' | 'table' | 'job'): string {
+  if (segment === '.' || segment === '..') throw new ToolRefusal(400, 'invalid', `Invalid ${what} ID '${segment}'`);
   return encodeURIComponent(segment);
 }
 

@@ -42,7 +42,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
   const tools = toolDefinitions(o);
   // Servers are made per request; their tools' schemas are converted to JSON Schema once.
   const schemas = new Map(tools.map((t) => [t, { input: convertedOnce(t.input), output: convertedOnce(t.output) }]));
-  const handler: McpHttpHandler = createMcpHandler((ctx) => serverFor(app, o, tools, ctx.authInfo?.extra?.exchange as Exchange), {
+  const handler: McpHttpHandler = createMcpHandler((ctx) => serverFor(ctx.authInfo?.extra?.exchange as Exchange), {
     legacy: 'stateless',
     responseMode: 'auto',
     maxRequestBodySize: o.config.maxSqlBytes * 2 + 64 * 1024,
@@ -67,7 +67,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
       o.metrics.mcpCalls.inc({ method: message.method, tool: message.tool ?? '', outcome: 'unauthenticated' });
       const trail = new RequestTrail('mcp');
       trail.door = door(message, null);
-      trail.tokenFailure = { reason: auth.reason, message: auth.message, token: /^Bearer +(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? null };
+      trail.tokenFailure = { reason: auth.reason, message: auth.message, token: bearerToken(req.headers.authorization) };
       await record(trail, req.id, 401).catch(() => undefined);
       return reply
         .code(401)
@@ -78,7 +78,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort(new Error('the MCP client went away'));
     });
-    const exchange: Exchange = { caller: { identity: auth.identity, token: /^Bearer +(\S+)/i.exec(req.headers.authorization!)![1]! }, req, signal: gone.signal };
+    const exchange: Exchange = { caller: { identity: auth.identity, token: bearerToken(req.headers.authorization)! }, req, signal: gone.signal };
     if (!(await recordRefused(req, auth.identity, message, parsed))) {
       return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
     }
@@ -127,7 +127,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
   }
 
   /** One SDK server per exchange, its tools bound to the exchange's caller. */
-  function serverFor(app: FastifyInstance, o: McpOptions, defs: ToolDefinition[], exchange: Exchange): McpServer {
+  function serverFor(exchange: Exchange): McpServer {
     const server = new McpServer(
       { name: 'sluice', version: o.version },
       {
@@ -136,7 +136,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
           '(then use wait_for_approval). check_query tells what would happen without running anything.',
       },
     );
-    for (const def of defs) {
+    for (const def of tools) {
       server.registerTool(
         def.name,
         { title: def.title, description: def.description, inputSchema: schemas.get(def)!.input, outputSchema: schemas.get(def)!.output, annotations: def.annotations },
@@ -245,6 +245,11 @@ function peek(message: unknown): Peeked {
   const method = typeof m?.method === 'string' ? m.method.slice(0, 64) : '(none)';
   const tool = method === 'tools/call' && typeof m?.params?.name === 'string' ? m.params.name.slice(0, 64) : null;
   return { method, tool };
+}
+
+/** The token of an `Authorization: Bearer <token>` header (as the REST door reads it). */
+function bearerToken(header: string | undefined): string | null {
+  return /^Bearer +(\S+)/i.exec(header ?? '')?.[1] ?? null;
 }
 
 function parseOrUndefined(text: string): unknown {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Decision } from '../../engine/index.ts';
 import type { ApprovalStore } from '../approvals/index.ts';
 import { BigQueryError } from '../bigquery/errors.ts';
+import { PROJECT_ID } from '../bigquery/facade.ts';
 import { parseQueryRequest } from '../bigquery/query-request.ts';
 import type { Connections } from '../connections.ts';
 import type { Caller, Enforcer } from '../enforce.ts';
@@ -162,6 +163,8 @@ export function toolDefinitions(deps: ToolDeps): ToolDefinition[] {
     annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
     run: async (args, call) => {
       const p = projectOf(args.project);
+      // The REST routes check the project id; this tool reaches the enforcer without them.
+      if (!PROJECT_ID.test(p)) throw new BigQueryError(400, 'invalid', `Invalid project ID '${p.slice(0, 128)}'`);
       const spec = parseQueryRequest(p, { query: args.sql, useLegacySql: false, dryRun: true, ...defaultDatasetOf(args.default_dataset, p) }).spec;
       const connection = deps.connections.forProject(p);
       call.trail.connection = connection.name;

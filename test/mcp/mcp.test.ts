@@ -426,6 +426,64 @@ describe('bad input and attacks', () => {
     expectNoSecrets(stolen);
   });
 
+  it('runs no tool under an odd spelling of its name (case, whitespace, lookalike letters, NUL)', async () => {
+    const agent = await connect('reporting-agent');
+    for (const name of ['Execute_SQL', 'EXECUTE_SQL', ' execute_sql', 'execute_sql ', 'execute_sql\n', 'ex\u0435cute_sql', 'execute\u2010sql', 'execute_sql\u0000', 'execute_sql\u200b']) {
+      const answer = await agent.client.callTool({ name, arguments: { sql: "SELECT ssn FROM crm.customers WHERE customer_id = 'C001'" } }).then(
+        (r) => ({ isError: r.isError, text: JSON.stringify(r) }),
+        (e: Error) => ({ isError: true, text: e.message }),
+      );
+      expect(answer.isError, JSON.stringify(name)).toBe(true);
+      expect(answer.text).not.toContain('***-**-6701');
+      expectNoSecrets(answer);
+    }
+  });
+
+  it('refuses ids that are path segments or name another table, through every tool, as the REST door does', async () => {
+    const agent = await connect('reporting-agent');
+    const attempts: [string, Record<string, unknown>][] = [
+      ['list_dataset_ids', { project: '..' }],
+      ['list_dataset_ids', { project: `../${PROJECT}` }],
+      ['list_table_ids', { dataset: '..' }],
+      ['list_table_ids', { dataset: 'crm/../hr' }],
+      ['get_dataset_info', { dataset: '.' }],
+      ['get_table_info', { dataset: '..', table: 'customers' }],
+      ['get_table_info', { dataset: 'crm', table: '../customers' }],
+      ['get_query_results', { job_id: '..' }],
+      ['get_query_results', { job_id: '../../datasets/crm' }],
+      ['execute_sql', { sql: 'SELECT 1 AS one', project: `${PROJECT}/../x` }],
+      ['execute_sql', { sql: 'SELECT 1 AS one', default_dataset: `${PROJECT}.crm.customers` }],
+      ['check_query', { sql: 'SELECT 1 AS one', default_dataset: `${PROJECT}.crm.customers` }],
+      ['check_query', { sql: 'SELECT 1 AS one', default_dataset: '../x.crm' }],
+    ];
+    for (const [tool, args] of attempts) {
+      const answer = await call(agent, tool, args);
+      expect(answer.isError, `${tool} ${JSON.stringify(args)}: ${answer.content[0]?.text}`).toBe(true);
+      expect(errorOf(answer), `${tool} ${JSON.stringify(args)}: ${answer.content[0]?.text}`).toMatchObject({ code: 400, reason: 'invalid' });
+    }
+    // check_query reaches the enforcer without the facade's routes, and checks the project id as they do.
+    for (const project of [`../${PROJECT}`, '..', `${PROJECT}/x`, PROJECT.toUpperCase()]) {
+      const answer = await call(agent, 'check_query', { sql: 'SELECT 1 AS one', project });
+      expect(answer.isError, `${project}: ${answer.content[0]?.text}`).toBe(true);
+      expect(errorOf(answer)).toMatchObject({ code: 400, reason: 'invalid' });
+    }
+  });
+
+  it('serves a flood of concurrent tool calls from one agent, each judged on its own', async () => {
+    const agent = await connect('reporting-agent');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call(agent, i % 2 ? 'check_query' : 'execute_sql', { sql: "SELECT ssn FROM crm.customers WHERE customer_id = 'C001'" }),
+      ),
+    );
+    for (const [i, a] of answers.entries()) {
+      expect(a.isError, a.content[0]?.text).toBeFalsy();
+      if (i % 2) expect(a.structuredContent.outcome).toBe('mask');
+      else expect(a.structuredContent.rows).toEqual([{ ssn: '***-**-6701' }]);
+    }
+    expectNoSecrets(answers);
+  });
+
   it('refuses a forged internal-call header on the REST API, and records it', async () => {
     const res = await fetch(`${stack.gatewayUrl}/bigquery/v2/projects/${PROJECT}/queries`, {
       method: 'POST',
