@@ -14,8 +14,6 @@ import { BigQueryUpstream, type Headers } from '../gateway/upstream/bigquery.ts'
 import { expectAnswer } from '../gateway/upstream/answers.ts';
 import { UsageError } from './output.ts';
 
-export const DEFAULT_UPSTREAM = 'https://bigquery.googleapis.com';
-
 /** What the policy data holds that the diff compares (data.org in the policy). */
 interface PolicyData {
   policy_tags?: Record<string, { strategy?: string; raw_readers?: string[] } | null>;

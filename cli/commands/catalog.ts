@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { color, EXIT, UsageError } from '../output.ts';
 
+/** BigQuery itself (any other root is an emulator or a proxy). */
+const BIGQUERY = 'https://bigquery.googleapis.com';
+
 interface DiffFlags {
   project: string;
   dataset?: string;
@@ -29,7 +32,7 @@ export function registerCatalog(program: Command): void {
     )
     .option('--project <id>', 'project to compare (env SLUICE_PROJECT)', process.env.SLUICE_PROJECT ?? 'acme-analytics')
     .option('--dataset <name>', 'only this dataset of the project')
-    .option('--upstream <url>', 'BigQuery REST root', process.env.SLUICE_UPSTREAM ?? 'https://bigquery.googleapis.com')
+    .option('--upstream <url>', 'BigQuery REST root', process.env.SLUICE_UPSTREAM ?? BIGQUERY)
     .option(
       '--credentials <mode>',
       'none, adc (Application Default Credentials), or a service account e-mail to impersonate with them, as a gateway connection ' +
@@ -58,7 +61,7 @@ Exit codes:
         throw new UsageError(`--upstream ${flags.upstream} is not a URL`);
       }
       if (!flags.project.trim()) throw new UsageError('--project is empty');
-      const credentials = flags.credentials ?? (upstream.origin === 'https://bigquery.googleapis.com' ? 'adc' : 'none');
+      const credentials = flags.credentials ?? (upstream.origin === BIGQUERY ? 'adc' : 'none');
       const { catalogDiff } = await import('../catalog.ts');
       const progress = progressLine();
       let report;

@@ -6,9 +6,7 @@
 import type { Decision, Strategy } from '../../engine/schema-types.ts';
 import type { Connection } from '../connections.ts';
 import type { Caller, Enforcer } from '../enforce.ts';
-import { DETECTORS, type SchemaField, type TableSchema } from '../masking/index.ts';
-import { isRecordType } from '../masking/rows.ts';
-import { stricter } from '../masking/strategies.ts';
+import { DETECTORS, leafStrategies, type SchemaField, type TableSchema } from '../masking/index.ts';
 import { BigQueryError } from './errors.ts';
 import type { QuerySpec } from './query-request.ts';
 
@@ -167,34 +165,21 @@ export interface ColumnMask {
 
 /**
  * The mask on each leaf of `schema` under a whole-table decision (`SELECT *`: one statement, every
- * column asked for), resolved as the masker resolves it: the strictest mask on a field or any
- * record above it wins; leaves without one are content-scanned when the scan reads every answer.
+ * column asked for), resolved by the masker's own plan (leafStrategies): the strictest mask on a
+ * field or any record above it wins; leaves without one are content-scanned when the scan reads every answer.
  */
 export function columnMasks(decision: Pick<Decision, 'masks' | 'content_scan'>, schema: TableSchema): ColumnMask[] {
   const scan = decision.content_scan && decision.content_scan.scope !== 'unexpected_answers' ? decision.content_scan : undefined;
   const out: ColumnMask[] = [];
-  type Policy = { strategy: Strategy; source?: { table: string; column: string } | undefined };
-  const walk = (fields: readonly SchemaField[], prefix: string[], inherited: Policy | undefined) => {
-    for (const field of fields) {
-      const path = [...prefix, field.name];
-      let here = inherited;
-      for (const mask of decision.masks) {
-        const target = mask.output === '*' ? (mask.path?.length ? undefined : ['*']) : [mask.output, ...(mask.path ?? [])];
-        const hits = target?.[0] === '*' ? path.length === 1 : target !== undefined && sameName(target, path);
-        if (hits && stricter(here?.strategy, mask.strategy) !== here?.strategy) here = { strategy: mask.strategy, source: mask.source };
-      }
-      const type = String(field.type ?? '').toUpperCase();
-      if (isRecordType(type) && field.fields?.length) {
-        walk(field.fields as SchemaField[], path, here);
-      } else if (here) {
-        out.push({ path, mask: { reason: 'policy_mask', strategy: here.strategy, ...(here.source && { source: { ...here.source } }) } });
-      } else if (scan) {
-        const text = type === 'STRING' || type === 'JSON';
-        out.push({ path, mask: { reason: 'content_scan', strategy: text ? scan.strategy : 'null', detectors: [...DETECTORS] } });
-      }
+  for (const { path, field, strategy, source } of leafStrategies(schema, decision.masks)) {
+    if (strategy) {
+      out.push({ path, mask: { reason: 'policy_mask', strategy, ...(source && { source: { ...source } }) } });
+    } else if (scan) {
+      const type = field.type.toUpperCase();
+      const text = type === 'STRING' || type === 'JSON';
+      out.push({ path, mask: { reason: 'content_scan', strategy: text ? scan.strategy : 'null', detectors: [...DETECTORS] } });
     }
-  };
-  walk(schema.fields, [], undefined);
+  }
   return out;
 }
 
@@ -212,11 +197,6 @@ export function withColumnMasks(schema: TableSchema, masks: readonly ColumnMask[
       };
     });
   return { ...schema, fields: visit(schema.fields, []) };
-}
-
-/** BigQuery compares column names case-insensitively; decisions carry them lower-cased. */
-function sameName(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((name, i) => name.toLowerCase() === b[i]!.toLowerCase());
 }
 
 function pathKey(path: readonly string[]): string {

@@ -24,6 +24,7 @@ const FORMS: Record<string, RegExp> = {
 const ALIASES: Record<string, string> = { INT64: 'INTEGER', FLOAT64: 'FLOAT', BIGNUMERIC: 'NUMERIC', BOOL: 'BOOLEAN' };
 
 interface FieldCheck {
+  /** The field's dotted path from the top-level column (worked out once, not per cell). */
   name: string;
   repeated: boolean;
   form: RegExp | undefined;
@@ -35,7 +36,7 @@ export type RowsCheck = (rows: readonly unknown[]) => string | undefined;
 
 /** A checker for rows of `schema`; returns a description of the first misfit, or undefined. */
 export function compileRowsCheck(schema: TableSchema): RowsCheck {
-  const fields = schema.fields.map(checkOf);
+  const fields = schema.fields.map((f) => checkOf(f, ''));
   return (rows) => {
     for (let r = 0; r < rows.length; r++) {
       const problem = rowProblem(rows[r], fields, '');
@@ -45,14 +46,15 @@ export function compileRowsCheck(schema: TableSchema): RowsCheck {
   };
 }
 
-function checkOf(field: SchemaField): FieldCheck {
+function checkOf(field: SchemaField, prefix: string): FieldCheck {
   const type = String(field.type ?? '').toUpperCase();
   const record = isRecordType(type);
+  const name = prefix ? `${prefix}.${field.name}` : field.name;
   return {
-    name: field.name,
+    name,
     repeated: field.mode === 'REPEATED',
     form: record ? undefined : FORMS[ALIASES[type] ?? type],
-    children: record ? (field.fields ?? []).map((f) => checkOf(f as SchemaField)) : undefined,
+    children: record ? (field.fields ?? []).map((f) => checkOf(f as SchemaField, name)) : undefined,
   };
 }
 
@@ -62,7 +64,7 @@ function rowProblem(row: unknown, fields: FieldCheck[], path: string): string | 
   if (cells.length !== fields.length) return `${path ? `field ${path}` : ''} has ${cells.length} cells where the schema has ${fields.length}`.trimStart();
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
-    const name = path ? `${path}.${field.name}` : field.name;
+    const name = field.name;
     const cell = cells[i] as TableCell | null;
     if (typeof cell !== 'object' || cell === null) return `field ${name} is not a cell`;
     const v = cell.v;

@@ -18,39 +18,12 @@ const MEMO_GENERATION_SIZE = 16_384;
 export type HashKey = string | Uint8Array;
 
 /**
- * Returns `value -> token`. HMAC is computed as H(opad ‖ H(ipad ‖ m)) with one-shot `crypto.hash`
- * calls into reused buffers, about 2x faster than a `createHmac` object per value, and memoised
- * because masked columns repeat values heavily (ids, emails, countries).
+ * Returns `value -> token`: HMAC-SHA256 under the key (hmacWith), memoised because masked columns
+ * repeat values heavily (ids, emails, countries).
  */
 export function createHasher(key: HashKey): (value: string) => string {
-  const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
-  if (keyBytes.length < MIN_KEY_BYTES) {
-    throw new MaskingError('invalid_key', `hash key must be at least ${MIN_KEY_BYTES} bytes`);
-  }
-  const blockKey = Buffer.alloc(BLOCK);
-  (keyBytes.length > BLOCK ? hash('sha256', keyBytes, 'buffer') : keyBytes).copy(blockKey);
-
-  let inner = Buffer.alloc(BLOCK + 1024);
-  const outer = Buffer.alloc(BLOCK + 32);
-  for (let i = 0; i < BLOCK; i++) {
-    inner[i] = blockKey[i]! ^ 0x36;
-    outer[i] = blockKey[i]! ^ 0x5c;
-  }
-
-  const compute = (value: string): string => {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit; grow before writing so nothing is truncated.
-    if (value.length * 3 > inner.length - BLOCK) {
-      const grown = Buffer.alloc(BLOCK + value.length * 3);
-      inner.copy(grown, 0, 0, BLOCK);
-      inner = grown;
-    }
-    const written = inner.write(value, BLOCK, 'utf8');
-    // Hex out and back is cheaper than a 'buffer' digest, which allocates a Buffer per call.
-    outer.write(hash('sha256', inner.subarray(0, BLOCK + written), 'hex'), BLOCK, 'hex');
-    return HASH_PREFIX + hash('sha256', outer, 'hex').slice(0, TOKEN_HEX_CHARS);
-  };
-
-  return memo(compute);
+  const hmac = hmacWith(keyBytesOf(key), 'hex');
+  return memo((value) => HASH_PREFIX + hmac(value, 'utf8').slice(0, TOKEN_HEX_CHARS));
 }
 
 /**
@@ -77,8 +50,8 @@ export const sha256Digester: Digester = memoised({
  */
 export function createSaltedDigester(key: HashKey, job: string | undefined): Digester {
   const salt =
-    job === undefined ? randomBytes(32) : Buffer.from(hmacWith(keyBytesOf(key))(`sluice RANDOM_HASH salt\0${job}`, 'utf8'), 'base64');
-  const hmac = hmacWith(salt);
+    job === undefined ? randomBytes(32) : Buffer.from(hmacWith(keyBytesOf(key), 'base64')(`sluice RANDOM_HASH salt\0${job}`, 'utf8'), 'base64');
+  const hmac = hmacWith(salt, 'base64');
   return memoised({ text: (value) => hmac(value, 'utf8'), bytes: (base64) => hmac(base64, 'base64') });
 }
 
@@ -92,9 +65,10 @@ function keyBytesOf(key: HashKey): Buffer {
 
 /**
  * HMAC-SHA256 (RFC 2104) under `key` of a message given as text (UTF-8) or base64 (bytes),
- * returned as base64; one-shot hashes into reused buffers, as in createHasher.
+ * returned in `out`: H(opad ‖ H(ipad ‖ m)) with one-shot `crypto.hash` calls into reused buffers,
+ * about 2x faster than a `createHmac` object per value.
  */
-function hmacWith(key: Buffer): (message: string, encoding: 'utf8' | 'base64') => string {
+function hmacWith(key: Buffer, out: 'hex' | 'base64'): (message: string, encoding: 'utf8' | 'base64') => string {
   const blockKey = Buffer.alloc(BLOCK);
   (key.length > BLOCK ? hash('sha256', key, 'buffer') : key).copy(blockKey);
   let inner = Buffer.alloc(BLOCK + 1024);
@@ -111,8 +85,9 @@ function hmacWith(key: Buffer): (message: string, encoding: 'utf8' | 'base64') =
       inner = grown;
     }
     const written = inner.write(message, BLOCK, encoding);
+    // Hex out and back is cheaper than a 'buffer' digest, which allocates a Buffer per call.
     outer.write(hash('sha256', inner.subarray(0, BLOCK + written), 'hex'), BLOCK, 'hex');
-    return hash('sha256', outer, 'base64');
+    return hash('sha256', outer, out);
   };
 }
 

@@ -1,6 +1,7 @@
 // In-flight masking of BigQuery result rows: the gateway compiles one masker per query from the
 // decision's masks and content scan, swaps in its schema and passes every page of rows through it.
 export { compileMasker, type Masker, type MaskerOptions, type MaskedPage, type MaskStats } from './masker.ts';
+export { leafStrategies, type LeafStrategy } from './plan.ts';
 export { compileRowsCheck, type RowsCheck } from './conformance.ts';
 export { selectSchemaFields } from './selected-fields.ts';
 export { MaskingError, type MaskingErrorCode } from './errors.ts';

@@ -45,6 +45,8 @@ export interface FieldPlan {
 interface Node {
   field: SchemaField;
   strategy: Strategy | undefined;
+  /** The sensitive column the mask that set `strategy` comes from. */
+  source: Mask['source'];
   children: Node[];
 }
 
@@ -79,13 +81,53 @@ export function resolveMasks(
   return { plans, schema: { ...schema, fields }, width: roots.length };
 }
 
+export interface LeafStrategy {
+  /** Field names from the top-level column down to the leaf. */
+  path: string[];
+  field: SchemaField;
+  /** The strictest mask on the leaf or on a RECORD above it, and the sensitive column it comes from. */
+  strategy: Strategy | undefined;
+  source: Mask['source'];
+}
+
+/**
+ * Every leaf of `schema` (a RECORD without fields counts as one) with the strategy `masks` put
+ * on it, resolved as `resolveMasks` resolves them. Throws `MaskingError` as it does.
+ */
+export function leafStrategies(schema: TableSchema, masks: readonly Mask[]): LeafStrategy[] {
+  if (!schema || !Array.isArray(schema.fields)) {
+    throw new MaskingError('row_shape', 'result schema has no fields');
+  }
+  const roots = schema.fields.map(toNode);
+  for (const mask of masks) applyMask(roots, mask);
+  const out: LeafStrategy[] = [];
+  const walk = (nodes: readonly Node[], prefix: string[], inherited: Pick<Node, 'strategy' | 'source'>) => {
+    for (const node of nodes) {
+      const path = [...prefix, node.field.name];
+      const here = stricter(inherited.strategy, node.strategy) === inherited.strategy ? inherited : node;
+      if (node.children.length > 0) walk(node.children, path, here);
+      else out.push({ path, field: node.field, strategy: here.strategy, source: here.source });
+    }
+  };
+  walk(roots, [], { strategy: undefined, source: undefined });
+  return out;
+}
+
 function toNode(field: SchemaField): Node {
   if (!field || typeof field.name !== 'string' || typeof field.type !== 'string') {
     throw new MaskingError('row_shape', 'result schema has a field without a name or type');
   }
   const type = field.type.toUpperCase();
   const children = isRecordType(type) ? (field.fields ?? []).map((f) => toNode(f as SchemaField)) : [];
-  return { field, strategy: undefined, children };
+  return { field, strategy: undefined, source: undefined, children };
+}
+
+/** Raises `node` to `mask`'s strategy when it is stricter (the first mask wins a tie). */
+function tighten(node: Node, mask: Mask): void {
+  const strategy = stricter(node.strategy, mask.strategy);
+  if (strategy === node.strategy) return;
+  node.strategy = strategy;
+  node.source = mask.source;
 }
 
 function applyMask(roots: Node[], mask: Mask): void {
@@ -101,7 +143,7 @@ function applyMask(roots: Node[], mask: Mask): void {
   const path = mask.path ?? [];
   if (mask.output === '*') {
     if (path.length > 0) throw new MaskingError('invalid_mask', 'a mask on `*` cannot have a path');
-    for (const node of roots) node.strategy = stricter(node.strategy, mask.strategy);
+    for (const node of roots) tighten(node, mask);
     return;
   }
   const columns = matching(roots, mask.output);
@@ -134,7 +176,7 @@ function applyMask(roots: Node[], mask: Mask): void {
       targets = next;
       walked += '.' + segment;
     }
-    for (const node of targets) node.strategy = stricter(node.strategy, mask.strategy);
+    for (const node of targets) tighten(node, mask);
   }
 }
 
