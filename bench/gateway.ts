@@ -12,6 +12,7 @@
 // maximumBytesBilled; target: ≤ 1.2× direct p50 for a never-seen query). In cap mode the job's
 // referenced tables are not checked (`require_referenced_tables: false`): the emulator names none,
 // and against BigQuery that check is one jobs.get after the job, which this run does not measure.
+// Last, revocation's per-request cost (bench/revocation.ts; alone: BENCH_ONLY=revocation).
 // Run: `node bench/gateway.ts` (BENCH_N, BENCH_REQUESTS, BENCH_REPLAY_REQUESTS, BENCH_CONCURRENCY).
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { createGateway } from '../gateway/server.ts';
 import { HttpUpstream } from '../gateway/upstream/http.ts';
 import { AGGREGATE_SQL, PII_SQL, throughputs } from './load.ts';
 import { replayOf } from './replay-upstream.ts';
+import { revocationBench } from './revocation.ts';
 import { announce, serveArgs, startChild } from './servers.ts';
 import { summarize, table, type Summary } from './stats.ts';
 
@@ -63,7 +65,11 @@ interface ServeArgs {
 
 const args = serveArgs<ServeArgs>();
 if (args) await serve(args);
-else await run();
+else if (process.env.BENCH_ONLY === 'revocation') await revocationBench();
+else {
+  await run();
+  await revocationBench();
+}
 
 /** Child: two gateways and a pass-through proxy in front of the emulator the parent started. */
 async function serve({ emulatorUrl, issuer }: ServeArgs): Promise<void> {

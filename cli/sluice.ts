@@ -24,7 +24,10 @@ const commands: Record<string, () => Promise<Register>> = {
   shadow: async () => (await import('./commands/shadow.ts')).registerShadow,
   mcp: async () => (await import('./commands/mcp.ts')).registerMcp,
   catalog: async () => (await import('./commands/catalog.ts')).registerCatalog,
+  principals: async () => (await import('./commands/principals.ts')).registerPrincipals,
+  'access-review': async () => (await import('./commands/access-review.ts')).registerAccessReview,
   serve: async () => (await import('./commands/serve.ts')).registerServe,
+  sql: async () => (await import('./commands/sql-corpus.ts')).registerSql,
 };
 const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const load = requested && Object.hasOwn(commands, requested) ? [requested] : Object.keys(commands);

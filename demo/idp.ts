@@ -7,12 +7,19 @@
 // the authorization-code grant and PKCE through a minimal login page served here.
 //
 // It prints nothing: no development-mode warnings (own adapter, own keys, own interactions).
+//
+// Revocation (the gateway's gateway/identity/): a subject (client or account) can be disabled here;
+// the token endpoint then refuses it, and the introspection endpoint at `/introspect` (RFC 7662,
+// advertised in discovery as `introspection_endpoint`) calls its already issued tokens inactive.
+// oidc-provider's own introspection refuses JWT-format access tokens, so this small route verifies
+// the provider's own tokens with its own keys instead. The provider can also push Security Event
+// Tokens (RFC 8417) it signs with its own signing key to a receiver (RFC 8935).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
 import type { JWK } from 'jose';
 import Provider, { errors as oidcErrors } from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -79,6 +86,8 @@ export interface IdentityProviderOptions {
   signingAlgorithm?: SigningAlgorithm;
   /** Key id of the initial signing key. Defaults to its JWK thumbprint. */
   keyId?: string;
+  /** The resource server's credentials at the introspection endpoint. Default: `sluice-gateway` and a random secret. */
+  introspectionClient?: ClientCredentials;
 }
 
 export interface ClientCredentials {
@@ -99,7 +108,38 @@ export interface TokenResponse {
   scope?: string;
 }
 
-export type RequestKind = 'discovery' | 'jwks' | 'token' | 'authorization' | 'other';
+export type RequestKind = 'discovery' | 'jwks' | 'token' | 'authorization' | 'introspection' | 'other';
+
+/** A fault the introspection endpoint can be told to show (outages and untrustworthy answers). */
+export type IntrospectionFault = 'unavailable' | 'not_json' | 'other_audience';
+
+/** The short names of the CAEP and RISC events the provider can push. */
+export type SecurityEventName = 'session-revoked' | 'credential-change' | 'account-disabled' | 'account-purged' | 'account-enabled';
+
+export interface SecurityEventOptions {
+  event: SecurityEventName;
+  /** The subject (`iss_sub` with this provider's issuer unless `subjectIssuer`). */
+  subject: string;
+  /** The receiver's audience. */
+  audience: string;
+  /** Default: random. */
+  jti?: string;
+  /** Issued at (seconds). Default: now. */
+  iat?: number;
+  /** The subject's issuer; default this provider's. */
+  subjectIssuer?: string;
+  /** The event's time (seconds); default: none. */
+  eventTimestamp?: number;
+  reasonAdmin?: string;
+}
+
+const SECURITY_EVENT_TYPES: Record<SecurityEventName, string> = {
+  'session-revoked': 'https://schemas.openid.net/secevent/caep/event-type/session-revoked',
+  'credential-change': 'https://schemas.openid.net/secevent/caep/event-type/credential-change',
+  'account-disabled': 'https://schemas.openid.net/secevent/risc/event-type/account-disabled',
+  'account-purged': 'https://schemas.openid.net/secevent/risc/event-type/account-purged',
+  'account-enabled': 'https://schemas.openid.net/secevent/risc/event-type/account-enabled',
+};
 
 export interface IdentityProvider {
   /** The `iss` of issued tokens (and of the discovery document). */
@@ -129,6 +169,19 @@ export interface IdentityProvider {
    * published unless `retirePrevious`.
    */
   rotateSigningKey(options?: { retirePrevious?: boolean; keyId?: string }): Promise<string>;
+  /** Where tokens are introspected (RFC 7662); also `introspection_endpoint` in discovery. */
+  readonly introspectionEndpoint: string;
+  /** The client a resource server (the gateway) authenticates with at the introspection endpoint. */
+  readonly introspectionClient: ClientCredentials;
+  /** Disables a client or account: no new tokens, and introspection calls its issued tokens inactive. */
+  disableSubject(subject: string): void;
+  enableSubject(subject: string): void;
+  /** Makes the introspection endpoint misbehave until cleared (undefined). */
+  setIntrospectionFault(fault: IntrospectionFault | undefined): void;
+  /** A Security Event Token signed with the provider's current signing key. */
+  signSecurityEvent(options: SecurityEventOptions): Promise<string>;
+  /** Pushes a signed Security Event Token to a receiver (RFC 8935); resolves to its answer. */
+  pushSecurityEvent(receiverUrl: string, options: SecurityEventOptions): Promise<{ status: number; body: unknown }>;
   /** Requests served so far, by kind. */
   requestCount(kind: RequestKind): number;
   resetRequestCounts(): void;
@@ -176,6 +229,7 @@ function classify(pathname: string): RequestKind {
   if (pathname === '/jwks') return 'jwks';
   if (pathname === '/token') return 'token';
   if (pathname === '/auth' || pathname.startsWith('/auth/')) return 'authorization';
+  if (pathname === '/introspect') return 'introspection';
   return 'other';
 }
 
@@ -183,6 +237,24 @@ function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
   const bb = Buffer.from(b);
   return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+/** HTTP Basic credentials (RFC 6749 §2.3.1: each part form-encoded). */
+function basicCredentials(header: string | undefined): [string, string] | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  try {
+    return [decodeURIComponent(decoded.slice(0, colon)), decodeURIComponent(decoded.slice(colon + 1))];
+  } catch {
+    return undefined;
+  }
+}
+
+function basicClientId(header: string | undefined): string | undefined {
+  return basicCredentials(header)?.[0];
 }
 
 function escapeHtml(value: string): string {
@@ -237,6 +309,9 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
   const cookieKeys = [randomBytes(32).toString('base64url')];
   const store = new IdpStore();
   const counts = new Map<RequestKind, number>();
+  const disabledSubjects = new Set<string>();
+  let introspectionFault: IntrospectionFault | undefined;
+  const introspectionClient: ClientCredentials = options.introspectionClient ?? { clientId: 'sluice-gateway', clientSecret: randomBytes(24).toString('base64url') };
 
   // The listening URL is known only after bind, so the provider is built after listen().
   let provider: Provider | undefined;
@@ -263,6 +338,19 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
     mutable.originalUrl = req.url;
     req.url = `${innerPath}${url.search}`;
     const active = provider;
+    if (innerPath === '/introspect') {
+      introspect(req, res).catch(() => {
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      });
+      return;
+    }
+    if (innerPath === '/token' && disabledSubjects.has(basicClientId(req.headers.authorization) ?? '')) {
+      res.statusCode = 401;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ error: 'invalid_client', error_description: 'the client is disabled' }));
+      return;
+    }
     if (innerPath.startsWith('/interaction/')) {
       interaction(active, innerPath, req, res).catch(() => {
         if (!res.headersSent) res.statusCode = 500;
@@ -383,6 +471,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
         RefreshToken: 8 * 3600,
       },
       clientBasedCORS: () => false,
+      discovery: { introspection_endpoint: `${url}/introspect`, introspection_endpoint_auth_methods_supported: ['client_secret_basic'] },
       renderError: async (ctx, out) => {
         ctx.type = 'text/plain; charset=utf-8';
         ctx.body = `${out.error}${out.error_description ? `: ${out.error_description}` : ''}\n`;
@@ -456,6 +545,54 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
 
   const tokenEndpoint = `${url}/token`;
 
+  /** RFC 7662 for the provider's own JWT access tokens: verified with its own keys, its disabled set consulted. */
+  async function introspect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const answer = (status: number, body: string) => {
+      res.statusCode = status;
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('cache-control', 'no-store');
+      res.end(body);
+    };
+    const [id, secret] = basicCredentials(req.headers.authorization) ?? [];
+    if (req.method !== 'POST') return answer(405, JSON.stringify({ error: 'invalid_request' }));
+    if (id !== introspectionClient.clientId || !safeEqual(secret ?? '', introspectionClient.clientSecret)) {
+      res.setHeader('www-authenticate', 'Basic realm="introspection"');
+      return answer(401, JSON.stringify({ error: 'invalid_client' }));
+    }
+    const token = (await readForm(req)).get('token') ?? '';
+    if (introspectionFault === 'unavailable') return answer(503, JSON.stringify({ error: 'temporarily_unavailable' }));
+    if (introspectionFault === 'not_json') {
+      res.statusCode = 200;
+      res.setHeader('content-type', 'text/html');
+      res.end('<html><body>Service temporarily moved</body></html>');
+      return;
+    }
+    let claims;
+    try {
+      const jwks = createLocalJWKSet({ keys: keys.map(({ privateJwk: { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } }) => pub) });
+      ({ payload: claims } = await jwtVerify(token, jwks, { issuer }));
+    } catch {
+      return answer(200, JSON.stringify({ active: false }));
+    }
+    if (typeof claims.sub !== 'string' || disabledSubjects.has(claims.sub)) return answer(200, JSON.stringify({ active: false }));
+    const aud = introspectionFault === 'other_audience' ? 'https://elsewhere.example/api' : claims.aud;
+    return answer(200, JSON.stringify({ active: true, iss: claims.iss, sub: claims.sub, aud, exp: claims.exp, iat: claims.iat, client_id: claims.client_id, scope: claims.scope, token_type: 'Bearer' }));
+  }
+
+  async function signSecurityEvent(event: SecurityEventOptions): Promise<string> {
+    const key = keys[0]!;
+    const subject = { format: 'iss_sub', iss: event.subjectIssuer ?? issuer, sub: event.subject };
+    const body: Record<string, unknown> = { subject };
+    if (event.eventTimestamp !== undefined) body.event_timestamp = event.eventTimestamp;
+    if (event.reasonAdmin) body.reason_admin = { en: event.reasonAdmin };
+    return new SignJWT({ jti: event.jti ?? randomBytes(12).toString('base64url'), events: { [SECURITY_EVENT_TYPES[event.event]]: body } })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'secevent+jwt' })
+      .setIssuer(issuer)
+      .setAudience(event.audience)
+      .setIssuedAt(event.iat ?? Math.floor(Date.now() / 1000))
+      .sign(await importJWK(key.privateJwk, key.alg));
+  }
+
   const credentialsFor = (clientName: string): ClientCredentials => {
     const client = clientsById.get(clientName);
     if (!client) throw new Error(`unknown client ${clientName}`);
@@ -509,6 +646,33 @@ export async function startIdentityProvider(options: IdentityProviderOptions = {
       keys = rotation.retirePrevious ? [next] : [next, ...keys];
       install();
       return next.kid;
+    },
+    introspectionEndpoint: `${url}/introspect`,
+    introspectionClient,
+    disableSubject(subject) {
+      disabledSubjects.add(subject);
+    },
+    enableSubject(subject) {
+      disabledSubjects.delete(subject);
+    },
+    setIntrospectionFault(fault) {
+      introspectionFault = fault;
+    },
+    signSecurityEvent,
+    async pushSecurityEvent(receiverUrl, event) {
+      const response = await fetch(receiverUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
+        body: await signSecurityEvent(event),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON (202 has no body)
+      }
+      return { status: response.status, body };
     },
     requestCount(kind) {
       return counts.get(kind) ?? 0;

@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     console.log(dim(`     sales.orders still holds ${count.n} rows\n`));
 
     const ledgerSql = 'SELECT account, SUM(amount) AS total FROM finance.ledger GROUP BY account ORDER BY account';
-    await step(5, 'the finance ledger', agent, ledgerSql);
+    await heldStep(5, 'the finance ledger', agent, ledgerSql, !flags.keep);
 
     // The same agent as an MCP client: the same policy, masks and refusals, as tool results.
     console.log(`  ${dim('the same agent over MCP: @modelcontextprotocol/client at')} ${mcpUrl}\n`);
@@ -170,6 +170,26 @@ async function step(n: number, title: string, client: BigQuery, sql: string): Pr
     console.log(wrap(e.message, '     '));
     console.log();
   }
+}
+
+/**
+ * A query that needs approval: the client gets a job in state PENDING, which it would poll like
+ * any other until a data owner decides. Cancelling the job withdraws the approval request.
+ */
+async function heldStep(n: number, title: string, client: BigQuery, sql: string, cancel: boolean): Promise<void> {
+  console.log(`${bold(`${n}.`)} ${title}`);
+  console.log(dim(`   ${sql}`));
+  const [job] = await client.createQueryJob({ query: sql });
+  const [held] = await job.getMetadata();
+  console.log(`   ${yellow(`→ job ${held.jobReference.jobId} ${held.status.state}`)} ${dim('(nothing runs until a data owner approves)')}`);
+  console.log(wrap(held.status.approval?.message ?? '', '     '));
+  if (cancel) {
+    const [{ job: ended }] = await job.cancel();
+    console.log(dim(`     jobs.cancel: the job is ${ended.status.state} (${ended.status.errorResult?.reason}); the approval request is withdrawn`));
+  } else {
+    console.log(dim('     approve it on the approver page: the job then runs and job.getQueryResults() returns the rows'));
+  }
+  console.log();
 }
 
 /** One tool call over MCP, printed like a REST step: a tool error as the REST refusal it stands for. */

@@ -5,7 +5,7 @@
 // literals.ts: the same query with other values in it shares the parse; only `sql.text` and
 // `sql.hash` are its own).
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
-import { analyzeSql, withText, type SqlAnalysis } from './sql/analyze.ts';
+import { analyzeSql, boundHash, withText, type SqlAnalysis } from './sql/analyze.ts';
 import { LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';
@@ -24,6 +24,11 @@ export interface NormalizeRequest {
   dryRun?: boolean;
   estimate?: Estimate;
   grants?: Grant[];
+  /**
+   * The query parameters sent with the text, as sent. Their values are part of `sql.hash`, so a
+   * grant scoped to the statement covers these values only.
+   */
+  parameters?: unknown;
   /** Known table schemas, so `SELECT *` expands to real columns. Treated as immutable. */
   schemas?: TableSchemas;
   now?: Date;
@@ -130,7 +135,7 @@ export function normalize(req: NormalizeRequest): PolicyInput {
     now: clock(req.now ?? new Date()),
     identity: req.identity,
     request,
-    sql: analysis.sql,
+    sql: req.parameters === undefined || req.parameters === null ? analysis.sql : { ...analysis.sql, hash: boundHash(analysis.sql.hash, req.parameters) },
     grants: req.grants ?? [],
   };
   if (req.estimate !== undefined) input.estimate = estimateWithUnparsed(req.estimate, analysis.tables);

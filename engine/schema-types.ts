@@ -10,6 +10,8 @@ export type AuditRecord =
   | AuditGrantRecord
   | AuditTokenFailureRecord
   | AuditConfigReloadRecord
+  | AuditPrincipalRecord
+  | AuditAccessRefusedRecord
   | AuditCheckpointRecord;
 /**
  * Format version of the record body.
@@ -307,7 +309,7 @@ export interface AuditApprovalData {
    * The approval request; null for a refused attempt that named none.
    */
   approval_id: string | null;
-  action: "requested" | "reused" | "voted" | "approved" | "rejected" | "expired" | "cancelled" | "refused";
+  action: "requested" | "reused" | "voted" | "approved" | "rejected" | "expired" | "withdrawn" | "refused";
   /**
    * The gateway request that asked for approval.
    */
@@ -335,9 +337,9 @@ export interface AuditApprovalData {
    */
   grant_id: string | null;
   /**
-   * With `refused`: what was attempted.
+   * With `refused`: what was attempted (`request`: an approval request over the identity's bounds; `view`: a request the caller may not see; `list`, `list_grants`: a listing with a page token not issued for it).
    */
-  operation: "vote" | "revoke" | "consume" | null;
+  operation: "request" | "vote" | "revoke" | "consume" | "withdraw" | "view" | "list" | "list_grants" | null;
   /**
    * With `refused`: why.
    */
@@ -407,11 +409,17 @@ export interface AuditTokenFailureData {
   route: string | null;
   connection: string | null;
   /**
-   * missing_token, bad_signature, expired, …
+   * missing_token, bad_signature, expired, …; revocation (gateway/identity/): principal_disabled (the subject is disabled: the message says when and by which signal), session_revoked (the token was issued before the subject's sessions were revoked), token_inactive (the issuer's introspection says the token is no longer active), introspection_unavailable (the introspection endpoint could not be asked; fail closed), introspection_invalid (its answer was not usable: not JSON, or active for another audience, subject or issuer), revocation_state_stale (the disabled set could not be refreshed from the database; fail closed)
    */
   reason: string;
   message: string;
+  /**
+   * UNVERIFIED: the `iss` the refused token's payload claimed, read without checking its signature (the caller controls it). Control characters replaced, at most 256 characters; null when the token had none or was not a JWT.
+   */
   claimed_issuer: string | null;
+  /**
+   * UNVERIFIED: the `sub` the refused token's payload claimed; as claimed_issuer.
+   */
   claimed_subject: string | null;
   /**
    * First 16 hex digits of the token's sha256: correlates repeated failures without keeping the token.
@@ -446,6 +454,93 @@ export interface AuditConfigReloadData {
   revision: string | null;
   previous_revision: string | null;
   error: string | null;
+}
+export interface AuditPrincipalRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "principal";
+  data: AuditPrincipalData;
+}
+/**
+ * A change of a principal's status (disabled, enabled, sessions revoked) and the signal that made it, or a signal or introspection answer the gateway refused (which changed nothing).
+ */
+export interface AuditPrincipalData {
+  /**
+   * disabled / enabled / sessions_revoked: the status changed; signal_refused: a Security Event Token was refused (400); introspection_refused: an introspection answer was not usable and the request was refused.
+   */
+  action: "disabled" | "enabled" | "sessions_revoked" | "signal_refused" | "introspection_refused";
+  /**
+   * The principal's issuer (for a refused signal: the issuer it claimed, unverified).
+   */
+  issuer: string | null;
+  subject: string | null;
+  /**
+   * introspection, cli, or ssf:<event> (session-revoked, credential-change, account-disabled, account-purged, account-enabled).
+   */
+  signal: string | null;
+  /**
+   * Why, as the operator or the signal gave it.
+   */
+  reason: string | null;
+  /**
+   * Who made the change: the operating-system user of the CLI, or the signal's issuer.
+   */
+  actor: string | null;
+  /**
+   * When the event happened, as the signal says.
+   */
+  event_at: null | AuditTime;
+  /**
+   * sessions_revoked: tokens issued before this time are refused.
+   */
+  not_before: null | AuditTime;
+  /**
+   * The Security Event Token's jti.
+   */
+  jti: string | null;
+  /**
+   * Pending approval requests of the principal withdrawn by this change.
+   */
+  withdrawn: string[];
+  /**
+   * Grants of the principal revoked by this change.
+   */
+  revoked: string[];
+  /**
+   * Why a signal or an introspection answer was refused.
+   */
+  error: null | {
+    code: string;
+    message: string;
+  };
+}
+export interface AuditAccessRefusedRecord {
+  v: AuditRecordVersion;
+  stream: AuditStream;
+  seq: AuditSeq;
+  id: string;
+  at: AuditTime;
+  kind: "access_refused";
+  data: AuditAccessRefusedData;
+}
+/**
+ * A call to one of the gateway's own JSON APIs (the principal inventory, GET /principals) refused to an authenticated caller it is not for: who asked, the route, why. A refused token is a token_failure record instead.
+ */
+export interface AuditAccessRefusedData {
+  request_id: string | null;
+  /**
+   * The API call refused, e.g. principals.list, principals.get.
+   */
+  route: string;
+  identity: AuditIdentity;
+  /**
+   * HTTP status the caller received.
+   */
+  status: number;
+  error: AuditProblem;
 }
 export interface AuditCheckpointRecord {
   v: AuditRecordVersion;
@@ -549,6 +644,23 @@ export interface Approval {
    */
   request_ttl_seconds?: number;
   one_time?: boolean;
+  /**
+   * How the caller waits: as a PENDING job its client polls (`job`) or refused with approvalRequired until approved (`refuse`). Absent: the connection's `approval_hold`.
+   */
+  hold?: "job" | "refuse";
+  /**
+   * Bounds on the requests one identity files. Absent: 20 open, 30 a minute.
+   */
+  limits?: {
+    /**
+     * Pending requests one identity may have open at once.
+     */
+    max_open_requests?: number;
+    /**
+     * New requests one identity may file in any minute.
+     */
+    requests_per_minute?: number;
+  };
   scope: {
     kind: "dataset" | "tables" | "statement";
     datasets?: string[];
@@ -954,6 +1066,15 @@ export interface GatewayConfig {
     };
   };
   /**
+   * The principal inventory's JSON API (GET /principals): who may read it.
+   */
+  principals?: {
+    /**
+     * Groups whose people (identities of kind human) may list principals. Absent or empty: the API refuses everyone.
+     */
+    reviewer_groups?: string[];
+  };
+  /**
    * OIDC issuers whose access tokens the gateway accepts.
    *
    * @minItems 1
@@ -1010,6 +1131,7 @@ export interface GatewayConfig {
     upstream_timeout_ms?: number;
     body_limit_bytes?: number;
   };
+  revocation?: RevocationConfig;
   /**
    * Ship every decision to a collector in OPA's decision-log service format: gzip-compressed JSON arrays of events POSTed to `<url>/logs`. Read from the committed audit trail after the fact (never on the request path); a cursor in the database resumes shipping after a restart or an outage.
    */
@@ -1056,6 +1178,10 @@ export interface TrustedIssuerConfig {
   issuer: string;
   audience: string | [string, ...string[]];
   groups_claim?: string;
+  /**
+   * How the groups claim is written: `array` (a JSON array of strings), `space_separated` or `comma_separated` (one string). A claim in any other form is refused (401 invalid_groups_claim).
+   */
+  groups_claim_format?: "array" | "space_separated" | "comma_separated";
   kind_claim?: string;
   default_kind?: "agent" | "human";
   jwks_uri?: string;
@@ -1064,6 +1190,40 @@ export interface TrustedIssuerConfig {
    */
   algorithms?: [string, ...string[]];
   token_type?: string;
+  introspection?: IntrospectionConfig;
+  /**
+   * Accept OpenID Shared Signals (RFC 8935 push of RFC 8417 Security Event Tokens) signed by this issuer at the gateway's POST /ssf/events receiver (revocation.signals).
+   */
+  signals?: boolean;
+}
+/**
+ * Token introspection (RFC 7662) against the issuer on every request, with a short positive cache: a token the issuer no longer considers active is refused at once.
+ */
+export interface IntrospectionConfig {
+  /**
+   * The introspection endpoint; default: `introspection_endpoint` of the issuer's discovery document.
+   */
+  endpoint?: string;
+  /**
+   * The gateway's client id at the issuer (HTTP Basic client authentication).
+   */
+  client_id: string;
+  /**
+   * Environment variable holding the client secret (the name, never the secret itself).
+   */
+  client_secret_env: string;
+  /**
+   * How long an `active` answer is reused for the same token (keyed by the token's sha256, never the token; never past the token's expiry). Errors and inactive answers are never cached. 0 disables the cache.
+   */
+  cache_seconds?: number;
+  /**
+   * Timeout of one introspection request.
+   */
+  timeout_ms?: number;
+  /**
+   * When the endpoint cannot be reached or answers an error: `fail_closed` (default) refuses the request; `signature_only` accepts a token whose signature, issuer, audience and expiry check out, and says so in /status and metrics.
+   */
+  fallback?: "fail_closed" | "signature_only";
 }
 export interface ConnectionConfig {
   name: string;
@@ -1083,6 +1243,10 @@ export interface ConnectionConfig {
    * How a jobs.query is held to the policy's byte thresholds. `cap`: decided without a byte figure and sent at once under `maximumBytesBilled` set to the lowest threshold that would change the outcome, which BigQuery enforces; only a query BigQuery refuses for the cap is dry-run and decided again, and the tables a finished job read are checked before any row is released. `dry_run`: a dry run before every new query. Default: `cap` for BigQuery itself (https://bigquery.googleapis.com), `dry_run` for any other upstream (an emulator enforces no cap).
    */
   estimate_mode?: "cap" | "dry_run";
+  /**
+   * What a client gets when its query needs an approval and the policy's `approval.hold` does not say. `job`: a job in state PENDING, linked to the approval request, which every official client polls like any other job; once approved, the query is decided again on the fresh grants and run, and a rejection or expiry ends the job with `accessDenied`. `refuse`: a 403 `approvalRequired` naming the request, to be run again once approved. Calls through the MCP door, dry runs and calls sending `X-Sluice-Wait-Approval` always get the refusal. Default `job`.
+   */
+  approval_hold?: "job" | "refuse";
   /**
    * The upstream names the tables a query reads in every dry run, as BigQuery does: a dry run naming none for a query that reads tables is then refused (`referenced_tables_missing`), since the parser's reading could not be cross-checked. Turn off only for an upstream that never names them (a local emulator).
    */
@@ -1135,6 +1299,32 @@ export interface WorkloadIdentityCredentials {
   service_account_impersonation_url?: string;
   token_lifetime_seconds?: number;
   subject_token_type?: string;
+}
+/**
+ * Principals disabled at once (gateway/identity/): the Shared Signals receiver, and the disabled set each replica keeps in memory and refreshes from the database.
+ */
+export interface RevocationConfig {
+  /**
+   * The Shared Signals push receiver at POST /ssf/events (RFC 8935), for the issuers configured with `signals: true`.
+   */
+  signals?: {
+    /**
+     * The `aud` every Security Event Token must name: the gateway's receiver identifier.
+     */
+    audience: string;
+    /**
+     * How old a SET's `iat` may be; its `jti` is remembered this long against replays.
+     */
+    max_age_seconds?: number;
+  };
+  /**
+   * How often each replica reads the shared change counter of principal status (and reloads the disabled set when it moved).
+   */
+  poll_interval_ms?: number;
+  /**
+   * A disabled set not refreshed for this long (database unreachable) refuses every request: fail closed.
+   */
+  max_staleness_ms?: number;
 }
 
 export type Category = "read" | "write" | "ddl" | "admin" | "export" | "script" | "unknown";

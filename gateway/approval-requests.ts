@@ -30,7 +30,7 @@ export interface ApprovalRequest {
 
 /** Where a held request stands once waiting ended. */
 export interface ApprovalWaitResult {
-  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
 }
 
 export interface ApprovalRequests {
@@ -40,6 +40,22 @@ export interface ApprovalRequests {
    * `pending`). Absent: holding is not offered and the caller is answered at once.
    */
   wait?(id: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ApprovalWaitResult>;
+  /**
+   * Resolves when a request for this ask would be filed or joined, rejects (an ApprovalError,
+   * status 429, recorded) when it would break the identity's bounds. Absent: checked when filed.
+   */
+  admits?(identity: Identity, approval: Approval, sql: string): Promise<void>;
+  /** Where a request stands, with the deciding approver's comment. Absent: jobs cannot be held for approval. */
+  status?(id: string): Promise<ApprovalState | undefined>;
+  /** Takes back a pending request of `by` (its job was cancelled). */
+  withdraw?(id: string, by: Identity, reason: string): Promise<void>;
+}
+
+export interface ApprovalState {
+  status: ApprovalWaitResult['status'];
+  /** Who decided and what they said, for a rejected request. */
+  decidedBy?: string;
+  comment?: string;
 }
 
 export class DerivedApprovalIds implements ApprovalRequests {

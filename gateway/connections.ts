@@ -15,6 +15,8 @@ export interface Connection {
   readonly requireReferencedTables: boolean;
   /** How jobs.query is held to the byte thresholds: under a cap BigQuery enforces, or by a dry run first (config `estimate_mode`). */
   readonly estimateMode: 'cap' | 'dry_run';
+  /** How a query needing approval waits when the policy does not say (config `approval_hold`). */
+  readonly approvalHold: 'job' | 'refuse';
   /** Callers whose last upstream answer could not be used wait a while before the next call. */
   readonly faults: FaultBackoff;
 }
@@ -31,6 +33,7 @@ export class Connections {
         credentials: credentials(config),
         requireReferencedTables: config.require_referenced_tables !== false,
         estimateMode: config.estimate_mode ?? 'dry_run',
+        approvalHold: config.approval_hold ?? 'job',
         faults: new FaultBackoff(config.name, config.fault_backoff_seconds ?? 5),
       });
     }

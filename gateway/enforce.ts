@@ -6,12 +6,12 @@
 // filed as an approval request and, when the caller asked to be held, waited on and re-decided.
 import { createHash, randomUUID } from 'node:crypto';
 import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
-import type { Identity } from '../engine/schema-types.ts';
-import type { ApprovalRequests } from './approval-requests.ts';
+import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
+import type { ApprovalRequests, ApprovalTicket } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
 import { grantsCited, oneTimeGrantsUsed } from './approvals/grant-usage.ts';
 import type { Authenticator } from './auth/index.ts';
-import { BigQueryError, accessDenied, errorInfo, storeUnavailable, unauthenticated } from './bigquery/errors.ts';
+import { BigQueryError, accessDenied, errorInfo, rateLimited, storeUnavailable, unauthenticated } from './bigquery/errors.ts';
 import type { QuerySpec } from './bigquery/query-request.ts';
 import { WITHHELD_MESSAGE, withholdsErrors } from './bigquery/results.ts';
 import type { Connection } from './connections.ts';
@@ -67,6 +67,18 @@ export interface Authorization {
   schemas: TableSchemas;
 }
 
+/** A query filed for approval, to be run once approved: the caller makes a PENDING job of it. */
+export interface HeldForApproval {
+  held: {
+    approvalId: string;
+    approvalUrl?: string;
+    approval: Approval;
+    reasons: Reason[];
+    revision: string;
+    sqlHash: string;
+  };
+}
+
 /** What the policy decided on a query, and the estimate it decided on (none when refused before the dry run). */
 export interface Judgement {
   evaluation: Evaluation & { input?: PolicyInput };
@@ -104,6 +116,18 @@ export class Enforcer {
     return this.#o.engine;
   }
 
+  /** Where approval requests are filed; held jobs read and withdraw theirs there. */
+  get approvals(): ApprovalRequests {
+    return this.#o.approvals;
+  }
+
+  /** Which of these grants have been revoked: a job that relied on one serves no more pages. */
+  async revokedGrants(grantIds: readonly string[] | undefined): Promise<string[]> {
+    const revokedAmong = this.#o.grants.revokedAmong;
+    if (!grantIds?.length || !revokedAmong) return [];
+    return fromStore('check the grants the job relied on', () => revokedAmong.call(this.#o.grants, grantIds), 'its results are withheld');
+  }
+
   /** Validates the bearer token; a 401 in BigQuery's shape otherwise. */
   async authenticate(header: string | undefined, trail?: RequestTrail): Promise<Caller> {
     const result = await this.#o.authenticator.authenticate(header);
@@ -120,16 +144,35 @@ export class Enforcer {
     return connection.credentials.headers({ identity: caller.identity, subjectToken: caller.token, ttlSeconds });
   }
 
+  /** An allow or mask decision, or a BigQuery-shaped refusal (an approval needed among them). */
   async authorize(ctx: QueryContext): Promise<Authorization> {
+    const result = await this.#authorize(ctx, false);
+    if ('held' in result) throw new Error('unreachable: a query was held without being asked to');
+    return result;
+  }
+
+  /**
+   * As `authorize`, but a query needing approval whose hold mode (the policy's `approval.hold`,
+   * else the connection's) is `job` comes back as held: its approval request is filed, and the
+   * caller makes a PENDING job of it. Dry runs and held-in-call requests are never held so.
+   */
+  authorizeOrHold(ctx: QueryContext): Promise<Authorization | HeldForApproval> {
+    return this.#authorize(ctx, !ctx.spec.dryRun && !(ctx.holdMs && ctx.holdMs > 0));
+  }
+
+  async #authorize(ctx: QueryContext, mayHold: boolean): Promise<Authorization | HeldForApproval> {
     const { caller, connection, spec } = ctx;
     // Under a cap: a jobs.query is decided without a byte figure and sent at once; a query that
     // needs an approval is still dry-run first, so its request carries the estimate.
     const capped = connection.estimateMode === 'cap' && ctx.route === 'jobs.query' && !spec.dryRun && !ctx.dryRunFirst;
-    let judged = await this.#judge(ctx, capped ? 'cap' : 'dry_run');
-    if (capped && judged.evaluation.decision.outcome === 'approve') judged = await this.#judge(ctx, 'dry_run');
+    // A query that needs an approval even at zero cost, from a caller already over its bounds on
+    // approval requests, is refused before anything is sent upstream: a flood costs no dry runs.
+    const admit = (pre: Evaluation & { input?: PolicyInput }) => this.#admitApprovalRequest(ctx, pre);
+    let judged = await this.#judge(ctx, capped ? 'cap' : 'dry_run', admit);
+    if (capped && judged.evaluation.decision.outcome === 'approve') judged = await this.#judge(ctx, 'dry_run', admit);
     const { evaluation: final, estimate, request, preflight, now } = judged;
     if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
-    if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate!, now);
+    if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate!, now, mayHold);
 
     const decision = final.decision as Authorization['decision'];
     this.#logDecision(ctx, final, estimate);
@@ -177,7 +220,7 @@ export class Enforcer {
     return evaluation;
   }
 
-  async #judge(ctx: QueryContext, how: 'dry_run' | 'cap' | 'zero'): Promise<Judgement & { request: NormalizeRequest; preflight: Record<string, string>; schemas: TableSchemas; now: Date }> {
+  async #judge(ctx: QueryContext, how: 'dry_run' | 'cap' | 'zero', beforeDryRun?: (pre: Evaluation & { input?: PolicyInput }) => Promise<void>): Promise<Judgement & { request: NormalizeRequest; preflight: Record<string, string>; schemas: TableSchemas; now: Date }> {
     const { caller, connection, spec } = ctx;
     const now = this.#now();
     const request: NormalizeRequest = {
@@ -190,6 +233,7 @@ export class Enforcer {
       grants: await fromStore('read the caller\'s grants', () => this.#o.grants.active(caller.identity, now)),
       now,
       ...(spec.defaultDataset && { defaultDataset: `${spec.defaultDataset.projectId}.${spec.defaultDataset.datasetId}` }),
+      ...(spec.queryParameters !== undefined && { parameters: spec.queryParameters }),
     };
     const preflight = await this.credentialHeaders(connection, caller, PREFLIGHT_CREDENTIAL_TTL);
 
@@ -217,6 +261,7 @@ export class Enforcer {
         this.#o.metrics.decisions.inc({ outcome: pre.decision.outcome, route: ctx.route });
         return { ...judged, evaluation: pre, estimate: undefined };
       }
+      await beforeDryRun?.(pre);
       const dryRunStarted = performance.now();
       estimate = await this.#dryRun(ctx, dryRunKey, pre.decision, preflight);
       ctx.trail?.time('dry_run', performance.now() - dryRunStarted);
@@ -327,7 +372,7 @@ export class Enforcer {
     ]);
   }
 
-  async #requireApproval(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult, now: Date): Promise<Authorization> {
+  async #requireApproval(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult, now: Date, mayHold: boolean): Promise<Authorization | HeldForApproval> {
     const { decision, input } = evaluation;
     const approval = decision.approval;
     this.#logDecision(ctx, evaluation, estimate);
@@ -336,7 +381,7 @@ export class Enforcer {
       throw accessDenied('Access Denied: the policy requires an approval but did not say which; refused.');
     }
     const reasons = decision.reasons.filter((r) => r.code !== 'grant_used');
-    const ticket = await fromStore('record the approval request', () => this.#o.approvals.open({
+    const ticket = await this.#fileApprovalRequest(() => this.#o.approvals.open({
       identity: ctx.caller.identity,
       project: ctx.project,
       sqlHash: input.sql.hash,
@@ -348,6 +393,9 @@ export class Enforcer {
       now,
     }));
     ctx.trail?.approvalIds.push(ticket.id);
+    if (mayHold && (approval.hold ?? ctx.connection.approvalHold) === 'job') {
+      return { held: { approvalId: ticket.id, ...(ticket.url && { approvalUrl: ticket.url }), approval, reasons, revision: evaluation.revision, sqlHash: input.sql.hash } };
+    }
 
     // Holding mode: wait for the decision, then decide again on fresh grants. The approval itself
     // never lets a query through; only a grant the policy accepts does.
@@ -389,6 +437,27 @@ export class Enforcer {
         ],
       },
     );
+  }
+
+  /** Refuses (429) a caller whose approval request for this query would be over its bounds. */
+  async #admitApprovalRequest(ctx: QueryContext, pre: Evaluation & { input?: PolicyInput }): Promise<void> {
+    const { approval } = pre.decision;
+    const admits = this.#o.approvals.admits;
+    if (pre.decision.outcome !== 'approve' || !approval || !admits || ctx.spec.dryRun) return;
+    await this.#fileApprovalRequest(async () => {
+      await admits.call(this.#o.approvals, ctx.caller.identity, approval, ctx.spec.sql);
+      return { id: '' };
+    });
+  }
+
+  /** Files the request; one over the caller's bounds (too many open, too many a minute) is BigQuery's 429, which clients back off from. */
+  async #fileApprovalRequest(open: () => Promise<ApprovalTicket>): Promise<ApprovalTicket> {
+    try {
+      return await fromStore('record the approval request', open);
+    } catch (error) {
+      if (!(error instanceof ApprovalError) || error.httpStatus !== 429) throw error;
+      throw rateLimited(`Rate limit exceeded: ${error.message}.`, [errorInfo('APPROVAL_REQUESTS_LIMITED', { reason: error.code })]);
+    }
   }
 
   /** One line per decision: who, what (by hash; SQL can hold literal PII), outcome and why. */

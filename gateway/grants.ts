@@ -10,6 +10,8 @@ export interface GrantSource {
    * of them is already spent, revoked or expired (another query won the race): the query is refused.
    */
   consume?(grantIds: readonly string[], requestId: string): Promise<void>;
+  /** Which of these grants have been revoked (expiry does not count: a finished job keeps its pages). */
+  revokedAmong?(grantIds: readonly string[]): Promise<string[]>;
 }
 
 export const NO_GRANTS: GrantSource = { active: async () => [] };

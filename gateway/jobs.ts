@@ -11,7 +11,8 @@ export interface JobRecord {
   location?: string | undefined;
   connection: string;
   owner: { issuer: string; subject: string };
-  outcome: 'allow' | 'mask';
+  /** `approve` while the job is held for an approval (see `held`): nothing has run upstream yet. */
+  outcome: 'allow' | 'mask' | 'approve';
   /** The masks for the returned rows (the last statement's). */
   masks: readonly Mask[];
   contentScan?: ContentScan | undefined;
@@ -35,6 +36,22 @@ export interface JobRecord {
    * released, the tables it read are checked against the input it was decided on (SQL text removed).
    */
   tablesCheck?: { input: PolicyInput } | undefined;
+  /** Grants the decision relied on: once one is revoked, the job's pages are refused. */
+  grantIds?: readonly string[] | undefined;
+  /** A job held for an approval: PENDING until the request is decided (gateway/bigquery/held-jobs.ts). */
+  held?: HeldJob | undefined;
+  /** Approved and being inserted upstream since this time by one caller's poll; others wait. */
+  launching?: number | undefined;
+}
+
+export interface HeldJob {
+  approvalId: string;
+  approvalUrl?: string | undefined;
+  /** The job inserted upstream once approved (a jobs.query request is restated as a query job). */
+  job: Record<string, unknown>;
+  /** Set once the job ended without running: rejected, expired, withdrawn, or refused when decided again. */
+  error?: { reason: string; message: string } | undefined;
+  endedAt?: number | undefined;
 }
 
 export interface JobStore {
@@ -43,6 +60,8 @@ export interface JobStore {
   get(project: string, jobId: string): Promise<JobRecord | undefined>;
   /** Replaces the stored record of a job already registered. */
   update(record: JobRecord): Promise<void>;
+  /** Replaces `expected` with `next` only if the stored record is still `expected`: false when another call changed it first. */
+  replace(expected: JobRecord, next: JobRecord): Promise<boolean>;
   delete(project: string, jobId: string): Promise<void>;
 }
 
@@ -106,6 +125,18 @@ export class DatabaseJobStore implements JobStore {
 
   async update(record: JobRecord): Promise<void> {
     await this.#db.updateTable('jobs').set({ record: JSON.stringify(record) }).where('project', '=', record.project).where('job_id', '=', record.jobId).execute();
+  }
+
+  async replace(expected: JobRecord, next: JobRecord): Promise<boolean> {
+    // The stored text is what `get` parsed, and JSON.stringify gives it back unchanged.
+    const result = await this.#db
+      .updateTable('jobs')
+      .set({ record: JSON.stringify(next) })
+      .where('project', '=', next.project)
+      .where('job_id', '=', next.jobId)
+      .where('record', '=', JSON.stringify(expected))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async delete(project: string, jobId: string): Promise<void> {

@@ -20,8 +20,10 @@ import { Connections } from './connections.ts';
 import { Enforcer } from './enforce.ts';
 import type { GrantSource } from './grants.ts';
 import { InternalCalls } from './internal-calls.ts';
+import { Revocation } from './identity/index.ts';
 import { McpAuth } from './mcp/auth.ts';
 import { MCP_PATH, registerMcp } from './mcp/server.ts';
+import { principalsApi } from './principals/api.ts';
 import { DatabaseJobStore, type JobStore } from './jobs.ts';
 import type { HashKey } from './masking/index.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -90,7 +92,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const engine = options.engine ?? (config.bundleServer ? Engine.empty() : await Engine.load(config.bundle));
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
   const app = buildServer(config, options.logger);
-  const authenticator = options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) });
+  const verifier = options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) });
 
   // Storage: approvals, grants, jobs and the audit trail.
   if (!options.database && !config.storageUrl) {
@@ -142,8 +144,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       app.log.error({ err: { type: (error as Error).name, message: (error as Error).message }, approval_event: event.action }, 'approval event not recorded in the audit trail'),
     ),
   });
-  const storeGrants = grantSourceOf(approvalStore);
-  const storeApprovals = approvalRequestsOf(approvalStore);
+  // Revocation: every door authenticates through the guarded authenticator (gateway/identity/).
+  let revocation: Revocation;
+  try {
+    revocation = await Revocation.start({ settings: config.revocation, issuers: config.issuers, database, audit, approvals: approvalStore, registry: metrics.registry, log: app.log });
+  } catch (error) {
+    await approvalStore.close();
+    if (ownDatabase) await database.close();
+    throw new GatewayConfigError((error as Error).message);
+  }
+  const authenticator = revocation.guard(verifier);
 
   const connections = new Connections(config.connections, options.credentials ?? credentialProviders(app.log), {
     timeoutMs: config.limits.upstreamTimeoutMs,
@@ -151,8 +161,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const enforcer = new Enforcer({
     engine,
     authenticator,
-    grants: options.grants ?? { active: storeGrants.active, consume: (ids, requestId) => approvalStore.consumeOneTime(ids, requestId) },
-    approvals: options.approvals ?? { open: storeApprovals.open, wait: (id, wait) => approvalStore.waitForDecision(id, wait) },
+    grants: options.grants ?? grantSourceOf(approvalStore),
+    approvals: options.approvals ?? approvalRequestsOf(approvalStore),
     schemas: new SchemaCache(config.limits.schemaCacheSeconds),
     metrics,
     dryRunCacheSeconds: config.limits.dryRunCacheSeconds,
@@ -229,11 +239,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     authenticate: authenticator.authenticate,
     engine,
     publicUrl,
+    record: (event) => audit.record(event),
     ...(config.approverPage && { page: config.approverPage }),
   });
+  await app.register(principalsApi, { database, authenticate: authenticator.authenticate, record: audit.record, reviewerGroups: config.principalReviewers });
   const mcp = config.mcp
     ? registerMcp(app, {
-        auth: new McpAuth(config.mcp.resource ?? `${publicUrl}${MCP_PATH}`, config.issuers.map(toTrustedIssuer)),
+        auth: new McpAuth(config.mcp.resource ?? `${publicUrl}${MCP_PATH}`, config.issuers.map(toTrustedIssuer), (a) => revocation.guard(a)),
         config: config.mcp,
         internal,
         enforcer,
@@ -246,7 +258,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       })
     : undefined;
   registerDiscovery(app, config.publicUrl);
-  registerHealth(app, engine, connections, auditStore, metrics);
+  revocation.registerSignals(app, verifier);
+  registerHealth(app, engine, connections, auditStore, metrics, revocation);
   app.get('/status', async () => ({
     policy: bundles?.status() ?? {
       active_revision: engine.active ? engine.revision : null,
@@ -257,6 +270,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       last_failure: null,
     },
     ...(decisionLogs && { decision_logs: decisionLogs.status() }),
+    revocation: revocation.status(),
   }));
 
   return {
@@ -276,6 +290,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await bundles?.close();
       // Held callers are released first (answered approvalRequired), so draining does not wait on them.
       await approvalStore.close();
+      revocation.close();
       await mcp?.close();
       await app.close();
       connections.close();
@@ -321,21 +336,25 @@ function buildServer(config: ResolvedConfig, logger: GatewayOptions['logger']): 
   }) as unknown as FastifyInstance;
 }
 
-function registerHealth(app: FastifyInstance, engine: Engine, connections: Connections, auditStore: AuditStoreProbe, metrics: GatewayMetrics): void {
+function registerHealth(app: FastifyInstance, engine: Engine, connections: Connections, auditStore: AuditStoreProbe, metrics: GatewayMetrics, revocation: Revocation): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const [upstreams, store] = await Promise.all([
+    const [upstreams, store, identity] = await Promise.all([
       Promise.all(connections.all().map(async (c) => [c.name, await c.upstream.reachable()] as const)),
       auditStore.check(),
+      revocation.readiness(),
     ]);
     // No active policy (a bundle server that never delivered one): every query would be refused.
-    const ready = engine.active && upstreams.every(([, ok]) => ok) && store.writable;
+    const ready = engine.active && upstreams.every(([, ok]) => ok) && store.writable && identity.ready;
     void reply.code(ready ? 200 : 503);
     return {
       status: ready ? 'ready' : 'not ready',
       policy_revision: engine.active ? engine.revision : null,
       upstreams: Object.fromEntries(upstreams.map(([name, ok]) => [name, ok ? 'reachable' : 'unreachable'])),
       audit_store: store.writable ? 'writable' : `unavailable: ${store.reason}`,
+      // Revocation's parts, when they have something to say: a stale disabled set, introspected issuers.
+      ...(identity.disabled_set !== 'current' && { disabled_set: identity.disabled_set }),
+      ...(Object.keys(identity.introspection).length > 0 && { introspection: identity.introspection }),
     };
   });
   app.get('/metrics', async (_req, reply) => {
@@ -349,6 +368,7 @@ export function toTrustedIssuer(c: TrustedIssuerConfig): TrustedIssuer {
     issuer: c.issuer,
     audience: c.audience,
     ...(c.groups_claim && { groupsClaim: c.groups_claim }),
+    ...(c.groups_claim_format && { groupsClaimFormat: c.groups_claim_format }),
     ...(c.kind_claim && { kindClaim: c.kind_claim }),
     ...(c.default_kind && { defaultKind: c.default_kind }),
     ...(c.jwks_uri && { jwksUri: c.jwks_uri }),

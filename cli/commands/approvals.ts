@@ -83,23 +83,56 @@ function renderRequest(r: ApprovalRequestView): string {
   return lines.join('\n') + '\n';
 }
 
-const STATUSES = ['pending', 'approved', 'rejected', 'expired', 'all'];
+const STATUSES = ['pending', 'approved', 'rejected', 'expired', 'withdrawn', 'all'];
+
+export interface ListingOptions {
+  dataset?: string;
+  requester?: string;
+  pageToken?: string;
+  maxResults?: string;
+}
+
+/** Filters and paging every listing command takes. */
+export function withListingOptions(command: Command, who: string): Command {
+  return command
+    .option('--dataset <project.dataset>', 'only those about this dataset')
+    .option('--requester <subject>', `only those of this ${who}`)
+    .option('--page-token <token>', 'continue a listing (the token a previous page printed)')
+    .option('--max-results <n>', 'page size (1-500, default 50)');
+}
+
+export function listingQuery(opts: ListingOptions): { dataset?: string; requester?: string; pageToken?: string; maxResults?: number } {
+  const maxResults = opts.maxResults === undefined ? undefined : Number(opts.maxResults);
+  if (maxResults !== undefined && (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 500)) throw new UsageError('--max-results must be a whole number from 1 to 500');
+  return { ...(opts.dataset && { dataset: opts.dataset }), ...(opts.requester && { requester: opts.requester }), ...(opts.pageToken && { pageToken: opts.pageToken }), ...(maxResults && { maxResults }) };
+}
+
+/** The counts per status and, when there is more, how to get it. */
+export function listingFooter(counts: Record<string, number>, nextPageToken: string | undefined): string {
+  const summary = Object.entries(counts).map(([status, n]) => `${status} ${n}`).join(', ');
+  return color.dim(`${summary}${nextPageToken ? `\nmore: --page-token ${nextPageToken}` : ''}\n`);
+}
 
 export function registerApprovals(program: Command): void {
   const approvals = program.command('approvals').description('Just-in-time approval requests on a running gateway.');
 
-  withGatewayOptions(approvals.command('list').description('List approval requests you raised or may decide on.'))
+  withListingOptions(withGatewayOptions(approvals.command('list').description('List approval requests you raised or may decide on.')), 'requester')
     .option('--status <status>', `${STATUSES.join(' | ')}`, 'pending')
-    .action(async (opts: GatewayOptions & { status: string }) => {
+    .action(async (opts: GatewayOptions & ListingOptions & { status: string }) => {
       if (!STATUSES.includes(opts.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      const query = listingQuery(opts);
       const client = clientFor(opts);
       await talk(async () => {
-        const requests = await client.list(opts.status as 'pending');
+        const page = await client.listPage({ status: opts.status as 'pending', ...query });
+        const requests = page.requests;
         if (opts.json) return void process.stdout.write(JSON.stringify(requests, null, 2) + '\n');
-        if (requests.length === 0) return void process.stdout.write(color.dim(`no ${opts.status === 'all' ? '' : `${opts.status} `}approval requests\n`));
-        const rows = [['ID', 'STATUS', 'REQUESTER', 'TABLES', 'ESTIMATE', 'DECIDE BY']];
-        for (const r of requests) rows.push([r.id, r.status, r.requester.subject, r.tables.join(',') || '-', formatBytes(r.estimatedBytes), r.expiresAt]);
-        process.stdout.write(table(rows));
+        if (requests.length === 0) {
+          process.stdout.write(color.dim(`no ${opts.status === 'all' ? '' : `${opts.status} `}approval requests\n`));
+        } else {
+          const rows = [['ID', 'STATUS', 'REQUESTER', 'TABLES', 'ESTIMATE', 'DECIDE BY']];
+          for (const r of requests) rows.push([r.id, r.status, r.requester.subject, r.tables.join(',') || '-', formatBytes(r.estimatedBytes), r.expiresAt]);
+          process.stdout.write(table(rows) + listingFooter(page.counts, page.nextPageToken));
+        }
       });
     });
 

@@ -116,7 +116,7 @@ Exit codes:
     .addOption(storageOption())
     .option('--identity <subject>', 'only this identity (token subject)')
     .addOption(new Option('--outcome <outcome>', 'only requests with this decision').choices(['allow', 'deny', 'approve', 'mask']))
-    .addOption(new Option('--kind <kind>', 'only this kind of record').choices(['request', 'forward', 'approval', 'grant', 'token_failure', 'config_reload', 'checkpoint']))
+    .addOption(new Option('--kind <kind>', 'only this kind of record').choices(['request', 'forward', 'approval', 'grant', 'token_failure', 'config_reload', 'principal', 'access_refused', 'checkpoint']))
     .option('--since <time>', 'from this time on')
     .option('--until <time>', 'before this time')
     .option('--table <name>', 'only requests naming this table (project.dataset.table, dataset.table, or a project.dataset prefix)')
@@ -298,6 +298,10 @@ function listLine(r: AuditRecord): string[] {
       return [at, r.kind, r.data.claimed_subject ?? '-', r.data.reason, r.data.route ?? '-', '', r.data.request_id ?? r.id, r.data.message];
     case 'config_reload':
       return [at, r.kind, r.data.component, r.data.ok ? 'ok' : color.red('refused'), r.data.revision ?? '-', '', r.id, r.data.error ?? r.data.source ?? ''];
+    case 'principal':
+      return [at, r.kind, r.data.subject ?? '-', r.data.action, r.data.signal ?? '-', '', r.data.jti ?? r.id, r.data.error?.message ?? r.data.reason ?? ''];
+    case 'access_refused':
+      return [at, r.kind, r.data.identity.subject, r.data.error.code, r.data.route, String(r.data.status), r.data.request_id ?? r.id, r.data.error.message];
     case 'checkpoint':
       return [at, r.kind, r.stream, 'purge', `through seq ${r.data.through_seq}`, '', r.id, `${r.data.purged_records} purged`];
   }

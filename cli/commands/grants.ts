@@ -1,22 +1,27 @@
 import type { Command } from 'commander';
 import { describeScope } from '../../gateway/webhook/payload.ts';
 import { color, UsageError } from '../output.ts';
-import { clientFor, table, talk, withGatewayOptions, type GatewayOptions } from './approvals.ts';
+import { clientFor, listingFooter, listingQuery, table, talk, withGatewayOptions, withListingOptions, type GatewayOptions, type ListingOptions } from './approvals.ts';
 
 export function registerGrants(program: Command): void {
   const grants = program.command('grants').description('Just-in-time grants on a running gateway.');
 
-  withGatewayOptions(grants.command('list').description('List grants you hold or may revoke.'))
+  withListingOptions(withGatewayOptions(grants.command('list').description('List grants you hold or may revoke.')), 'holder')
     .option('--all', 'also grants that expired, were revoked or were used up')
-    .action(async (opts: GatewayOptions & { all?: boolean }) => {
+    .action(async (opts: GatewayOptions & ListingOptions & { all?: boolean }) => {
+      const query = listingQuery(opts);
       const client = clientFor(opts);
       await talk(async () => {
-        const list = await client.grants(opts.all ? 'all' : 'active');
+        const page = await client.grantsPage({ status: opts.all ? 'all' : 'active', ...query });
+        const list = page.grants;
         if (opts.json) return void process.stdout.write(JSON.stringify(list, null, 2) + '\n');
-        if (list.length === 0) return void process.stdout.write(color.dim(`no ${opts.all ? '' : 'active '}grants\n`));
-        const rows = [['ID', 'STATUS', 'HOLDER', 'ACCESS', 'EXPIRES', 'REQUEST']];
-        for (const g of list) rows.push([g.id, g.status, g.subject, describeScope(g), g.expiresAt, g.approvalId ?? '-']);
-        process.stdout.write(table(rows));
+        if (list.length === 0) {
+          process.stdout.write(color.dim(`no ${opts.all ? '' : 'active '}grants\n`));
+        } else {
+          const rows = [['ID', 'STATUS', 'HOLDER', 'ACCESS', 'EXPIRES', 'REQUEST']];
+          for (const g of list) rows.push([g.id, g.status, g.subject, describeScope(g), g.expiresAt, g.approvalId ?? '-']);
+          process.stdout.write(table(rows) + listingFooter(page.counts, page.nextPageToken));
+        }
       });
     });
 

@@ -8,7 +8,7 @@ import type { SchemaCatalog } from './catalog.ts';
 import { classify, type Classification } from './classify.ts';
 import { StatementContext } from './context.ts';
 import { lex, type LexResult, type Token } from './lexer.ts';
-import { literalTokens } from './literals.ts';
+import { literalTokens, valueLiterals } from './literals.ts';
 import { parseStatement } from './parse.ts';
 import { scanTables } from './scan.ts';
 import { splitStatements, type StatementSpan } from './split.ts';
@@ -44,6 +44,30 @@ const UNFOLDED = /[^\S ]| {2}|^ | $/;
 export function sqlHash(text: string): string {
   const folded = UNFOLDED.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
   return createHash('sha256').update(folded).digest('hex');
+}
+
+/** sha256 of a text's hash and the parameter values sent with it (object keys sorted). */
+export function boundHash(textHash: string, parameters: unknown): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+        : value;
+  return createHash('sha256').update(textHash).update('\u0000').update(JSON.stringify(canonical(parameters)) ?? '').digest('hex');
+}
+
+/**
+ * sha256 of the statement's shape: its tokens with comments and layout dropped, keywords in one
+ * case and every value literal replaced by its class. Texts that differ only in values, comments
+ * or spacing share it (what approval requests are deduplicated on); `sqlHash` tells them apart.
+ */
+export function sqlShapeHash(text: string): string {
+  const { tokens } = lex(text);
+  const literals = new Map(valueLiterals(tokens).map(({ token, cls }) => [token, cls]));
+  const h = createHash('sha256');
+  for (const t of tokens) h.update(`${t.kind}:${literals.has(t) ? `?${literals.get(t)}` : t.kind === 'word' ? t.upper : t.text}\u0000`);
+  return h.digest('hex');
 }
 
 function isTripleQuoted(t: Token): boolean {

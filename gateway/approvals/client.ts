@@ -1,5 +1,5 @@
 // A small client of the approvals JSON API, for the CLI and scripts.
-import type { ApprovalRequestView, ApprovalStatus, GrantView, VoteChoice, VoteResult } from './types.ts';
+import type { ApprovalRequestView, ApprovalStatus, GrantStatus, GrantView, VoteChoice, VoteResult } from './types.ts';
 import type { Preview } from './preview.ts';
 import type { PolicyInput } from '../../engine/schema-types.ts';
 
@@ -12,6 +12,38 @@ export class ApprovalsClientError extends Error {
     this.status = status;
     this.code = code;
   }
+}
+
+/** Filters and paging of `GET /approvals` and `GET /grants`. */
+export interface ListQuery<S extends string> {
+  status?: S;
+  /** `project.dataset`. */
+  dataset?: string;
+  /** The requester's (grant holder's) subject. */
+  requester?: string;
+  pageToken?: string;
+  maxResults?: number;
+}
+
+interface Paged {
+  nextPageToken?: string;
+  prevPageToken?: string;
+}
+
+export interface RequestListing extends Paged {
+  requests: ApprovalRequestView[];
+  counts: Record<ApprovalStatus, number>;
+}
+
+export interface GrantListing extends Paged {
+  grants: GrantView[];
+  counts: Record<GrantStatus, number>;
+}
+
+function queryString(query: ListQuery<string>): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, String(value));
+  return params;
 }
 
 export interface ApprovalsClientOptions {
@@ -36,9 +68,14 @@ export class ApprovalsClient {
     this.#fetch = options.fetch ?? fetch;
   }
 
-  async list(status: ApprovalStatus | 'all' = 'pending', limit?: number): Promise<ApprovalRequestView[]> {
-    const query = new URLSearchParams({ status, ...(limit && { limit: String(limit) }) });
-    return (await this.#call<{ requests: ApprovalRequestView[] }>('GET', `/approvals?${query}`)).requests;
+  /** One page of requests with the caller's counts per status; pass nextPageToken back for the next. */
+  async listPage(query: ListQuery<ApprovalStatus | 'all'> = {}): Promise<RequestListing> {
+    return this.#call('GET', `/approvals?${queryString(query)}`);
+  }
+
+  /** The first page of requests in one status (default pending). */
+  async list(status: ApprovalStatus | 'all' = 'pending', maxResults?: number): Promise<ApprovalRequestView[]> {
+    return (await this.listPage({ status, ...(maxResults && { maxResults }) })).requests;
   }
 
   async show(id: string): Promise<{ request: ApprovalRequestView; input?: PolicyInput; preview?: Preview }> {
@@ -49,9 +86,13 @@ export class ApprovalsClient {
     return this.#call('POST', `/approvals/${encodeURIComponent(id)}/${vote}`, { comment });
   }
 
-  async grants(status: 'active' | 'all' = 'active', limit?: number): Promise<GrantView[]> {
-    const query = new URLSearchParams({ status, ...(limit && { limit: String(limit) }) });
-    return (await this.#call<{ grants: GrantView[] }>('GET', `/grants?${query}`)).grants;
+  async grantsPage(query: ListQuery<GrantStatus | 'all'> = {}): Promise<GrantListing> {
+    return this.#call('GET', `/grants?${queryString(query)}`);
+  }
+
+  /** The first page of grants in one status (default active). */
+  async grants(status: GrantStatus | 'all' = 'active', maxResults?: number): Promise<GrantView[]> {
+    return (await this.grantsPage({ status, ...(maxResults && { maxResults }) })).grants;
   }
 
   async revoke(id: string, comment = ''): Promise<GrantView> {

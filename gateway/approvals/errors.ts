@@ -9,6 +9,9 @@ export type ApprovalErrorCode =
   | 'self_approval'
   | 'not_an_approver'
   | 'not_human'
+  | 'not_requester'
+  | 'too_many_open_requests'
+  | 'request_rate_exceeded'
   | 'already_voted'
   | 'grant_not_found'
   | 'already_revoked'
@@ -22,6 +25,9 @@ const HTTP_STATUS: Record<ApprovalErrorCode, number> = {
   self_approval: 403,
   not_an_approver: 403,
   not_human: 403,
+  not_requester: 403,
+  too_many_open_requests: 429,
+  request_rate_exceeded: 429,
   already_voted: 409,
   grant_not_found: 404,
   already_revoked: 409,

@@ -8,6 +8,7 @@ import { apiErrorHandler, registerApi, type Authenticate } from './api.ts';
 import { registerPage, type ApproverPageOptions } from './page/routes.ts';
 import { messagePage } from './page/views.ts';
 import type { PreviewEngine } from './preview.ts';
+import { Refusals, type RecordAudit } from './refusals.ts';
 import type { ApprovalStore } from './store.ts';
 
 export type { ApproverPageOptions } from './page/routes.ts';
@@ -21,6 +22,11 @@ export interface ApprovalsPluginOptions {
   engine?: PreviewEngine;
   /** External URL of the plugin's root (include the prefix it is registered under). Default the store's. */
   publicUrl?: string;
+  /**
+   * Records the refusals the store does not see (bad tokens, refused forms, requests the caller may
+   * not see) in the audit trail: AuditLog.record. Absent, they are answered but not recorded.
+   */
+  record?: RecordAudit;
   /** The approver page and its sign-in; absent, only the API is served. */
   page?: ApproverPageOptions;
   /** Clock in epoch milliseconds (tests). */
@@ -31,11 +37,13 @@ export async function approvalsPlugin(app: FastifyInstance, options: ApprovalsPl
   if (!options?.store || typeof options.authenticate !== 'function') throw new TypeError('approvalsPlugin needs a store and an authenticate function');
   const now = options.now ?? Date.now;
   const publicUrl = (options.publicUrl ?? options.store.publicUrl).replace(/\/+$/, '');
-  registerApi(app, { store: options.store, authenticate: options.authenticate, now, ...(options.engine && { engine: options.engine }) });
+  const refusals = new Refusals(options.record);
+  registerApi(app, { store: options.store, authenticate: options.authenticate, refusals, now, ...(options.engine && { engine: options.engine }) });
   if (options.page) {
     registerPage(app, {
       store: options.store,
       authenticate: options.authenticate,
+      refusals,
       publicUrl,
       now,
       options: options.page,
@@ -43,7 +51,7 @@ export async function approvalsPlugin(app: FastifyInstance, options: ApprovalsPl
     });
   }
   const pageRoot = `${app.prefix}/approve`;
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     if (request.url === pageRoot || request.url.startsWith(`${pageRoot}/`) || request.url.startsWith(`${pageRoot}?`)) {
       const status = (error as { statusCode?: number }).statusCode;
       const client = typeof status === 'number' && status >= 400 && status < 500;
@@ -51,6 +59,6 @@ export async function approvalsPlugin(app: FastifyInstance, options: ApprovalsPl
       const page = messagePage({ base: new URL(`${publicUrl}/approve`).pathname }, client ? 'Bad request' : 'Something went wrong', client ? 'The request could not be understood.' : 'The page could not be shown. Try again in a moment.');
       return reply.code(client ? status : 500).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
     }
-    return apiErrorHandler(error, request, reply);
+    return apiErrorHandler(error, request, reply, refusals);
   });
 }

@@ -1,5 +1,6 @@
 // Between database rows (JSON text, epoch milliseconds, 0/1 flags) and the views handed out.
 import { createHash, randomBytes } from 'node:crypto';
+import { sqlShapeHash } from '../../engine/index.ts';
 import type { Approval, Grant, Identity, PolicyInput, Reason } from '../../engine/schema-types.ts';
 import type { ApprovalRequestRow, ApprovalVoteRow, GrantRow } from '../store/tables.ts';
 import type {
@@ -10,6 +11,7 @@ import type {
   GrantScope,
   GrantStatus,
   GrantView,
+  RequestApprovalArgs,
 } from './types.ts';
 
 export function newId(prefix: 'apr' | 'grt'): string {
@@ -43,14 +45,46 @@ export function canonicalScope(scope: GrantScope): GrantScope {
 }
 
 /**
- * Same identity, same proposed scope, same statement: a repeated ask joins the pending request.
+ * Same identity, same proposed scope, same statement shape: a repeated ask joins the pending
+ * request, even with other values, comments or spacing in it (the grant it leads to is bound by
+ * its scope, not by the request, so a joined ask is never let through by another's approval).
  * The approval terms are part of the key too, so after a policy change an ask never joins a
  * request that was raised under weaker terms (fewer approvals, other approvers, a longer grant).
  */
-export function dedupeKey(identity: Identity, approval: Approval, sqlHash: string): string {
+export function dedupeKey(identity: Identity, approval: Approval, shapeHash: string): string {
   const terms = [[...new Set(approval.approver_groups)].sort(), approval.min_approvals, approval.grant_ttl_seconds, approval.one_time === true];
-  const material = JSON.stringify([identity.issuer, identity.subject, canonicalScope(approval.scope), sqlHash, terms]);
+  const material = JSON.stringify([identity.issuer, identity.subject, canonicalScope(approval.scope), shapeHash, terms]);
   return createHash('sha256').update(material).digest('hex');
+}
+
+/** The row of a new pending request, deduplicated on the shape of its statement. */
+export function newRequestRow(args: RequestApprovalArgs, approval: Approval, createdMs: number, ttlMs: number): ApprovalRequestRow {
+  return {
+    id: newId('apr'),
+    status: 'pending',
+    subject: args.identity.subject,
+    issuer: args.identity.issuer,
+    sql_text: args.sqlText,
+    sql_hash: args.sqlHash,
+    dedupe_key: requestDedupeKey(args.identity, approval, args.sqlText),
+    input: JSON.stringify(args.input),
+    decision: JSON.stringify(args.decision),
+    approver_groups: JSON.stringify([...new Set(approval.approver_groups)]),
+    min_approvals: approval.min_approvals,
+    grant_ttl_seconds: approval.grant_ttl_seconds,
+    one_time: approval.one_time === true ? 1 : 0,
+    scope: JSON.stringify(canonicalScope(approval.scope)),
+    created_at_ms: createdMs,
+    expires_at_ms: createdMs + ttlMs,
+    decided_at_ms: null,
+    grant_id: null,
+    revision: 0,
+  };
+}
+
+/** The dedupe key of an ask for `sqlText`. */
+export function requestDedupeKey(identity: Identity, approval: Approval, sqlText: string): string {
+  return dedupeKey(identity, approval, sqlShapeHash(sqlText));
 }
 
 export function tablesOf(input: PolicyInput): string[] {

@@ -12,13 +12,15 @@ import type { Approval, Grant, Identity, PolicyInput } from '../../engine/schema
 import type { Database } from '../store/database.ts';
 import type { ApprovalRequestRow, GrantRow, Tables } from '../store/tables.ts';
 import { ApprovalError, isUniqueViolation, type ApprovalErrorCode } from './errors.ts';
+import { decodePageToken, encodePageToken, grantCounts, grantRows, indexForListing, pageSize, requestCounts, requestRows, settlePage, type ListingFilters, type Page } from './listing.ts';
 import {
   actorOf,
-  canonicalScope,
-  dedupeKey,
+  effectiveStatus,
   identityKey,
   newId,
+  newRequestRow,
   parseInput,
+  requestDedupeKey,
   sameIdentity,
   toEngineGrant,
   toGrantView,
@@ -30,6 +32,7 @@ import type {
   ApprovalEventListener,
   ApprovalRequestView,
   ApprovalStatus,
+  GrantStatus,
   GrantView,
   RequestApprovalArgs,
   RequestApprovalResult,
@@ -57,19 +60,37 @@ export interface ApprovalStoreOptions {
 }
 
 export interface ListRequestsOptions {
+  /** Default `all`. */
   status?: ApprovalStatus | 'all';
   /** Only requests this identity asked for or may decide on. Absent: all (trusted callers only). */
   visibleTo?: Identity;
-  limit?: number;
+  /** Only requests about this dataset (`project.dataset`). */
+  dataset?: string;
+  /** Only requests of this subject. */
+  requester?: string;
+  /** With visibleTo: only the requests it may decide on (its approver groups'), not its own. */
+  decidableOnly?: boolean;
+  /** From a previous page of the same listing, for the same viewer and filters. */
+  pageToken?: string;
+  /** Default 50, at most 500. */
+  maxResults?: number;
 }
 
 export interface ListGrantsOptions {
-  /** `active` (default) or every grant, newest first. */
-  status?: 'active' | 'all';
+  /** `active` (default), one other status, or every grant. */
+  status?: GrantStatus | 'all';
   /** Only grants held by this identity or that it may revoke. Absent: all (trusted callers only). */
   visibleTo?: Identity;
-  limit?: number;
+  /** Only grants of requests about this dataset (`project.dataset`). */
+  dataset?: string;
+  /** Only grants held by this subject. */
+  requester?: string;
+  pageToken?: string;
+  maxResults?: number;
 }
+
+export type RequestPage = Page<ApprovalRequestView, ApprovalStatus>;
+export type GrantPage = Page<GrantView, GrantStatus>;
 
 export interface WaitOptions {
   /** Longest the caller is held; the request is returned still pending after it. */
@@ -79,7 +100,9 @@ export interface WaitOptions {
 }
 
 export const COMMENT_MAX_LENGTH = 2000;
-const LIST_SCAN_LIMIT = 500;
+/** Bounds on the requests one identity files when the policy names none (`approval.limits`). */
+export const DEFAULT_MAX_OPEN_REQUESTS = 20;
+export const DEFAULT_REQUESTS_PER_MINUTE = 30;
 
 type VoteOutcome =
   | { kind: 'refused'; code: ApprovalErrorCode; message: string; expiredRow?: ApprovalRequestRow }
@@ -133,9 +156,8 @@ export class ApprovalStore {
    */
   async requestApproval(args: RequestApprovalArgs): Promise<RequestApprovalResult> {
     const approval = checkRequest(args);
-    const scope = canonicalScope(approval.scope);
-    const oneTime = approval.one_time === true;
-    const key = dedupeKey(args.identity, approval, args.sqlHash);
+    const key = requestDedupeKey(args.identity, approval, args.sqlText);
+    const limits = limitsOf(approval);
     const ttlMs = approval.request_ttl_seconds !== undefined ? approval.request_ttl_seconds * 1000 : this.#defaultRequestTtlMs;
 
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -152,37 +174,53 @@ export class ApprovalStore {
         this.#emit({ action: 'reused', requestId: existing.id, actor: actorOf(args.identity) });
         return { id: existing.id, status: 'pending', approveUrl: this.approveUrl(existing.id), reused: true, expiresAt: new Date(existing.expires_at_ms).toISOString() };
       }
-      const row: ApprovalRequestRow = {
-        id: newId('apr'),
-        status: 'pending',
-        subject: args.identity.subject,
-        issuer: args.identity.issuer,
-        sql_text: args.sqlText,
-        sql_hash: args.sqlHash,
-        dedupe_key: key,
-        input: JSON.stringify(args.input),
-        decision: JSON.stringify(args.decision),
-        approver_groups: JSON.stringify([...new Set(approval.approver_groups)]),
-        min_approvals: approval.min_approvals,
-        grant_ttl_seconds: approval.grant_ttl_seconds,
-        one_time: oneTime ? 1 : 0,
-        scope: JSON.stringify(scope),
-        created_at_ms: now,
-        expires_at_ms: now + ttlMs,
-        decided_at_ms: null,
-        grant_id: null,
-        revision: 0,
-      };
+      const row = newRequestRow(args, approval, now, ttlMs);
+      let refused: { code: ApprovalErrorCode; message: string } | undefined;
       try {
-        await this.#db.insertInto('approval_requests').values(row).execute();
+        // One transaction: a request is never filed without the rows that let its approvers list
+        // it, and one identity's asks are counted and filed one at a time across replicas, so its
+        // bounds hold under a flood.
+        refused = await this.#db.transaction().execute(async (tx) => {
+          if (this.#database.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${identityKey(args.identity)}))`.execute(tx);
+          const over = await overLimits(tx, args.identity, limits, now);
+          if (over) return over;
+          await tx.insertInto('approval_requests').values(row).execute();
+          await indexForListing(tx, row);
+          return undefined;
+        });
       } catch (error) {
         if (isUniqueViolation(error)) continue; // another replica created it first: reuse theirs
         throw error;
+      }
+      if (refused) {
+        this.#emit({ action: 'refused', operation: 'request', actor: actorOf(args.identity), error: refused });
+        throw new ApprovalError(refused.code, refused.message);
       }
       this.#emit({ action: 'requested', requestId: row.id, actor: actorOf(args.identity), request: this.#summary(row, now) });
       return { id: row.id, status: 'pending', approveUrl: this.approveUrl(row.id), reused: false, expiresAt: new Date(row.expires_at_ms).toISOString() };
     }
     throw new Error('approval request could be neither created nor reused (concurrent writers)');
+  }
+
+  /**
+   * Whether an ask would be filed or joined, checked before the gateway spends a dry run on it:
+   * one that would join a pending request always is; a new one over the identity's bounds is
+   * refused (recorded, as `requestApproval` refuses it).
+   */
+  async admits(identity: Identity, approval: Approval, sqlText: string): Promise<void> {
+    const now = this.#now();
+    const joins = await this.#db
+      .selectFrom('approval_requests')
+      .select('id')
+      .where('dedupe_key', '=', requestDedupeKey(identity, approval, sqlText))
+      .where('status', '=', 'pending')
+      .where('expires_at_ms', '>', now)
+      .executeTakeFirst();
+    if (joins) return;
+    const refused = await overLimits(this.#db, identity, limitsOf(approval), now);
+    if (!refused) return;
+    this.#emit({ action: 'refused', operation: 'request', actor: actorOf(identity), error: refused });
+    throw new ApprovalError(refused.code, refused.message);
   }
 
   /**
@@ -328,27 +366,28 @@ export class ApprovalStore {
     return row ? parseInput(row.input) : undefined;
   }
 
-  /** Newest first. */
-  async list(options: ListRequestsOptions = {}): Promise<ApprovalRequestView[]> {
+  /** One page of requests, newest first, with the viewer's counts per status. */
+  async listPage(options: ListRequestsOptions = {}): Promise<RequestPage> {
     const now = this.#now();
-    const limit = Math.min(Math.max(options.limit ?? 100, 1), LIST_SCAN_LIMIT);
-    const status = options.status ?? 'all';
-    let query = this.#db.selectFrom('approval_requests').selectAll().orderBy('created_at_ms', 'desc').orderBy('id').limit(LIST_SCAN_LIMIT);
-    if (status === 'pending') query = query.where('status', '=', 'pending').where('expires_at_ms', '>', now);
-    else if (status === 'expired') {
-      query = query.where((eb) =>
-        eb.or([eb('status', '=', 'expired'), eb.and([eb('status', '=', 'pending'), eb('expires_at_ms', '<=', now)])]),
-      );
-    } else if (status !== 'all') query = query.where('status', '=', status);
     const viewer = options.visibleTo;
-    const rows = (await query.execute()).filter((row) => !viewer || mayViewRow(viewer, row)).slice(0, limit);
-    if (rows.length === 0) return [];
-    const votes = await this.#db
-      .selectFrom('approval_votes')
-      .selectAll()
-      .where('approval_id', 'in', rows.map((r) => r.id))
-      .execute();
-    return rows.map((row) => toRequestView(row, votes.filter((v) => v.approval_id === row.id), now, this.approveUrl(row.id)));
+    const filters: ListingFilters = { status: options.status ?? 'all', dataset: options.dataset, requester: options.requester, decidableOnly: options.decidableOnly };
+    const cursor = options.pageToken === undefined ? undefined : decodePageToken('approvals', viewer, filters, options.pageToken);
+    const size = pageSize(options.maxResults);
+    const [found, counts] = await Promise.all([
+      requestRows(this.#db, { viewer, filters, cursor, size, now }),
+      requestCounts(this.#db, viewer, filters, now),
+    ]);
+    const page = settlePage(found, size, cursor, (at) => encodePageToken('approvals', viewer, filters, at));
+    const votes = page.rows.length
+      ? await this.#db.selectFrom('approval_votes').selectAll().where('approval_id', 'in', page.rows.map((r) => r.id)).execute()
+      : [];
+    const items = page.rows.map((row) => toRequestView(row, votes.filter((v) => v.approval_id === row.id), now, this.approveUrl(row.id)));
+    return { items, counts, ...(page.nextPageToken && { nextPageToken: page.nextPageToken }), ...(page.prevPageToken && { prevPageToken: page.prevPageToken }) };
+  }
+
+  /** The first page's requests (listPage without the paging). */
+  async list(options: ListRequestsOptions = {}): Promise<ApprovalRequestView[]> {
+    return (await this.listPage(options)).items;
   }
 
   /** Whether the identity asked for the request or may decide on it. */
@@ -454,35 +493,101 @@ export class ApprovalStore {
     return grant;
   }
 
+  /**
+   * Takes a pending request back: its requester no longer wants it (a cancelled pending job), or
+   * the gateway cut the requester off (`by` null). Nobody else may withdraw it.
+   */
+  async withdraw(id: string, by: Identity | null, reason: string): Promise<ApprovalRequestView> {
+    const actor = by ? actorOf(by) : undefined;
+    const refuse = (code: ApprovalErrorCode, message: string): ApprovalError => {
+      this.#emit({ action: 'refused', operation: 'withdraw', requestId: id, ...(actor && { actor }), comment: reason, error: { code, message } });
+      return new ApprovalError(code, message);
+    };
+    const row = await this.#db.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw refuse('not_found', `approval request ${id} does not exist`);
+    if (by && !sameIdentity(by, row)) throw refuse('not_requester', 'only its requester withdraws an approval request');
+    const now = this.#now();
+    const updated = await this.#db
+      .updateTable('approval_requests')
+      .set({ status: 'withdrawn', decided_at_ms: now, revision: sql<number>`revision + 1` })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('expires_at_ms', '>', now)
+      .returningAll()
+      .executeTakeFirst();
+    if (!updated) throw refuse('not_pending', `approval request is already ${effectiveStatus(row, now)}`);
+    this.#emit({ action: 'withdrawn', requestId: id, ...(actor && { actor }), comment: reason, request: this.#summary(updated, now) });
+    this.#waiters.notify(id);
+    const view = await this.get(id);
+    if (!view) throw new ApprovalError('not_found', `approval request ${id} does not exist`);
+    return view;
+  }
+
+  /**
+   * A principal cut off (disabled in its identity provider or by a kill switch): every request it
+   * has pending is withdrawn and every grant it holds revoked, each recorded.
+   */
+  async cutOffPrincipal(issuer: string, subject: string, reason: string): Promise<{ withdrawn: string[]; revoked: string[] }> {
+    const now = this.#now();
+    const requests = await this.#db
+      .updateTable('approval_requests')
+      .set({ status: 'withdrawn', decided_at_ms: now, revision: sql<number>`revision + 1` })
+      .where('issuer', '=', issuer)
+      .where('subject', '=', subject)
+      .where('status', '=', 'pending')
+      .where('expires_at_ms', '>', now)
+      .returningAll()
+      .execute();
+    const grants = await this.#db
+      .updateTable('grants')
+      .set({ revoked_at_ms: now, revoked_by: 'sluice' })
+      .where('issuer', '=', issuer)
+      .where('subject', '=', subject)
+      .where('revoked_at_ms', 'is', null)
+      .where('consumed_at_ms', 'is', null)
+      .where('expires_at_ms', '>', now)
+      .returning(['id', 'approval_id'])
+      .execute();
+    for (const row of requests) {
+      this.#emit({ action: 'withdrawn', requestId: row.id, comment: reason, request: this.#summary(row, now) });
+      this.#waiters.notify(row.id);
+    }
+    for (const grant of grants) {
+      this.#emit({ action: 'grant_revoked', grantId: grant.id, comment: reason, ...(grant.approval_id && { requestId: grant.approval_id }) });
+    }
+    return { withdrawn: requests.map((r) => r.id).sort(), revoked: grants.map((g) => g.id).sort() };
+  }
+
+  async revokedAmong(grantIds: readonly string[]): Promise<string[]> {
+    if (grantIds.length === 0) return [];
+    const rows = await this.#db.selectFrom('grants').select('id').where('id', 'in', [...grantIds]).where('revoked_at_ms', 'is not', null).execute();
+    return rows.map((r) => r.id).sort();
+  }
+
   async getGrant(id: string): Promise<GrantView | undefined> {
     const row = await this.#db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toGrantView(row, this.#now()) : undefined;
   }
 
-  /** Newest first. */
-  async listGrants(options: ListGrantsOptions = {}): Promise<GrantView[]> {
+  /** One page of grants, newest first, with the viewer's counts per status. */
+  async listGrantsPage(options: ListGrantsOptions = {}): Promise<GrantPage> {
     const now = this.#now();
-    const limit = Math.min(Math.max(options.limit ?? 100, 1), LIST_SCAN_LIMIT);
-    let query = this.#db
-      .selectFrom('grants')
-      .leftJoin('approval_requests', 'approval_requests.id', 'grants.approval_id')
-      .selectAll('grants')
-      .select('approval_requests.approver_groups')
-      .orderBy('grants.created_at_ms', 'desc')
-      .orderBy('grants.id')
-      .limit(LIST_SCAN_LIMIT);
-    if ((options.status ?? 'active') === 'active') {
-      query = query
-        .where('grants.revoked_at_ms', 'is', null)
-        .where('grants.consumed_at_ms', 'is', null)
-        .where('grants.expires_at_ms', '>', now);
-    }
     const viewer = options.visibleTo;
-    const rows = await query.execute();
-    return rows
-      .filter((row) => !viewer || sameIdentity(viewer, row) || viewer.groups.some((g) => parseGroups(row.approver_groups).includes(g)))
-      .slice(0, limit)
-      .map(({ approver_groups: _groups, ...row }) => toGrantView(row, now));
+    const filters: ListingFilters = { status: options.status ?? 'active', dataset: options.dataset, requester: options.requester };
+    const cursor = options.pageToken === undefined ? undefined : decodePageToken('grants', viewer, filters, options.pageToken);
+    const size = pageSize(options.maxResults);
+    const [found, counts] = await Promise.all([
+      grantRows(this.#db, { viewer, filters, cursor, size, now }),
+      grantCounts(this.#db, viewer, filters, now),
+    ]);
+    const page = settlePage(found, size, cursor, (at) => encodePageToken('grants', viewer, filters, at));
+    const items = page.rows.map((row) => toGrantView(row, now));
+    return { items, counts, ...(page.nextPageToken && { nextPageToken: page.nextPageToken }), ...(page.prevPageToken && { prevPageToken: page.prevPageToken }) };
+  }
+
+  /** The first page's grants (listGrantsPage without the paging). */
+  async listGrants(options: ListGrantsOptions = {}): Promise<GrantView[]> {
+    return (await this.listGrantsPage(options)).items;
   }
 
   /** Records lapsed pending requests as expired, announcing each once across replicas. */
@@ -544,23 +649,37 @@ class UnavailableGrant extends Error {
   }
 }
 
+function limitsOf(approval: Approval): { open: number; perMinute: number } {
+  return {
+    open: approval.limits?.max_open_requests ?? DEFAULT_MAX_OPEN_REQUESTS,
+    perMinute: approval.limits?.requests_per_minute ?? DEFAULT_REQUESTS_PER_MINUTE,
+  };
+}
+
+/** Why one more request of this identity would break its bounds, if it would. */
+async function overLimits(db: Kysely<Tables>, identity: Identity, limits: { open: number; perMinute: number }, now: number): Promise<{ code: ApprovalErrorCode; message: string } | undefined> {
+  const mine = db.selectFrom('approval_requests').where('issuer', '=', identity.issuer).where('subject', '=', identity.subject);
+  const { open } = await mine
+    .select((eb) => eb.fn.countAll<number>().as('open'))
+    .where('status', '=', 'pending')
+    .where('expires_at_ms', '>', now)
+    .executeTakeFirstOrThrow();
+  if (Number(open) >= limits.open) {
+    return { code: 'too_many_open_requests', message: `${identity.subject} already has ${Number(open)} approval requests waiting (at most ${limits.open}); wait for them to be decided or withdraw some` };
+  }
+  const { recent } = await mine
+    .select((eb) => eb.fn.countAll<number>().as('recent'))
+    .where('created_at_ms', '>', now - 60_000)
+    .executeTakeFirstOrThrow();
+  if (Number(recent) >= limits.perMinute) {
+    return { code: 'request_rate_exceeded', message: `${identity.subject} filed ${Number(recent)} approval requests in the last minute (at most ${limits.perMinute}); try again later` };
+  }
+  return undefined;
+}
+
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number`);
   return value;
-}
-
-function parseGroups(text: string | null): string[] {
-  if (!text) return [];
-  try {
-    const groups: unknown = JSON.parse(text);
-    return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-function mayViewRow(identity: Identity, row: ApprovalRequestRow): boolean {
-  return sameIdentity(identity, row) || identity.groups.some((g) => parseGroups(row.approver_groups).includes(g));
 }
 
 /** The decision must really ask for approval, for this identity and this statement. */

@@ -3,7 +3,7 @@
 import type { Approval, Identity, PolicyInput, Reason } from '../../engine/schema-types.ts';
 import type { ApprovalErrorCode } from './errors.ts';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
 export type GrantStatus = 'active' | 'expired' | 'revoked' | 'consumed';
 export type VoteChoice = 'approve' | 'reject';
 export type GrantScope = Approval['scope'];
@@ -118,6 +118,7 @@ export type ApprovalAction =
   | 'approved'
   | 'rejected'
   | 'expired'
+  | 'withdrawn'
   | 'grant_revoked'
   | 'grant_consumed'
   | 'refused';
@@ -135,11 +136,11 @@ export interface ApprovalEvent {
   vote?: VoteChoice;
   comment?: string;
   /** With `refused`: what was attempted and why it was refused. */
-  operation?: 'vote' | 'revoke' | 'consume';
+  operation?: 'request' | 'vote' | 'revoke' | 'consume' | 'withdraw';
   error?: { code: ApprovalErrorCode; message: string };
   /** With `grant_consumed` and refused consumes: the gateway request that used the grant. */
   consumedBy?: string;
-  /** With `requested`, `approved`, `rejected` and `expired`. */
+  /** With `requested`, `approved`, `rejected`, `expired` and `withdrawn`. */
   request?: ApprovalSummary;
 }
 

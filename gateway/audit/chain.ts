@@ -57,6 +57,11 @@ export function indexedColumns(kind: string, atMs: number, data: object): Indexe
     columns.tables = tablesColumn(request);
   } else if (kind === 'approval' || kind === 'grant') {
     columns.subject = text(d.subject);
+  } else if (kind === 'access_refused') {
+    columns.subject = (data as Extract<AuditRecord, { kind: 'access_refused' }>['data']).identity.subject;
+  } else if (kind === 'principal') {
+    columns.subject = text(d.subject);
+    columns.outcome = text(d.action);
   }
   return columns;
 }

@@ -13,6 +13,8 @@ import type {
   AuditScope,
   AuditUpstreamCancel,
   AuditTokenFailureData,
+  AuditPrincipalData,
+  AuditAccessRefusedData,
   Decision,
   PolicyInput,
 } from '../../engine/schema-types.ts';
@@ -27,6 +29,8 @@ export type {
   AuditGrantRecord,
   AuditTokenFailureRecord,
   AuditConfigReloadRecord,
+  AuditPrincipalRecord,
+  AuditAccessRefusedRecord,
   AuditCheckpointRecord,
   AuditRequestData,
   AuditForwardData,
@@ -34,13 +38,15 @@ export type {
   AuditGrantData,
   AuditTokenFailureData,
   AuditConfigReloadData,
+  AuditPrincipalData,
+  AuditAccessRefusedData,
   AuditCheckpointData,
   AuditResponse,
   AuditTableRow,
   AuditCellValue,
 } from '../../engine/schema-types.ts';
 
-export type AuditKind = 'request' | 'forward' | 'approval' | 'grant' | 'token_failure' | 'config_reload' | 'checkpoint';
+export type AuditKind = 'request' | 'forward' | 'approval' | 'grant' | 'token_failure' | 'config_reload' | 'principal' | 'access_refused' | 'checkpoint';
 
 interface EventBase {
   /** When it happened; default: when record() was called. */
@@ -131,7 +137,31 @@ export interface ConfigReloadAuditEvent extends EventBase, Partial<Omit<AuditCon
   ok: boolean;
 }
 
-export type AuditEvent = RequestAuditEvent | ForwardAuditEvent | ApprovalAuditEvent | GrantAuditEvent | TokenFailureAuditEvent | ConfigReloadAuditEvent;
+/**
+ * A principal disabled, enabled or its sessions revoked (gateway/identity/), or a signal or an
+ * introspection answer that was refused and changed nothing.
+ */
+export interface PrincipalAuditEvent
+  extends EventBase,
+    Partial<Omit<AuditPrincipalData, 'action' | 'event_at' | 'not_before' | 'withdrawn' | 'revoked'>> {
+  kind: 'principal';
+  action: AuditPrincipalData['action'];
+  event_at?: Date | null;
+  not_before?: Date | null;
+  withdrawn?: readonly string[];
+  revoked?: readonly string[];
+}
+
+/** A call to the gateway's own JSON API refused to an authenticated caller (403). */
+export interface AccessRefusedAuditEvent extends EventBase, Partial<Omit<AuditAccessRefusedData, 'route' | 'identity' | 'status' | 'error'>> {
+  kind: 'access_refused';
+  route: string;
+  identity: RequestAuditEvent['identity'];
+  status: number;
+  error: { code: string; message: string };
+}
+
+export type AuditEvent = RequestAuditEvent | ForwardAuditEvent | ApprovalAuditEvent | GrantAuditEvent | TokenFailureAuditEvent | ConfigReloadAuditEvent | PrincipalAuditEvent | AccessRefusedAuditEvent;
 
 /** Where a committed record sits in its chain. */
 export interface RecordedAudit {

@@ -9,6 +9,8 @@ import type {
   AuditConfigReloadData,
   AuditForwardData,
   AuditGrantData,
+  AuditPrincipalData,
+  AuditAccessRefusedData,
   AuditRequestData,
   AuditResponse,
   AuditTableRow,
@@ -17,8 +19,9 @@ import type {
 } from '../../engine/schema-types.ts';
 import { compileContentScanner, type ContentScanner } from '../masking/detectors.ts';
 import { REDACTED } from '../masking/strategies.ts';
+import { claimedIdentity, sanitizeClaim } from './claimed.ts';
 import { AuditRecordError } from './errors.ts';
-import type { ApprovalAuditEvent, AuditEvent, AuditKind, ConfigReloadAuditEvent, ForwardAuditEvent, GrantAuditEvent, RequestAuditEvent, TokenFailureAuditEvent } from './events.ts';
+import type { AccessRefusedAuditEvent, ApprovalAuditEvent, AuditEvent, AuditKind, ConfigReloadAuditEvent, ForwardAuditEvent, GrantAuditEvent, PrincipalAuditEvent, RequestAuditEvent, TokenFailureAuditEvent } from './events.ts';
 import { PLACEHOLDER, redactSqlLiterals } from './sql-literals.ts';
 import { rfc3339 } from './time.ts';
 
@@ -60,6 +63,10 @@ export function prepareEvent(event: AuditEvent, options: PrepareOptions, nowMs: 
       return { kind: 'token_failure', atMs, data: prepareTokenFailure(event) };
     case 'config_reload':
       return { kind: 'config_reload', atMs, data: prepareConfigReload(event) };
+    case 'principal':
+      return { kind: 'principal', atMs, data: preparePrincipal(event) };
+    case 'access_refused':
+      return { kind: 'access_refused', atMs, data: prepareAccessRefused(event) };
     default:
       throw new AuditRecordError(`unknown audit event kind ${JSON.stringify((event as { kind?: unknown }).kind)}`);
   }
@@ -311,14 +318,15 @@ function prepareGrant(e: GrantAuditEvent): AuditGrantData {
 
 function prepareTokenFailure(e: TokenFailureAuditEvent): AuditTokenFailureData {
   requireString(e.reason, 'reason');
+  const claimed = claimedIdentity(e.token);
   return {
     request_id: e.request_id ?? null,
     route: e.route ?? null,
     connection: e.connection ?? null,
     reason: e.reason,
     message: detectorScanner.scan(e.message ?? '') ?? REDACTED,
-    claimed_issuer: e.claimed_issuer ?? null,
-    claimed_subject: e.claimed_subject ?? null,
+    claimed_issuer: sanitizeClaim(e.claimed_issuer) ?? claimed.issuer,
+    claimed_subject: sanitizeClaim(e.claimed_subject) ?? claimed.subject,
     token_sha256: e.token ? createHash('sha256').update(e.token).digest('hex').slice(0, 16) : null,
     ...(e.door && { door: { ...e.door } }),
   };
@@ -333,6 +341,42 @@ function prepareConfigReload(e: ConfigReloadAuditEvent): AuditConfigReloadData {
     revision: e.revision ?? null,
     previous_revision: e.previous_revision ?? null,
     error: e.error ?? null,
+  };
+}
+
+function preparePrincipal(e: PrincipalAuditEvent): AuditPrincipalData {
+  requireString(e.action, 'action');
+  const time = (d: Date | null | undefined, field: string) => {
+    if (!d) return null;
+    if (Number.isNaN(d.getTime())) throw new AuditRecordError(`principal ${field} is not a valid date`);
+    return rfc3339(d.getTime());
+  };
+  return {
+    action: e.action,
+    issuer: e.issuer ?? null,
+    subject: e.subject ?? null,
+    signal: e.signal ?? null,
+    reason: e.reason ?? null,
+    actor: e.actor ?? null,
+    event_at: time(e.event_at, 'event_at'),
+    not_before: time(e.not_before, 'not_before'),
+    jti: e.jti ?? null,
+    withdrawn: [...(e.withdrawn ?? [])],
+    revoked: [...(e.revoked ?? [])],
+    error: e.error ? { code: e.error.code, message: detectorScanner.scan(e.error.message) ?? REDACTED } : null,
+  };
+}
+
+function prepareAccessRefused(e: AccessRefusedAuditEvent): AuditAccessRefusedData {
+  requireString(e.route, 'route');
+  if (!e.identity || typeof e.identity.subject !== 'string') throw new AuditRecordError('access_refused events need identity.subject');
+  if (!Number.isInteger(e.status)) throw new AuditRecordError('access_refused events need the HTTP status (integer)');
+  return {
+    request_id: e.request_id ?? null,
+    route: e.route,
+    identity: { subject: e.identity.subject, issuer: e.identity.issuer ?? '', kind: e.identity.kind ?? null, groups: [...(e.identity.groups ?? [])] },
+    status: e.status,
+    error: { code: e.error.code, message: e.error.message },
   };
 }
 

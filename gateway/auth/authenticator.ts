@@ -20,13 +20,29 @@ export type AuthFailureReason =
   | 'disallowed_algorithm'
   | 'unknown_key'
   | 'missing_subject'
-  | 'jwks_unavailable';
+  | 'invalid_groups_claim'
+  | 'jwks_unavailable'
+  // Revocation (gateway/identity/), checked once the token itself verified.
+  | 'principal_disabled'
+  | 'session_revoked'
+  | 'token_inactive'
+  | 'introspection_unavailable'
+  | 'introspection_invalid'
+  | 'revocation_state_stale';
 
 export type AuthResult =
   | { ok: true; identity: Identity; tokenClaims: JWTPayload }
   | { ok: false; reason: AuthFailureReason; message: string };
 
 export type IdentityKind = Identity['kind'];
+
+/** `array`: a JSON array of strings; the others: one string of names split on spaces or commas. */
+export type GroupsClaimFormat = 'array' | 'space_separated' | 'comma_separated';
+const GROUPS_CLAIM_FORMATS: Record<GroupsClaimFormat, string> = {
+  array: 'an array of strings',
+  space_separated: 'a space-separated string',
+  comma_separated: 'a comma-separated string',
+};
 
 export interface TrustedIssuer {
   /** Exact `iss` value. */
@@ -35,6 +51,8 @@ export interface TrustedIssuer {
   audience: string | string[];
   /** Claim holding the caller's groups (a dotted path reaches into objects). Default `groups`. */
   groupsClaim?: string;
+  /** How the groups claim is written; a claim in another form is refused. Default `array`. */
+  groupsClaimFormat?: GroupsClaimFormat;
   /** Claim holding 'agent' or 'human'. Default `sluice_kind`. */
   kindClaim?: string;
   /** Kind when the kind claim is absent or holds neither value. Default 'agent'. */
@@ -76,6 +94,11 @@ export interface Authenticator {
   authenticate(authorizationHeader: string | undefined): Promise<AuthResult>;
   /** The trusted issuers, in configuration order. */
   readonly issuers: readonly string[];
+  /**
+   * A trusted issuer's key resolution (discovery, JWKS cache and refetch cooldown shared with token
+   * checks) and accepted algorithms, for other JWTs it signs (Security Event Tokens).
+   */
+  keysOf(issuer: string): { getKey: JWTVerifyGetKey; algorithms: readonly string[] } | undefined;
 }
 
 export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'ES256', 'PS256', 'EdDSA'];
@@ -91,13 +114,14 @@ interface IssuerState {
   audiences: string[];
   algorithms: string[];
   groupsClaim: string;
+  groupsClaimFormat: GroupsClaimFormat;
   kindClaim: string;
   defaultKind: IdentityKind;
   allowInsecureHttp: boolean;
   keySet?: { uri: string; getKey: JWTVerifyGetKey };
 }
 
-class KeySetUnavailable extends Error {
+export class KeySetUnavailable extends Error {
   override name = 'KeySetUnavailable';
 }
 
@@ -115,8 +139,17 @@ function readPath(payload: JWTPayload, path: string): unknown {
   return value;
 }
 
-function groupsFrom(value: unknown): string[] {
-  const raw = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+/** The groups, or undefined when the claim is present but not in the issuer's format (refused). */
+function groupsFrom(value: unknown, format: GroupsClaimFormat): string[] | undefined {
+  if (value === undefined) return []; // no claim: no groups
+  let raw: unknown[];
+  if (format === 'array') {
+    if (!Array.isArray(value) || value.some((g) => typeof g !== 'string')) return undefined;
+    raw = value;
+  } else {
+    if (typeof value !== 'string') return undefined;
+    raw = format === 'space_separated' ? value.split(/\s+/) : value.split(',').map((g) => g.trim());
+  }
   return [...new Set(raw.filter((g): g is string => typeof g === 'string' && g.length > 0))];
 }
 
@@ -151,6 +184,9 @@ function validateConfig(config: AuthenticatorConfig): void {
       }
     }
     if (entry.algorithms && entry.algorithms.length === 0) throw new TypeError(`auth: issuer ${entry.issuer} allows no algorithm`);
+    if (entry.groupsClaimFormat !== undefined && !Object.hasOwn(GROUPS_CLAIM_FORMATS, entry.groupsClaimFormat)) {
+      throw new TypeError(`auth: groupsClaimFormat of ${entry.issuer} must be one of ${Object.keys(GROUPS_CLAIM_FORMATS).join(', ')}`);
+    }
     if (entry.defaultKind && entry.defaultKind !== 'agent' && entry.defaultKind !== 'human') {
       throw new TypeError(`auth: defaultKind must be 'agent' or 'human'`);
     }
@@ -180,6 +216,7 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticator 
       audiences: Array.isArray(entry.audience) ? [...entry.audience] : [entry.audience],
       algorithms: [...(entry.algorithms ?? DEFAULT_ALGORITHMS)],
       groupsClaim: entry.groupsClaim ?? 'groups',
+      groupsClaimFormat: entry.groupsClaimFormat ?? 'array',
       kindClaim: entry.kindClaim ?? 'sluice_kind',
       defaultKind: entry.defaultKind ?? 'agent',
       allowInsecureHttp: entry.allowInsecureHttp ?? false,
@@ -250,7 +287,7 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticator 
     return fail('bad_signature', 'token could not be verified');
   }
 
-  function toIdentity(payload: JWTPayload, state: IssuerState): Identity {
+  function toIdentity(payload: JWTPayload, state: IssuerState, groups: string[]): Identity {
     const kindValue = readPath(payload, state.kindClaim);
     const kind: IdentityKind = kindValue === 'agent' || kindValue === 'human' ? kindValue : state.defaultKind;
     const claims: Identity['claims'] = {};
@@ -262,7 +299,7 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticator 
       subject: payload.sub as string,
       issuer: state.config.issuer,
       kind,
-      groups: groupsFrom(readPath(payload, state.groupsClaim)),
+      groups,
       claims,
     };
   }
@@ -310,11 +347,21 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticator 
       return mapVerifyError(error, state);
     }
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) return fail('missing_subject', 'token has no subject');
-    return { ok: true, identity: toIdentity(payload, state), tokenClaims: payload };
+    // A mistyped groups claim is refused, never read loosely: a string is not a list of one group.
+    const groups = groupsFrom(readPath(payload, state.groupsClaim), state.groupsClaimFormat);
+    if (!groups) return fail('invalid_groups_claim', `invalid_groups_claim: the token's ${state.groupsClaim} claim is not ${GROUPS_CLAIM_FORMATS[state.groupsClaimFormat]}`);
+    return { ok: true, identity: toIdentity(payload, state, groups), tokenClaims: payload };
+  }
+
+  function keysOf(issuer: string): { getKey: JWTVerifyGetKey; algorithms: readonly string[] } | undefined {
+    const state = states.get(issuer);
+    if (!state) return undefined;
+    return { getKey: async (header, token) => (await resolveKeySet(state))(header, token), algorithms: state.algorithms };
   }
 
   return {
     authenticate,
     issuers: config.issuers.map((i) => i.issuer),
+    keysOf,
   };
 }

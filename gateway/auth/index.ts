@@ -8,3 +8,5 @@ export type {
   TrustedIssuer,
 } from './authenticator.ts';
 export { checkFetchableUrl, discoveryUrl, isLoopbackHost } from './discovery.ts';
+export { KeySetUnavailable } from './authenticator.ts';
+export { DiscoveryCache, DiscoveryError } from './discovery.ts';

@@ -12,6 +12,7 @@ export type BigQueryReason =
   | 'invalidQuery'
   | 'notFound'
   | 'duplicate'
+  | 'rateLimitExceeded'
   | 'backendError'
   | 'internalError'
   | 'notImplemented'
@@ -25,6 +26,7 @@ const STATUS_NAMES: Record<number, string> = {
   404: 'NOT_FOUND',
   409: 'ALREADY_EXISTS',
   413: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
   500: 'INTERNAL',
   501: 'UNIMPLEMENTED',
   502: 'UNAVAILABLE',
@@ -90,6 +92,10 @@ export const invalid = (message: string) => new BigQueryError(400, 'invalid', me
 
 /** The query cannot run as written (BigQuery's own 400 for syntax and unknown names); never retried. */
 export const invalidQuery = (message: string) => new BigQueryError(400, 'invalidQuery', message);
+
+/** Too many requests of one caller; clients back off and retry it. */
+export const rateLimited = (message: string, details?: ErrorInfo[]) =>
+  new BigQueryError(429, 'rateLimitExceeded', message, details ? { details } : {});
 
 export const notFound = (message: string) => new BigQueryError(404, 'notFound', message);
 

@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PolicyInput } from '../../engine/index.ts';
 import type { HashKey, TableRow, TableSchema } from '../masking/index.ts';
 import type { Connections, Connection } from '../connections.ts';
-import { fromStore, type Caller, type Enforcer, type Route } from '../enforce.ts';
+import { grantsCited } from '../approvals/grant-usage.ts';
+import { fromStore, type Authorization, type Caller, type Enforcer, type HeldForApproval, type Route } from '../enforce.ts';
 import { ForgedInternalCall, type InternalCalls } from '../internal-calls.ts';
 import { ownedBy, type JobRecord, type JobStore } from '../jobs.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -28,7 +29,8 @@ import {
   type TablePage,
 } from './catalog.ts';
 import { BigQueryError, accessDenied, errorInfo, invalid, isBigQueryErrorBody, unauthenticated } from './errors.ts';
-import { parseInsertJob, parseQueryRequest, type QuerySpec } from './query-request.ts';
+import { HeldJobs, MAX_HELD_WAIT_MS, endedError, heldJobResource, pendingResults, type InsertJob } from './held-jobs.ts';
+import { parseInsertJob, parseQueryRequest, queryRequestAsJob, type QuerySpec } from './query-request.ts';
 import {
   compileFor,
   jobKey,
@@ -229,7 +231,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     if (t && body) t.response = { schema: body.schema ?? null, rows: body.rows ?? [], total_rows: body.totalRows ?? null };
   };
 
-  const authorize = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec, dryRunFirst = false) => {
+  const queryContext = (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec, dryRunFirst: boolean) => {
     const t = trail(req);
     if (t) {
       t.connection = connection.name;
@@ -239,17 +241,25 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const holdMs = holdMsOf(req.headers);
     // A caller that hangs up ends its hold.
     const signal = holdMs > 0 ? hangUp(reply) : undefined;
-    const auth = await enforcer.authorize({ caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id, trail: t, holdMs, signal, dryRunFirst });
+    return { caller: who, connection, project: projectId, route: routeName, spec, log: req.log, requestId: req.id, trail: t, holdMs, signal, dryRunFirst };
+  };
+
+  const authorize = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec, dryRunFirst = false) => {
+    const auth = await enforcer.authorize(queryContext(req, reply, who, connection, projectId, routeName, spec, dryRunFirst));
     internal.of(req)?.decisions.push(auth.decision);
     return auth;
   };
+
+  /** As `authorize`, but a query needing approval may come back held, to be answered as a PENDING job. The MCP door's calls never are. */
+  const authorizeOrHold = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, projectId: string, routeName: Route, spec: QuerySpec, dryRunFirst = false): Promise<Authorization | HeldForApproval> =>
+    internal.of(req) ? authorize(req, reply, who, connection, projectId, routeName, spec, dryRunFirst) : enforcer.authorizeOrHold(queryContext(req, reply, who, connection, projectId, routeName, spec, dryRunFirst));
 
   const noteJob = (req: Req, id: string, projectId: string, location: string | undefined) => {
     const t = trail(req);
     if (t) t.job = { id, project: projectId, location };
   };
 
-  const record = (who: Caller, connection: Connection, projectId: string, jobId: string, location: string | undefined, auth: Awaited<ReturnType<typeof authorize>>): JobRecord => ({
+  const record = (who: Caller, connection: Connection, projectId: string, jobId: string, location: string | undefined, auth: Authorization): JobRecord => ({
     project: projectId,
     jobId,
     location,
@@ -261,7 +271,55 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     revision: auth.revision,
     sqlHash: auth.input.sql.hash,
     createdAt: Date.now(),
+    grantIds: grantsCited(auth.decision, auth.input.grants ?? []),
   });
+
+  const heldJobs = new HeldJobs({
+    enforcer,
+    jobs,
+    approvals: enforcer.approvals,
+    recordOf: (who, rec, auth) => record(who, connections.forProject(rec.project), rec.project, rec.jobId, rec.location, auth),
+  });
+
+  /** A new job held for an approval: registered, nothing sent upstream. */
+  const holdJob = async (req: Req, who: Caller, connection: Connection, projectId: string, jobId: string, location: string | undefined, held: HeldForApproval['held'], job: Record<string, unknown>): Promise<JobRecord> => {
+    noteJob(req, jobId, projectId, location);
+    const rec = heldJobs.record({ project: projectId, jobId, location, connection: connection.name, owner: { issuer: who.identity.issuer, subject: who.identity.subject } }, held, job);
+    if (!(await fromStore('record the job', () => jobs.register(rec)))) throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
+    req.log.info({ held_job: { job: jobId, approval: held.approvalId } }, 'query held as a pending job');
+    return rec;
+  };
+
+  /** A held job moved on as far as its approval allows (launched once approved). */
+  const advanceHeld = async (req: Req, reply: FastifyReply, who: Caller, c: JobContext, waitMs: number): Promise<JobContext> => {
+    if (!c.rec.held) return c;
+    const ctx = { caller: who, connection: c.connection, log: req.log, requestId: req.id, trail: trail(req), signal: hangUp(reply) };
+    // Written ahead to this poll's audit record, and not bound to it: a job claimed for launch is
+    // inserted even if the caller hangs up meanwhile.
+    const insert: InsertJob = async (claimed, parsed, auth) => {
+      noteJob(req, claimed.jobId, claimed.project, claimed.location);
+      await beforeForward(req, 'jobs.insert');
+      const res = await metrics.time(metrics.upstreamSeconds, { operation: 'jobs.insert' }, () =>
+        c.connection.upstream.insertJob(claimed.project, parsed.forwardJob(claimed.jobId, auth.decision.limits?.maximum_bytes_billed), auth.headers),
+      );
+      // A second insert under the id (a poll that took over a stalled launch) finds the job there.
+      if (res.status === 409) return;
+      expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(resultPolicy(auth.decision, auth.input)));
+    };
+    const { rec, headers } = await heldJobs.advance(ctx, c.rec, waitMs, insert);
+    if (rec.held) return { ...c, rec };
+    return { ...c, rec, headers: headers ?? (await enforcer.credentialHeaders(c.connection, who, rec.credentialTtlSeconds)) };
+  };
+
+  /** Pages of a job whose grant was revoked are refused; a grant that merely expired keeps them readable. */
+  const refuseRevokedGrants = async (req: Req, rec: JobRecord) => {
+    const revoked = await enforcer.revokedGrants(rec.grantIds);
+    if (revoked.length === 0) return;
+    req.log.info({ job: rec.jobId, revoked_grants: revoked }, 'results refused: a grant the job relied on was revoked');
+    throw accessDenied(`Access Denied: the grant(s) ${revoked.join(', ')} this job relied on were revoked; its results are no longer served. [grant_revoked]`, [
+      errorInfo('GRANT_REVOKED', { reasons: 'grant_revoked', grants: revoked.join(','), job_id: rec.jobId, request_id: req.id }),
+    ]);
+  };
 
   /** The job, if the gateway ran it for this caller; refused otherwise (whether or not it exists). */
   const ownJob = async (who: Caller, projectId: string, jobId: string): Promise<JobRecord> => {
@@ -279,7 +337,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const rec = await ownJob(who, projectId, req.params.jobId!);
     noteJob(req, rec.jobId, projectId, rec.location);
     const connection = connections.forProject(projectId);
-    const headers = await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
+    // A held job has run nothing upstream yet: no credential until it is launched.
+    const headers = rec.held ? {} : await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
     return { projectId, rec, connection, headers };
   };
 
@@ -317,8 +376,15 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const projectId = project(req);
     const connection = connections.forProject(projectId);
     const parsed = parseQueryRequest(projectId, req.body);
+    /** A query held for an approval: a job whose results the client polls for, as for any query that has not finished. */
+    const held = async (h: HeldForApproval) => {
+      const rec = await holdJob(req, who, connection, projectId, `sluice_${randomUUID().replaceAll('-', '_')}`, parsed.spec.location, h.held, queryRequestAsJob(req.body));
+      return pendingResults(rec, 'bigquery#queryResponse');
+    };
     return throughUpstream(who, connection, async () => {
-      let auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
+      const decided = await authorizeOrHold(req, reply, who, connection, projectId, 'jobs.query', parsed.spec);
+      if ('held' in decided) return held(decided);
+      let auth = decided;
       // Not abandoned when the caller hangs up: the job's id comes only with the answer, and is
       // needed to cancel it.
       // Under a cap the finished job's tables are checked before any row is released (when the
@@ -337,7 +403,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         // the query run again under the cap that estimate gives).
         const t = trail(req);
         if (t) t.byteCap = { maximum_bytes_billed: cap, exceeded: true };
-        auth = await authorize(req, reply, who, connection, projectId, 'jobs.query', parsed.spec, true);
+        const again = await authorizeOrHold(req, reply, who, connection, projectId, 'jobs.query', parsed.spec, true);
+        if ('held' in again) return held(again);
+        auth = again;
         res = await send(auth);
       } else if (cap !== undefined) {
         const t = trail(req);
@@ -396,9 +464,13 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const connection = connections.forProject(projectId);
     const parsed = parseInsertJob(projectId, req.body);
     return throughUpstream(who, connection, async () => {
-      const auth = await authorize(req, reply, who, connection, projectId, 'jobs.insert', parsed.spec);
-      const policy = resultPolicy(auth.decision, auth.input);
+      const auth = await authorizeOrHold(req, reply, who, connection, projectId, 'jobs.insert', parsed.spec);
       const jobId = parsed.jobId ?? `sluice_${randomUUID().replaceAll('-', '_')}`;
+      if ('held' in auth) {
+        const { jobReference: _reference, ...job } = req.body as Record<string, unknown>;
+        return heldJobResource(await holdJob(req, who, connection, projectId, jobId, parsed.spec.location, auth.held, job));
+      }
+      const policy = resultPolicy(auth.decision, auth.input);
       noteJob(req, jobId, projectId, parsed.spec.location);
       const cap = auth.decision.limits?.maximum_bytes_billed;
       // Recorded (with its job id) before it is registered: a job refused for want of a record is
@@ -440,9 +512,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
    * cancels it when the gateway stops waiting; a status read or a cancel does not (a client's
    * short HTTP timeout on a status read must not end the job it still wants).
    */
-  const onJob = async (req: Req, reply: FastifyReply, operation: string, kind: AnswerKind, waits: boolean, call: (c: JobContext, signal: AbortSignal) => Promise<UpstreamResponse>) => {
-    const who = await caller(req);
-    const c = await jobContext(req, who);
+  const onJob = async (req: Req, reply: FastifyReply, who: Caller, c: JobContext, operation: string, kind: AnswerKind, waits: boolean, call: (c: JobContext, signal: AbortSignal) => Promise<UpstreamResponse>) => {
     return throughUpstream(who, c.connection, async () => {
       let res;
       try {
@@ -456,9 +526,18 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     });
   };
 
+  /** The caller and its job; a job held for an approval is moved on as far as its approval allows. */
+  const ownJobCall = async (req: Req, reply: FastifyReply, heldWaitMs: number | undefined) => {
+    const who = await caller(req);
+    const c = await jobContext(req, who);
+    return { who, c: heldWaitMs === undefined ? c : await advanceHeld(req, reply, who, c, heldWaitMs) };
+  };
+
   // jobs.get
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId`, route('jobs.get'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.get', 'job', false, ({ projectId, rec, connection, headers }, signal) =>
+    const { who, c: job } = await ownJobCall(req, reply, 0);
+    if (job.rec.held) return selectFields(heldJobResource(job.rec), req.query.fields);
+    const { c, body } = await onJob(req, reply, who, job, 'jobs.get', 'job', false, ({ projectId, rec, connection, headers }, signal) =>
       connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers, { signal }),
     );
     return selectFields(sanitizeJob(body, policyOf(c.rec), hashKey), req.query.fields);
@@ -466,7 +545,15 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.cancel (own jobs)
   app.post<Generic>(`${API_PREFIX}/projects/:projectId/jobs/:jobId/cancel`, route('jobs.cancel'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.cancel', 'cancel answer', false, ({ projectId, rec, connection, headers }) =>
+    const { who, c: job } = await ownJobCall(req, reply, undefined);
+    if (job.rec.held) {
+      // Cancelling a held job withdraws its approval request; one already launched is cancelled upstream.
+      const rec = await heldJobs.cancel(who, job.rec);
+      if (rec.held) return { kind: 'bigquery#jobCancelResponse', job: heldJobResource(rec) };
+      job.rec = rec;
+      job.headers = await enforcer.credentialHeaders(job.connection, who, rec.credentialTtlSeconds);
+    }
+    const { c, body } = await onJob(req, reply, who, job, 'jobs.cancel', 'cancel answer', false, ({ projectId, rec, connection, headers }) =>
       connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
     );
     return body.job ? { ...body, job: sanitizeJob(body.job as object, policyOf(c.rec), hashKey) } : body;
@@ -474,7 +561,14 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
 
   // jobs.getQueryResults: every page masked with the masks decided when the job was created.
   app.get<Generic>(`${API_PREFIX}/projects/:projectId/queries/:jobId`, route('jobs.getQueryResults'), async (req, reply) => {
-    const { c, body } = await onJob(req, reply, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) =>
+    const timeoutMs = Number(req.query.timeoutMs ?? MAX_HELD_WAIT_MS);
+    const { who, c: job } = await ownJobCall(req, reply, Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : 0);
+    if (job.rec.held) {
+      if (job.rec.held.error) throw endedError(job.rec);
+      return selectFields(pendingResults(job.rec, 'bigquery#getQueryResultsResponse'), req.query.fields);
+    }
+    await refuseRevokedGrants(req, job.rec);
+    const { c, body } = await onJob(req, reply, who, job, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) =>
       connection.upstream.getQueryResults(projectId, rec.jobId, connection.upstream.boundLongPoll(pick(req.query, RESULTS_PARAMS)), headers, { signal }),
     );
     const pending = c.rec.tablesCheck;

@@ -129,6 +129,29 @@ export function parseInsertJob(project: string, body: unknown): ParsedInsertJob 
   };
 }
 
+/** JobConfiguration fields a jobs.query request carries at its top level. */
+const QUERY_REQUEST_JOB_CONFIGURATION = new Set(['labels', 'jobTimeoutMs', 'reservation', 'maxSlots']);
+
+/** QueryRequest fields that belong to the call, not to the job it makes. */
+const QUERY_REQUEST_CALL_ONLY = new Set(['kind', 'maxResults', 'timeoutMs', 'dryRun', 'formatOptions', 'requestId', 'jobCreationMode', 'location']);
+
+/**
+ * A jobs.query request (already parsed, so validated) restated as the query job it makes, for a
+ * job the gateway inserts itself later (one held for an approval).
+ */
+export function queryRequestAsJob(body: unknown): Record<string, unknown> {
+  const req = object(body, 'request body');
+  const configuration: Record<string, unknown> = { jobType: 'QUERY' };
+  const query: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(req)) {
+    if (value === undefined || QUERY_REQUEST_CALL_ONLY.has(key)) continue;
+    if (QUERY_REQUEST_JOB_CONFIGURATION.has(key)) configuration[key] = value;
+    else query[key] = value;
+  }
+  configuration.query = { ...query, useLegacySql: false };
+  return { configuration };
+}
+
 function readSpec(project: string, fields: Record<string, unknown>, dryRun: unknown): QuerySpec {
   const sql = string(fields.query, 'query');
   if (sql.trim() === '') throw invalid('query is empty');

@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../../engine/schema-types.ts';
 import type { ApproverPageOptions } from '../approvals/index.ts';
 import { resolveDecisionLogs, type DecisionLogsConfig } from '../decision-logs/config.ts';
 import type { BundleServerConfig } from '../bundles/config.ts';
+import { resolveRevocation, type RevocationSettings } from '../identity/settings.ts';
 
 export type { GatewayConfig } from '../../engine/schema-types.ts';
 export type ConnectionConfig = GatewayConfig['connections'][number];
@@ -34,7 +35,11 @@ export interface ResolvedConfig {
   approvalsUrl: string | undefined;
   /** The approver page's sign-in, when `approvals.page` is configured. */
   approverPage: ApproverPageOptions | undefined;
+  /** Groups whose people may read the principal inventory (GET /principals); empty: nobody. */
+  principalReviewers: string[];
   issuers: TrustedIssuerConfig[];
+  /** Disabled principals, the Shared Signals receiver (gateway/identity/). */
+  revocation: RevocationSettings;
   connections: ConnectionConfig[];
   /** The MCP door; undefined when disabled. */
   mcp: McpConfig | undefined;
@@ -103,7 +108,9 @@ export function resolveConfig(
     hashKeyEnv: config.masking?.hash_key_env,
     approvalsUrl: config.approvals?.url?.replace(/\/+$/, ''),
     approverPage: approverPageOf(config.approvals?.page),
+    principalReviewers: [...new Set(config.principals?.reviewer_groups ?? [])],
     issuers: config.issuers,
+    revocation: resolveRevocation(config.revocation),
     connections: config.connections.map((c) => {
       const upstream = c.upstream.replace(/\/+$/, '');
       return {

@@ -21,13 +21,14 @@ export class McpAuth {
   readonly #authenticator: Authenticator;
   readonly #issuers: string[];
 
-  constructor(resource: string, issuers: TrustedIssuer[]) {
+  /** `guard` adds checks after a token verifies (revocation, gateway/identity/). */
+  constructor(resource: string, issuers: TrustedIssuer[], guard: (authenticator: Authenticator) => Authenticator = (a) => a) {
     this.resource = resource;
     const url = new URL(resource);
     const path = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
     this.metadataUrl = `${url.origin}/.well-known/oauth-protected-resource${path}`;
     this.#issuers = issuers.map((i) => i.issuer);
-    this.#authenticator = createAuthenticator({ issuers: issuers.map((i) => ({ ...i, audience: resource })) });
+    this.#authenticator = guard(createAuthenticator({ issuers: issuers.map((i) => ({ ...i, audience: resource })) }));
   }
 
   /** Path of the metadata document on this server. */

@@ -2,6 +2,8 @@
 // that has shipped.
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import { indexForListing } from '../approvals/listing.ts';
+import type { Tables } from './tables.ts';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -164,10 +166,124 @@ const decisionLogCursors: Migration = {
   },
 };
 
+// Principals disabled at once (gateway/identity/): one status row per (issuer, subject), written by
+// the CLI's kill switch, the Shared Signals receiver and introspection; a single-row change counter
+// every such write bumps in the same transaction, which each replica polls to know when to reload
+// its in-memory disabled set; and the SET jtis seen, against replays across replicas.
+const principalStatus: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('principal_status')
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('reason', 'text')
+      .addColumn('signal', 'text', (c) => c.notNull())
+      .addColumn('changed_at_ms', 'bigint', (c) => c.notNull())
+      .addColumn('not_before_ms', 'bigint')
+      .addPrimaryKeyConstraint('principal_status_pk', ['issuer', 'subject'])
+      .execute();
+    await db.schema
+      .createTable('principal_status_version')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.insertInto('principal_status_version' as never).values({ id: 1, version: 0 } as never).execute();
+    await db.schema
+      .createTable('ssf_seen_jtis')
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('jti', 'text', (c) => c.notNull())
+      .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('ssf_seen_jtis_pk', ['issuer', 'jti'])
+      .execute();
+    await db.schema.createIndex('ssf_seen_jtis_expiry').on('ssf_seen_jtis').column('expires_at_ms').execute();
+  },
+};
+
+// The principal inventory (gateway/principals/): a projection of the audit trail's request
+// records folded in per stream past a stored cursor, so each record counts once however many
+// replicas fold. Counts and dataset use are added to with atomic upserts, never read-modify-write.
+const principals: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('principals')
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text')
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('first_seen_ms', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_ms', 'bigint', (c) => c.notNull())
+      .addColumn('allow_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('mask_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('approve_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('deny_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('refused_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('other_count', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addPrimaryKeyConstraint('principals_pk', ['issuer', 'subject'])
+      .execute();
+    await db.schema
+      .createTable('principal_datasets')
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('dataset', 'text', (c) => c.notNull())
+      .addColumn('requests', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_ms', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('principal_datasets_pk', ['issuer', 'subject', 'dataset'])
+      .execute();
+    await db.schema
+      .createTable('principal_cursors')
+      .addColumn('stream', 'text', (c) => c.primaryKey())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
+// Approval listings filtered in SQL (gateway/approvals/listing.ts): each request's approver groups
+// and the datasets it is about, one row each, so "requests I asked for or may decide on" is an
+// indexed query however many requests others filed. Rows of earlier requests are backfilled.
+const approvalListing: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('approval_request_groups')
+      .addColumn('approval_id', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('approval_request_groups_pk', ['approval_id', 'group_name'])
+      .execute();
+    await db.schema.createIndex('approval_request_groups_group').on('approval_request_groups').columns(['group_name', 'approval_id']).execute();
+    await db.schema
+      .createTable('approval_request_datasets')
+      .addColumn('approval_id', 'text', (c) => c.notNull())
+      .addColumn('dataset', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('approval_request_datasets_pk', ['approval_id', 'dataset'])
+      .execute();
+    await db.schema.createIndex('approval_request_datasets_dataset').on('approval_request_datasets').columns(['dataset', 'approval_id']).execute();
+    await db.schema.createIndex('approval_requests_listing').on('approval_requests').columns(['created_at_ms', 'id']).execute();
+    await db.schema.createIndex('approval_requests_requester').on('approval_requests').columns(['issuer', 'subject', 'created_at_ms']).execute();
+    await db.schema.createIndex('grants_listing').on('grants').columns(['created_at_ms', 'id']).execute();
+    const typed = db as unknown as Kysely<Tables>;
+    for (let after = ''; ; ) {
+      const rows = await typed
+        .selectFrom('approval_requests')
+        .select(['id', 'approver_groups', 'input', 'scope'])
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(500)
+        .execute();
+      if (rows.length === 0) break;
+      for (const row of rows) await indexForListing(typed, row);
+      after = rows.at(-1)!.id;
+    }
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_approvals_concurrency': approvalsConcurrency,
   '0003_shared_jobs': sharedJobs,
   '0004_audit_heartbeats': auditHeartbeats,
   '0005_decision_log_cursors': decisionLogCursors,
+  '0006_principal_status': principalStatus,
+  '0007_principals': principals,
+  '0008_approval_listing': approvalListing,
 };

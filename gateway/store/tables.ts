@@ -36,7 +36,7 @@ export interface DecisionLogCursorRow {
 
 export interface ApprovalRequestRow {
   id: string;
-  status: 'pending' | 'approved' | 'rejected' | 'expired';
+  status: 'pending' | 'approved' | 'rejected' | 'expired' | 'withdrawn';
   subject: string;
   issuer: string;
   sql_text: string;
@@ -94,12 +94,101 @@ export interface JobRow {
   expires_at_ms: number;
 }
 
+/**
+ * A principal's status (gateway/identity/): disabled, or its sessions revoked (tokens issued before
+ * not_before_ms refused). Read by every replica's disabled set and by the principal inventory.
+ */
+export interface PrincipalStatusRow {
+  issuer: string;
+  subject: string;
+  /** 1: every call refused; 0: enabled (a row may stay for its not_before_ms or as history). */
+  disabled: number;
+  reason: string | null;
+  /** What set it: `introspection`, `cli`, `ssf:<event>` (e.g. `ssf:account-disabled`). */
+  signal: string;
+  changed_at_ms: number;
+  /** Session revocation: tokens issued (iat) before this are refused. */
+  not_before_ms: number | null;
+}
+
+/** One row (id 1) bumped by every write to principal_status; replicas poll it. */
+export interface PrincipalStatusVersionRow {
+  id: number;
+  version: number;
+}
+
+/** Security Event Token ids already accepted, per issuer, until they could no longer be fresh. */
+export interface SsfSeenJtiRow {
+  issuer: string;
+  jti: string;
+  expires_at_ms: number;
+}
+
+/**
+ * One identity the gateway has served (gateway/principals/), folded from the audit trail's request
+ * records: what it last presented, when it was first and last seen, its calls by outcome.
+ */
+export interface PrincipalRow {
+  issuer: string;
+  subject: string;
+  kind: 'agent' | 'human' | null;
+  /** JSON array: the groups of its latest request. */
+  groups: string;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  allow_count: number;
+  mask_count: number;
+  approve_count: number;
+  deny_count: number;
+  /** Calls refused before a decision (invalid, unknown project, audit store unavailable, …). */
+  refused_count: number;
+  /** Calls that needed no decision (result pages of a decided job, metadata reads). */
+  other_count: number;
+}
+
+/** A dataset a principal's allowed or masked requests read. */
+export interface PrincipalDatasetRow {
+  issuer: string;
+  subject: string;
+  /** `project.dataset` */
+  dataset: string;
+  requests: number;
+  last_seen_ms: number;
+}
+
+/** How far the principal inventory has folded an audit stream. */
+export interface PrincipalCursorRow {
+  stream: string;
+  seq: number;
+  updated_at_ms: number;
+}
+
+/** One approver group of an approval request, for listings filtered in SQL (gateway/approvals/listing.ts). */
+export interface ApprovalRequestGroupRow {
+  approval_id: string;
+  group_name: string;
+}
+
+/** One dataset (`project.dataset`) an approval request is about, for listing filters. */
+export interface ApprovalRequestDatasetRow {
+  approval_id: string;
+  dataset: string;
+}
+
 export interface Tables {
   audit_records: AuditRecordRow;
   audit_heartbeats: AuditHeartbeatRow;
   decision_log_cursors: DecisionLogCursorRow;
   approval_requests: ApprovalRequestRow;
   approval_votes: ApprovalVoteRow;
+  approval_request_groups: ApprovalRequestGroupRow;
+  approval_request_datasets: ApprovalRequestDatasetRow;
   grants: GrantRow;
   jobs: JobRow;
+  principals: PrincipalRow;
+  principal_datasets: PrincipalDatasetRow;
+  principal_cursors: PrincipalCursorRow;
+  principal_status: PrincipalStatusRow;
+  principal_status_version: PrincipalStatusVersionRow;
+  ssf_seen_jtis: SsfSeenJtiRow;
 }

@@ -58,6 +58,29 @@ describe('sluice approvals and sluice grants against a gateway', () => {
     expect((await sluice(['grants', 'list', '--all', ...as])).stdout).toMatch(new RegExp(`${grantId}\\s+revoked`));
   });
 
+  it('pages with --max-results and --page-token, filters, and prints the counts', async () => {
+    const auth = await gateway.authenticator.authenticate(bearer(await idp.tokenFor('analyst-bot')));
+    if (!auth.ok) throw new Error(auth.message);
+    const first = await gateway.store.requestApproval(financeAsk(auth.identity, { sql: 'SELECT paged_one FROM `acme-analytics.finance.ledger`' }));
+    const second = await gateway.store.requestApproval(financeAsk(auth.identity, { sql: 'SELECT paged_two FROM `acme-analytics.finance.ledger`' }));
+    const as = ['--gateway', gateway.url, '--token', alice];
+
+    const one = await sluice(['approvals', 'list', '--requester', 'analyst-bot', '--max-results', '1', ...as]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain(second.id);
+    expect(one.stdout).not.toContain(first.id);
+    expect(one.stdout).toContain('pending 2, approved 0, rejected 0, expired 0, withdrawn 0');
+    const token = /more: --page-token (\S+)/.exec(one.stdout)?.[1];
+    expect(token).toBeDefined();
+    const two = await sluice(['approvals', 'list', '--requester', 'analyst-bot', '--max-results', '1', '--page-token', token!, ...as]);
+    expect(two.stdout).toContain(first.id);
+    expect(two.stdout).not.toContain('more: --page-token');
+    // The token belongs to alice's listing with these filters: anyone or anything else is refused.
+    expect(await sluice(['approvals', 'list', '--max-results', '1', '--page-token', token!, ...as])).toMatchObject({ code: 1, stderr: expect.stringContaining('(HTTP 400, invalid_request)') });
+    expect((await sluice(['approvals', 'list', '--dataset', 'acme-analytics.sales', ...as])).stdout).toBe('no pending approval requests\n');
+    expect(await sluice(['approvals', 'list', '--max-results', '0', ...as])).toMatchObject({ code: 2, stderr: expect.stringContaining('--max-results') });
+  });
+
   it('explains what is missing or wrong', async () => {
     expect(await sluice(['approvals', 'list', '--gateway', gateway.url])).toMatchObject({ code: 2, stderr: expect.stringContaining('no token') });
     expect(await sluice(['grants', 'list', '--token', alice], { SLUICE_GATEWAY: '' })).toMatchObject({ code: 2, stderr: expect.stringContaining('no gateway') });

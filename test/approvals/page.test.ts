@@ -6,10 +6,15 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentityProvider } from '../../demo/idp.ts';
 import { buildBundle, Engine } from '../../engine/index.ts';
+import type { Identity } from '../../engine/schema-types.ts';
+import { approvalAuditListener, AuditLog, type AuditRecord } from '../../gateway/audit/index.ts';
+import { recordValidator } from '../audit/helpers.ts';
+import { sluice } from '../support/cli.ts';
 import { sqliteUrl } from '../support/databases.ts';
 import { bearer, closeIdentityProviders, startTestIdentityProvider } from '../support/oidc.ts';
 import { chromiumAvailable, launchBrowser } from './support/browser.ts';
 import { bytesAsk, financeAsk } from './support/fixtures.ts';
+import { flood } from './support/flood.ts';
 import { freePort, startGateway, type TestGateway } from './support/gateway.ts';
 
 const REPORTS = join(import.meta.dirname, '..', '..', 'reports');
@@ -22,17 +27,23 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('approver page in headl
   let context: BrowserContext;
   let attacker: Server;
   let attackerUrl: string;
+  let storage: string;
+  let audit: AuditLog | undefined;
 
   beforeAll(async () => {
     const port = await freePort();
     const gatewayUrl = `http://127.0.0.1:${port}`;
     idp = await startTestIdentityProvider({ webClients: [{ clientId: PAGE_CLIENT, redirectUris: [`${gatewayUrl}/approve/callback`] }] });
     const engine = await Engine.load((await buildBundle()).path);
+    storage = sqliteUrl();
     gateway = await startGateway({
-      storageUrl: sqliteUrl(),
+      storageUrl: storage,
       idp,
       port,
+      // The audit log opens on the gateway's database once it is up; nothing is refused before.
+      store: { onEvent: (event) => audit && approvalAuditListener(audit)(event) },
       plugin: {
+        record: async (event) => audit?.record(event),
         engine,
         page: {
           issuer: idp.issuer,
@@ -43,6 +54,7 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('approver page in headl
         },
       },
     });
+    audit = await AuditLog.open(gateway.database, { stream: 'gw-page' });
     browser = await launchBrowser();
     context = browser.context;
     // Another origin on the same machine (so the same site: SameSite=Lax alone would let a
@@ -57,6 +69,7 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('approver page in headl
   });
 
   afterAll(async () => {
+    await audit?.close();
     await browser?.close();
     await new Promise((resolve) => attacker?.close(resolve));
     await gateway?.close();
@@ -181,5 +194,119 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('approver page in headl
     expect(after.status()).toBe(303);
     expect(after.headers().location).toBe('/approve/login?next=%2Fapprove');
     await page.close();
+  });
+
+  async function lastRecord(): Promise<AuditRecord> {
+    await audit!.flush();
+    const row = await gateway.database.db.selectFrom('audit_records').select('body').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+    return JSON.parse(row.body) as AuditRecord;
+  }
+
+  async function identityOf(client: string) {
+    const auth = await gateway.authenticator.authenticate(bearer(await idp.tokenFor(client)));
+    if (!auth.ok) throw new Error(auth.message);
+    return auth.identity;
+  }
+
+  it("pages an approver through what it may decide on, with counts, whatever another agent floods", async () => {
+    const page = await context.newPage();
+    await page.goto(`${gateway.url}/approve`);
+    if (page.url().startsWith(idp.url)) await signIn(page, 'alice');
+    const pendingCount = async () => Number(await page.getByRole('navigation', { name: 'Requests by status' }).getByRole('link', { name: /^pending/ }).locator('.count').textContent());
+    const before = await pendingCount();
+
+    // 60 of analyst-bot's for data-owners (older), then pii-agent's one, then 1,000 for others.
+    const now = Date.now();
+    const decidable = await flood(gateway.database, await identityOf('analyst-bot'), 60, { startMs: now - 600_000 });
+    const quiet = await agentAsks('pii-agent');
+    await flood(gateway.database, await identityOf('engineer-bot'), 1000, {
+      startMs: now + 1000,
+      dataset: 'acme-analytics.marketing',
+      approval: { approver_groups: ['marketing-owners'], scope: { kind: 'dataset', datasets: ['acme-analytics.marketing'] } },
+    });
+
+    await page.goto(`${gateway.url}/approve`);
+    expect(await pendingCount()).toBe(before + 61);
+    const rows = page.getByRole('table').getByRole('row').filter({ has: page.getByRole('link', { name: /Review/ }) });
+    expect(await rows.count()).toBe(50);
+    expect(await rows.first().textContent()).toContain('pii-agent');
+    expect(await page.getByRole('link', { name: 'Previous page' }).count()).toBe(0);
+    const firstIds = await rows.getByRole('link', { name: /Review/ }).evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    expect(firstIds[0]).toBe(`/approve/requests/${quiet.id}`);
+
+    // Next page: the rest, none twice; back: the first page again.
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await page.waitForURL(/\/approve\?pageToken=/);
+    const secondIds = await rows.getByRole('link', { name: /Review/ }).evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    expect(secondIds.length).toBe(before + 61 - 50);
+    expect(secondIds.filter((href) => firstIds.includes(href))).toEqual([]);
+    expect(secondIds).toContain(`/approve/requests/${decidable[0]}`);
+    await page.getByRole('link', { name: 'Previous page' }).click();
+    expect(await rows.getByRole('link', { name: /Review/ }).evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual(firstIds);
+
+    // A made-up page token: 400, recorded with the person who sent it.
+    const forged = await page.goto(`${gateway.url}/approve?pageToken=WzEsIm4iLDEsImFwcl94IiwieCJd`);
+    expect(forged?.status()).toBe(400);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { action: 'refused', operation: 'list', actor: 'alice', error: { code: 'invalid_request' } } });
+    await page.close();
+  });
+
+  it('records every refused vote and revoke form with the signed-in person, and the chain verifies', async () => {
+    const { id } = await agentAsks('reporting-agent', (identity: Identity) => financeAsk(identity, { sql: 'SELECT refused_forms FROM `acme-analytics.finance.ledger`' }));
+    const page = await context.newPage();
+    await page.goto(`${gateway.url}/approve/requests/${id}`);
+    if (page.url().startsWith(idp.url)) await signIn(page, 'alice');
+    const csrf = await page.locator('input[name=csrf]').first().inputValue();
+    const voteUrl = `${gateway.url}/approve/requests/${id}/vote`;
+
+    // Posted from another origin by the browser itself.
+    const crossSite = page.waitForResponse(voteUrl);
+    await page.goto(`${attackerUrl}/?target=${encodeURIComponent(voteUrl)}`);
+    expect((await crossSite).status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { action: 'refused', operation: 'vote', vote: 'approve', approval_id: id, actor: 'alice', error: { code: 'cross_site_request' } } });
+    // An Origin header of another site, with the right token.
+    const badOrigin = await page.request.post(voteUrl, { form: { vote: 'approve', comment: 'x', csrf }, headers: { origin: 'https://evil.example' } });
+    expect(badOrigin.status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { operation: 'vote', actor: 'alice', error: { code: 'cross_site_request' } } });
+    // Same origin, no token / a wrong token.
+    expect((await page.request.post(voteUrl, { form: { vote: 'approve', comment: 'x' } })).status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { operation: 'vote', actor: 'alice', error: { code: 'csrf_token_missing' } } });
+    expect((await page.request.post(voteUrl, { form: { vote: 'reject', comment: 'x', csrf: `${csrf.slice(0, -1)}A` } })).status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { operation: 'vote', vote: 'reject', actor: 'alice', error: { code: 'csrf_token_invalid' } } });
+    // A vote that is neither approve nor reject, and one by someone who may not decide (the store's).
+    expect((await page.request.post(voteUrl, { form: { vote: 'abstain', comment: 'x', csrf } })).status()).toBe(400);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { operation: 'vote', actor: 'alice', error: { code: 'invalid_request' } } });
+    expect((await gateway.store.get(id))?.votes).toEqual([]);
+
+    // Revokes: a grant of this request, then forms that must not end it.
+    const { grant } = await gateway.store.vote({ requestId: id, approver: { subject: 'carol', issuer: idp.issuer, kind: 'human', groups: ['data-owners'], claims: {} }, vote: 'approve', comment: 'ok' });
+    const revokeUrl = `${gateway.url}/approve/grants/${grant!.id}/revoke`;
+    expect((await page.request.post(revokeUrl, { form: { comment: 'x', csrf }, headers: { origin: attackerUrl } })).status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'grant', data: { action: 'refused', grant_id: grant!.id, actor: 'alice', error: { code: 'cross_site_request' } } });
+    expect((await page.request.post(revokeUrl, { form: { comment: 'x', csrf: 'forged' } })).status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'grant', data: { action: 'refused', grant_id: grant!.id, actor: 'alice', error: { code: 'csrf_token_invalid' } } });
+    // Without a session at all: sent to sign in, and the attempt is recorded without an actor.
+    const anonymous = await fetch(revokeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'comment=x', redirect: 'manual' });
+    expect(anonymous.status).toBe(303);
+    expect(await lastRecord()).toMatchObject({ kind: 'grant', data: { action: 'refused', grant_id: grant!.id, actor: null, error: { code: 'unauthenticated' } } });
+    expect((await gateway.store.getGrant(grant!.id))?.status).toBe('active');
+    // A person outside the grant's approver groups: refused by the store, recorded with them.
+    await context.clearCookies();
+    await page.goto(`${gateway.url}/approve/grants`);
+    await signIn(page, 'bob');
+    const bobCsrf = await page.locator('input[name=csrf]').first().inputValue();
+    expect((await page.request.post(revokeUrl, { form: { comment: 'x', csrf: bobCsrf } })).status()).toBe(403);
+    expect(await lastRecord()).toMatchObject({ kind: 'grant', data: { action: 'refused', grant_id: grant!.id, actor: 'bob', error: { code: 'not_an_approver' } } });
+    // Someone else's request: not found, recorded.
+    expect((await page.goto(`${gateway.url}/approve/requests/${id}`))?.status()).toBe(404);
+    expect(await lastRecord()).toMatchObject({ kind: 'approval', data: { action: 'refused', operation: 'view', approval_id: id, actor: 'bob' } });
+    await page.close();
+
+    await audit!.flush();
+    const validate = recordValidator();
+    const bodies = await gateway.database.db.selectFrom('audit_records').select('body').execute();
+    for (const { body } of bodies) expect(validate(JSON.parse(body)), JSON.stringify(validate.errors)).toBe(true);
+    const verified = await sluice(['audit', 'verify', '--storage', storage]);
+    expect(verified.code, verified.stderr).toBe(0);
   });
 });

@@ -17,7 +17,7 @@ let stack: Stack;
 let secrets: string[];
 
 beforeAll(async () => {
-  stack = await startStack({ idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] } });
+  stack = await startStack({ connection: { approval_hold: 'refuse' }, idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] } });
   secrets = await seededPii();
   expect(secrets.length).toBeGreaterThanOrEqual(100);
 });

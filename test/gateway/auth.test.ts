@@ -336,7 +336,7 @@ describe('gateway token validation against a real OIDC provider', () => {
       const auth = authFor();
       const token = await keys.sign({
         iss: issuer, aud: [DEFAULT_AUDIENCE, 'other'], sub: 'alice', exp: now() + 60,
-        realm_access: { roles: ['data-owners', 7, 'data-owners'] }, kind: 'human',
+        realm_access: { roles: ['data-owners', 'data-owners'] }, kind: 'human',
         email: 'alice@acme-analytics.example', scopes: ['a', 'b'], nested: { no: 'objects' },
       });
       const result = await auth.authenticate(bearer(token));
@@ -348,6 +348,30 @@ describe('gateway token validation against a real OIDC provider', () => {
       const r2 = await auth.authenticate(bearer(oddKind));
       expect(r2.ok && r2.identity.kind).toBe('agent');
       expect(r2.ok && r2.identity.groups).toEqual([]);
+    });
+
+    it('refuses a groups claim that is not in the issuer\'s format, and reads the configured string formats', async () => {
+      const claims = (groups: unknown) => ({ iss: issuer, aud: DEFAULT_AUDIENCE, sub: 'grace', exp: now() + 60, groups });
+      const strict = createAuthenticator({ issuers: [{ issuer, audience: DEFAULT_AUDIENCE, jwksUri: keys.jwksUri, allowInsecureHttp: true }] });
+      for (const groups of ['pii-readers', ['pii-readers', 7], ['pii-readers', { name: 'admins' }], { 0: 'pii-readers' }, null, 42, true]) {
+        const result = await strict.authenticate(bearer(await keys.sign(claims(groups))));
+        expect(result, JSON.stringify(groups)).toMatchObject({ ok: false, reason: 'invalid_groups_claim' });
+        expect(result.ok || result.message).toMatch(/^invalid_groups_claim: the token's groups claim is not an array of strings$/);
+      }
+      const listed = await strict.authenticate(bearer(await keys.sign(claims(['pii-readers', 'analysts', 'pii-readers']))));
+      expect(listed.ok && listed.identity.groups).toEqual(['pii-readers', 'analysts']);
+      const none = await strict.authenticate(bearer(await keys.sign({ iss: issuer, aud: DEFAULT_AUDIENCE, sub: 'grace', exp: now() + 60 })));
+      expect(none.ok && none.identity.groups).toEqual([]);
+
+      const spaced = createAuthenticator({ issuers: [{ issuer, audience: DEFAULT_AUDIENCE, jwksUri: keys.jwksUri, allowInsecureHttp: true, groupsClaimFormat: 'space_separated' }] });
+      const read = await spaced.authenticate(bearer(await keys.sign(claims(' pii-readers  analysts\tpii-readers '))));
+      expect(read.ok && read.identity.groups).toEqual(['pii-readers', 'analysts']);
+      // The configured format is the only one: an array is now the wrong shape.
+      expect(await spaced.authenticate(bearer(await keys.sign(claims(['pii-readers']))))).toMatchObject({ ok: false, reason: 'invalid_groups_claim' });
+      const commas = createAuthenticator({ issuers: [{ issuer, audience: DEFAULT_AUDIENCE, jwksUri: keys.jwksUri, allowInsecureHttp: true, groupsClaimFormat: 'comma_separated' }] });
+      const split = await commas.authenticate(bearer(await keys.sign(claims('pii-readers, data owners,,analysts'))));
+      expect(split.ok && split.identity.groups).toEqual(['pii-readers', 'data owners', 'analysts']);
+      expect(() => createAuthenticator({ issuers: [{ issuer, audience: DEFAULT_AUDIENCE, groupsClaimFormat: 'json' as 'array' }] })).toThrow(/groupsClaimFormat/);
     });
   });
 

@@ -14,7 +14,7 @@ let direct: BigQuery;
 let secrets: string[];
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ connection: { approval_hold: 'refuse' } });
   agent = stack.client('reporting-agent');
   piiAgent = stack.client('pii-agent');
   direct = stack.direct();

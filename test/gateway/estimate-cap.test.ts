@@ -92,7 +92,7 @@ describe('estimate_mode cap, require_referenced_tables', () => {
   beforeAll(async () => {
     stack = await startStack({
       upstream: async (url) => (double = await bigQueryCaps(url, behaviour)).url,
-      connection: { estimate_mode: 'cap', require_referenced_tables: true },
+      connection: { estimate_mode: 'cap', require_referenced_tables: true, approval_hold: 'refuse' },
       // Every query is a never-seen one: no estimate from an earlier dry run is reused.
       config: { limits: { dry_run_cache_seconds: 0 } },
       idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] },
@@ -363,7 +363,7 @@ describe('estimate_mode cap without require_referenced_tables', () => {
   beforeAll(async () => {
     stack = await startStack({
       upstream: async (url) => (double = await bigQueryCaps(url, behaviour)).url,
-      connection: { estimate_mode: 'cap', require_referenced_tables: false },
+      connection: { estimate_mode: 'cap', require_referenced_tables: false, approval_hold: 'refuse' },
     });
   });
 
@@ -390,7 +390,7 @@ describe('estimate_mode dry_run on the same double', () => {
   beforeAll(async () => {
     stack = await startStack({
       upstream: async (url) => (double = await bigQueryCaps(url, behaviour)).url,
-      connection: { estimate_mode: 'dry_run', require_referenced_tables: true },
+      connection: { estimate_mode: 'dry_run', require_referenced_tables: true, approval_hold: 'refuse' },
     });
     agent = stack.client('reporting-agent');
   });

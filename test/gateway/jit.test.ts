@@ -20,6 +20,8 @@ let offsetMs = 0;
 
 beforeAll(async () => {
   stack = await startStack({
+    // The refusal mode: a finance query is answered approvalRequired (held-jobs.test.ts covers the PENDING job mode).
+    connection: { approval_hold: 'refuse' },
     idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] },
     gateway: { now: () => Date.now() + offsetMs },
   });

@@ -23,7 +23,7 @@ let stack: Stack;
 let secrets: string[];
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ connection: { approval_hold: 'refuse' } });
   secrets = await seededPii();
   expect(secrets.length).toBeGreaterThanOrEqual(100);
 });

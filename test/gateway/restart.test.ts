@@ -22,6 +22,7 @@ describe.each(storageTargets())('a gateway restart on $engine storage', ({ url }
   beforeAll(async () => {
     stack = await startStack({
       storageUrl: await url(),
+      connection: { approval_hold: 'refuse' },
       idp: { webClients: [{ clientId: CLI_CLIENT_ID, redirectUris: [CLI_REDIRECT_URI] }] },
     });
     alice = await humanAccessToken(stack.idp, 'alice');

@@ -3,14 +3,17 @@
 //
 // State-changing requests are POST forms only, each carrying the session's CSRF token; the
 // cookies are SameSite=Lax and HttpOnly, and a POST whose Origin or Sec-Fetch-Site says it came
-// from another site is refused before the token is even looked at. Every response forbids
+// from another site is refused before the token is even looked at. Every refused form, request
+// and page token is recorded in the audit trail with the signed-in person. Every response forbids
 // framing, inline script and caching.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '../api.ts';
 import { ApprovalError } from '../errors.ts';
+import { APPROVAL_STATUSES } from '../listing.ts';
 import { previewWithGrant, type PreviewEngine } from '../preview.ts';
+import type { Problem, Refusals } from '../refusals.ts';
 import type { ApprovalStore } from '../store.ts';
-import type { ApprovalRequestView } from '../types.ts';
+import type { ApprovalRequestView, VoteChoice } from '../types.ts';
 import { html } from './html.ts';
 import { SessionCodec, newCsrfToken, readCookie, sameToken, serializeCookie, type PageSession } from './session.ts';
 import { SignIn, SignInError, type SignInOptions } from './sign-in.ts';
@@ -27,6 +30,7 @@ export interface PageContext {
   store: ApprovalStore;
   authenticate: Authenticate;
   engine?: PreviewEngine;
+  refusals: Refusals;
   /** External URL of the plugin's root; the page lives at `${publicUrl}/approve`. */
   publicUrl: string;
   now: () => number;
@@ -34,6 +38,7 @@ export interface PageContext {
 }
 
 const LOGIN_TTL_SECONDS = 600;
+const PAGE_SIZE = 50;
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
@@ -75,15 +80,18 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     return reply.headers(SECURITY_HEADERS).redirect(`${base}/login?next=${encodeURIComponent(next)}`, 303);
   }
 
-  /** Refuses a cross-site POST or one without this session's CSRF token. */
-  function checkPost(request: FastifyRequest, session: PageSession): boolean {
+  /** Why a POST is refused: it came from another site, or lacks this session's CSRF token. */
+  function postProblem(request: FastifyRequest, session: PageSession): Problem | undefined {
     const site = request.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin') return false;
+    if (site !== undefined && site !== 'same-origin') return { code: 'cross_site_request', message: 'the form was posted from another site (Sec-Fetch-Site)' };
     const from = request.headers.origin;
-    if (from !== undefined && from !== origin) return false;
+    if (from !== undefined && from !== origin) return { code: 'cross_site_request', message: 'the form was posted from another origin (Origin)' };
     const token = (request.body as Record<string, unknown> | undefined)?.csrf;
-    return typeof token === 'string' && sameToken(token, session.csrf);
+    if (typeof token !== 'string' || token === '') return { code: 'csrf_token_missing', message: 'the form carried no CSRF token' };
+    return sameToken(token, session.csrf) ? undefined : { code: 'csrf_token_invalid', message: "the form's CSRF token is not this session's" };
   }
+
+  const unauthenticated: Problem = { code: 'unauthenticated', message: 'not signed in to the approver page' };
 
   function chrome(session?: PageSession): Chrome {
     return { base, ...(session && { session }) };
@@ -127,24 +135,32 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     } catch (error) {
       request.log.warn({ err: error }, 'approver sign-in failed');
       const message = error instanceof SignInError ? error.message : 'sign-in failed';
+      await context.refusals.tokenFailure(request.log, 'GET /approve/callback', undefined, { reason: 'sign_in_failed', message });
       return send(reply.header('set-cookie', clearLogin), 401, messagePage(chrome(), 'Sign-in failed', message, retry));
     }
   });
 
   app.post('/approve/logout', async (request, reply) => {
     const session = await sessionOf(request);
-    if (session && !checkPost(request, session)) return refusedPost(reply, session);
+    if (session && postProblem(request, session)) return refusedPost(reply, session);
     reply.header('set-cookie', serializeCookie(sessionCookie, '', { path: base, secure, maxAgeSeconds: 0 }));
     return send(reply, 200, messagePage(chrome(), 'Signed out', 'You are signed out of the approver page.', { href: `${base}/login`, label: 'Sign in' }));
   });
 
-  app.get('/approve', async (request, reply) => {
+  app.get<{ Querystring: { status?: string; pageToken?: string } }>('/approve', async (request, reply) => {
     const session = await sessionOf(request);
     if (!session) return toSignIn(request, reply);
-    const pending = await store.list({ status: 'pending', visibleTo: session.identity });
-    // People see the requests they may decide on here, not their own.
-    const decidable = pending.filter((r) => r.requester.subject !== session.identity.subject || r.requester.issuer !== session.identity.issuer);
-    return send(reply, 200, requestListPage(chrome(session), decidable));
+    const status = APPROVAL_STATUSES.find((s) => s === request.query.status) ?? 'pending';
+    const pageToken = typeof request.query.pageToken === 'string' ? request.query.pageToken : undefined;
+    try {
+      // People see the requests they may decide on here, not their own.
+      const page = await store.listPage({ status, visibleTo: session.identity, decidableOnly: true, maxResults: PAGE_SIZE, ...(pageToken && { pageToken }) });
+      return send(reply, 200, requestListPage(chrome(session), { status, ...page }));
+    } catch (error) {
+      if (!(error instanceof ApprovalError)) throw error;
+      await context.refusals.approval(request.log, 'list', null, session.identity, { code: error.code, message: error.message });
+      return send(reply, 400, messagePage(chrome(session), 'Bad request', 'That page of the list does not exist. Start again from the first page.', { href: base, label: 'Back to pending requests' }));
+    }
   });
 
   async function renderDetail(reply: FastifyReply, session: PageSession, request: ApprovalRequestView, status: number, extra: { notice?: ReturnType<typeof html>; comment?: string } = {}) {
@@ -169,7 +185,10 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     const session = await sessionOf(request);
     if (!session) return toSignIn(request, reply);
     const view = await store.get(request.params.id);
-    if (!view || !store.mayView(session.identity, view)) return notFound(reply, session);
+    if (!view || !store.mayView(session.identity, view)) {
+      await context.refusals.approval(request.log, 'view', request.params.id, session.identity, { code: 'not_found', message: `approval request ${request.params.id} does not exist or is not the caller's to see` });
+      return notFound(reply, session);
+    }
     const done = request.query.done;
     const notice =
       done === 'approved'
@@ -181,14 +200,26 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
   });
 
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>('/approve/requests/:id/vote', async (request, reply) => {
-    const session = await sessionOf(request);
-    if (!session) return toSignIn(request, reply);
-    if (!checkPost(request, session)) return refusedPost(reply, session);
-    const vote = request.body?.vote;
-    const comment = typeof request.body?.comment === 'string' ? request.body.comment : '';
     const requestId = request.params.id;
+    const vote = request.body?.vote;
+    const choice = vote === 'approve' || vote === 'reject' ? { vote: vote as VoteChoice } : {};
+    const session = await sessionOf(request);
+    if (!session) {
+      await context.refusals.approval(request.log, 'vote', requestId, undefined, unauthenticated, choice);
+      return toSignIn(request, reply);
+    }
+    const problem = postProblem(request, session);
+    if (problem) {
+      await context.refusals.approval(request.log, 'vote', requestId, session.identity, problem, choice);
+      return refusedPost(reply, session);
+    }
+    const comment = typeof request.body?.comment === 'string' ? request.body.comment : '';
     try {
-      if (vote !== 'approve' && vote !== 'reject') throw new ApprovalError('invalid_request', 'Choose Approve or Reject.');
+      if (vote !== 'approve' && vote !== 'reject') {
+        const error = new ApprovalError('invalid_request', 'Choose Approve or Reject.');
+        await context.refusals.approval(request.log, 'vote', requestId, session.identity, { code: error.code, message: error.message }, comment ? { comment } : {});
+        throw error;
+      }
       await store.vote({ requestId, approver: session.identity, vote, comment });
       return reply.headers(SECURITY_HEADERS).redirect(`${base}/requests/${encodeURIComponent(requestId)}?done=${vote === 'approve' ? 'approved' : 'rejected'}`, 303);
     } catch (error) {
@@ -199,31 +230,47 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     }
   });
 
-  async function renderGrants(reply: FastifyReply, session: PageSession, status: number, notice?: ReturnType<typeof html>) {
-    const all = await store.listGrants({ status: 'all', visibleTo: session.identity, limit: 200 });
-    const active = all.filter((g) => g.status === 'active');
-    const ended = all.filter((g) => g.status !== 'active').slice(0, 20);
-    return send(reply, status, grantsPage(chrome(session), active, ended, notice));
+  async function renderGrants(reply: FastifyReply, session: PageSession, status: number, options: { notice?: ReturnType<typeof html>; pageToken?: string } = {}) {
+    const active = await store.listGrantsPage({ status: 'active', visibleTo: session.identity, maxResults: PAGE_SIZE, ...(options.pageToken && { pageToken: options.pageToken }) });
+    const recent = await store.listGrants({ status: 'all', visibleTo: session.identity, maxResults: 50 });
+    const ended = recent.filter((g) => g.status !== 'active').slice(0, 20);
+    return send(reply, status, grantsPage(chrome(session), active, ended, options.notice));
   }
 
-  app.get<{ Querystring: { revoked?: string } }>('/approve/grants', async (request, reply) => {
+  app.get<{ Querystring: { revoked?: string; pageToken?: string } }>('/approve/grants', async (request, reply) => {
     const session = await sessionOf(request);
     if (!session) return toSignIn(request, reply);
-    const revoked = request.query.revoked;
-    return renderGrants(reply, session, 200, revoked ? alert('success', `Grant ${revoked} is revoked.`) : undefined);
+    const { revoked, pageToken } = request.query;
+    try {
+      return await renderGrants(reply, session, 200, {
+        ...(typeof revoked === 'string' && { notice: alert('success', `Grant ${revoked} is revoked.`) }),
+        ...(typeof pageToken === 'string' && { pageToken }),
+      });
+    } catch (error) {
+      if (!(error instanceof ApprovalError)) throw error;
+      await context.refusals.approval(request.log, 'list_grants', null, session.identity, { code: error.code, message: error.message });
+      return send(reply, 400, messagePage(chrome(session), 'Bad request', 'That page of the list does not exist. Start again from the first page.', { href: `${base}/grants`, label: 'Back to grants' }));
+    }
   });
 
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>('/approve/grants/:id/revoke', async (request, reply) => {
     const session = await sessionOf(request);
-    if (!session) return toSignIn(request, reply);
-    if (!checkPost(request, session)) return refusedPost(reply, session);
+    if (!session) {
+      await context.refusals.grant(request.log, request.params.id, undefined, unauthenticated);
+      return toSignIn(request, reply);
+    }
+    const problem = postProblem(request, session);
+    if (problem) {
+      await context.refusals.grant(request.log, request.params.id, session.identity, problem);
+      return refusedPost(reply, session);
+    }
     const comment = typeof request.body?.comment === 'string' ? request.body.comment.trim().slice(0, 2000) : '';
     try {
       const grant = await store.revoke(request.params.id, session.identity, comment);
       return reply.headers(SECURITY_HEADERS).redirect(`${base}/grants?revoked=${encodeURIComponent(grant.id)}`, 303);
     } catch (error) {
       if (!(error instanceof ApprovalError)) throw error;
-      return renderGrants(reply, session, error.httpStatus, alert('error', refusalText(error)));
+      return renderGrants(reply, session, error.httpStatus, { notice: alert('error', refusalText(error)) });
     }
   });
 }

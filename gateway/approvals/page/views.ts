@@ -3,7 +3,7 @@
 import type { Reason } from '../../../engine/schema-types.ts';
 import { describeScope, formatBytes } from '../../webhook/payload.ts';
 import type { Preview } from '../preview.ts';
-import type { ApprovalRequestView, GrantView } from '../types.ts';
+import type { ApprovalRequestView, ApprovalStatus, GrantStatus, GrantView } from '../types.ts';
 import { html, type Html } from './html.ts';
 import type { PageSession } from './session.ts';
 
@@ -71,10 +71,22 @@ export function alert(kind: 'error' | 'success', message: string): Html {
     : html`<div class="alert alert-success" role="status"><p>${message}</p></div>`;
 }
 
-export function requestListPage(chrome: Chrome, requests: ApprovalRequestView[]): string {
+export interface RequestListing {
+  status: ApprovalStatus;
+  items: ApprovalRequestView[];
+  counts: Record<ApprovalStatus, number>;
+  nextPageToken?: string;
+  prevPageToken?: string;
+}
+
+/** The requests the signed-in person may decide on, one page of one status, with the counts of all. */
+export function requestListPage(chrome: Chrome, listing: RequestListing): string {
+  const requests = listing.items;
+  const title = listing.status === 'pending' ? 'Pending requests' : `${listing.status[0]!.toUpperCase()}${listing.status.slice(1)} requests`;
+  const caption = listing.status === 'pending' ? 'Requests waiting for a decision' : `Requests ${listing.status}`;
   const body = requests.length
     ? html`<table>
-<caption>Requests waiting for a decision, newest first</caption>
+<caption>${caption}, newest first</caption>
 <thead><tr><th scope="col">Requested by</th><th scope="col">SQL</th><th scope="col">Tables</th><th scope="col">Estimated bytes</th><th scope="col">Reasons</th><th scope="col">Decide by</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
 <tbody>
 ${requests.map(
@@ -90,8 +102,24 @@ ${requests.map(
 )}
 </tbody>
 </table>`
-    : html`<p>No request is waiting for your decision.</p>`;
-  return layout('Pending requests', { ...chrome, current: 'requests' }, html`<h1>Pending requests</h1>${body}`);
+    : html`<p>${listing.status === 'pending' ? 'No request is waiting for your decision.' : `No ${listing.status} request.`}</p>`;
+  const pager = pageLinks(chrome.base, listing, listing.status === 'pending' ? {} : { status: listing.status });
+  return layout(title, { ...chrome, current: 'requests' }, html`<h1>${title}</h1>${statusCounts(chrome.base, listing)}${body}${pager}`);
+}
+
+/** Each status with how many requests are in it, linking to its list. */
+function statusCounts(base: string, listing: RequestListing): Html {
+  const statuses = Object.keys(listing.counts) as ApprovalStatus[];
+  return html`<nav aria-label="Requests by status" class="counts"><ul>${statuses.map((s) =>
+    html`<li><a href="${base}${s === 'pending' ? '' : `?status=${s}`}"${s === listing.status ? html` aria-current="page"` : ''}>${s} <span class="count">${listing.counts[s]}</span></a></li>`,
+  )}</ul></nav>`;
+}
+
+/** Previous/next page links carrying the listing's page tokens. */
+function pageLinks(href: string, page: { nextPageToken?: string; prevPageToken?: string }, query: Record<string, string>): Html {
+  if (!page.nextPageToken && !page.prevPageToken) return html``;
+  const link = (token: string) => `${href}?${new URLSearchParams({ ...query, pageToken: token })}`;
+  return html`<nav aria-label="Pages" class="pager"><ul>${page.prevPageToken ? html`<li><a rel="prev" href="${link(page.prevPageToken)}">Previous page</a></li>` : ''}${page.nextPageToken ? html`<li><a rel="next" href="${link(page.nextPageToken)}">Next page</a></li>` : ''}</ul></nav>`;
 }
 
 export interface DetailState {
@@ -152,8 +180,18 @@ ${form}`;
   return layout(`Request from ${r.requester.subject}`, { ...chrome, current: 'requests' }, main);
 }
 
-export function grantsPage(chrome: Chrome, active: GrantView[], ended: GrantView[], notice?: Html): string {
+export interface GrantListing {
+  items: GrantView[];
+  counts: Record<GrantStatus, number>;
+  nextPageToken?: string;
+  prevPageToken?: string;
+}
+
+/** One page of active grants (with the counts per status), and the most recently ended ones. */
+export function grantsPage(chrome: Chrome, listing: GrantListing, ended: GrantView[], notice?: Html): string {
   const csrf = chrome.session?.csrf ?? '';
+  const active = listing.items;
+  const counts = (Object.keys(listing.counts) as GrantStatus[]).map((s) => html`<li>${s} <span class="count">${listing.counts[s]}</span></li>`);
   const activeTable = active.length
     ? html`<table>
 <caption>Active grants</caption>
@@ -188,7 +226,9 @@ ${ended.map(
 </tbody>
 </table>`
     : '';
-  return layout('Grants', { ...chrome, current: 'grants' }, html`<h1>Grants</h1>${notice ?? ''}${activeTable}${endedTable}`);
+  const summary = html`<section aria-label="Grants by status" class="counts"><ul>${counts}</ul></section>`;
+  const pager = pageLinks(`${chrome.base}/grants`, listing, {});
+  return layout('Grants', { ...chrome, current: 'grants' }, html`<h1>Grants</h1>${notice ?? ''}${summary}${activeTable}${pager}${endedTable}`);
 }
 
 export function messagePage(chrome: Chrome, title: string, message: string, action?: { href: string; label: string }): string {
@@ -216,5 +256,7 @@ button.approve{background:var(--ok);border-color:var(--ok);color:#fff}button.rej
 button:focus-visible,a:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 form.inline{display:flex;gap:.5rem;flex-wrap:wrap}.alert{border-left:4px solid;padding:.25rem 1rem;margin:1rem 0}
 .alert-error{border-color:var(--bad)}.alert-success{border-color:var(--ok)}.note{color:var(--muted);font-style:italic}
+.counts ul,.pager ul{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;margin:.5rem 0;padding:0}.count{font-weight:700}
+.counts a[aria-current=page]{font-weight:700;text-decoration:underline}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `;

@@ -9,15 +9,37 @@ package sluice.approval
 import data.sluice.access
 import data.sluice.estimate
 
-_requests contains [[0, datasets[0]], object.union(settings, {"scope": {"kind": "dataset", "datasets": datasets}})] if {
+_requests contains [[0, datasets[0]], _terms(settings, _scope(settings, datasets, tables))] if {
 	some settings in {need.approval | some need in access.pending}
 	datasets := sort({need.dataset | some need in access.pending; need.approval == settings})
+	tables := sort({need.table | some need in access.pending; need.approval == settings})
 }
 
-_requests contains [[1, ""], object.union(data.org.bytes.approval, {"scope": scope})] if {
+_requests contains [[1, ""], _terms(data.org.bytes.approval, _statement_scope)] if {
 	estimate.needs_approval
-	scope := {"kind": "statement", "statement_hash": input.sql.hash}
 }
+
+# What a grant covers, as the dataset's approval settings choose (`scope`): the datasets read
+# (default), only the tables read, or this statement only (its text and parameters).
+_scope(settings, datasets, _) := {"kind": "dataset", "datasets": datasets} if {
+	object.get(settings, "scope", "dataset") == "dataset"
+}
+
+_scope(settings, _, tables) := {"kind": "tables", "tables": tables} if {
+	settings.scope == "table"
+}
+
+_scope(settings, _, _) := _statement_scope if {
+	settings.scope == "statement"
+}
+
+_statement_scope := {"kind": "statement", "statement_hash": input.sql.hash}
+
+# The decision's approval: the settings with their scope, and the bounds on how many requests
+# one identity may file (data.org.approval_limits) when the data names them.
+_terms(settings, scope) := object.union(settings, {"scope": scope, "limits": data.org.approval_limits})
+
+_terms(settings, scope) := object.union(settings, {"scope": scope}) if not data.org.approval_limits
 
 requested := sort(_requests)[0][1]
 

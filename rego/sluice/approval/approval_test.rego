@@ -24,10 +24,10 @@ test_nothing_requested_without_need if {
 }
 
 test_dataset_approval_requested if {
-	approval.requested == object.union(_finance_approval, {"scope": {
-		"kind": "dataset",
-		"datasets": ["acme-analytics.finance"],
-	}}) with input as td.finance_select
+	approval.requested == object.union(_finance_approval, {
+		"scope": {"kind": "dataset", "datasets": ["acme-analytics.finance"]},
+		"limits": data.org.approval_limits,
+	}) with input as td.finance_select
 }
 
 test_same_settings_share_one_grant if {
@@ -59,6 +59,7 @@ test_bytes_approval_scoped_to_statement if {
 		"request_ttl_seconds": 86400,
 		"one_time": true,
 		"scope": {"kind": "statement", "statement_hash": td.sales_select.sql.hash},
+		"limits": data.org.approval_limits,
 	} with input as request
 }
 
@@ -72,4 +73,24 @@ test_dataset_asked_before_bytes if {
 	next := approval.requested with input as granted
 	next.scope.kind == "statement"
 	count(approval.grant_reasons) == 1 with input as granted
+}
+
+test_table_scope_names_the_tables_read if {
+	finance := object.union(data.org.projects["acme-analytics"].datasets.finance, {"approval": {"scope": "table"}})
+	requested := approval.requested with input as td.finance_select
+		with data.org.projects["acme-analytics"].datasets.finance as finance
+	requested.scope == {"kind": "tables", "tables": ["acme-analytics.finance.ledger"]}
+}
+
+test_statement_scope_binds_the_statement if {
+	finance := object.union(data.org.projects["acme-analytics"].datasets.finance, {"approval": {"scope": "statement"}})
+	requested := approval.requested with input as td.finance_select
+		with data.org.projects["acme-analytics"].datasets.finance as finance
+	requested.scope == {"kind": "statement", "statement_hash": td.finance_select.sql.hash}
+}
+
+test_limits_come_from_the_data if {
+	requested := approval.requested with input as td.finance_select
+		with data.org.approval_limits as {"max_open_requests": 3, "requests_per_minute": 5}
+	requested.limits == {"max_open_requests": 3, "requests_per_minute": 5}
 }

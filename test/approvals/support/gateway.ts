@@ -34,13 +34,15 @@ export interface GatewayOptions {
   port?: number;
   store?: Partial<ApprovalStoreOptions>;
   plugin?: Partial<ApprovalsPluginOptions>;
+  /** Default: one trusting the identity provider. */
+  authenticator?: Authenticator;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<TestGateway> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const database = await openDatabase(options.storageUrl);
-  const authenticator = createAuthenticator({ issuers: [{ issuer: options.idp.issuer, audience: options.idp.audience }] });
+  const authenticator = options.authenticator ?? createAuthenticator({ issuers: [{ issuer: options.idp.issuer, audience: options.idp.audience }] });
   const store = createApprovalStore({ database, publicUrl: url, sweepIntervalMs: 0, ...options.store });
   const app = Fastify({ logger: false });
   await app.register(approvalsPlugin, { store, authenticate: authenticator.authenticate, publicUrl: url, ...options.plugin });
