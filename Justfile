@@ -62,6 +62,7 @@ sluice *args:
 bench: build
     node bench/decision.ts
     node bench/normalize.ts
+    node bench/parsers.ts
     node bench/fixtures.ts
     node bench/masking.ts
     node bench/audit.ts

@@ -1,7 +1,8 @@
 // Queries that need an approval, held as PENDING jobs that the official clients wait on unmodified:
 // the Python client's `query().result()` and `query_and_wait()`, the Node client's `query()` and
 // `bq query` block while a data owner decides; approved, they return the masked rows; rejected or
-// expired, they raise the refusal. Cancelling a held job withdraws its request, a held job survives
+// expired, they raise the refusal; alice may approve through the API or on the approver page in a
+// browser. Cancelling a held job withdraws its request, a held job survives
 // a restart (SQLite and PostgreSQL), and pages of a job whose grant is revoked are refused.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/support/human-login.ts';
 import { pythonQueries } from '../support/python-client.ts';
+import { chromiumAvailable, launchBrowser } from '../approvals/support/browser.ts';
 import { storageTargets } from '../support/databases.ts';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
 
@@ -252,6 +254,40 @@ describe('queries held as PENDING jobs until approved', () => {
       expect(asText(JSON.parse(stdout.trim()))).toEqual(await expectedRows(stack));
     } finally {
       await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!chromiumAvailable() && !process.env.CI)('a held job approved on the approver page', () => {
+  it('the Python client waits while alice signs in and approves in a browser, then gets the masked rows', { timeout: 120_000 }, async () => {
+    const stack = await startStack({ approverPage: true });
+    const browser = await launchBrowser();
+    try {
+      const running = pythonQueries(stack.gatewayUrl, await stack.token(AGENT), [{ sql: FINANCE_SQL, method: 'query' }], { timeoutSeconds: 90 });
+      const page = await browser.context.newPage();
+      await page.goto(`${stack.gatewayUrl}/approve`);
+      await expect.poll(() => page.url()).toContain(stack.idp.url);
+      await page.getByLabel('Account').fill('alice');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${stack.gatewayUrl}/approve**`);
+      // The agent's request shows up once its job is held.
+      const row = page.getByRole('row').filter({ hasText: AGENT });
+      await expect
+        .poll(async () => {
+          await page.reload();
+          return row.count();
+        }, { timeout: 30_000 })
+        .toBe(1);
+      await row.getByRole('link', { name: /Review/ }).click();
+      await page.getByLabel(/Comment/).fill('Month-end close, approved in the browser.');
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.waitForURL(/\?done=approved$/);
+      const [result] = await running;
+      expect(result!.error).toBeUndefined();
+      expect(asText(result!.rows!)).toEqual(await expectedRows(stack));
+    } finally {
+      await browser.close();
+      await stack.close();
     }
   });
 });

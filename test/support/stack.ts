@@ -30,7 +30,11 @@ export interface StackOptions {
   connection?: Record<string, unknown>;
   /** What the gateway's connection calls instead of the emulator: a double wrapping its URL. */
   upstream?: (emulatorUrl: string) => Promise<string>;
+  /** Serve the approver page at /approve, signing people in at the provider (client APPROVER_PAGE_CLIENT). */
+  approverPage?: boolean;
 }
+
+export const APPROVER_PAGE_CLIENT = 'sluice-approver-page';
 
 export interface Stack {
   readonly emulator: Emulator;
@@ -70,7 +74,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const mcpResource = `${publicUrl}/mcp`;
-  const idpOptions = { ...options.idp, audiences: [...(options.idp?.audiences ?? [DEFAULT_AUDIENCE]), mcpResource] };
+  const pageClients = options.approverPage ? [{ clientId: APPROVER_PAGE_CLIENT, redirectUris: [`${publicUrl}/approve/callback`] }] : [];
+  const idpOptions = {
+    ...options.idp,
+    audiences: [...(options.idp?.audiences ?? [DEFAULT_AUDIENCE]), mcpResource],
+    webClients: [...(options.idp?.webClients ?? []), ...pageClients],
+  };
   const [emulator, idp, engine] = await Promise.all([startEmulator(), startIdentityProvider(idpOptions), Engine.load(bundle.path)]);
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
@@ -86,7 +95,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       storage: { url: storageUrl },
       issuers: [{ issuer: idp.issuer, audience: DEFAULT_AUDIENCE }],
       connections: [{ name: 'acme', upstream, project: PROJECT, credentials: { mode: 'none' }, require_referenced_tables: false, ...options.connection }],
-      approvals: { url: 'http://127.0.0.1/approvals' },
+      approvals: options.approverPage
+        ? { page: { issuer: idp.issuer, client_id: APPROVER_PAGE_CLIENT, resource: DEFAULT_AUDIENCE, session_secret: randomBytes(32).toString('base64url') } }
+        : { url: 'http://127.0.0.1/approvals' },
       ...options.config,
     });
     return createGateway({
