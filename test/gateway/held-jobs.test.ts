@@ -242,7 +242,7 @@ describe('queries held as PENDING jobs until approved', () => {
     expect(refused.body.error.details[0]).toMatchObject({ reason: 'GRANT_REVOKED' });
   });
 
-  it.skipIf(!hasBq)('bq query waits for the approval too', async () => {
+  it.skipIf(!hasBq)('bq query waits for the approval too, and fails with the reason when rejected', { timeout: 120_000 }, async () => {
     await revokeAgentGrants();
     const home = await mkdtemp(join(tmpdir(), 'sluice-bq-home-'));
     try {
@@ -252,6 +252,21 @@ describe('queries held as PENDING jobs until approved', () => {
       await api.vote(id, 'approve', 'bq check');
       const { stdout } = await running;
       expect(asText(JSON.parse(stdout.trim()))).toEqual(await expectedRows(stack));
+
+      // Rejected: bq fails with the approver's reason.
+      await revokeAgentGrants();
+      const refused = run('bq', argv, { env: { ...process.env, HOME: home }, timeout: 90_000 }).then(
+        () => ({ code: 0, output: '' }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+      );
+      const second = await api.pending();
+      await api.vote(second, 'reject', 'not through bq');
+      const failed = await refused;
+      expect(failed.code).not.toBe(0);
+      // bq wraps its message at the terminal width, and shows the PENDING state while it waits.
+      const output = failed.output.replace(/\s+/g, ' ');
+      expect(output).toContain(`approval request ${second} was rejected by alice: not through bq`);
+      expect(output).toContain('Current status: PENDING');
     } finally {
       await rm(home, { recursive: true, force: true });
     }
