@@ -13,7 +13,15 @@ export type StatementHead = Pick<Statement, 'index' | 'type' | 'category'>;
 export function unparsed(head: StatementHead, error: string, scan: ScanResult, names: NameContext, partial?: StatementContext): Statement {
   const tables = new Map(partial?.tables);
   const problems: string[] = [];
+  const refused = new Set<string>();
   for (const ref of scan.refs) {
+    // A spelling BigQuery refuses names no table: naming the nearest valid one would be a guess.
+    if (ref.malformed !== undefined) {
+      if (!problems.includes(ref.malformed)) problems.push(ref.malformed);
+      const q = qualify(ref.path, names);
+      if (q.name !== undefined) refused.add(q.name.id);
+      continue;
+    }
     if (ref.call || ref.arrayPath) continue;
     if (ref.path.length === 1 && !ref.path[0]!.includes('.') && scan.ctes.has(ref.path[0]!.toLowerCase())) continue;
     const q = qualify(ref.path, names);
@@ -24,6 +32,8 @@ export function unparsed(head: StatementHead, error: string, scan: ScanResult, n
     const key = `${q.name.id}\u0000${ref.mode}`;
     if (!tables.has(key)) tables.set(key, { ...q.name, mode: ref.mode });
   }
+  // The parser may have read such a spelling as a table all the same (`FROM ds.my-table`).
+  for (const [key, t] of tables) if (refused.has(t.id)) tables.delete(key);
   const message = problems.length === 0 || problems.includes(error) ? error : `${error}; ${problems.join('; ')}`;
   return { ...head, parsed: false, error: message, tables: [...tables.values()], columns: [], predicate_columns: [], functions: [], outputs: [] };
 }
@@ -31,6 +41,7 @@ export function unparsed(head: StatementHead, error: string, scan: ScanResult, n
 /** Every table name the scan sees must be one the analysis recorded (or a WITH name or array path). */
 export function crossCheck(scan: ScanResult, ctx: StatementContext): void {
   for (const ref of scan.refs) {
+    if (ref.malformed !== undefined) throw new Unsupported(ref.malformed);
     if (ctx.explained.has(writtenKey(ref.path))) continue;
     if (ref.call) throw new Unsupported(`${ref.path.join('.')}(…) in a table position is not analysed`);
     const q = qualify(ref.path, ctx.names);

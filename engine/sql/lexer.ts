@@ -1,6 +1,7 @@
 // BigQuery (GoogleSQL) tokenizer. Statement splitting, classification and the table scan read
 // these tokens, so string, comment and quoted-identifier boundaries follow BigQuery's rules
 // exactly: a `;` or keyword inside a literal or comment must never count.
+import { RESERVED } from './keywords.ts';
 
 export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'punct' | 'error';
 
@@ -51,6 +52,20 @@ function isDigit(c: number): boolean {
 
 function isSpace(c: number): boolean {
   return c === CH_SPACE || (c >= 9 && c <= 13);
+}
+
+/**
+ * Whether a `.` after `prev` separates the parts of a path rather than starting a number. As in
+ * GoogleSQL's tokenizer, a dot after a name (unquoted and not reserved, or back-quoted), a
+ * parameter, `)` or `]` is a path dot, and the part after it may begin with a digit:
+ * `bigquery-public-data.austin_311.311_service_requests` names the table `311_service_requests`,
+ * where reading `.311_service_requests` as a number would lose it.
+ */
+function pathDotAfter(prev: Token | undefined): boolean {
+  if (prev === undefined) return false;
+  if (prev.kind === 'word') return !RESERVED.has(prev.upper);
+  if (prev.kind === 'punct') return prev.text === ')' || prev.text === ']';
+  return prev.kind === 'quoted' || prev.kind === 'param';
 }
 
 /** Length of a string-literal prefix (r, b, rb, br in any case) directly before a quote, or 0. */
@@ -148,7 +163,16 @@ export function lex(text: string): LexResult {
       i = j;
       continue;
     }
-    if (isDigit(c) || (c === CH_DOT && isDigit(text.charCodeAt(i + 1)))) {
+    const last = tokens[tokens.length - 1];
+    // A path part after a path dot (`ds.311_requests`, `ds.2024`): a name, whatever it starts with.
+    if (isDigit(c) && last?.kind === 'punct' && last.text === '.' && pathDotAfter(tokens[tokens.length - 2])) {
+      let j = i + 1;
+      while (j < n && isWordPart(text.charCodeAt(j))) j++;
+      push('word', i, j);
+      i = j;
+      continue;
+    }
+    if (isDigit(c) || (c === CH_DOT && isDigit(text.charCodeAt(i + 1)) && !pathDotAfter(last))) {
       let j = i + 1;
       while (j < n) {
         const d = text.charCodeAt(j);

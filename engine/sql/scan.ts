@@ -16,6 +16,8 @@ export interface ScannedRef {
   call: boolean;
   /** Starts with a range variable defined before it (`FROM t, t.items`): an array, not a table. */
   arrayPath: boolean;
+  /** Why BigQuery reads no table from this spelling (`ds.orders*`, `ds.my-table`): it names none. */
+  malformed?: string;
 }
 
 export interface ScanResult {
@@ -52,25 +54,43 @@ function startsPath(t: Token | undefined): boolean {
 interface PathRead {
   path: string[];
   next: number;
+  /** Set when BigQuery refuses the spelling (a syntax error): the path is no table it reads. */
+  malformed?: string;
 }
 
 /**
+ * A number piece BigQuery takes after a dash in a project id: digits, alone or ending the id
+ * before a name (`p-123`, `p-123.ds`); `p-123abc` and `p-1.5.t` are syntax errors.
+ */
+const DASHED_NUMBER = /^[0-9]+(?:\.[A-Za-z_]|$)/;
+
+/**
  * Reads a dotted path from `i`. Dashes join adjacent pieces into one identifier, as BigQuery
- * allows for project ids written without backticks (acme-analytics.sales.orders).
+ * allows for project ids written without backticks (acme-analytics.sales.orders). Spellings
+ * BigQuery refuses come back `malformed`, so that no table is named for them: a dash after the
+ * first name (`ds.my-table`) or in a back-quoted one, a dash piece like `123abc`, an unquoted
+ * wildcard (`ds.orders*`, which must be back-quoted) and a path ending in a dot (`ds.*`).
  */
 export function readPath(tokens: Token[], i: number): PathRead | undefined {
   if (!startsPath(tokens[i])) return undefined;
   const path: string[] = [];
+  let malformed: string | undefined;
   let j = i;
   for (;;) {
     const t = tokens[j];
-    if (t === undefined || (t.kind !== 'word' && t.kind !== 'quoted')) break;
+    if (t === undefined || (t.kind !== 'word' && t.kind !== 'quoted')) {
+      if (path.length > 0) malformed ??= `table name ${path.join('.')}. ends in a dot`;
+      break;
+    }
     let part = t.text;
     j++;
     // my-project-123: word, '-', word|number, all adjacent.
     while (t.kind === 'word' && isPunct(tokens[j], '-') && adjacent(tokens[j - 1]!, tokens[j]!)) {
       const piece = tokens[j + 1];
       if (piece === undefined || (piece.kind !== 'word' && piece.kind !== 'number') || !adjacent(tokens[j]!, piece)) break;
+      // Only the first name of a path may hold dashes (GoogleSQL's dashed_path_expression).
+      if (path.length > 0 || part.includes('.')) malformed ??= `table name ${[...path, part].join('.')}-${piece.text} has a dash after its first part`;
+      if (piece.kind === 'number' && !DASHED_NUMBER.test(piece.text)) malformed ??= `table name ${part}-${piece.text} has an invalid dashed part`;
       part += '-' + piece.text;
       j += 2;
     }
@@ -78,7 +98,13 @@ export function readPath(tokens: Token[], i: number): PathRead | undefined {
     if (!isPunct(tokens[j], '.')) break;
     j++;
   }
-  return path.length > 0 ? { path, next: j } : undefined;
+  if (path.length === 0) return undefined;
+  const after = tokens[j];
+  // BigQuery reads a wildcard table only back-quoted (`ds.orders*`); unquoted, the `*` is a syntax error.
+  if (isPunct(after, '*')) malformed ??= `wildcard table name ${path.join('.')}* must be back-quoted`;
+  // A dash BigQuery does not join into a project id (after a back-quoted name, or not adjacent).
+  else if (isPunct(after, '-')) malformed ??= `table name ${path.join('.')} is followed by a dash`;
+  return malformed === undefined ? { path, next: j } : { path, next: j, malformed };
 }
 
 export function scanTables(tokens: Token[]): ScanResult {
@@ -104,7 +130,7 @@ export function scanTables(tokens: Token[]): ScanResult {
     // As BigQuery reads it: two or more identifiers, the first a range variable. A single
     // back-quoted `a.b` is a table even when `a` is an alias.
     const arrayPath = read.path.length >= 2 && aliases.has(read.path[0]!.toLowerCase());
-    refs.push({ path: read.path, mode, call, arrayPath });
+    refs.push(read.malformed === undefined ? { path: read.path, mode, call, arrayPath } : { path: read.path, mode, call, arrayPath, malformed: read.malformed });
     aliases.add(implicitAlias(read.path));
     let j = read.next;
     if (isWord(tokens[j], 'AS')) j++;

@@ -9,9 +9,9 @@ import { measureCorpus, refusalClass, renderCorpusJunit, type CorpusReport, type
 import { CATEGORIES, categoryOf, loadCorpus } from '../../scripts/corpus/corpus.ts';
 
 /** Statements understood (every statement parsed) when last measured; raise it as coverage grows. */
-const UNDERSTOOD_FLOOR = 1307;
+const UNDERSTOOD_FLOOR = 1308;
 /** Of them, read queries from the real-world sources (all but ZetaSQL's own test cases). */
-const REAL_WORLD_QUERY_FLOOR = 547;
+const REAL_WORLD_QUERY_FLOOR = 548;
 
 const items = loadCorpus();
 

@@ -1,7 +1,8 @@
-// Table or path into a range variable: the normalizer reads every name form as BigQuery does
+// Table or path into a range variable, and path parts GoogleSQL tokenizes its own way (a leading
+// digit, an unquoted `*`, a dash): the normalizer reads every name form as BigQuery does
 // (test/support/name-forms.ts; the emulator check of the same table is test/gateway/name-forms.test.ts).
 import { describe, expect, it } from 'vitest';
-import { NAME_FORMS, PATH_FORMS, TABLE_FORMS } from '../support/name-forms.ts';
+import { DIGIT_FORMS, NAME_FORMS, PATH_FORMS, REFUSED_FORMS, TABLE_FORMS } from '../support/name-forms.ts';
 import { CUSTOMERS, output, readTables, run, schemas, sources, statement } from './support.ts';
 
 describe('FROM names that look like an alias path', () => {
@@ -19,6 +20,20 @@ describe('FROM names that look like an alias path', () => {
 
   it('every form is listed once', () => {
     expect(new Set(NAME_FORMS.map((f) => f.sql)).size).toBe(NAME_FORMS.length);
+  });
+});
+
+describe('FROM names as GoogleSQL tokenizes them', () => {
+  it.each(DIGIT_FORMS.map((f) => [f.label, f] as const))('%s: the part after the dot is a name, digits and all', (_label, form) => {
+    const input = run(form.sql);
+    expect(input.sql.parsed, input.sql.statements[0]?.error).toBe(true);
+    expect(readTables(form.sql)).toEqual([...(form.reads as string[])].sort());
+  });
+
+  it.each(REFUSED_FORMS.map((f) => [f.label, f] as const))('%s: refused, and no table named for it', (_label, form) => {
+    const input = run(form.sql);
+    expect(input.sql.parsed).toBe(false);
+    expect(readTables(form.sql)).toEqual([...form.names!].sort());
   });
 });
 

@@ -1,5 +1,6 @@
 // Table name spellings BigQuery accepts, and their qualification to project.dataset.table.
 import { describe, expect, it } from 'vitest';
+import { lex } from '../../engine/sql/lexer.ts';
 import { CUSTOMERS, ORDERS, columns, statement, tables } from './support.ts';
 
 describe('table names', () => {
@@ -77,5 +78,97 @@ describe('table names', () => {
     const s = statement('SELECT 1 FROM `a.b.c.d`');
     expect(s.parsed).toBe(false);
     expect(s.error).toBe('table name a.b.c.d has too many parts');
+  });
+});
+
+// GoogleSQL's tokenizer reads a path part after a dot as a name even when it begins with a digit,
+// and refuses an unquoted `*` or a dash after the first part of a table path
+// (test/support/name-forms.ts checks the same against the emulator).
+describe('path parts as GoogleSQL reads them', () => {
+  const AUSTIN = 'bigquery-public-data.austin_311.311_service_requests';
+  // googleapis/python-bigquery, samples/geography/to_geodataframe.py (fixtures/sql-corpus).
+  const sample = `SELECT created_date, complaint_description,
+               ST_GEOGPOINT(longitude, latitude) as location
+        FROM bigquery-public-data.austin_311.311_service_requests
+        LIMIT 10`;
+
+  it('a table part that begins with a digit is that table, not a number', () => {
+    const s = statement(sample);
+    expect(s.parsed, s.error).toBe(true);
+    expect(tables(s)).toEqual([`${AUSTIN}:read`]);
+    expect(columns(s)).toEqual([`${AUSTIN}:complaint_description`, `${AUSTIN}:created_date`, `${AUSTIN}:latitude`, `${AUSTIN}:longitude`]);
+  });
+
+  it('the token scan names it too, for a statement the parser does not read', () => {
+    const s = statement('SELECT * FROM bigquery-public-data.austin_311.311_service_requests TABLESAMPLE SYSTEM (10 PERCENT)');
+    expect(s.parsed).toBe(false);
+    expect(tables(s)).toEqual([`${AUSTIN}:read`]);
+  });
+
+  const digitParts: [string, string, string[]][] = [
+    ['a dataset that begins with a digit', 'SELECT a FROM 2024_sales.orders', []],
+    ['a space before the dot', 'SELECT a FROM sales .2024', ['acme-analytics.sales.2024:read']],
+    ['a space after the dot', 'SELECT a FROM sales. 2024_orders', ['acme-analytics.sales.2024_orders:read']],
+    ['all digits, three parts', 'SELECT a FROM `acme-analytics`.2024.0311', ['acme-analytics.2024.0311:read']],
+    ['an exponent-like part', 'SELECT a FROM sales.1e5', ['acme-analytics.sales.1e5:read']],
+    ['a write target', "UPDATE sales.2024_orders SET a = 1 WHERE b IN (SELECT c FROM crm.1x)", ['acme-analytics.sales.2024_orders:write', 'acme-analytics.crm.1x:read']],
+    ['a DELETE target', 'DELETE FROM sales.2024_orders WHERE TRUE', ['acme-analytics.sales.2024_orders:write']],
+  ];
+  it.each(digitParts)('%s', (_label, sql, expected) => {
+    const s = statement(sql);
+    expect(tables(s)).toEqual(expected);
+    // A first part cannot begin with a digit: nothing to name, and the statement is refused.
+    if (expected.length === 0) expect(s.parsed).toBe(false);
+    else expect(s.parsed, s.error).toBe(true);
+  });
+
+  it('a column path part that begins with a digit is a column of the range variable', () => {
+    const s = statement('SELECT o.2024_total FROM sales.orders AS o');
+    expect(s.parsed, s.error).toBe(true);
+    expect(columns(s)).toEqual([`${ORDERS}:2024_total`]);
+  });
+
+  it('a dot before digits still starts a number after an operator, a keyword or a number', () => {
+    const kinds = (sql: string) => lex(sql).tokens.map((t) => `${t.kind}:${t.text}`);
+    expect(kinds('SELECT total*.5, (.25), CASE WHEN x THEN .75 ELSE .1 END, 1.5e3')).toEqual([
+      'word:SELECT', 'word:total', 'punct:*', 'number:.5', 'punct:,', 'punct:(', 'number:.25', 'punct:)', 'punct:,',
+      'word:CASE', 'word:WHEN', 'word:x', 'word:THEN', 'number:.75', 'word:ELSE', 'number:.1', 'word:END', 'punct:,', 'number:1.5e3',
+    ]);
+    // After a name, a back-quoted name, `)` or a parameter the dot is a path dot, and what follows a name.
+    expect(kinds('a.311_x `b`.2 f().3 @p.4e5')).toEqual([
+      'word:a', 'punct:.', 'word:311_x', 'quoted:b', 'punct:.', 'word:2', 'word:f', 'punct:(', 'punct:)', 'punct:.', 'word:3',
+      'param:@p', 'punct:.', 'word:4e5',
+    ]);
+  });
+
+  it('a dashed project with a number piece before the dataset keeps working', () => {
+    expect(tables(statement('SELECT a FROM my-project-123.sales.2024_orders'))).toEqual(['my-project-123.sales.2024_orders:read']);
+  });
+
+  const refused: [string, string, string[], RegExp][] = [
+    ['an unquoted wildcard', 'SELECT a FROM sales.orders*', [], /wildcard table name sales\.orders\* must be back-quoted/],
+    ['an unquoted wildcard after a space', 'SELECT a FROM sales.orders *', [], /must be back-quoted/],
+    ['an unquoted wildcard next to a table', 'SELECT a FROM crm.customers, sales.orders_*', [`${CUSTOMERS}:read`], /must be back-quoted/],
+    ['a dataset and a star', 'SELECT a FROM sales.*', [], /ends in a dot/],
+    ['a dash after the dataset', 'SELECT a FROM sales.orders-2024', [], /has a dash after its first part/],
+    ['a dash after the dataset, a word piece', 'SELECT a FROM acme-analytics.sales.orders-eu', [], /has a dash after its first part/],
+    ['a dashed project part that is no number', 'SELECT a FROM acme-analytics-1x.sales.orders', [], /invalid dashed part/],
+    ['a dash after a back-quoted project', 'SELECT a FROM `acme`-analytics.sales.orders', [], /followed by a dash/],
+    ['a wildcard DELETE target', 'DELETE FROM sales.orders* WHERE TRUE', [], /must be back-quoted/],
+    ['a dashed UPDATE target', 'UPDATE sales.orders-2024 SET a = 1 WHERE TRUE', [], /dash after its first part/],
+    ['a wildcard MERGE source', 'MERGE sales.orders T USING sales.orders_* S ON T.id = S.id WHEN MATCHED THEN DELETE', [`${ORDERS}:write`], /must be back-quoted/],
+    ['a wildcard in a statement the parser does not read', 'CREATE TEMP TABLE t AS SELECT a FROM sales.orders*', [], /must be back-quoted/],
+  ];
+  it.each(refused)('%s: refused, no table named for it', (_label, sql, expected, error) => {
+    const s = statement(sql);
+    expect(s.parsed).toBe(false);
+    expect(s.error).toMatch(error);
+    expect(tables(s)).toEqual(expected);
+  });
+
+  it('a back-quoted wildcard is still a wildcard table', () => {
+    const s = statement('SELECT a FROM `sales.orders_*` WHERE _TABLE_SUFFIX = "eu"');
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.tables).toEqual([{ id: 'acme-analytics.sales.orders_*', project: 'acme-analytics', dataset: 'sales', table: 'orders_*', mode: 'read', wildcard: true }]);
   });
 });

@@ -1,5 +1,7 @@
 // Every way of writing a name in a FROM position where BigQuery's analyzer decides between "a
-// table" and "a path into a range variable in scope", with what BigQuery reads for each. The
+// table" and "a path into a range variable in scope", and the spellings its tokenizer reads
+// otherwise than other dialects (a path part that begins with a digit, an unquoted wildcard, a
+// dash after the first part), with what BigQuery reads for each. The
 // emulator embeds BigQuery's analyzer, so `reads` is checked against it (name-forms.test.ts), the
 // normalizer is checked against `reads`, and the gateway tests send each form through the official
 // clients. The agent is reporting-agent: it reads sales, sees crm.customers masked, and needs an
@@ -7,6 +9,13 @@
 export const ORDERS = 'acme-analytics.sales.orders';
 export const CUSTOMERS = 'acme-analytics.crm.customers';
 export const LEDGER = 'acme-analytics.finance.ledger';
+/**
+ * A table whose name begins with a digit, as public datasets have them
+ * (`bigquery-public-data.austin_311.311_service_requests`). It is not in the seed:
+ * DIGIT_TABLE_DDL creates it before the forms run, with values of its own (QO0001, …).
+ */
+export const DIGIT_TABLE = 'acme-analytics.sales.2024_orders';
+export const DIGIT_TABLE_DDL = "CREATE TABLE sales.`2024_orders` AS SELECT CONCAT('Q', order_id) AS order_id FROM sales.orders";
 
 export interface NameForm {
   label: string;
@@ -17,11 +26,12 @@ export interface NameForm {
   names?: readonly string[];
 }
 
-/** Seeded values that show which table a result came from. */
+/** Seeded values (and DIGIT_TABLE's) that show which table a result came from. */
 export const TABLE_MARKERS: Record<string, RegExp> = {
   [ORDERS]: /\bO00\d\d\b/,
   [CUSTOMERS]: /\b123-45-67\d\d\b/,
   [LEDGER]: /\b(payroll|rent|travel|software) posting \d+\b/,
+  [DIGIT_TABLE]: /\bQO\d{4}\b/,
 };
 
 /** A back-quoted `dataset.table` (or `project.dataset.table`) is a table whatever aliases are in scope. */
@@ -84,7 +94,34 @@ export const PATH_FORMS: readonly NameForm[] = [
   { label: 'a column path through the alias crm', sql: 'SELECT crm.customers.ssn FROM sales.orders AS crm, `crm.customers`', reads: 'invalid', names: [ORDERS, CUSTOMERS] },
 ];
 
-export const NAME_FORMS: readonly NameForm[] = [...TABLE_FORMS, ...PATH_FORMS];
+/** After a dot, an unquoted path part may begin with a digit: `sales.2024_orders` is that table. */
+export const DIGIT_FORMS: readonly NameForm[] = [
+  { label: 'a table name that begins with a digit', sql: 'SELECT order_id FROM sales.2024_orders LIMIT 2', reads: [DIGIT_TABLE] },
+  { label: 'the same under a dashed project', sql: 'SELECT order_id FROM acme-analytics.sales.2024_orders LIMIT 2', reads: [DIGIT_TABLE] },
+  { label: 'a space before the dot', sql: 'SELECT order_id FROM sales .2024_orders LIMIT 2', reads: [DIGIT_TABLE] },
+  { label: 'after a back-quoted dataset', sql: 'SELECT order_id FROM `sales`.2024_orders LIMIT 2', reads: [DIGIT_TABLE] },
+  {
+    label: 'next to the table it was copied from',
+    sql: 'SELECT q.order_id, o.order_id AS o_id FROM sales.2024_orders AS q, sales.orders AS o LIMIT 2',
+    reads: [DIGIT_TABLE, ORDERS],
+  },
+];
+
+/**
+ * Spellings BigQuery's parser refuses, so that no table is read: an unquoted wildcard (it must be
+ * back-quoted), a dash after the first part of a path, a path ending in a dot. The normalizer
+ * names none of them, not even the nearest valid name.
+ */
+export const REFUSED_FORMS: readonly NameForm[] = [
+  { label: 'an unquoted wildcard', sql: 'SELECT order_id FROM sales.orders*', reads: 'invalid', names: [] },
+  { label: 'an unquoted wildcard, a space before the star', sql: 'SELECT order_id FROM sales.orders *', reads: 'invalid', names: [] },
+  { label: 'an unquoted wildcard next to a table', sql: 'SELECT c.ssn FROM crm.customers AS c, sales.orders* LIMIT 1', reads: 'invalid', names: [CUSTOMERS] },
+  { label: 'a dataset and a star', sql: 'SELECT order_id FROM sales.*', reads: 'invalid', names: [] },
+  { label: 'a dash after the dataset', sql: 'SELECT order_id FROM sales.orders-2024', reads: 'invalid', names: [] },
+  { label: 'a dashed project part that is no number', sql: 'SELECT order_id FROM acme-analytics-1x.sales.orders', reads: 'invalid', names: [] },
+];
+
+export const NAME_FORMS: readonly NameForm[] = [...TABLE_FORMS, ...PATH_FORMS, ...DIGIT_FORMS, ...REFUSED_FORMS];
 
 /**
  * Forms the emulator does not serve as BigQuery does (time travel, a back-quoted project.dataset
