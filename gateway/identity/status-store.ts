@@ -92,8 +92,12 @@ export class PrincipalStatusStore {
 
 async function write(tx: Transaction<Tables>, change: StatusChange): Promise<PrincipalStatus> {
   const current = await tx.selectFrom('principal_status').selectAll().where('issuer', '=', change.issuer).where('subject', '=', change.subject).executeTakeFirst();
+  // An introspection-made disable is lifted by the next active token: it never replaces another disable.
+  const keep = change.action === 'disable' && change.signal === 'introspection' && Number(current?.disabled) === 1;
   const next: PrincipalStatusRow =
-    change.action === 'revoke_sessions' && current?.disabled === 1
+    keep && current
+      ? current
+      : change.action === 'revoke_sessions' && current?.disabled === 1
       ? // Disabled stays disabled, for its own reason; the revocation still applies once enabled.
         { ...current, not_before_ms: Math.max(Number(current.not_before_ms ?? 0), change.notBeforeMs ?? change.atMs) }
       : {
