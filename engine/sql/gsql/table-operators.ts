@@ -1,0 +1,162 @@
+// FROM items that reshape another relation: PIVOT, UNPIVOT and ML.PREDICT. Each is read as a
+// derived table whose columns carry the lineage BigQuery gives them.
+import type { StatementContext } from '../context.ts';
+import { CONSTANT, passedThrough, transformed, unknownLineage, type Lineage } from '../lineage.ts';
+import { relationColumns } from '../query.ts';
+import { Scope, relationTables, type DerivedColumn, type DerivedRelation, type Relation } from '../scope.ts';
+import { writtenKey } from '../tables.ts';
+import { evalExpr } from './expr.ts';
+import { analyzeQuery } from './query.ts';
+import { relationColumnsOf } from './star-columns.ts';
+import { expectFields, ident, isNode, items, optionalIdent, refuse, variant, written, type Variant } from './tree.ts';
+
+type InputOf = (node: unknown) => Relation;
+
+/** A name BigQuery uses as is for a pivot column. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The input's columns but those named (the columns PIVOT and UNPIVOT consume). */
+function remainingColumns(input: Relation, consumed: ReadonlySet<string>): DerivedColumn[] {
+  const out: DerivedColumn[] = [];
+  for (const c of relationColumnsOf(input)) {
+    if (c.lookup !== undefined) {
+      const lookup = c.lookup;
+      out.push({ name: c.name, lineage: c.lineage, lookup: (n) => (consumed.has(n) ? undefined : lookup(n)) });
+    } else if (!consumed.has(c.name)) {
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/** Unqualified (or input-qualified) column names an expression refers to. */
+function columnNames(node: unknown, inputAlias: string | undefined, out: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const n of node) columnNames(n, inputAlias, out);
+    return;
+  }
+  if (!isNode(node)) return;
+  if (isNode(node.column) && Object.keys(node).length === 1) {
+    const c = node.column;
+    const table = c.table == null ? undefined : ident(c.table, 'column qualifier').name.toLowerCase();
+    if (table === undefined || table === inputAlias) out.add(ident(c.name, 'column name').name.toLowerCase());
+    return;
+  }
+  for (const value of Object.values(node)) columnNames(value, inputAlias, out);
+}
+
+/** The scope PIVOT and UNPIVOT evaluate in: the input relation alone. */
+function inputScope(scope: Scope, input: Relation): Scope {
+  const inner = new Scope(scope.parent, scope.ctes);
+  inner.relations.push(input);
+  return inner;
+}
+
+function pivotValueName(node: unknown): string {
+  const v = variant(node, 'PIVOT value');
+  if (v.kind === 'pivot_alias') {
+    const alias = variant(v.body.alias, 'PIVOT value alias');
+    if (alias.kind === 'column') return ident(alias.body.name, 'PIVOT value alias').name;
+    if (alias.kind === 'identifier') return ident(alias.body, 'PIVOT value alias').name;
+    return refuse('PIVOT value alias of an unexpected shape', v.node);
+  }
+  if (v.kind === 'literal' && v.body.literal_type === 'string' && typeof v.body.value === 'string' && PLAIN_NAME.test(v.body.value)) return v.body.value;
+  // BigQuery names an integer value's column `_<value>`.
+  if (v.kind === 'literal' && v.body.literal_type === 'number' && typeof v.body.value === 'string' && /^\d+$/.test(v.body.value)) return `_${v.body.value}`;
+  return refuse('PIVOT value without an alias whose column name BigQuery derives', v.node);
+}
+
+/** `PIVOT(agg AS a, … FOR col IN (v AS name, …))`: grouping columns, then one column per aggregate and value. */
+export function pivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: StatementContext): DerivedRelation {
+  expectFields(v, new Set(['this', 'expressions', 'fields', 'alias', 'unpivot']), 'PIVOT');
+  if (v.body.unpivot === true) refuse('UNPIVOT written as PIVOT', v.node);
+  const input = inputOf(v.body.this);
+  const env = { scope: inputScope(scope, input), ctx };
+  const inputAlias = input.alias;
+  const consumed = new Set<string>();
+  const aggregates: { alias: string | undefined; lineage: Lineage }[] = [];
+  for (const a of items(v.body.expressions)) {
+    const av = variant(a, 'PIVOT aggregate');
+    const value = av.kind === 'alias' ? av.body.this : a;
+    columnNames(value, inputAlias, consumed);
+    aggregates.push({ alias: av.kind === 'alias' ? ident(av.body.alias, 'PIVOT aggregate alias').name : undefined, lineage: evalExpr(value, env) });
+  }
+  const fields = items(v.body.fields);
+  if (fields.length !== 1) refuse('PIVOT over several FOR columns', v.node);
+  const forIn = variant(fields[0], 'PIVOT FOR clause');
+  if (forIn.kind !== 'in') refuse('PIVOT FOR clause of an unexpected shape', forIn.node);
+  expectFields(forIn, new Set(['this', 'expressions']), 'PIVOT FOR clause');
+  columnNames(forIn.body.this, inputAlias, consumed);
+  const pivotColumn = evalExpr(forIn.body.this, env);
+  if (aggregates.length > 1 && aggregates.some((a) => a.alias === undefined)) refuse('PIVOT with several aggregates not all named', v.node);
+
+  const columns = remainingColumns(input, consumed);
+  for (const value of items(forIn.body.expressions)) {
+    const name = pivotValueName(value);
+    for (const a of aggregates) {
+      columns.push({ name: (a.alias === undefined ? name : `${a.alias}_${name}`).toLowerCase(), lineage: transformed([a.lineage, pivotColumn]) });
+    }
+  }
+  const alias = optionalIdent(v.body.alias, 'PIVOT alias')?.name.toLowerCase();
+  return { kind: 'derived', alias, columns, tables: relationTables(input) };
+}
+
+/** `UNPIVOT(value FOR name IN (a, b))`: the other columns, the value (one of a, b as it was), the name. */
+export function unpivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: StatementContext): DerivedRelation {
+  expectFields(v, new Set(['this', 'value_column', 'name_column', 'columns', 'alias', 'include_nulls', 'value_column_parenthesized']), 'UNPIVOT');
+  const input = inputOf(v.body.this);
+  const env = { scope: inputScope(scope, input), ctx };
+  const consumed = new Set<string>();
+  const values: Lineage[] = [];
+  for (const c of items(v.body.columns)) {
+    // `a AS 'label'` only renames the value in the name column, which is constant anyway.
+    const cv = variant(c, 'UNPIVOT column');
+    const column = cv.kind === 'alias' ? cv.body.this : c;
+    if (variant(column, 'UNPIVOT column').kind !== 'column') refuse('UNPIVOT column of an unexpected shape', cv.node);
+    columnNames(column, input.alias, consumed);
+    values.push(evalExpr(column, env));
+  }
+  const columns = remainingColumns(input, consumed);
+  columns.push({ name: ident(v.body.value_column, 'UNPIVOT value column').name.toLowerCase(), lineage: passedThrough(values) });
+  columns.push({ name: ident(v.body.name_column, 'UNPIVOT name column').name.toLowerCase(), lineage: CONSTANT });
+  const alias = optionalIdent(v.body.alias, 'UNPIVOT alias')?.name.toLowerCase();
+  return { kind: 'derived', alias, columns, tables: relationTables(input) };
+}
+
+/**
+ * `ML.PREDICT(MODEL m, TABLE t | (query) [, STRUCT(…)])`: the input's columns passed through, and
+ * prediction columns named after the model's label, which the text does not tell.
+ */
+export function predictRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: StatementContext): DerivedRelation {
+  expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'table-valued function');
+  const name = String(v.body.name).toUpperCase();
+  if (name !== 'ML.PREDICT') refuse(`table-valued function ${name}`, v.node);
+  if (v.body.distinct === true) refuse('ML.PREDICT with DISTINCT', v.node);
+  const [model, data, options, ...more] = items(v.body.args);
+  if (more.length > 0 || data === undefined) refuse('ML.PREDICT with unexpected arguments', v.node);
+  const m = variant(model, 'ML.PREDICT model');
+  if (m.kind !== 'table_argument' || m.body.prefix !== 'MODEL') refuse('ML.PREDICT without a MODEL argument', v.node);
+  const modelTable = variant(m.body.this, 'model name');
+  const modelPath = written([modelTable.body.catalog, modelTable.body.schema, modelTable.body.name].filter((p) => p != null).map((p) => ident(p, 'model name')));
+  // A model is no table: the policy sees the data it is applied to.
+  ctx.explained.add(writtenKey(modelPath));
+  // The token scan sees `ML.PREDICT(` in a table position: accounted for here.
+  ctx.explained.add(writtenKey(String(v.body.name).split('.')));
+  ctx.functions.add(name);
+
+  const d = variant(data, 'ML.PREDICT input');
+  let columns: readonly DerivedColumn[];
+  let tables: ReadonlySet<string>;
+  if (d.kind === 'table_argument' && d.body.prefix === 'TABLE') {
+    const input = inputOf(d.body.this);
+    columns = relationColumnsOf(input);
+    tables = relationTables(input);
+  } else {
+    const result = analyzeQuery(data, scope.parent, scope.ctes, ctx);
+    columns = relationColumns(result);
+    tables = result.tables;
+  }
+  if (options !== undefined) evalExpr(options, { scope, ctx });
+  const prediction = unknownLineage(`${name} adds prediction columns named after the model's label`, tables, [transformed(columns.map((c) => c.lineage))]);
+  return { kind: 'derived', alias: undefined, columns: [...columns, { name: '*', lineage: prediction, lookup: () => prediction }], tables };
+}

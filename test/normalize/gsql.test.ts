@@ -1,0 +1,283 @@
+// The polyglot-sql front end (engine/sql/gsql/) against the current one: the same Statements where
+// the current one understands a query, and hand-checked tables and lineage for the constructs only
+// the new one reads. Refusals name the construct and its position.
+import { describe, expect, it } from 'vitest';
+import type { Statement, TableSchemas } from '../../engine/schema-types.ts';
+import { analyzeSql } from '../../engine/sql/analyze.ts';
+import { schemaCatalog } from '../../engine/sql/catalog.ts';
+import { analyzeSqlGsql } from '../../engine/sql/gsql/analyze.ts';
+import { parseDefaultDataset, type NameContext } from '../../engine/sql/tables.ts';
+import { NAME_FORMS } from '../support/name-forms.ts';
+import { CUSTOMERS, ORDERS, PROJECT, schemas } from './support.ts';
+
+interface Options {
+  defaultDataset?: string;
+  schemas?: TableSchemas;
+}
+
+function namesOf(options: Options): NameContext {
+  return { project: PROJECT, defaultDataset: parseDefaultDataset(options.defaultDataset, PROJECT) };
+}
+
+function oldStatement(sql: string, options: Options = {}): Statement {
+  const statements = analyzeSql(sql, namesOf(options), schemaCatalog(options.schemas)).sql.statements;
+  expect(statements).toHaveLength(1);
+  return statements[0]!;
+}
+
+function newStatement(sql: string, options: Options = {}): Statement {
+  const statements = analyzeSqlGsql(sql, namesOf(options), schemaCatalog(options.schemas)).statements;
+  expect(statements).toHaveLength(1);
+  return statements[0]!;
+}
+
+const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
+
+/** A statement with its sets in a canonical order; outputs keep theirs (the result's). */
+function normalised(s: Statement) {
+  return {
+    ...s,
+    tables: [...s.tables].sort((a, b) => `${a.id}:${a.mode}`.localeCompare(`${b.id}:${b.mode}`)),
+    columns: s.columns.map(ref).sort(),
+    predicate_columns: s.predicate_columns.map(ref).sort(),
+    functions: [...s.functions].sort(),
+    outputs: s.outputs.map((o) => ({ ...o, sources: o.sources.map(ref).sort(), ...(o.tables === undefined ? {} : { tables: [...o.tables].sort() }) })),
+  };
+}
+
+function summary(s: Statement) {
+  return s.outputs.map((o) => ({ name: o.name, lineage: o.lineage, direct: o.direct, sources: o.sources.map(ref).sort() }));
+}
+
+const c = (column: string) => `${CUSTOMERS}:${column}`;
+const o = (column: string) => `${ORDERS}:${column}`;
+
+/** Queries of lineage.test.ts, parser.test.ts and document.test.ts the current front end understands. */
+const SHARED: readonly [string, Options][] = [
+  ['SELECT c.email AS contact, c.id FROM crm.customers AS c', {}],
+  ['SELECT email FROM crm.customers WHERE id = 3 ORDER BY name', {}],
+  [
+    'WITH base AS (SELECT id, ssn AS tax_id FROM crm.customers), renamed AS (SELECT tax_id AS t, id FROM base), ' +
+      'other AS (SELECT total FROM sales.orders) SELECT r.t, renamed.id FROM renamed r JOIN renamed ON true',
+    {},
+  ],
+  ['SELECT x.who FROM (SELECT UPPER(name) AS who, id FROM (SELECT name, id FROM crm.customers) inner_q) x', {}],
+  ['SELECT email AS contact, id FROM crm.customers UNION ALL SELECT CAST(customer_id AS STRING), id FROM sales.orders', {}],
+  ['SELECT email FROM crm.customers UNION DISTINCT SELECT email FROM crm.leads', {}],
+  ['SELECT email FROM crm.customers INTERSECT DISTINCT SELECT email FROM crm.leads', {}],
+  ['SELECT email FROM crm.customers EXCEPT DISTINCT SELECT email FROM crm.leads', {}],
+  ['SELECT email FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY email', {}],
+  ['SELECT o.total FROM sales.orders o WHERE o.customer_id IN (SELECT c.id FROM crm.customers c WHERE c.email LIKE "%@acme.example")', {}],
+  ['SELECT CONCAT("", ssn) AS s, UPPER(email) AS e FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', {}],
+  ['SELECT CONCAT("", ssn) AS s, UPPER(email) AS e FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', { schemas }],
+  ['SELECT DATE_TRUNC(created, MONTH) AS m, TIMESTAMP_DIFF(a, b, SECOND) AS d FROM sales.orders o JOIN crm.customers c USING (id)', {}],
+  ['SELECT id, total FROM sales.orders JOIN crm.customers USING (id)', { schemas }],
+  ['SELECT SUM(total) OVER w AS running FROM sales.orders WINDOW w AS (PARTITION BY customer_id ORDER BY id)', {}],
+  ['SELECT c.address.city, customers.address.street AS st, address.city AS c2 FROM crm.customers c, crm.customers', {}],
+  ['SELECT i.sku, tag, off FROM sales.orders o, UNNEST(o.items) AS i WITH OFFSET AS off, crm.customers c, UNNEST(c.tags) tag', { schemas }],
+  ['SELECT item.qty FROM sales.orders o, o.items AS item', { schemas }],
+  ['SELECT items[SAFE_OFFSET(0)].sku AS first_sku FROM sales.orders', { schemas }],
+  ['SELECT * FROM crm.customers', {}],
+  ['SELECT * FROM crm.customers', { schemas }],
+  ['SELECT o.*, c.email FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id', { schemas }],
+  ['SELECT * EXCEPT (ssn, address) FROM crm.customers', { schemas }],
+  ["SELECT * REPLACE (CONCAT('***', SUBSTRING(ssn, -4)) AS ssn) FROM crm.customers", { schemas }],
+  ['SELECT address.* FROM crm.customers', { schemas }],
+  ['SELECT email FROM (SELECT * FROM crm.customers)', {}],
+  ['SELECT c.name, total FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', {}],
+  ['SELECT name, total, customer_id FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', { schemas }],
+  ['SELECT TO_JSON_STRING(c) AS j FROM crm.customers c', { schemas }],
+  ['SELECT (SELECT MAX(ssn) FROM crm.leads) AS m FROM crm.customers', {}],
+  ['SELECT (SELECT MAX(total) FROM sales.orders o WHERE o.customer_id = c.id) AS biggest, name FROM crm.customers c', {}],
+  ['SELECT c.id, o.id, o.total FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', {}],
+  ['SELECT c.id, o.id, c.ssn AS id_1 FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id', {}],
+  ['SELECT 1, email, UPPER(name), LENGTH(ssn) AS n, 2 FROM crm.customers', {}],
+  ['SELECT id, total FROM sales.orders WHERE total > 0 QUALIFY ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY total DESC) = 1', {}],
+  ['SELECT EXTRACT(YEAR FROM created_at) AS y FROM sales.orders', {}],
+  ['SELECT customer_id AS who, SUM(total) AS spent FROM sales.orders GROUP BY who HAVING spent > 10 ORDER BY spent DESC', {}],
+  ['WITH orders AS (SELECT customer_id, total FROM sales.orders) SELECT total FROM orders', { defaultDataset: 'crm' }],
+  ['SELECT o.total FROM `acme-analytics.sales.orders` o', {}],
+  ['SELECT customers.address.city FROM crm.customers', {}],
+  ['SELECT order_id FROM orders', { defaultDataset: 'sales' }],
+  ['SELECT day FROM holidays', { defaultDataset: 'acme-analytics.public' }],
+  ['SELECT table_name FROM sales.INFORMATION_SCHEMA.TABLES', {}],
+  ['SELECT query FROM `region-us`.INFORMATION_SCHEMA.JOBS', {}],
+  ["SELECT order_id FROM `acme-analytics.sales.orders_*` WHERE _TABLE_SUFFIX = '2027'", {}],
+  ['SELECT order_id FROM acme-analytics.sales.orders', {}],
+  ['SELECT CASE WHEN total > 10 THEN email ELSE name END AS x, COUNT(DISTINCT id) AS n FROM crm.customers GROUP BY 1', {}],
+  ['SELECT ARRAY(SELECT email FROM crm.customers) AS a, EXISTS(SELECT 1 FROM sales.orders) AS e', {}],
+];
+
+describe('the same Statements as the current front end', () => {
+  it.each(SHARED.map(([sql, options]) => [`${sql}${options.schemas ? ' (schemas)' : ''}`, sql, options] as const))('%s', (_label, sql, options) => {
+    const old = oldStatement(sql, options);
+    expect(old.parsed, old.error).toBe(true);
+    const neu = newStatement(sql, options);
+    expect(neu.parsed, neu.error).toBe(true);
+    expect(normalised(neu)).toEqual(normalised(old));
+  });
+
+  it.each(NAME_FORMS.map((f) => [f.label, f] as const))('name form: %s', (_label, form) => {
+    const old = oldStatement(form.sql);
+    const neu = newStatement(form.sql);
+    // The new front end must name every table the current one does, parsed or not.
+    expect(neu.tables.map((t) => t.id).sort()).toEqual(old.tables.map((t) => t.id).sort());
+    if (old.parsed && neu.parsed) expect(normalised(neu)).toEqual(normalised(old));
+  });
+});
+
+describe('constructs only the new front end reads', () => {
+  it('ARRAY_AGG with DISTINCT, ORDER BY and LIMIT', () => {
+    const s = newStatement('SELECT customer_id, ARRAY_AGG(DISTINCT total IGNORE NULLS ORDER BY id DESC LIMIT 3) AS recent FROM sales.orders GROUP BY customer_id');
+    expect(s.parsed, s.error).toBe(true);
+    expect(summary(s)).toEqual([
+      { name: 'customer_id', lineage: 'known', direct: true, sources: [o('customer_id')] },
+      { name: 'recent', lineage: 'known', direct: false, sources: [o('id'), o('total')] },
+    ]);
+    expect(s.functions).toEqual(['ARRAY_AGG']);
+  });
+
+  it('ANY_VALUE … HAVING MAX reads the column it maximises', () => {
+    const s = newStatement('SELECT ANY_VALUE(email HAVING MAX id) AS latest FROM crm.customers');
+    expect(summary(s)).toEqual([{ name: 'latest', lineage: 'known', direct: false, sources: [c('email'), c('id')] }]);
+  });
+
+  it('PIVOT: grouping columns pass through, each aggregate × value is derived from the aggregated and FOR columns', () => {
+    const s = newStatement('SELECT * FROM (SELECT id, customer_id, total FROM sales.orders) PIVOT(SUM(total) AS s FOR customer_id IN (1 AS one, 2 AS two))');
+    expect(s.parsed, s.error).toBe(true);
+    expect(summary(s)).toEqual([
+      { name: 'id', lineage: 'known', direct: true, sources: [o('id')] },
+      { name: 's_one', lineage: 'known', direct: false, sources: [o('customer_id'), o('total')] },
+      { name: 's_two', lineage: 'known', direct: false, sources: [o('customer_id'), o('total')] },
+    ]);
+    expect(s.tables.map((t) => t.id)).toEqual([ORDERS]);
+  });
+
+  it('PIVOT over a table with a known schema, values named as BigQuery names them', () => {
+    const s = newStatement("SELECT * FROM sales.orders PIVOT(SUM(total) FOR customer_id IN (7, 'vip'))", { schemas });
+    expect(s.outputs.map((x) => x.name)).toEqual(['id', 'items', '_7', 'vip']);
+  });
+
+  it('UNPIVOT: the value is one of the unpivoted columns unchanged, the name is constant', () => {
+    const s = newStatement('SELECT * FROM (SELECT id, email, name FROM crm.customers) UNPIVOT(v FOR k IN (email, name))');
+    expect(summary(s)).toEqual([
+      { name: 'id', lineage: 'known', direct: true, sources: [c('id')] },
+      { name: 'v', lineage: 'known', direct: true, sources: [c('email'), c('name')] },
+      { name: 'k', lineage: 'known', direct: false, sources: [] },
+    ]);
+  });
+
+  it('QUALIFY with a named window: a predicate, not an output', () => {
+    const s = newStatement('SELECT id FROM sales.orders WINDOW w AS (PARTITION BY customer_id ORDER BY total DESC) QUALIFY ROW_NUMBER() OVER w = 1');
+    expect(s.parsed, s.error).toBe(true);
+    expect(summary(s)).toEqual([{ name: 'id', lineage: 'known', direct: true, sources: [o('id')] }]);
+    expect(s.predicate_columns.map(ref).sort()).toEqual([o('customer_id'), o('total')]);
+  });
+
+  it('WITH RECURSIVE: the name is no table, and lineage follows the recursion', () => {
+    const s = newStatement(
+      'WITH RECURSIVE chain AS (SELECT id, customer_id FROM sales.orders WHERE id = 1 ' +
+        'UNION ALL SELECT o.id, c.customer_id FROM sales.orders o JOIN chain c ON o.customer_id = c.id) SELECT id, customer_id FROM chain',
+      { defaultDataset: 'sales' },
+    );
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.tables.map((t) => `${t.id}:${t.mode}`)).toEqual([`${ORDERS}:read`]);
+    expect(summary(s)).toEqual([
+      { name: 'id', lineage: 'known', direct: true, sources: [o('id')] },
+      { name: 'customer_id', lineage: 'known', direct: true, sources: [o('customer_id')] },
+    ]);
+  });
+
+  it('ML.PREDICT passes its input columns through; the model is no table; prediction columns are unknown', () => {
+    const s = newStatement('SELECT * FROM ML.PREDICT(MODEL sales.churn, (SELECT id, email FROM crm.customers))');
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
+    expect(summary(s).slice(0, 2)).toEqual([
+      { name: 'id', lineage: 'known', direct: true, sources: [c('id')] },
+      { name: 'email', lineage: 'known', direct: true, sources: [c('email')] },
+    ]);
+    expect(s.outputs[2]).toMatchObject({ name: '*', lineage: 'unknown', tables: [CUSTOMERS] });
+  });
+
+  it('ML.PREDICT over a TABLE argument', () => {
+    const s = newStatement('SELECT email, predicted_churn FROM ML.PREDICT(MODEL sales.churn, TABLE crm.customers)', { schemas });
+    expect(s.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
+    expect(summary(s)[0]).toEqual({ name: 'email', lineage: 'known', direct: true, sources: [c('email')] });
+    expect(s.outputs[1]).toMatchObject({ name: 'predicted_churn', lineage: 'unknown', tables: [CUSTOMERS] });
+  });
+
+  it('field access on SELECT AS STRUCT: every field of the struct may flow', () => {
+    const s = newStatement('SELECT (SELECT AS STRUCT email, ssn FROM crm.customers LIMIT 1).email AS e');
+    expect(s.parsed, s.error).toBe(true);
+    expect(summary(s)).toEqual([{ name: 'e', lineage: 'known', direct: false, sources: [c('email'), c('ssn')] }]);
+  });
+
+  it('field access through a derived SELECT AS STRUCT table resolves to the field', () => {
+    const s = newStatement('SELECT sq.email FROM (SELECT AS STRUCT email, ssn FROM crm.customers) AS sq');
+    expect(summary(s)).toEqual([{ name: 'email', lineage: 'known', direct: true, sources: [c('email')] }]);
+  });
+
+  it('SELECT* without spaces expands the known schema', () => {
+    const s = newStatement('SELECT*FROM crm.customers', { schemas });
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.outputs.map((x) => x.name)).toEqual(['id', 'name', 'email', 'ssn', 'address', 'tags']);
+  });
+
+  it('positional ? and named @ parameters are values, not columns', () => {
+    const s = newStatement('SELECT email, @label AS label FROM crm.customers WHERE id = ? AND name = @who');
+    expect(s.parsed, s.error).toBe(true);
+    expect(summary(s)).toEqual([
+      { name: 'email', lineage: 'known', direct: true, sources: [c('email')] },
+      { name: 'label', lineage: 'known', direct: false, sources: [] },
+    ]);
+    expect(s.predicate_columns.map(ref).sort()).toEqual([c('id'), c('name')]);
+  });
+
+  it('a CAST with FORMAT and a parameterised type reads only its value', () => {
+    const s = newStatement("SELECT CAST(total AS NUMERIC(10, 2)) AS t, CAST(created_at AS STRING FORMAT 'YYYY') AS y FROM sales.orders");
+    expect(summary(s)).toEqual([
+      { name: 't', lineage: 'known', direct: false, sources: [o('total')] },
+      { name: 'y', lineage: 'known', direct: false, sources: [o('created_at')] },
+    ]);
+  });
+
+  it('FOR SYSTEM_TIME AS OF and TABLESAMPLE keep the table read', () => {
+    const s = newStatement('SELECT total FROM sales.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP');
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.tables.map((t) => t.id)).toEqual([ORDERS]);
+    const t = newStatement('SELECT total FROM sales.orders TABLESAMPLE SYSTEM (10 PERCENT)');
+    expect(summary(t)).toEqual([{ name: 'total', lineage: 'known', direct: true, sources: [o('total')] }]);
+  });
+});
+
+describe('refusals', () => {
+  it('a subquery followed by UNION, read by the parser inside the expression, is refused with its position', () => {
+    const s = newStatement('SELECT email FROM crm.customers WHERE id > (SELECT 1)\nUNION ALL SELECT ssn FROM crm.leads');
+    expect(s.parsed).toBe(false);
+    expect(s.error).toMatch(/^UNION read inside an expression .* at line 2:\d+$/);
+    expect(s.tables.map((t) => t.id).sort()).toEqual([CUSTOMERS, 'acme-analytics.crm.leads'].sort());
+  });
+
+  it('an expression the analysis does not know names the construct and its line:column', () => {
+    const s = newStatement('SELECT ARRAY_OFFSET([1, 2], e -> e = 2) AS at\nFROM crm.customers');
+    expect(s.parsed).toBe(false);
+    expect(s.error).toMatch(/^expression lambda is not analysed at line 1:\d+$/);
+  });
+
+  it('other table-valued functions are refused, their tables still named by the token scan', () => {
+    const s = newStatement('SELECT * FROM sales.top_customers(10)');
+    expect(s.parsed).toBe(false);
+    expect(s.error).toMatch(/table-valued function/);
+  });
+
+  it('statements other than queries are left to the token scan', () => {
+    const s = newStatement('DELETE FROM sales.orders WHERE id = 1');
+    expect(s).toMatchObject({ type: 'DELETE', category: 'write', parsed: false });
+    expect(s.tables.map((t) => `${t.id}:${t.mode}`)).toEqual([`${ORDERS}:write`]);
+  });
+
+  it('a WITH name that is also a back-quoted table name is refused', () => {
+    const s = newStatement('WITH `crm.customers` AS (SELECT 1 AS x) SELECT x FROM `crm.customers`');
+    expect(s.parsed).toBe(false);
+  });
+});
