@@ -4,7 +4,9 @@
 //   coverage    statements each front end understands (parsed: true), by the old, the new, both
 //   agreement   on statements both understand: identical Statements (order normalised where it
 //               carries no meaning), and the first differences by kind
-//   refusals    why the new front end refuses statements the old one understands, most common first
+//   by type     statements other than queries, by classified type: coverage and agreement
+//   refusals    why the new front end refuses statements the old one understands, most common first,
+//               and its refusals of queries and of other statements, whatever the old one made of them
 //   latency     split + parse + analyse per text, p50/p99: cold (first analysis) and warm (again);
 //               polyglot's WebAssembly initialisation and node-sql-parser's load measured apart
 // Run: node bench/front-ends.ts [--repeats N] [--examples N] [--json FILE]
@@ -166,6 +168,10 @@ const refusals = new Map<string, { count: number; example: string }>();
 const newOnly: { id: string; sql: string }[] = [];
 /** Every refusal of a query by the new front end, whatever the old one made of it. */
 const queryRefusals = new Map<string, { count: number; example: string }>();
+/** Every refusal of a statement other than a query by the new front end, by type and reason. */
+const otherRefusals = new Map<string, { count: number; example: string }>();
+/** Statements other than queries, corpus and fixtures together, by classified type. */
+const byType = new Map<string, Tally>();
 const grouped = (error: string | undefined) => (error ?? '').replace(/ at line \d+:\d+/g, '').replace(/\(line \d+:\d+\)/g, '').replace(/line \d+, column \d+/g, 'line …');
 
 for (const [i, t] of texts.entries()) {
@@ -183,11 +189,25 @@ for (const [i, t] of texts.entries()) {
       if (so.parsed && sn.parsed) tl.both++;
       if (!so.parsed && !sn.parsed) tl.neither++;
     }
-    if (select && !sn.parsed) {
-      const message = grouped(sn.error);
-      const r = queryRefusals.get(message) ?? { count: 0, example: t.sql.slice(0, 160) };
+    if (!select) {
+      const tl = byType.get(so.type) ?? tally();
+      byType.set(so.type, tl);
+      tl.statements++;
+      if (so.parsed) tl.old++;
+      if (sn.parsed) tl.new++;
+      if (so.parsed && sn.parsed) tl.both++;
+      if (!so.parsed && !sn.parsed) tl.neither++;
+      if (so.parsed && sn.parsed) {
+        if (differences(normalised(so), normalised(sn)).length === 0) tl.identical++;
+        else tl.differing++;
+      }
+    }
+    if (!sn.parsed) {
+      const message = select ? grouped(sn.error) : `${so.type}: ${grouped(sn.error)}`;
+      const into = select ? queryRefusals : otherRefusals;
+      const r = into.get(message) ?? { count: 0, example: t.sql.slice(0, 160) };
       r.count++;
-      queryRefusals.set(message, r);
+      into.set(message, r);
     }
     if (so.parsed && !sn.parsed) {
       const message = grouped(sn.error);
@@ -215,8 +235,8 @@ for (const [i, t] of texts.entries()) {
 // ---- report
 
 const pct = (n: number, of: number) => (of === 0 ? '–' : `${((100 * n) / of).toFixed(1)} %`);
-// On every text, and (the like-for-like figure) on the texts both understand in full: the new front
-// end refuses statements other than queries before parsing them.
+// On every text, and (the like-for-like figure) on the texts both understand in full: either front
+// end refuses some statements before parsing them, which makes those texts cheap.
 const understoodByBoth = texts.flatMap((_t, i) => (results.old[i]!.parsed && results.new[i]!.parsed ? [i] : []));
 const pick = (ns: Float64Array, passes: number) =>
   Float64Array.from(Array.from({ length: passes }, (_, r) => understoodByBoth.map((i) => ns[r * texts.length + i]!)).flat());
@@ -238,6 +258,12 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, t] of Object.entries(tallies)) {
   console.log(`| ${name} | ${t.statements} | ${t.old} (${pct(t.old, t.statements)}) | ${t.new} (${pct(t.new, t.statements)}) | ${t.both} | ${t.neither} | ${t.identical} (${pct(t.identical, t.both)}) | ${t.differing} |`);
 }
+console.log('\n## Statements other than queries, by type (corpus and fixtures)\n');
+console.log('| type | n | old | new | both | neither | both: identical | both: differing |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const [type, t] of [...byType].sort((a, b) => b[1].statements - a[1].statements)) {
+  console.log(`| ${type} | ${t.statements} | ${t.old} | ${t.new} | ${t.both} | ${t.neither} | ${t.identical} | ${t.differing} |`);
+}
 console.log('\n## Differences on statements both understand, by kind (a statement can show several)\n');
 for (const [kind, k] of [...kinds].sort((a, b) => b[1].count - a[1].count)) {
   console.log(`### ${kind}: ${k.count}\n`);
@@ -256,6 +282,12 @@ console.log('| --- | ---: | --- |');
 for (const [message, r] of [...queryRefusals].sort((a, b) => b[1].count - a[1].count).slice(0, 30)) {
   console.log(`| ${message.replaceAll('|', '\\|')} | ${r.count} | \`${r.example.replace(/\s+/g, ' ').replaceAll('|', '\\|')}\` |`);
 }
+console.log('\n## The new front end\'s refusals of other statements, whatever the old one made of them\n');
+console.log('| refusal | statements | e.g. |');
+console.log('| --- | ---: | --- |');
+for (const [message, r] of [...otherRefusals].sort((a, b) => b[1].count - a[1].count).slice(0, 30)) {
+  console.log(`| ${message.replaceAll('|', '\\|')} | ${r.count} | \`${r.example.replace(/\s+/g, ' ').replaceAll('|', '\\|')}\` |`);
+}
 console.log('\n## Understood by the new front end only (first few)\n');
 for (const e of newOnly) console.log(`- ${e.id}: \`${e.sql.replace(/\s+/g, ' ')}\``);
 console.log('\n## Latency per text (split + parse + analyse)\n');
@@ -264,6 +296,6 @@ console.log('\n| load, once per process | ms |\n| --- | ---: |');
 for (const [name, ms] of Object.entries(loads)) console.log(`| ${name} | ${ms.toFixed(0)} |`);
 
 if (args.json !== undefined) {
-  const out = { tallies, kinds: Object.fromEntries(kinds), refusals: Object.fromEntries(refusals), queryRefusals: Object.fromEntries(queryRefusals), latency, loads };
+  const out = { tallies, kinds: Object.fromEntries(kinds), refusals: Object.fromEntries(refusals), queryRefusals: Object.fromEntries(queryRefusals), otherRefusals: Object.fromEntries(otherRefusals), byType: Object.fromEntries(byType), latency, loads };
   writeFileSync(args.json, JSON.stringify(out, null, 2) + '\n');
 }

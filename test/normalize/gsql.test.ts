@@ -31,6 +31,10 @@ function newStatement(sql: string, options: Options = {}): Statement {
   return statements[0]!;
 }
 
+function newStatements(sql: string, options: Options = {}): Statement[] {
+  return analyzeSqlGsql(sql, namesOf(options), schemaCatalog(options.schemas)).statements;
+}
+
 const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
 
 /** A statement with its sets in a canonical order; outputs keep theirs (the result's). */
@@ -108,7 +112,43 @@ const SHARED: readonly [string, Options][] = [
   ['SELECT ARRAY(SELECT email FROM crm.customers) AS a, EXISTS(SELECT 1 FROM sales.orders) AS e', {}],
 ];
 
+/** Statements other than queries that the current front end understands. */
+const SHARED_STATEMENTS: readonly [string, Options][] = [
+  ['INSERT INTO sales.orders (id, total) SELECT id, LENGTH(ssn) FROM crm.customers WHERE email IS NOT NULL', {}],
+  ['INSERT INTO sales.orders SELECT * FROM sales.orders_archive', {}],
+  ['INSERT INTO sales.orders (id, total) VALUES (1, 2), (3, (SELECT MAX(id) FROM crm.customers))', {}],
+  ["UPDATE crm.customers SET email = LOWER(email), name = 'x' WHERE id = 3", {}],
+  ["UPDATE crm.customers c SET c.email = 'x' WHERE c.ssn IS NULL", { schemas }],
+  ['DELETE FROM sales.orders WHERE customer_id IN (SELECT id FROM crm.customers WHERE ssn IS NULL)', {}],
+  ['DELETE sales.orders o WHERE o.total < 0', {}],
+  [
+    'MERGE sales.orders AS t USING (SELECT id, LENGTH(ssn) AS n FROM crm.customers) AS s ON t.customer_id = s.id ' +
+      'WHEN MATCHED AND s.n > 1 THEN UPDATE SET total = s.n WHEN NOT MATCHED THEN INSERT (id, total) VALUES (s.id, s.n) ' +
+      'WHEN NOT MATCHED BY SOURCE THEN DELETE',
+    {},
+  ],
+  ['MERGE INTO sales.orders T USING sales.orders_archive a ON T.id = a.id WHEN MATCHED THEN UPDATE SET T.total = a.total WHEN NOT MATCHED THEN INSERT ROW', {}],
+  ['MERGE sales.orders t USING crm.customers c ON t.customer_id = c.id WHEN NOT MATCHED BY SOURCE THEN DELETE', {}],
+  ["CREATE OR REPLACE TABLE sales.summary OPTIONS(description = 'totals') AS SELECT customer_id, SUM(total) AS spent FROM sales.orders GROUP BY customer_id", {}],
+  ['CREATE TABLE sales.daily (day DATE NOT NULL, amount NUMERIC) PARTITION BY DATE(_PARTITIONTIME)', {}],
+  ['CREATE VIEW crm.contacts AS SELECT email, name FROM crm.customers', { schemas }],
+  ['DROP TABLE sales.orders', {}],
+  ['ALTER TABLE sales.orders RENAME TO orders_old', {}],
+  ['ALTER TABLE sales.orders ADD COLUMN note STRING', {}],
+  ['TRUNCATE TABLE sales.orders', {}],
+  ["EXPORT DATA OPTIONS(uri = 'gs://bucket/x-*.csv', format = 'CSV') AS SELECT email, ssn FROM crm.customers", {}],
+  ["EXPORT DATA WITH CONNECTION conn OPTIONS(format = sstable) AS SELECT email FROM crm.customers", {}],
+];
+
 describe('the same Statements as the current front end', () => {
+  it.each(SHARED_STATEMENTS.map(([sql, options]) => [`${sql}${options.schemas ? ' (schemas)' : ''}`, sql, options] as const))('%s', (_label, sql, options) => {
+    const old = oldStatement(sql, options);
+    expect(old.parsed, old.error).toBe(true);
+    const neu = newStatement(sql, options);
+    expect(neu.parsed, neu.error).toBe(true);
+    expect(normalised(neu)).toEqual(normalised(old));
+  });
+
   it.each(SHARED.map(([sql, options]) => [`${sql}${options.schemas ? ' (schemas)' : ''}`, sql, options] as const))('%s', (_label, sql, options) => {
     const old = oldStatement(sql, options);
     expect(old.parsed, old.error).toBe(true);
@@ -270,14 +310,147 @@ describe('refusals', () => {
     expect(s.error).toMatch(/table-valued function/);
   });
 
-  it('statements other than queries are left to the token scan', () => {
-    const s = newStatement('DELETE FROM sales.orders WHERE id = 1');
-    expect(s).toMatchObject({ type: 'DELETE', category: 'write', parsed: false });
+  it('INSERT without INTO, which polyglot-sql does not parse, is refused with the reason; the token scan names the table', () => {
+    const s = newStatement('INSERT sales.orders (id) VALUES (1)');
+    expect(s).toMatchObject({ type: 'INSERT', category: 'write', parsed: false });
+    expect(s.error).toMatch(/INSERT without INTO/);
     expect(s.tables.map((t) => `${t.id}:${t.mode}`)).toEqual([`${ORDERS}:write`]);
+  });
+
+  it('CREATE TEMP TABLE is refused: its session dataset has no name a table ref can hold', () => {
+    const s = newStatement('CREATE TEMP TABLE t AS SELECT email FROM crm.customers');
+    expect(s.parsed).toBe(false);
+    expect(s.error).toMatch(/^CREATE TEMP TABLE .* at line 1:\d+/);
+  });
+
+  it('SET of a variable no earlier DECLARE declares, and SET of a system variable, are refused', () => {
+    expect(newStatement('SET x = (SELECT ssn FROM crm.customers LIMIT 1)').error).toMatch(/^SET of x, which no earlier DECLARE/);
+    expect(newStatement("SET @@dataset_id = 'crm'").error).toMatch(/system variable @@dataset_id/);
+  });
+
+  it('a persistent CREATE FUNCTION is refused', () => {
+    const s = newStatement('CREATE FUNCTION crm.f(x INT64) AS (x + 1)');
+    expect(s.parsed).toBe(false);
+    expect(s.error).toMatch(/persistent function/);
+  });
+
+  it('an unknown ALTER TABLE action and a column DEFAULT are refused by name', () => {
+    expect(newStatement('CREATE TABLE sales.t (a INT64 DEFAULT 1)').error).toMatch(/column definition with default/);
   });
 
   it('a WITH name that is also a back-quoted table name is refused', () => {
     const s = newStatement('WITH `crm.customers` AS (SELECT 1 AS x) SELECT x FROM `crm.customers`');
     expect(s.parsed).toBe(false);
+  });
+});
+
+describe('statements other than queries, beyond the current front end', () => {
+  it('UPDATE … FROM: the target is written, the FROM table read; SET names a target column only', () => {
+    const s = newStatement('UPDATE sales.orders o SET total = c.id FROM crm.customers c WHERE o.customer_id = c.id');
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.tables.map((t) => `${t.id}:${t.mode}`).sort()).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:write`]);
+    expect(s.columns.map(ref).sort()).toEqual([c('id'), o('customer_id'), o('total')].sort());
+    expect(s.predicate_columns.map(ref).sort()).toEqual([c('id'), o('customer_id')].sort());
+  });
+
+  it('DROP VIEW and CREATE MATERIALIZED VIEW record the view as DDL', () => {
+    const d = newStatement('DROP VIEW crm.contacts');
+    expect(d).toMatchObject({ type: 'DROP_VIEW', category: 'ddl', parsed: true });
+    expect(d.tables.map((t) => `${t.id}:${t.mode}`)).toEqual(['acme-analytics.crm.contacts:ddl']);
+    const m = newStatement('CREATE MATERIALIZED VIEW sales.totals AS SELECT customer_id, SUM(total) AS spent FROM sales.orders GROUP BY customer_id');
+    expect(m).toMatchObject({ type: 'CREATE_MATERIALIZED_VIEW', category: 'ddl', parsed: true });
+    expect(m.tables.map((t) => `${t.id}:${t.mode}`).sort()).toEqual([`${ORDERS}:read`, 'acme-analytics.sales.totals:ddl']);
+    expect(summary(m)[1]).toEqual({ name: 'spent', lineage: 'known', direct: false, sources: [o('total')] });
+  });
+
+  it('CREATE SCHEMA and DROP SCHEMA are parsed DDL naming no table (a dataset is none)', () => {
+    for (const sql of ["CREATE SCHEMA IF NOT EXISTS crm2 OPTIONS(location = 'EU')", 'DROP SCHEMA IF EXISTS acme-analytics.crm2 CASCADE']) {
+      const s = newStatement(sql);
+      expect(s, sql).toMatchObject({ category: 'ddl', parsed: true, tables: [], outputs: [] });
+    }
+    expect(newStatement('CREATE SCHEMA crm2 OPTIONS(x = (SELECT 1))').parsed).toBe(false);
+  });
+});
+
+describe('scripts', () => {
+  it('a variable carries the lineage of what was assigned to it, and its tables', () => {
+    const [declare, select] = newStatements('DECLARE x DEFAULT (SELECT ssn FROM crm.customers LIMIT 1); SELECT x');
+    expect(declare).toMatchObject({ type: 'DECLARE', category: 'script', parsed: true });
+    expect(declare!.tables.map((t) => `${t.id}:${t.mode}`)).toEqual([`${CUSTOMERS}:read`]);
+    expect(declare!.columns.map(ref)).toEqual([c('ssn')]);
+    expect(select!.parsed, select!.error).toBe(true);
+    expect(summary(select!)).toEqual([{ name: 'x', lineage: 'known', direct: true, sources: [c('ssn')] }]);
+    expect(select!.tables.map((t) => `${t.id}:${t.mode}`)).toEqual([`${CUSTOMERS}:read`]);
+  });
+
+  it('SET replaces a variable\'s lineage; a column of a table in scope wins over a variable', () => {
+    const statements = newStatements(
+      'DECLARE a, b INT64; SET a = (SELECT MAX(total) FROM sales.orders); SET (b) = (SELECT AS STRUCT COUNT(*) FROM crm.customers); ' +
+        'SELECT a + 1 AS n, id FROM crm.customers',
+      { schemas },
+    );
+    expect(statements.map((s) => s.parsed)).toEqual([true, true, true, true]);
+    expect(summary(statements[3]!)).toEqual([
+      { name: 'n', lineage: 'known', direct: false, sources: [o('total')] },
+      { name: 'id', lineage: 'known', direct: true, sources: [c('id')] },
+    ]);
+  });
+
+  it('a WITH body reads variables too', () => {
+    const [, select] = newStatements('DECLARE x DEFAULT (SELECT ssn FROM crm.customers LIMIT 1); WITH q AS (SELECT x AS y) SELECT y FROM q');
+    expect(summary(select!)).toEqual([{ name: 'y', lineage: 'known', direct: true, sources: [c('ssn')] }]);
+  });
+
+  it('a variable name a table of unknown schema may also hold is ambiguous: both candidates are named', () => {
+    const [, select] = newStatements('DECLARE email DEFAULT (SELECT ssn FROM crm.customers LIMIT 1); SELECT email FROM crm.leads');
+    expect(select!.outputs[0]).toMatchObject({ name: 'email', lineage: 'unknown' });
+    expect(select!.outputs[0]!.sources.map(ref).sort()).toEqual([c('ssn'), 'acme-analytics.crm.leads:email']);
+  });
+
+  it('CREATE TEMP FUNCTION: what the body reads flows into every call', () => {
+    const [fn, select] = newStatements(
+      'CREATE TEMP FUNCTION masked(v STRING) AS (CONCAT(v, (SELECT MAX(ssn) FROM crm.customers))); SELECT masked(email) AS m FROM crm.leads',
+    );
+    expect(fn).toMatchObject({ type: 'CREATE_TEMP_FUNCTION', category: 'ddl', parsed: true });
+    expect(fn!.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
+    expect(select!.parsed, select!.error).toBe(true);
+    expect(select!.functions).toEqual(['MASKED']);
+    expect(summary(select!)).toEqual([{ name: 'm', lineage: 'known', direct: false, sources: [c('ssn'), 'acme-analytics.crm.leads:email'] }]);
+  });
+
+  it('a temporary function named like a built-in still carries its body\'s reads', () => {
+    const [, select] = newStatements('CREATE TEMP FUNCTION upper(v STRING) AS ((SELECT MAX(ssn) FROM crm.customers)); SELECT upper(email) AS u FROM crm.leads');
+    expect(summary(select!)).toEqual([{ name: 'u', lineage: 'known', direct: false, sources: [c('ssn'), 'acme-analytics.crm.leads:email'] }]);
+  });
+
+  it('a JavaScript temporary function sees only its arguments', () => {
+    const [, select] = newStatements("CREATE TEMP FUNCTION up(x STRING) RETURNS STRING LANGUAGE js AS 'return x.toUpperCase()'; SELECT up(email) AS e FROM crm.customers");
+    expect(summary(select!)).toEqual([{ name: 'e', lineage: 'known', direct: false, sources: [c('email')] }]);
+  });
+});
+
+describe('function names as written', () => {
+  it('SUBSTR, POW and LOG are reported as written, not as polyglot canonicalises them', () => {
+    const s = newStatement('SELECT SUBSTR(email, 1) AS a, POW(id, 2) AS b, LOG(id) AS l, SUBSTRING(name, 2) AS d FROM crm.customers');
+    expect(s.parsed, s.error).toBe(true);
+    expect([...s.functions].sort()).toEqual(['LOG', 'POW', 'SUBSTR', 'SUBSTRING']);
+  });
+
+  it('typed literals are no calls: NUMERIC and JSON literals record no CAST or PARSE_JSON', () => {
+    const s = newStatement("SELECT NUMERIC '1' AS n, JSON '{}' AS j, CAST(id AS STRING) AS c FROM crm.customers");
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.functions).toEqual(['CAST']);
+  });
+
+  it('CEILING, STRPOS and INSTR keep their spelling; NORMALIZE\'s mode is no column', () => {
+    const s = newStatement('SELECT CEILING(total) AS a, STRPOS(email, "@") AS b, INSTR(name, "x") AS c, NORMALIZE(name, NFKC) AS d FROM crm.customers');
+    expect(s.parsed, s.error).toBe(true);
+    expect([...s.functions].sort()).toEqual(['CEILING', 'INSTR', 'NORMALIZE', 'STRPOS']);
+    expect(s.columns.map(ref).sort()).toEqual([c('email'), c('name'), c('total')]);
+  });
+
+  it('a name in a string or a comment is no call', () => {
+    const s = newStatement("SELECT SUBSTRING(email, 1) AS a, 'POW(' AS p FROM crm.customers -- SUBSTR(x)");
+    expect(s.functions).toEqual(['SUBSTRING']);
   });
 });

@@ -7,6 +7,7 @@ import { queryValue } from '../query.ts';
 import type { Scope } from '../scope.ts';
 import { functionName, isFunctionVariant, isOperator, evalFunctionBody } from './functions.ts';
 import { analyzeQuery, isQuery } from './query.ts';
+import { writtenNames } from './spellings.ts';
 import { expectFields, ident, items, isNode, refuse, variant, written, type Node, type Variant } from './tree.ts';
 
 export interface ExprEnv {
@@ -130,7 +131,7 @@ function evalCase(v: Variant, env: ExprEnv): Lineage {
 
 function evalCast(v: Variant, env: ExprEnv): Lineage {
   expectFields(v, new Set(['this', 'to', 'format', 'double_colon_syntax', 'default']), 'CAST');
-  env.ctx.functions.add(v.kind === 'cast' ? 'CAST' : v.kind.toUpperCase());
+  for (const name of writtenNames(v, v.kind === 'cast' ? 'CAST' : v.kind.toUpperCase(), env.ctx)) env.ctx.functions.add(name);
   return transformed([evalExpr(v.body.this, env), evalOptional(v.body.format, env), evalOptional(v.body.default, env)]);
 }
 

@@ -5,6 +5,8 @@
 import { CONSTANT, transformed, type Lineage } from '../lineage.ts';
 import { evalExpr, evalOrdered, subqueryValue, type ExprEnv } from './expr.ts';
 import { isQuery } from './query.ts';
+import { writtenNames } from './spellings.ts';
+import { factsOf } from './statement-facts.ts';
 import { LAYOUT, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
 
 /** Operators: their value is computed from their operands, and they are no function call. */
@@ -44,7 +46,7 @@ const FUNCTIONS = new Set([
   'right', 'lpad', 'rpad', 'repeat', 'log', 'floor', 'ceil', 'date_format', 'format_date', 'last_day', 'array_join',
   'array_to_string', 'from_unixtime', 'unix_timestamp', 'make_date', 'safe_divide', 'generate_date_array', 'sequence',
   'generate', 'rand', 'random', 'timestamp', 'datetime', 'date_from_parts', 'safe_add', 'safe_multiply', 'safe_subtract',
-  'safe_negate', 'current_datetime', 'st_geog_point',
+  'safe_negate', 'current_datetime', 'st_geog_point', 'str_position', 'normalize', 'json_object', 'j_s_o_n_array',
 ]);
 
 /** Keys holding a value (or a list of values) that the call reads. */
@@ -53,15 +55,18 @@ const VALUE_KEYS = new Set([
   'start', 'stop', 'step', 'end', 'length', 'old', 'new', 'separator', 'path', 'characters', 'interval', 'escape', 'filter',
   'limit', 'zone', 'format', 'low', 'high', 'left', 'right', 'delimiter', 'pattern', 'flags', 'replacement', 'group',
   'substring', 'string', 'fill', 'times', 'base', 'scale', 'to', 'percentile', 'accuracy', 'num_buckets',
-  'null_replacement', 'seed', 'lower', 'upper',
+  'null_replacement', 'seed', 'lower', 'upper', 'substr',
 ]);
+/** Keys holding a keyword the parser reads as a column (`NORMALIZE(s, NFKC)`), and those keywords: syntax, no value. */
+const KEYWORD_KEYS: Record<string, ReadonlySet<string>> = { form: new Set(['NFC', 'NFKC', 'NFD', 'NFKD']) };
 /** Keys holding a type, not a value. */
 const TYPE_KEYS = new Set(['returning']);
 
 /** Names of variants whose SQL spelling is not the variant name upper-cased. */
 const SPELLINGS: Record<string, string> = {
   l_trim: 'LTRIM', r_trim: 'RTRIM', null_if: 'NULLIF', if_null: 'IFNULL', if_func: 'IF', mod_func: 'MOD', int_div: 'DIV',
-  n_tile: 'NTILE', day_of_week: 'DAYOFWEEK', day_of_year: 'DAYOFYEAR', week_of_year: 'WEEKOFYEAR',
+  n_tile: 'NTILE', day_of_week: 'DAYOFWEEK', day_of_year: 'DAYOFYEAR', week_of_year: 'WEEKOFYEAR', str_position: 'STRPOS',
+  j_s_o_n_array: 'JSON_ARRAY',
 };
 
 /** Date-part arguments (DATE_TRUNC(d, MONTH)) that could be read as column names. */
@@ -116,7 +121,7 @@ function evalValues(value: unknown, env: ExprEnv, skipDateParts: boolean, arrayO
 
 /** A call or operator: every value its payload holds, window specification aside (see expr.ts). */
 export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefined): Lineage {
-  if (name !== undefined && !CONSTRUCTORS.has(name)) env.ctx.functions.add(name);
+  if (name !== undefined && !CONSTRUCTORS.has(name)) for (const n of writtenNames(v, name, env.ctx)) env.ctx.functions.add(n);
   const skipDateParts = name !== undefined && DATE_PART_FUNCTIONS.has(name);
   const parts: Lineage[] = [];
   for (const [key, value] of Object.entries(v.body)) {
@@ -125,9 +130,15 @@ export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefi
     if (Array.isArray(value) && value.every((x) => typeof x === 'string')) continue;
     if (key === 'order_by') parts.push(...evalOrdered(value, env));
     else if (key === 'having_max' && Array.isArray(value) && value.length === 2) parts.push(evalExpr(value[0], env));
+    else if (key === 'pairs' && Array.isArray(value) && value.every((p) => Array.isArray(p) && p.length === 2)) parts.push(...value.flat().map((x) => evalExpr(x, env)));
+    else if (KEYWORD_KEYS[key] !== undefined && isBareColumn(value, KEYWORD_KEYS[key])) continue;
     else if (key === 'unit' && typeof value === 'object' && !Array.isArray(value) && isNode(value) && Object.values(value).every((x) => typeof x === 'string')) continue;
     else if (VALUE_KEYS.has(key)) parts.push(...evalValues(value, env, skipDateParts && key === 'args', name === 'ARRAY' && key === 'args'));
     else refuse(`${name ?? v.kind} with ${key}`, v.node);
   }
+  // A temporary function of the script: what its body reads flows into every call (looked up
+  // under any variant, as a temporary function may share a built-in's name).
+  const temporary = name === undefined ? undefined : factsOf(env.ctx)?.script.functions.get(name);
+  if (temporary !== undefined) parts.push(env.ctx.use(temporary));
   return transformed(parts);
 }

@@ -10,6 +10,7 @@ import { combineBranches, sameColumns } from './branches.ts';
 import { evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
 import { addFromClause } from './from.ts';
 import { selectList } from './select-list.ts';
+import { variablesOf } from './statement-facts.ts';
 import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
 
 const SET_OPERATIONS = new Set(['union', 'intersect', 'except']);
@@ -115,7 +116,7 @@ function defineCtes(withNode: unknown, ctes: CteEnv | undefined, ctx: StatementC
     const name = ident(entry.alias, 'WITH name').name;
     if (items(entry.columns).length > 0 || items(entry.key_expressions).length > 0) refuse('WITH column lists', entry);
     const key = name.toLowerCase();
-    const result = withNode.recursive === true ? recursiveQuery(key, entry.this, env, ctx) : analyzeQuery(entry.this, undefined, env, ctx);
+    const result = withNode.recursive === true ? recursiveQuery(key, entry.this, env, ctx) : analyzeQuery(entry.this, variablesOf(ctx), env, ctx);
     env.define(key, { kind: 'derived', alias: key, columns: relationColumns(result), tables: result.tables });
     ctx.explained.add(writtenKey([name]));
   }
@@ -128,11 +129,11 @@ function defineCtes(withNode: unknown, ctes: CteEnv | undefined, ctx: StatementC
  */
 function recursiveQuery(name: string, body: unknown, env: CteEnv, ctx: StatementContext): QueryResult {
   const base = baseBranch(body);
-  let result = analyzeQuery(base, undefined, env, ctx);
+  let result = analyzeQuery(base, variablesOf(ctx), env, ctx);
   for (let round = 0; round < RECURSION_ROUNDS; round++) {
     const inner = new CteEnv(env);
     inner.define(name, { kind: 'derived', alias: name, columns: relationColumns(result), tables: result.tables });
-    const next = analyzeQuery(body, undefined, inner, ctx);
+    const next = analyzeQuery(body, variablesOf(ctx), inner, ctx);
     if (sameColumns(next, result)) return next;
     result = next;
   }
