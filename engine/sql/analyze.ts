@@ -2,13 +2,13 @@
 // Anything that goes wrong for one statement (parser error, parser crash, syntax the analysis
 // does not follow, a table the parser missed) makes that statement `parsed: false` with an
 // error, its category kept and its tables named by the token scan. Nothing here throws.
-import { createHash } from 'node:crypto';
 import type { Output, Sql, Statement, TableRef } from '../schema-types.ts';
+import { deepFreeze, sqlHash, type SqlAnalysis } from './analysis.ts';
 import type { SchemaCatalog } from './catalog.ts';
 import { classify, type Classification } from './classify.ts';
 import { StatementContext } from './context.ts';
 import { lex, type LexResult, type Token } from './lexer.ts';
-import { literalTokens, valueLiterals } from './literals.ts';
+import { literalTokens } from './literals.ts';
 import { parseStatement } from './parse.ts';
 import { scanTables } from './scan.ts';
 import { splitStatements, type StatementSpan } from './split.ts';
@@ -19,55 +19,12 @@ import type { NameContext, TableName } from './tables.ts';
 import { crossCheck, unparsed, type StatementHead } from './fallback.ts';
 import { Unsupported, type Node } from './ast.ts';
 
-export interface SqlAnalysis {
-  /** Deep-frozen: shared by every request with the same text and naming context. */
-  readonly sql: Sql;
-  /** Every table any statement names, for matching the dry run's referenced tables. */
-  readonly tables: readonly TableName[];
-  /**
-   * Every statement was parsed and read each of its literal tokens as a value, so the analysis
-   * (but for `sql.text` and `sql.hash`) holds for any text of the same literal shape.
-   */
-  readonly byShape: boolean;
-}
+export { boundHash, sqlHash, sqlShapeHash, withText, type SqlAnalysis } from './analysis.ts';
 
 interface SpanAnalysis {
   statement: Statement;
   /** Parsed, and every literal token reached the expression analysis as a value. */
   byShape: boolean;
-}
-
-/** Whitespace that folding or trimming would change: any but a lone inner space. */
-const UNFOLDED = /[^\S ]| {2}|^ | $/;
-
-/** sha256 of the text with whitespace runs folded to one space and the ends trimmed. */
-export function sqlHash(text: string): string {
-  const folded = UNFOLDED.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
-  return createHash('sha256').update(folded).digest('hex');
-}
-
-/** sha256 of a text's hash and the parameter values sent with it (object keys sorted). */
-export function boundHash(textHash: string, parameters: unknown): string {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-        : value;
-  return createHash('sha256').update(textHash).update('\u0000').update(JSON.stringify(canonical(parameters)) ?? '').digest('hex');
-}
-
-/**
- * sha256 of the statement's shape: its tokens with comments and layout dropped, keywords in one
- * case and every value literal replaced by its class. Texts that differ only in values, comments
- * or spacing share it (what approval requests are deduplicated on); `sqlHash` tells them apart.
- */
-export function sqlShapeHash(text: string): string {
-  const { tokens } = lex(text);
-  const literals = new Map(valueLiterals(tokens).map(({ token, cls }) => [token, cls]));
-  const h = createHash('sha256');
-  for (const t of tokens) h.update(`${t.kind}:${literals.has(t) ? `?${literals.get(t)}` : t.kind === 'word' ? t.upper : t.text}\u0000`);
-  return h.digest('hex');
 }
 
 function isTripleQuoted(t: Token): boolean {
@@ -182,14 +139,6 @@ function analyzeStatementSpan(
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
-
 /** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */
 export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
@@ -202,10 +151,4 @@ export function analyzeSql(text: string, names: NameContext, catalog: SchemaCata
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);
   const sql: Sql = { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
   return deepFreeze({ sql, tables: [...tables.values()], byShape: analysed.every((a) => a.byShape) });
-}
-
-/** The analysis of `text`, another text of the same literal shape as `shared`'s. */
-export function withText(shared: SqlAnalysis, text: string): SqlAnalysis {
-  const sql: Sql = { text, hash: sqlHash(text), parsed: shared.sql.parsed, statements: shared.sql.statements };
-  return Object.freeze({ sql: Object.freeze(sql), tables: shared.tables, byShape: true });
 }

@@ -88,7 +88,7 @@ describe('sluice sql corpus', () => {
   it('exits 0 when nothing throws, refusals included', () => {
     const dir = corpusOf([
       { id: 'a', sql: 'SELECT 1 FROM ds.t', category: 'query', source },
-      { id: 'b', sql: 'DECLARE x INT64', category: 'script', source },
+      { id: 'b', sql: "EXECUTE IMMEDIATE 'SELECT 1'", category: 'script', source },
     ]);
     const run = cli(dir);
     expect(run.status, run.stderr).toBe(0);

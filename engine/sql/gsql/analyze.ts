@@ -1,20 +1,25 @@
-// The `sql` part of the policy input through the polyglot-sql front end: split, classify and scan
-// with the current modules (../split.ts, ../classify.ts, ../scan.ts), parse with polyglot-sql and
-// analyse each statement (statement.ts) into the same Statement objects as ../analyze.ts. The
-// statements of one text run as a script: variables and temporary functions carry over.
-// Statements of other kinds are reported unparsed (with the token scan's tables). Nothing here throws.
+// The SQL analysis engine/normalize.ts uses (../analysis.ts), through the polyglot-sql front end:
+// split, classify and scan with the shared modules (../split.ts, ../classify.ts, ../scan.ts), parse
+// with polyglot-sql in a spelling it reads (parser-text.ts) and analyse each statement
+// (statement.ts). The statements of one text run as a script: variables and temporary functions
+// carry over. Statements of other kinds are reported unparsed (with the token scan's tables).
+// The analysis is shared by literal shape (../literals.ts) when every statement was parsed and its
+// expression analysis read as many literal nodes as the statement has literal tokens: polyglot's
+// literals carry no position, so the count is the check, as in ../analyze.ts. Nothing here throws.
 import type { Output, Sql, Statement, TableRef } from '../../schema-types.ts';
 import { Unsupported } from '../ast.ts';
 import type { SchemaCatalog } from '../catalog.ts';
-import { classify } from '../classify.ts';
+import { classify, type Classification } from '../classify.ts';
 import { StatementContext } from '../context.ts';
 import { crossCheck, unparsed, type StatementHead } from '../fallback.ts';
 import { lex, type LexResult } from '../lexer.ts';
 import { scanTables } from '../scan.ts';
 import { splitStatements, type StatementSpan } from '../split.ts';
-import { sqlHash } from '../analyze.ts';
-import type { NameContext } from '../tables.ts';
-import { parseStatement } from './parse.ts';
+import { deepFreeze, sqlHash, type SqlAnalysis } from '../analysis.ts';
+import { literalTokens } from '../literals.ts';
+import type { NameContext, TableName } from '../tables.ts';
+import { parserText, restorePositions } from './parser-text.ts';
+import { parseStatement, type ParseResult } from './parse.ts';
 import { schemaStatement } from './schema-ddl.ts';
 import { variableScope } from './script.ts';
 import { bindFacts, callNames, newScript, type ScriptState } from './statement-facts.ts';
@@ -32,6 +37,12 @@ function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement
     return { ...ref, policy_tags: tags as NonNullable<TableRef['policy_tags']> };
   });
   return changed ? { ...statement, tables } : statement;
+}
+
+function notParsedReason(c: Classification): string {
+  if (c.type === 'EXECUTE_IMMEDIATE') return 'EXECUTE IMMEDIATE runs SQL text that is only known when the script runs';
+  if (c.type === 'UNKNOWN') return 'not a statement the normalizer recognises';
+  return `${c.type} statements are not parsed`;
 }
 
 function failure(e: unknown): string {
@@ -69,10 +80,17 @@ function addSourceTables(ctx: StatementContext, outputs: readonly Output[], scri
   }
 }
 
-/** `INSERT t …` without INTO: BigQuery reads it, polyglot-sql does not. */
-function insertWithoutInto(span: StatementSpan): boolean {
-  const [first, second] = span.tokens;
-  return first?.kind === 'word' && first.upper === 'INSERT' && !(second?.kind === 'word' && second.upper === 'INTO');
+interface SpanAnalysis {
+  statement: Statement;
+  /** Parsed, and every literal token reached the expression analysis as a value (../literals.ts). */
+  byShape: boolean;
+}
+
+/** The statement parsed in a spelling polyglot-sql reads (parser-text.ts), positions as written. */
+function parseSpan(text: string, span: StatementSpan): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
+  const input = parserText(text, span);
+  if ('error' in input) return { parsed: { error: input.error }, masked: new Map() };
+  return { parsed: restorePositions(parseStatement(input.sql), input), masked: input.masked };
 }
 
 function analyzeSpan(
@@ -83,7 +101,22 @@ function analyzeSpan(
   catalog: SchemaCatalog,
   lexError: string | undefined,
   script: ScriptState,
+): SpanAnalysis {
+  const ctx = new StatementContext(names, catalog);
+  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script), catalog);
+  return { statement, byShape: statement.parsed && ctx.literals.size === literalTokens(span.tokens) };
+}
+
+/** `ctx` is the statement's, filled as the analysis reads it. */
+function analyzeStatementSpan(
+  text: string,
+  span: StatementSpan,
+  index: number,
+  ctx: StatementContext,
+  lexError: string | undefined,
+  script: ScriptState,
 ): Statement {
+  const names = ctx.names;
   const classification = classify(span.tokens);
   const head: StatementHead = { index, ...classification };
   const scan = scanTables(span.tokens);
@@ -92,19 +125,17 @@ function analyzeSpan(
   if (classification.type === 'CREATE_SCHEMA' || classification.type === 'DROP_SCHEMA') {
     try {
       schemaStatement(text, span.tokens, classification.type);
-      return parsedStatement(head, new StatementContext(names, catalog), []);
+      return parsedStatement(head, ctx, []);
     } catch (e) {
       return unparsed(head, failure(e), scan, names);
     }
   }
-  if (!GSQL_TYPES.has(classification.type)) return unparsed(head, `${classification.type} statements are not read by the polyglot front end`, scan, names);
-  if (insertWithoutInto(span)) return unparsed(head, 'INSERT without INTO is not read by the polyglot-sql parser; write INSERT INTO', scan, names);
+  if (!GSQL_TYPES.has(classification.type)) return unparsed(head, notParsedReason(classification), scan, names);
 
-  const parsed = parseStatement(text.slice(span.start, span.end));
+  const { parsed, masked } = parseSpan(text, span);
   if (parsed.error !== undefined) return unparsed(head, parsed.error, scan, names);
-  const ctx = new StatementContext(names, catalog);
   const variables = variableScope(script);
-  bindFacts(ctx, { calls: callNames(span.tokens), script, variables });
+  bindFacts(ctx, { calls: callNames(span.tokens), script, variables, masked });
   try {
     const outputs = analyzeStatement(parsed.ast, classification, variables, ctx, script);
     if (script.variables.size > 0 || script.functions.size > 0) addSourceTables(ctx, outputs, script);
@@ -117,12 +148,21 @@ function analyzeSpan(
 }
 
 /** Analyses a SQL text with the polyglot-sql front end; `lexed` is `lex(text)` when the caller has it. */
-export function analyzeSqlGsql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): Sql {
+export function analyzeGsql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
   const script = newScript();
-  const statements: Statement[] =
+  const analysed: SpanAnalysis[] =
     spans.length === 0
-      ? [{ index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] }]
-      : spans.map((span, index) => withPolicyTags(analyzeSpan(text, span, index, names, catalog, lexed.error, script), catalog));
-  return { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
+      ? [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] }, byShape: false }]
+      : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script));
+  const statements = analysed.map((a) => a.statement);
+  const tables = new Map<string, TableName>();
+  for (const s of statements) for (const t of s.tables) tables.set(t.id, t);
+  const sql: Sql = { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
+  return deepFreeze({ sql, tables: [...tables.values()], byShape: analysed.every((a) => a.byShape) });
+}
+
+/** The `sql` part alone (tests, bench/front-ends.ts). */
+export function analyzeSqlGsql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): Sql {
+  return analyzeGsql(text, names, catalog, lexed).sql;
 }

@@ -8,7 +8,7 @@ import type { Scope } from '../scope.ts';
 import { functionName, isFunctionVariant, isOperator, evalFunctionBody } from './functions.ts';
 import { analyzeQuery, isQuery } from './query.ts';
 import { writtenNames } from './spellings.ts';
-import { expectFields, ident, items, isNode, refuse, variant, written, type Node, type Variant } from './tree.ts';
+import { expectFields, ident, nameIdent, items, isNode, refuse, variant, written, type Node, type Variant } from './tree.ts';
 
 export interface ExprEnv {
   readonly scope: Scope;
@@ -42,8 +42,8 @@ export function evalOrdered(list: unknown, env: ExprEnv): Lineage[] {
 function columnPath(v: Variant): string[] | undefined {
   if (v.kind === 'column') {
     expectFields(v, new Set(['name', 'table']), 'column reference');
-    const name = ident(v.body.name, 'column name');
-    const table = v.body.table == null ? [] : [ident(v.body.table, 'column qualifier')];
+    const name = nameIdent(v.body.name, 'column name');
+    const table = v.body.table == null ? [] : [nameIdent(v.body.table, 'column qualifier')];
     return written([...table, name]).map((p) => p.toLowerCase());
   }
   if (v.kind === 'dot') {
@@ -175,7 +175,11 @@ function evalInterval(v: Variant, env: ExprEnv): Lineage {
 
 export function evalExpr(node: unknown, env: ExprEnv): Lineage {
   const v = variant(node, 'expression');
-  if (LITERAL_KINDS.has(v.kind)) return CONSTANT;
+  if (LITERAL_KINDS.has(v.kind)) {
+    // Counted for sharing the analysis by literal shape (../literals.ts): read as a value.
+    if (v.kind === 'literal') env.ctx.literals.add(v.node);
+    return CONSTANT;
+  }
   if (v.kind === 'subquery') return subqueryValue(node, env);
   // A query without its own parentheses can only stand where the syntax supplies them (EXISTS,
   // IN, ARRAY). Elsewhere it is the parser's misreading of `… (SELECT …) UNION ALL SELECT …`:

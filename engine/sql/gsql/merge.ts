@@ -126,9 +126,10 @@ export function mergeStatement(v: Variant, outer: Scope | undefined, ctx: Statem
   for (const w of items(whens.expressions)) whenClause(w, t, v.body.using, clauses);
 
   const where = clauses.conditions.reduce<unknown>((acc, c) => (acc === undefined ? { paren: { this: c } } : { and: { left: acc, right: { paren: { this: c } } } }), undefined);
+  // A placeholder column when no clause reads one; NULL, as a literal would count as one of the text's (../literals.ts).
   const select = {
     select: {
-      expressions: clauses.items.length === 0 ? [{ literal: { literal_type: 'number', value: '1' } }] : clauses.items,
+      expressions: clauses.items.length === 0 ? [{ null: null }] : clauses.items,
       from: { expressions: [v.body.this] },
       joins: [{ this: v.body.using, on: { paren: { this: v.body.on } }, kind: 'Inner' }],
       where_clause: where === undefined ? null : { this: where },

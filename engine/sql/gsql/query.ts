@@ -157,6 +157,8 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   const env: ExprEnv = { scope, ctx };
   if (body.where_clause != null) ctx.predicate(clauseValue(body.where_clause, 'WHERE', env));
 
+  // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
+  if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
   const { columns, aliases } = selectList(items(body.expressions), env);
   for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
   const late: ExprEnv = { scope, ctx, aliases };

@@ -4,7 +4,7 @@ import type { Lineage } from '../lineage.ts';
 import type { DerivedColumn } from '../scope.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { relationColumnsOf, scopeColumns, structColumns } from './star-columns.ts';
-import { expectFields, ident, items, refuse, variant, written, type Variant } from './tree.ts';
+import { expectFields, ident, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
 
 /** The name BigQuery gives an unaliased column: the last identifier of a path, else none. */
 function implicitName(v: Variant): string | undefined {
@@ -51,7 +51,7 @@ export function selectList(expressions: unknown[], env: ExprEnv): { columns: Der
     }
     if (v.kind === 'alias') {
       expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'select item');
-      const name = ident(v.body.alias, 'column alias').name.toLowerCase();
+      const name = nameIdent(v.body.alias, 'column alias').name.toLowerCase();
       const lineage = evalExpr(v.body.this, env);
       aliases.set(name, lineage);
       columns.push({ name, lineage });

@@ -4,7 +4,7 @@
 import type { StatementContext, TableMode } from '../context.ts';
 import { Scope } from '../scope.ts';
 import { implicitAlias, type TableName } from '../tables.ts';
-import { expectFields, ident, optionalIdent, refuse, variant, written } from './tree.ts';
+import { expectFields, ident, nameIdent, optionalIdent, refuse, variant, written } from './tree.ts';
 
 const TARGET_FIELDS = new Set(['name', 'schema', 'catalog', 'alias', 'alias_explicit_as']);
 
@@ -12,7 +12,7 @@ const TARGET_FIELDS = new Set(['name', 'schema', 'catalog', 'alias', 'alias_expl
 export function tablePath(node: unknown, what: string): { path: string[]; alias: string | undefined } {
   const v = variant({ table: node }, what);
   expectFields(v, TARGET_FIELDS, what);
-  const idents = [v.body.catalog, v.body.schema, v.body.name].filter((p) => p != null).map((p) => ident(p, what));
+  const idents = [v.body.catalog, v.body.schema, v.body.name].filter((p) => p != null).map((p) => nameIdent(p, what));
   if (idents.some((i) => !i.quoted && i.name.includes('*'))) refuse(`${what} with a wildcard`, node);
   return { path: written(idents), alias: optionalIdent(v.body.alias, `${what} alias`)?.name.toLowerCase() };
 }

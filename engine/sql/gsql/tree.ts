@@ -2,6 +2,7 @@
 // expression is a one-key object naming its variant (`{column: {…}}`, `{select: {…}}`). Shapes
 // the analysis does not know raise Unsupported with the construct's line and column, never a guess.
 import { Unsupported, isNode, present, type Node } from '../ast.ts';
+import { RESERVED } from '../keywords.ts';
 
 export type { Node };
 
@@ -89,6 +90,16 @@ export interface Ident {
 export function ident(value: unknown, what: string): Ident {
   if (!isNode(value) || typeof value.name !== 'string') return refuse(`${what} of an unexpected shape`, value);
   return { name: value.name, quoted: value.quoted === true };
+}
+
+/**
+ * An identifier in the place of a table, column or alias: an unquoted reserved keyword there is
+ * polyglot-sql's misreading of text BigQuery refuses (`WHERE a = 1 AND AND` read as column "AND").
+ */
+export function nameIdent(value: unknown, what: string): Ident {
+  const id = ident(value, what);
+  if (!id.quoted && RESERVED.has(id.name.toUpperCase())) refuse(`reserved keyword ${id.name} read as a ${what}`, value);
+  return id;
 }
 
 export function optionalIdent(value: unknown, what: string): Ident | undefined {
