@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
-import type { ApprovalRequests, ApprovalTicket } from './approval-requests.ts';
+import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
 import { grantsCited, oneTimeGrantsUsed } from './approvals/grant-usage.ts';
 import type { Authenticator } from './auth/index.ts';
@@ -381,7 +381,7 @@ export class Enforcer {
       throw accessDenied('Access Denied: the policy requires an approval but did not say which; refused.');
     }
     const reasons = decision.reasons.filter((r) => r.code !== 'grant_used');
-    const ticket = await this.#fileApprovalRequest(() => this.#o.approvals.open({
+    const ticket = await this.#withinBounds('record the approval request', () => this.#o.approvals.open({
       identity: ctx.caller.identity,
       project: ctx.project,
       sqlHash: input.sql.hash,
@@ -444,16 +444,13 @@ export class Enforcer {
     const { approval } = pre.decision;
     const admits = this.#o.approvals.admits;
     if (pre.decision.outcome !== 'approve' || !approval || !admits || ctx.spec.dryRun) return;
-    await this.#fileApprovalRequest(async () => {
-      await admits.call(this.#o.approvals, ctx.caller.identity, approval, ctx.spec.sql);
-      return { id: '' };
-    });
+    await this.#withinBounds('check the caller\'s approval requests', () => admits.call(this.#o.approvals, ctx.caller.identity, approval, ctx.spec.sql));
   }
 
-  /** Files the request; one over the caller's bounds (too many open, too many a minute) is BigQuery's 429, which clients back off from. */
-  async #fileApprovalRequest(open: () => Promise<ApprovalTicket>): Promise<ApprovalTicket> {
+  /** A call to the approval store; an ask over the caller's bounds (too many open, too many a minute) is BigQuery's 429, which clients back off from. */
+  async #withinBounds<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await fromStore('record the approval request', open);
+      return await fromStore(what, call);
     } catch (error) {
       if (!(error instanceof ApprovalError) || error.httpStatus !== 429) throw error;
       throw rateLimited(`Rate limit exceeded: ${error.message}.`, [errorInfo('APPROVAL_REQUESTS_LIMITED', { reason: error.code })]);

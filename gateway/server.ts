@@ -241,6 +241,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     publicUrl,
     record: (event) => audit.record(event),
     ...(config.approverPage && { page: config.approverPage }),
+    principalRefusal: (identity, since) => revocation.refusal(identity, since),
   });
   await app.register(principalsApi, { database, authenticate: authenticator.authenticate, record: audit.record, reviewerGroups: config.principalReviewers });
   const mcp = config.mcp

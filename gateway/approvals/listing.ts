@@ -173,33 +173,28 @@ export interface PageQuery {
   now: number;
 }
 
+/** The request whose id is in `idColumn` names one of `groups` among its approver groups. */
+function approverAmong(idColumn: 'approval_requests.id' | 'grants.approval_id', groups: readonly string[]): Expression<SqlBool> {
+  const names = groups.length ? groups : [''];
+  return sql<SqlBool>`exists (select 1 from approval_request_groups g where g.approval_id = ${sql.ref(idColumn)} and g.group_name in (${sql.join(names)}))`;
+}
+
+/** The request whose id is in `idColumn` reads `dataset`. */
+function readsDataset(idColumn: 'approval_requests.id' | 'grants.approval_id', dataset: string): Expression<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from approval_request_datasets d where d.approval_id = ${sql.ref(idColumn)} and d.dataset = ${dataset})`;
+}
+
 /** Requests the viewer asked for or may decide on, matching the dataset and requester filters. */
 function visibleRequests(db: Kysely<Tables>, viewer: Identity | undefined, filters: ListingFilters) {
   return db.selectFrom('approval_requests').where((eb) => {
     const terms: Expression<SqlBool>[] = [];
     if (viewer) {
       const own = eb.and([eb('approval_requests.issuer', '=', viewer.issuer), eb('approval_requests.subject', '=', viewer.subject)]);
-      const decides = eb.exists(
-        eb
-          .selectFrom('approval_request_groups')
-          .select('approval_request_groups.approval_id')
-          .whereRef('approval_request_groups.approval_id', '=', 'approval_requests.id')
-          .where('approval_request_groups.group_name', 'in', viewer.groups.length ? viewer.groups : ['']),
-      );
+      const decides = approverAmong('approval_requests.id', viewer.groups);
       if (filters.decidableOnly) terms.push(viewer.groups.length ? decides : sql<SqlBool>`1 = 0`, eb.not(own));
       else terms.push(viewer.groups.length ? eb.or([own, decides]) : own);
     }
-    if (filters.dataset !== undefined) {
-      terms.push(
-        eb.exists(
-          eb
-            .selectFrom('approval_request_datasets')
-            .select('approval_request_datasets.approval_id')
-            .whereRef('approval_request_datasets.approval_id', '=', 'approval_requests.id')
-            .where('approval_request_datasets.dataset', '=', filters.dataset),
-        ),
-      );
-    }
+    if (filters.dataset !== undefined) terms.push(readsDataset('approval_requests.id', filters.dataset));
     if (filters.requester !== undefined) terms.push(eb('approval_requests.subject', '=', filters.requester));
     return terms.length ? eb.and(terms) : sql<SqlBool>`1 = 1`;
   });
@@ -245,26 +240,10 @@ function visibleGrants(db: Kysely<Tables>, viewer: Identity | undefined, filters
     const terms: Expression<SqlBool>[] = [];
     if (viewer) {
       const held = eb.and([eb('grants.issuer', '=', viewer.issuer), eb('grants.subject', '=', viewer.subject)]);
-      const revokes = eb.exists(
-        eb
-          .selectFrom('approval_request_groups')
-          .select('approval_request_groups.approval_id')
-          .whereRef('approval_request_groups.approval_id', '=', 'grants.approval_id')
-          .where('approval_request_groups.group_name', 'in', viewer.groups.length ? viewer.groups : ['']),
-      );
+      const revokes = approverAmong('grants.approval_id', viewer.groups);
       terms.push(viewer.groups.length ? eb.or([held, revokes]) : held);
     }
-    if (filters.dataset !== undefined) {
-      terms.push(
-        eb.exists(
-          eb
-            .selectFrom('approval_request_datasets')
-            .select('approval_request_datasets.approval_id')
-            .whereRef('approval_request_datasets.approval_id', '=', 'grants.approval_id')
-            .where('approval_request_datasets.dataset', '=', filters.dataset),
-        ),
-      );
-    }
+    if (filters.dataset !== undefined) terms.push(readsDataset('grants.approval_id', filters.dataset));
     if (filters.requester !== undefined) terms.push(eb('grants.subject', '=', filters.requester));
     return terms.length ? eb.and(terms) : sql<SqlBool>`1 = 1`;
   });

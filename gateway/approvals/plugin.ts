@@ -4,6 +4,7 @@
 //
 //   await app.register(approvalsPlugin, { store, authenticate: auth.authenticate, publicUrl, page: {…} });
 import type { FastifyInstance } from 'fastify';
+import type { Identity } from '../../engine/schema-types.ts';
 import { apiErrorHandler, registerApi, type Authenticate } from './api.ts';
 import { registerPage, type ApproverPageOptions } from './page/routes.ts';
 import { messagePage } from './page/views.ts';
@@ -29,6 +30,8 @@ export interface ApprovalsPluginOptions {
   record?: RecordAudit;
   /** The approver page and its sign-in; absent, only the API is served. */
   page?: ApproverPageOptions;
+  /** Why a person signed in to the page may no longer act (revocation), or undefined. */
+  principalRefusal?: (identity: Identity, signedInAtMs: number) => string | undefined;
   /** Clock in epoch milliseconds (tests). */
   now?: () => number;
 }
@@ -47,6 +50,7 @@ export async function approvalsPlugin(app: FastifyInstance, options: ApprovalsPl
       publicUrl,
       now,
       options: options.page,
+      ...(options.principalRefusal && { refusal: options.principalRefusal }),
       ...(options.engine && { engine: options.engine }),
     });
   }

@@ -302,8 +302,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       const res = await metrics.time(metrics.upstreamSeconds, { operation: 'jobs.insert' }, () =>
         c.connection.upstream.insertJob(claimed.project, parsed.forwardJob(claimed.jobId, auth.decision.limits?.maximum_bytes_billed), auth.headers),
       );
-      // A second insert under the id (a poll that took over a stalled launch) finds the job there.
-      if (res.status === 409) return;
+      // A 409 means the id names a job made elsewhere (a stalled launch is never inserted again): it ends the held job, never serves that job.
       expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(resultPolicy(auth.decision, auth.input)));
     };
     const { rec, headers } = await heldJobs.advance(ctx, c.rec, waitMs, insert);

@@ -14,7 +14,7 @@ import type { HeldJob, JobRecord, JobStore } from '../jobs.ts';
 import { BigQueryError, accessDenied } from './errors.ts';
 import { parseInsertJob, type ParsedInsertJob } from './query-request.ts';
 
-/** How long one poll may take to insert an approved job before the others stop waiting on it. */
+/** How long one poll may take to decide and insert an approved job before another takes it over. */
 export const LAUNCH_TIMEOUT_MS = 30_000;
 /** Longest a getQueryResults poll is held for the approval (BigQuery's own default long poll). */
 export const MAX_HELD_WAIT_MS = 10_000;
@@ -69,10 +69,12 @@ export class HeldJobs {
       if (!held || held.error) return { rec };
       if (rec.launching !== undefined) {
         if (Date.now() - rec.launching < LAUNCH_TIMEOUT_MS) return { rec };
-        // The poll that was inserting it never finished: from now on the job is served from upstream.
-        const { held: _held, launching: _launching, ...launched } = rec;
-        if (await this.#replace(rec, launched)) return { rec: launched };
-        rec = await this.#reread(rec);
+        // The poll launching it stalled: whether or not its insert reached BigQuery, the job is
+        // decided and inserted again, never taken as launched (a job under that id it did not
+        // insert must never be served). An insert that had landed makes the next one a 409,
+        // which ends the job: closed, not open.
+        const again: JobRecord = { ...rec, launching: undefined };
+        rec = (await this.#replace(rec, again)) ? again : await this.#reread(rec);
         continue;
       }
       const state = await this.#state(held.approvalId, waitMs, ctx.signal);
@@ -120,6 +122,9 @@ export class HeldJobs {
   /** Decides the approved query again and, when it may run, claims the job and inserts it. Undefined: another poll changed the job first. */
   async #launch(ctx: PollContext, rec: JobRecord, insert: InsertJob): Promise<Advanced | undefined> {
     const held = rec.held!;
+    // Claimed before it is decided again: a racing poll neither spends a one-time grant nor ends the job for a launch another poll is making.
+    const deciding: JobRecord = { ...rec, launching: Date.now() };
+    if (!(await this.#replace(rec, deciding))) return undefined;
     const parsed = parseInsertJob(rec.project, { ...held.job, jobReference: { projectId: rec.project, jobId: rec.jobId, ...(rec.location && { location: rec.location }) } });
     let auth: Authorization | HeldForApproval;
     try {
@@ -127,27 +132,34 @@ export class HeldJobs {
     } catch (error) {
       // Refused on the fresh decision: the job ends with the refusal. A failure worth retrying (a
       // database or upstream outage) leaves it held for the next poll.
-      if (!(error instanceof BigQueryError) || error.code >= 500 || error.code === 429) throw error;
-      const ended = withError(rec, { reason: error.reason, message: error.message });
-      return (await this.#replace(rec, ended)) ? { rec: ended } : undefined;
+      if (!(error instanceof BigQueryError) || error.code >= 500 || error.code === 429) {
+        await this.#replace(deciding, rec).catch(() => undefined); // else held again once the claim times out
+        throw error;
+      }
+      const ended = withError(deciding, { reason: error.reason, message: error.message });
+      return (await this.#replace(deciding, ended)) ? { rec: ended } : undefined;
     }
     if ('held' in auth) {
       // The fresh decision needs another approval (another statement, a byte threshold): wait for that one.
       const next: JobRecord = { ...rec, held: { ...held, approvalId: auth.held.approvalId, approvalUrl: auth.held.approvalUrl } };
-      return (await this.#replace(rec, next)) ? { rec: next } : undefined;
+      return (await this.#replace(deciding, next)) ? { rec: next } : undefined;
     }
     const claimed: JobRecord = { ...this.#o.recordOf(ctx.caller, rec, auth), createdAt: rec.createdAt, held, launching: Date.now() };
-    if (!(await this.#replace(rec, claimed))) return undefined;
+    if (!(await this.#replace(deciding, claimed))) return undefined;
     try {
       await insert(claimed, parsed, auth);
     } catch (error) {
-      if (!(error instanceof BigQueryError) || error.code >= 500) throw error; // left launching: taken as launched after LAUNCH_TIMEOUT_MS
+      if (!(error instanceof BigQueryError) || error.code >= 500) {
+        // Unknown whether it landed: held again, for the next poll to decide and insert anew.
+        await this.#replace(claimed, { ...claimed, launching: undefined }).catch(() => undefined);
+        throw error;
+      }
       const ended = withError(claimed, { reason: error.reason, message: error.message });
-      await fromStore('record the job', () => this.#o.jobs.update(ended));
-      return { rec: ended };
+      return (await this.#replace(claimed, ended)) ? { rec: ended } : { rec: await this.#reread(claimed) };
     }
     const { held: _held, launching: _launching, ...launched } = claimed;
-    await fromStore('record the job', () => this.#o.jobs.update(launched));
+    // Only the poll whose claim still stands serves the job it inserted.
+    if (!(await this.#replace(claimed, launched))) return { rec: await this.#reread(claimed) };
     return { rec: launched, headers: auth.headers };
   }
 

@@ -78,6 +78,12 @@ export class PrincipalControl {
       r.jti,
     );
     if (!result.applied) return result;
+    if (action === 'enable' && result.status.disabled) {
+      // The store kept a local kill switch in force: say so instead of recording an enable.
+      const message = `${r.signal} would enable ${r.subject}, which \`sluice principals disable\` disabled; only \`sluice principals enable\` lifts that`;
+      await this.refused({ action: 'signal_refused', issuer: r.issuer, subject: r.subject, signal: r.signal, actor: r.actor, jti: r.jti?.jti ?? null, error: { code: 'kill_switch_in_force', message } });
+      return { applied: true, status: result.status, withdrawn: [], revoked: [], recorded: true };
+    }
     this.#o.onChange?.(result.status);
     let cut = { withdrawn: [] as string[], revoked: [] as string[] };
     if (action !== 'enable') {

@@ -13,7 +13,7 @@ import { DiscoveryCache, type Authenticator } from '../auth/index.ts';
 import type { Database } from '../store/database.ts';
 import { PrincipalControl, type CutOff } from './control.ts';
 import { DisabledSet } from './disabled-set.ts';
-import { guardAuthenticator, type GuardLog } from './guard.ts';
+import { describeDisabled, guardAuthenticator, type GuardLog } from './guard.ts';
 import { Introspector } from './introspection.ts';
 import { RevocationMetrics } from './metrics.ts';
 import { introspectionOf, type RevocationSettings } from './settings.ts';
@@ -114,6 +114,18 @@ export class Revocation {
       log: this.#o.log,
       ...(this.#o.now && { now: this.#o.now }),
     });
+  }
+
+  /**
+   * Why a session begun with a token at `since` must no longer act (disabled, its sessions revoked
+   * since, or the disabled set stale), or undefined: for doors that keep a sign-in past its token.
+   */
+  refusal(identity: { issuer: string; subject: string }, since: number): string | undefined {
+    if (this.disabled.stale) return 'the gateway could not refresh its disabled principals';
+    const status = this.disabled.lookup(identity.issuer, identity.subject);
+    if (status?.disabled) return describeDisabled(status);
+    if (status && status.notBeforeMs !== null && since < status.notBeforeMs) return `sessions of ${identity.subject} begun before ${new Date(status.notBeforeMs).toISOString()} were revoked by ${status.signal}`;
+    return undefined;
   }
 
   /** Serves the Shared Signals receiver when `revocation.signals` is configured. */

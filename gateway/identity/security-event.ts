@@ -3,6 +3,7 @@
 // `secevent+jwt`, for this receiver's audience, recent, with a jti, and one supported CAEP or RISC
 // event about a subject of that same issuer (RFC 9493 `iss_sub`).
 import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { sanitizeClaim } from '../audit/claimed.ts';
 import { KeySetUnavailable } from '../auth/index.ts';
 
 export const EVENT_TYPES = {
@@ -60,7 +61,8 @@ export function claimedOf(token: string): { issuer: string | null; subject: stri
     const p = decodeJwt(token);
     const events = typeof p.events === 'object' && p.events !== null ? Object.values(p.events as object) : [];
     const sub = subjectOf(p, typeof events[0] === 'object' && events[0] !== null ? (events[0] as Record<string, unknown>) : undefined);
-    const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, MAX_TEXT) : null);
+    // Unverified and caller-written: control and invisible characters replaced, as for token_failure records.
+    const text = (v: unknown) => sanitizeClaim(v);
     return { issuer: text(p.iss), subject: text(sub?.sub), jti: text(p.jti) };
   } catch {
     return { issuer: null, subject: null, jti: null };

@@ -92,8 +92,16 @@ export class PrincipalStatusStore {
 
 async function write(tx: Transaction<Tables>, change: StatusChange): Promise<PrincipalStatus> {
   const current = await tx.selectFrom('principal_status').selectAll().where('issuer', '=', change.issuer).where('subject', '=', change.subject).executeTakeFirst();
+  // An introspection-made disable is lifted by the next active token: it never replaces another
+  // disable. A local kill switch (`cli`) is lifted only locally, never by the provider's signals.
+  const disabled = Number(current?.disabled) === 1;
+  const keep =
+    (change.action === 'disable' && change.signal === 'introspection' && disabled) ||
+    (change.action === 'enable' && change.signal !== 'cli' && current?.signal === 'cli' && disabled);
   const next: PrincipalStatusRow =
-    change.action === 'revoke_sessions' && current?.disabled === 1
+    keep && current
+      ? current
+      : change.action === 'revoke_sessions' && current?.disabled === 1
       ? // Disabled stays disabled, for its own reason; the revocation still applies once enabled.
         { ...current, not_before_ms: Math.max(Number(current.not_before_ms ?? 0), change.notBeforeMs ?? change.atMs) }
       : {

@@ -163,7 +163,8 @@ describe('a disabled set that cannot be refreshed', () => {
     const store = new PrincipalStatusStore(database.db);
     const control = new PrincipalControl({ store, audit: { record: async () => ({ id: '', stream: '', seq: 0, hash: '', at: '' }) }, approvals: { cutOffPrincipal: async () => ({ withdrawn: [], revoked: [] }) } });
     const before = await store.version();
-    await control.disable({ issuer: 'https://idp.example', subject: 'a', reason: 'r', signal: 'cli', actor: 'ops' });
+    // Disabled by the provider (a kill switch, `cli`, would be lifted only by a local enable).
+    await control.disable({ issuer: 'https://idp.example', subject: 'a', reason: 'r', signal: 'ssf:account-disabled', actor: 'https://idp.example' });
     expect(await store.version()).toBe(before + 1);
     expect((await store.restricted()).statuses).toEqual([expect.objectContaining({ issuer: 'https://idp.example', subject: 'a', disabled: true })]);
     // A jti is accepted once per issuer: the replay changes nothing and bumps nothing.

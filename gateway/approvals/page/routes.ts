@@ -7,6 +7,7 @@
 // and page token is recorded in the audit trail with the signed-in person. Every response forbids
 // framing, inline script and caching.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../../../engine/schema-types.ts';
 import type { Authenticate } from '../api.ts';
 import { ApprovalError } from '../errors.ts';
 import { APPROVAL_STATUSES } from '../listing.ts';
@@ -35,6 +36,8 @@ export interface PageContext {
   publicUrl: string;
   now: () => number;
   options: ApproverPageOptions;
+  /** Why a signed-in person may no longer act (disabled, sessions revoked), or undefined. */
+  refusal?: (identity: Identity, signedInAtMs: number) => string | undefined;
 }
 
 const LOGIN_TTL_SECONDS = 600;
@@ -70,7 +73,14 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
   }
 
   async function sessionOf(request: FastifyRequest): Promise<PageSession | undefined> {
-    return codec.openSession(readCookie(request.headers.cookie, sessionCookie));
+    const session = await codec.openSession(readCookie(request.headers.cookie, sessionCookie));
+    // A session outlives the token it began with: a principal disabled since is signed out.
+    const refused = session && context.refusal?.(session.identity, session.signedInAtMs ?? 0);
+    if (refused) {
+      request.log.info({ issuer: session.identity.issuer, subject: session.identity.subject }, 'approver page session refused by revocation');
+      return undefined;
+    }
+    return session;
   }
 
   const internalRoot = `${app.prefix}/approve`; // where fastify sees the page; `base` is where the browser does

@@ -12,6 +12,8 @@ export interface PageSession {
   csrf: string;
   /** Display name from the ID token, when it had one. */
   name?: string;
+  /** When the session began (epoch ms), from the sealed cookie. */
+  signedInAtMs?: number;
 }
 
 /** What the sign-in redirect must come back with (state, nonce, PKCE verifier). */
@@ -61,7 +63,7 @@ export class SessionCodec {
     const identity = payload.identity as Identity | undefined;
     if (!identity || typeof identity.subject !== 'string' || typeof identity.issuer !== 'string' || !Array.isArray(identity.groups)) return undefined;
     if (typeof payload.csrf !== 'string') return undefined;
-    return { identity, csrf: payload.csrf, ...(typeof payload.name === 'string' && { name: payload.name }) };
+    return { identity, csrf: payload.csrf, ...(typeof payload.name === 'string' && { name: payload.name }), ...(typeof payload.iat === 'number' && { signedInAtMs: payload.iat * 1000 }) };
   }
 
   async sealLogin(state: LoginState, ttlSeconds: number): Promise<string> {
