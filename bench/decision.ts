@@ -4,8 +4,6 @@
 //   repeated     the same text every time: text cache + evaluate
 //   evaluate     Engine.evaluate on a ready input (input/decision validation + WASM)
 //   opa_eval     the compiled policy alone (the input already in WASM memory, result not decoded)
-// The first three paths run once per SQL front end named in BENCH_FRONT_ENDS (default
-// `gsql,node-sql-parser`: polyglot-sql, in use, and node-sql-parser), side by side.
 // Paths run interleaved in small batches, so a busy machine slows them alike. Run: `just bench`
 // or `node bench/decision.ts` (BENCH_N samples per path, default 10 000).
 import { readFile } from 'node:fs/promises';
@@ -14,12 +12,11 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { readBundle } from '../engine/bundle.ts';
 import { buildBundle, Engine, normalize, type NormalizeRequest } from '../engine/index.ts';
 import { inputJson } from '../engine/input-json.ts';
-import { normalizeCacheStats, useSqlFrontEnd, type SqlFrontEnd } from '../engine/normalize.ts';
+import { normalizeCacheStats } from '../engine/normalize.ts';
 import { summarize, table } from './stats.ts';
 
 const N = Number(process.env.BENCH_N ?? 10_000);
 const BATCH = 50;
-const FRONT_ENDS = (process.env.BENCH_FRONT_ENDS ?? 'gsql,node-sql-parser').split(',') as SqlFrontEnd[];
 const bundlePath = (await buildBundle()).path;
 const engine = await Engine.load(bundlePath);
 
@@ -35,11 +32,8 @@ const request = (sql: string): NormalizeRequest => ({
   now: new Date('2027-01-15T08:00:00Z'),
 });
 
-for (const frontEnd of FRONT_ENDS) {
-  useSqlFrontEnd(frontEnd);
-  const sanity = engine.decide(request(join('units', 0)));
-  if (sanity.error || sanity.decision.outcome === 'deny') throw new Error(`benchmark query is not allowed (${frontEnd}): ${JSON.stringify(sanity.decision)}`);
-}
+const sanity = engine.decide(request(join('units', 0)));
+if (sanity.error || sanity.decision.outcome === 'deny') throw new Error(`benchmark query is not allowed: ${JSON.stringify(sanity.decision)}`);
 
 // The policy alone: opa_eval on an input written once into the instance's memory.
 const bundle = await readBundle(await readFile(bundlePath));
@@ -53,30 +47,21 @@ const { written } = new TextEncoder().encodeInto(inputJson(ready), new Uint8Arra
 
 let cold = 0;
 let literal = 0;
-const paths: { name: string; frontEnd?: SqlFrontEnd; run: () => void }[] = [
-  ...FRONT_ENDS.flatMap((frontEnd) => [
-    { name: `cold: new query shape (parse + analyse + evaluate) [${frontEnd}]`, frontEnd, run: () => engine.decide(request(join(`units_${cold++}`, 1))) },
-    { name: `literal variant: shape cache + evaluate [${frontEnd}]`, frontEnd, run: () => engine.decide(request(join('units', 1_000_000 + literal++))) },
-    { name: `repeated SQL: text cache + evaluate [${frontEnd}]`, frontEnd, run: () => engine.decide(request(join('units', 7))) },
-  ]),
+const paths: { name: string; run: () => void }[] = [
+  { name: 'cold: new query shape (parse + analyse + evaluate)', run: () => engine.decide(request(join(`units_${cold++}`, 1))) },
+  { name: 'literal variant: shape cache + evaluate', run: () => engine.decide(request(join('units', 1_000_000 + literal++))) },
+  { name: 'repeated SQL: text cache + evaluate', run: () => engine.decide(request(join('units', 7))) },
   { name: 'Engine.evaluate (validation + WASM)', run: () => engine.evaluate(ready) },
   { name: 'opa_eval alone (policy in WASM)', run: () => opaEval(0, entrypoint, raw.dataAddr, base, written, base + written, 0) },
 ];
-/** Runs the path's batch with its front end in use (cached analyses are kept apart by front end). */
-const enter = (path: (typeof paths)[number]) => {
-  if (path.frontEnd !== undefined) useSqlFrontEnd(path.frontEnd);
-};
-
 for (const path of paths) {
-  enter(path);
   for (let i = 0; i < Math.min(1000, N); i++) path.run(); // warm-up
 }
 const before = normalizeCacheStats();
 const samples = paths.map(() => new Float64Array(N));
 for (let done = 0; done < N; done += BATCH) {
   for (const [p, path] of paths.entries()) {
-    enter(path);
-    for (let i = done; i < Math.min(N, done + BATCH); i++) {
+      for (let i = done; i < Math.min(N, done + BATCH); i++) {
       const t = process.hrtime.bigint();
       path.run();
       samples[p]![i] = Number(process.hrtime.bigint() - t);
@@ -90,7 +75,6 @@ console.log(
     `load ${loadavg()[0]!.toFixed(2)} (revision ${engine.revision})\n`,
 );
 console.log(table(paths.map((path, p) => summarize(path.name, samples[p]!))));
-useSqlFrontEnd('gsql');
 console.log(
   `\nnormalizer during the run: ${after.analysed - before.analysed} parsed, ${after.shapeHits - before.shapeHits} by shape, ` +
     `${after.textHits - before.textHits} by text`,

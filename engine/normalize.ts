@@ -7,7 +7,6 @@
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
 import { boundHash, withText, type SqlAnalysis } from './sql/analysis.ts';
 import { analyzeSql } from './sql/analyze.ts';
-import { analyzeGsql } from './sql/gsql/analyze.ts';
 import { LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';
@@ -61,19 +60,6 @@ export interface NormalizeCacheStats {
   analysed: number;
 }
 
-/**
- * The SQL front ends: polyglot-sql (engine/sql/gsql/), in use, and node-sql-parser
- * (engine/sql/analyze.ts), kept until it is deleted so that benchmarks can compare the two.
- */
-export type SqlFrontEnd = 'gsql' | 'node-sql-parser';
-const FRONT_ENDS = { gsql: analyzeGsql, 'node-sql-parser': analyzeSql } as const;
-let frontEnd: SqlFrontEnd = 'gsql';
-
-/** Switches the front end (benchmarks only); cached analyses are kept apart by front end. */
-export function useSqlFrontEnd(name: SqlFrontEnd): void {
-  frontEnd = name;
-}
-
 const stats: NormalizeCacheStats = { textHits: 0, shapeHits: 0, analysed: 0 };
 
 export function normalizeCacheStats(): NormalizeCacheStats {
@@ -82,7 +68,7 @@ export function normalizeCacheStats(): NormalizeCacheStats {
 
 function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
   const dd = names.defaultDataset;
-  const context = `${frontEnd}\u0000${identityKey(req.schemas)}\u0000${names.project}\u0000${dd === undefined ? '' : `${dd.project}.${dd.dataset}`}\u0000`;
+  const context = `${identityKey(req.schemas)}\u0000${names.project}\u0000${dd === undefined ? '' : `${dd.project}.${dd.dataset}`}\u0000`;
   const key = context + req.sql;
   let analysis = analyses.get(key);
   if (analysis !== undefined) {
@@ -98,7 +84,7 @@ function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
     analysis = withText(shared, req.sql);
     stats.shapeHits++;
   } else {
-    analysis = FRONT_ENDS[frontEnd](req.sql, names, schemaCatalog(req.schemas), lexed);
+    analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed);
     if (shapeKey !== undefined && analysis.byShape) shapes.set(shapeKey, analysis, 4 * shapeKey.length + 4096);
     stats.analysed++;
   }

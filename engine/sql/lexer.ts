@@ -19,7 +19,7 @@ export interface LexResult {
   tokens: Token[];
   /** Set when a literal, quoted name or comment is not terminated. */
   error?: string;
-  /** Triple-quoted literals are read differently by node-sql-parser. */
+  /** The text holds a triple-quoted literal. */
   tripleQuoted: boolean;
 }
 

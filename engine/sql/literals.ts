@@ -1,7 +1,7 @@
 // The shape of a SQL text: the text with its plain value literals replaced by placeholders, so
 // that `WHERE id = 42` and `WHERE id = 43` share one analysis. The analysis (tables, columns,
 // lineage, categories) of a parsed statement never depends on a value literal's content, but a
-// literal can stand where a name belongs (node-sql-parser reads `AS 'x'`, `FROM 'p.d.t'`,
+// literal can stand where a name belongs (a parser may read `AS 'x'`, `FROM 'p.d.t'`,
 // `USING ('a')`, `NUMERIC 'abc'` as names), so two guards apply:
 //
 //  1. Only literals in value positions are replaced (after an operator, a value keyword, or

@@ -1,7 +1,7 @@
 // Set operations align their branches' columns by position; the first branch names them. Mirrors
 // the private combineBranches of ../query.ts (to be exported from there when the front ends merge).
 import { passedThrough, transformed, unknownLineage, type Lineage } from '../lineage.ts';
-import type { QueryResult } from '../query.ts';
+import type { QueryResult } from '../relation.ts';
 
 export function combineBranches(branches: readonly QueryResult[]): QueryResult {
   const first = branches[0]!;

@@ -5,7 +5,7 @@
 import type { Output } from '../../schema-types.ts';
 import type { StatementContext } from '../context.ts';
 import { Scope } from '../scope.ts';
-import { queryOutputs } from '../statement.ts';
+import { queryOutputs } from '../relation.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { analyzeQuery } from './query.ts';
 import { tablePath, targetTable } from './target.ts';

@@ -3,7 +3,7 @@
 // not know makes the statement unparsed rather than dropping what it might read.
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, fieldOf, partOf, transformed, type Lineage } from '../lineage.ts';
-import { queryValue } from '../query.ts';
+import { queryValue } from '../relation.ts';
 import type { Scope } from '../scope.ts';
 import { functionName, isFunctionVariant, isOperator, evalFunctionBody } from './functions.ts';
 import { analyzeQuery, isQuery } from './query.ts';

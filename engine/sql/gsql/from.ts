@@ -3,7 +3,7 @@
 // UNPIVOT, ML.PREDICT, and the JOIN conditions and USING columns that tie them together.
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, lineageTables, type Lineage } from '../lineage.ts';
-import { relationColumns } from '../query.ts';
+import { relationColumns } from '../relation.ts';
 import { recordFields, type DerivedRelation, type Relation, type Scope, type ValueRelation } from '../scope.ts';
 import { implicitAlias, writtenKey } from '../tables.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';

@@ -3,7 +3,7 @@
 // ../statement.ts turns the outermost one into outputs the same way.
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, type Lineage } from '../lineage.ts';
-import { relationColumns, type QueryResult } from '../query.ts';
+import { relationColumns, type QueryResult } from '../relation.ts';
 import { CteEnv, Scope } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
 import { combineBranches, sameColumns } from './branches.ts';

@@ -4,7 +4,7 @@ import type { Output } from '../../schema-types.ts';
 import type { Classification } from '../classify.ts';
 import type { StatementContext } from '../context.ts';
 import type { Scope } from '../scope.ts';
-import { queryOutputs } from '../statement.ts';
+import { queryOutputs } from '../relation.ts';
 import { alterTableStatement, createTableStatement, createViewStatement, dropTableStatement, dropViewStatement, exportStatement, truncateStatement } from './ddl.ts';
 import { deleteStatement, insertStatement, updateStatement } from './dml.ts';
 import { mergeStatement } from './merge.ts';

@@ -2,7 +2,7 @@
 // derived table whose columns carry the lineage BigQuery gives them.
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, passedThrough, transformed, unknownLineage, type Lineage } from '../lineage.ts';
-import { relationColumns } from '../query.ts';
+import { relationColumns } from '../relation.ts';
 import { Scope, relationTables, type DerivedColumn, type DerivedRelation, type Relation } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
 import { evalExpr } from './expr.ts';

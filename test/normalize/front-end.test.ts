@@ -1,11 +1,12 @@
-// The polyglot-sql front end (engine/sql/gsql/) against the current one: the same Statements where
-// the current one understands a query, and hand-checked tables and lineage for the constructs only
-// the new one reads. Refusals name the construct and its position.
+// The SQL front end (engine/sql/analyze.ts over polyglot-sql) against the node-sql-parser front end
+// it replaced: the same Statements where that one understood a query, as it recorded them before it
+// was removed (recorded/node-sql-parser.json), and hand-checked tables and lineage for the
+// constructs only this one reads. Refusals name the construct and its position.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Statement, TableSchemas } from '../../engine/schema-types.ts';
-import { analyzeSql } from '../../engine/sql/analyze.ts';
 import { schemaCatalog } from '../../engine/sql/catalog.ts';
-import { analyzeGsql, analyzeSqlGsql } from '../../engine/sql/gsql/analyze.ts';
+import { analyzeSql } from '../../engine/sql/analyze.ts';
 import { lex } from '../../engine/sql/lexer.ts';
 import { valueLiterals } from '../../engine/sql/literals.ts';
 import { parseDefaultDataset, type NameContext } from '../../engine/sql/tables.ts';
@@ -21,20 +22,28 @@ function namesOf(options: Options): NameContext {
   return { project: PROJECT, defaultDataset: parseDefaultDataset(options.defaultDataset, PROJECT) };
 }
 
+/** Statements the node-sql-parser front end produced, recorded when it was removed. */
+const RECORDED = new Map(
+  (JSON.parse(readFileSync(new URL('./recorded/node-sql-parser.json', import.meta.url), 'utf8')) as { sql: string; options: { defaultDataset?: string; schemas?: boolean }; statements: Statement[] }[]).map(
+    (r) => [`${r.sql}\u0000${r.options.defaultDataset ?? ''}\u0000${r.options.schemas === true}`, r.statements],
+  ),
+);
+
 function oldStatement(sql: string, options: Options = {}): Statement {
-  const statements = analyzeSql(sql, namesOf(options), schemaCatalog(options.schemas)).sql.statements;
+  const statements = RECORDED.get(`${sql}\u0000${options.defaultDataset ?? ''}\u0000${options.schemas !== undefined}`);
+  if (statements === undefined) throw new Error(`no recorded analysis of ${sql}`);
   expect(statements).toHaveLength(1);
   return statements[0]!;
 }
 
 function newStatement(sql: string, options: Options = {}): Statement {
-  const statements = analyzeSqlGsql(sql, namesOf(options), schemaCatalog(options.schemas)).statements;
+  const statements = analyzeSql(sql, namesOf(options), schemaCatalog(options.schemas)).sql.statements;
   expect(statements).toHaveLength(1);
   return statements[0]!;
 }
 
 function newStatements(sql: string, options: Options = {}): Statement[] {
-  return analyzeSqlGsql(sql, namesOf(options), schemaCatalog(options.schemas)).statements;
+  return analyzeSql(sql, namesOf(options), schemaCatalog(options.schemas)).sql.statements;
 }
 
 const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
@@ -142,7 +151,7 @@ const SHARED_STATEMENTS: readonly [string, Options][] = [
   ["EXPORT DATA WITH CONNECTION conn OPTIONS(format = sstable) AS SELECT email FROM crm.customers", {}],
 ];
 
-describe('the same Statements as the current front end', () => {
+describe('the same Statements as the node-sql-parser front end recorded', () => {
   it.each(SHARED_STATEMENTS.map(([sql, options]) => [`${sql}${options.schemas ? ' (schemas)' : ''}`, sql, options] as const))('%s', (_label, sql, options) => {
     const old = oldStatement(sql, options);
     expect(old.parsed, old.error).toBe(true);
@@ -162,7 +171,7 @@ describe('the same Statements as the current front end', () => {
   it.each(NAME_FORMS.map((f) => [f.label, f] as const))('name form: %s', (_label, form) => {
     const old = oldStatement(form.sql);
     const neu = newStatement(form.sql);
-    // The new front end must name every table the current one does, parsed or not.
+    // This front end must name every table the old one did, parsed or not.
     expect(neu.tables.map((t) => t.id).sort()).toEqual(old.tables.map((t) => t.id).sort());
     if (old.parsed && neu.parsed) expect(normalised(neu)).toEqual(normalised(old));
   });
@@ -429,7 +438,7 @@ describe('spellings polyglot-sql does not read, handed to it with the same meani
 });
 
 describe('sharing by literal shape', () => {
-  const analysis = (sql: string) => analyzeGsql(sql, namesOf({}), schemaCatalog(undefined));
+  const analysis = (sql: string) => analyzeSql(sql, namesOf({}), schemaCatalog(undefined));
 
   it('holds when every literal token was read as a value', () => {
     expect(analysis("SELECT email FROM crm.customers WHERE id = 1 AND name IN ('a', 'b') AND created > DATE '2024-01-01'").byShape).toBe(true);
@@ -450,7 +459,7 @@ describe('sharing by literal shape', () => {
     for (const text of texts) {
       const literals = valueLiterals(lex(text).tokens);
       if (literals.length === 0) continue;
-      const original = analyzeGsql(text, names, catalog);
+      const original = analyzeSql(text, names, catalog);
       if (!original.byShape) continue;
       let variant = '';
       let from = 0;
@@ -459,7 +468,7 @@ describe('sharing by literal shape', () => {
         from = token.end;
       });
       variant += text.slice(from);
-      const again = analyzeGsql(variant, names, catalog);
+      const again = analyzeSql(variant, names, catalog);
       expect(again.byShape, variant).toBe(true);
       expect(again.sql.statements, variant).toEqual(original.sql.statements);
       expect(again.tables).toEqual(original.tables);
