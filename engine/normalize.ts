@@ -11,7 +11,7 @@ import { LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';
 import { schemaCatalog } from './sql/catalog.ts';
-import { coversTable, parseDefaultDataset, type NameContext, type TableName } from './sql/tables.ts';
+import { canonicalTableId, coversTable, parseDefaultDataset, type NameContext, type TableName } from './sql/tables.ts';
 
 export interface NormalizeRequest {
   identity: Identity;
@@ -107,7 +107,7 @@ function clock(now: Date): PolicyInput['now'] {
 function estimateWithUnparsed(estimate: Estimate, tables: readonly TableName[]): Estimate {
   const out: Estimate = { ...estimate };
   if (estimate.referenced_tables !== undefined) {
-    const referenced = estimate.referenced_tables.map((t) => t.toLowerCase());
+    const referenced = estimate.referenced_tables.map(canonicalTableId);
     out.referenced_tables = referenced;
     out.unparsed_tables = referenced.filter((id) => !tables.some((t) => coversTable(t, id)));
   }

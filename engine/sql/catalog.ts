@@ -2,6 +2,7 @@
 // Indexes are built once per schemas object and kept in WeakMaps, so callers that reuse one
 // TableSchemas object pay for indexing once.
 import type { TableField, TableSchemas } from '../schema-types.ts';
+import { canonicalTableId } from './tables.ts';
 
 export interface FieldIndex {
   /** Fields in schema order, names lower-cased. */
@@ -34,7 +35,7 @@ export function schemaCatalog(schemas: TableSchemas | undefined): SchemaCatalog 
   let catalog = catalogs.get(schemas);
   if (catalog === undefined) {
     const byId = new Map<string, readonly TableField[]>();
-    for (const [id, fields] of Object.entries(schemas)) byId.set(id.replaceAll('`', '').toLowerCase(), fields);
+    for (const [id, fields] of Object.entries(schemas)) byId.set(canonicalTableId(id.replaceAll('`', '')), fields);
     catalog = {
       table(id) {
         const fields = byId.get(id);

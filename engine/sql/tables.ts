@@ -1,6 +1,9 @@
 // Qualification of table names to project.dataset.table, for every spelling BigQuery accepts:
 // t, ds.t, p.ds.t, `p.ds.t`, `p`.`ds`.`t`, `p.ds`.t, dashed project ids, wildcard tables and
-// INFORMATION_SCHEMA views. Names are lower-cased (the policy compares them that way).
+// INFORMATION_SCHEMA views. Dataset and table names keep their case: BigQuery reads them
+// case-sensitively (unless a dataset was created case-insensitive), so `CRM.Customers` is not
+// `crm.customers` and must not be judged as it. Project ids, region qualifiers, the
+// INFORMATION_SCHEMA keyword and its view names are case-insensitive and lower-cased.
 import type { TableRef } from '../schema-types.ts';
 
 export interface NameContext {
@@ -19,10 +22,19 @@ const INFORMATION_SCHEMA = 'information_schema';
 /** `ds` or `p.ds` (as the API's defaultDataset gives it) against the job's project. */
 export function parseDefaultDataset(value: string | undefined, project: string): NameContext['defaultDataset'] {
   if (value === undefined || value.trim() === '') return undefined;
-  const parts = value.replaceAll('`', '').toLowerCase().split('.');
+  const parts = value.replaceAll('`', '').split('.');
   if (parts.length === 1) return { project: project.toLowerCase(), dataset: parts[0]! };
-  if (parts.length === 2) return { project: parts[0]!, dataset: parts[1]! };
+  if (parts.length === 2) return { project: parts[0]!.toLowerCase(), dataset: parts[1]! };
   return undefined;
+}
+
+/**
+ * A table id (`project.dataset.table`, as BigQuery or a schema map names it) in the case the
+ * normalizer names it: the project lower-cased, dataset and table as given.
+ */
+export function canonicalTableId(id: string): string {
+  const dot = id.indexOf('.');
+  return dot < 0 ? id : id.slice(0, dot).toLowerCase() + id.slice(dot);
 }
 
 function tableName(project: string, dataset: string, table: string): TableName {
@@ -37,8 +49,9 @@ function tableName(project: string, dataset: string, table: string): TableName {
  */
 function informationSchema(parts: string[], at: number, raw: string, ctx: NameContext): Qualified {
   if (parts.length !== at + 2) return { error: `INFORMATION_SCHEMA name ${raw} must end in one view name` };
-  const view = parts[at + 1]!;
-  const scope = parts.slice(0, at);
+  const view = parts[at + 1]!.toLowerCase();
+  // A project and a region qualifier (`region-us`) are case-insensitive; a dataset keeps its case.
+  const scope = parts.slice(0, at).map((p, i) => (i < at - 1 || /^region-/i.test(p) ? p.toLowerCase() : p));
   if (scope.length === 0) {
     const dd = ctx.defaultDataset;
     if (dd === undefined) return { error: `INFORMATION_SCHEMA view ${raw} has no dataset or region qualifier and no default dataset is set` };
@@ -55,11 +68,11 @@ function informationSchema(parts: string[], at: number, raw: string, ctx: NameCo
  */
 export function qualify(path: readonly string[], ctx: NameContext): Qualified {
   const parts: string[] = [];
-  for (const element of path) for (const part of element.split('.')) parts.push(part.trim().toLowerCase());
+  for (const element of path) for (const part of element.split('.')) parts.push(part.trim());
   const raw = parts.join('.');
   if (parts.length === 0 || parts.some((p) => p === '')) return { error: `malformed table name ${JSON.stringify(path.join('.'))}` };
   if (parts.slice(0, -1).some((p) => p.includes('*'))) return { error: `malformed table name ${raw}` };
-  const schemaAt = parts.indexOf(INFORMATION_SCHEMA);
+  const schemaAt = parts.findIndex((p) => p.toLowerCase() === INFORMATION_SCHEMA);
   if (schemaAt >= 0) return informationSchema(parts, schemaAt, raw, ctx);
   const project = ctx.project.toLowerCase();
   switch (parts.length) {
@@ -71,7 +84,7 @@ export function qualify(path: readonly string[], ctx: NameContext): Qualified {
     case 2:
       return { name: tableName(project, parts[0]!, parts[1]!) };
     case 3:
-      return { name: tableName(parts[0]!, parts[1]!, parts[2]!) };
+      return { name: tableName(parts[0]!.toLowerCase(), parts[1]!, parts[2]!) };
     default:
       return { error: `table name ${raw} has too many parts` };
   }

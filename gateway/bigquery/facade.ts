@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PolicyInput } from '../../engine/index.ts';
+import { canonicalTableId } from '../../engine/sql/tables.ts';
 import type { HashKey, TableRow, TableSchema } from '../masking/index.ts';
 import type { Connections, Connection } from '../connections.ts';
 import { grantsCited } from '../approvals/grant-usage.ts';
@@ -587,7 +588,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   /** `SELECT *` on a table, as tabledata.list and tables.get are judged. */
   const wholeTable = async (req: Req, reply: FastifyReply, who: Caller, connection: Connection, ref: TableRef, dryRun: boolean) => {
     const auth = await authorize(req, reply, who, connection, ref.projectId, 'tabledata.list', wholeTableSpec(ref, dryRun));
-    const fields = auth.schemas[`${ref.projectId}.${ref.datasetId}.${ref.tableId}`.toLowerCase()];
+    const fields = auth.schemas[canonicalTableId(`${ref.projectId}.${ref.datasetId}.${ref.tableId}`)];
     // Every column of the table is asked for.
     const policy: ResultPolicy = { masks: auth.decision.masks, contentScan: auth.decision.content_scan, outputs: fields?.map((f) => f.name.toLowerCase()) };
     return { auth, policy, fields };

@@ -26,7 +26,7 @@ function datasetsOf(data: Pick<AuditRequestData, 'decision' | 'input'>): string[
   const outcome = data.decision?.outcome;
   if (outcome !== 'allow' && outcome !== 'mask') return [];
   const datasets = new Set<string>();
-  for (const statement of data.input?.sql.statements ?? []) for (const table of statement.tables) datasets.add(`${table.project}.${table.dataset}`.toLowerCase());
+  for (const statement of data.input?.sql.statements ?? []) for (const table of statement.tables) datasets.add(`${table.project}.${table.dataset}`);
   return [...datasets].sort();
 }
 

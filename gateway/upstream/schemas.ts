@@ -20,7 +20,7 @@ export class SchemaCache {
     this.#cache = new TtlCache(ttlSeconds);
   }
 
-  /** Schemas of `tableIds` (`project.dataset.table`, lower-case as the normalizer names them). */
+  /** Schemas of `tableIds` (`project.dataset.table`, as the normalizer names them: the project lower-cased). */
   async fetch(connection: string, upstream: BigQueryUpstream, tableIds: Iterable<string>, headers: Headers): Promise<TableSchemas> {
     const ids = [...new Set(tableIds)].filter((id) => id.split('.').length === 3 && !id.endsWith('*'));
     const found = await Promise.all(

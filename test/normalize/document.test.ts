@@ -49,14 +49,15 @@ describe('document', () => {
       estimate: {
         bytes: 1024,
         source: 'dry_run',
-        referenced_tables: ['acme-analytics.sales.ORDERS', 'acme-analytics.web.events_20250101', 'acme-analytics.web.events_x.y', 'acme-analytics.crm.customers'],
+        referenced_tables: ['ACME-ANALYTICS.sales.orders', 'acme-analytics.web.events_20250101', 'acme-analytics.web.events_x.y', 'acme-analytics.crm.customers', 'acme-analytics.Sales.orders'],
       },
     });
     expect(input.estimate).toEqual({
       bytes: 1024,
       source: 'dry_run',
-      referenced_tables: [ORDERS, 'acme-analytics.web.events_20250101', 'acme-analytics.web.events_x.y', CUSTOMERS],
-      unparsed_tables: ['acme-analytics.web.events_x.y', CUSTOMERS],
+      // A project id ignores case; a dataset or table name does not (Sales.orders is another table).
+      referenced_tables: [ORDERS, 'acme-analytics.web.events_20250101', 'acme-analytics.web.events_x.y', CUSTOMERS, 'acme-analytics.Sales.orders'],
+      unparsed_tables: ['acme-analytics.web.events_x.y', CUSTOMERS, 'acme-analytics.Sales.orders'],
     });
   });
 

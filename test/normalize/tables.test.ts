@@ -13,7 +13,7 @@ describe('table names', () => {
     ['each part backticked', 'SELECT total FROM `acme-analytics`.`sales`.`orders`', undefined],
     ['backticked project.dataset then table', 'SELECT total FROM `acme-analytics.sales`.orders', undefined],
     ['dashed project without backticks', 'SELECT total FROM acme-analytics.sales.orders', undefined],
-    ['upper case', 'SELECT TOTAL FROM `ACME-ANALYTICS`.Sales.ORDERS', undefined],
+    ['upper-case project and column', 'SELECT TOTAL FROM `ACME-ANALYTICS`.sales.orders', undefined],
     ['backticked dataset.table', 'SELECT total FROM `sales.orders`', undefined],
     ['comment inside the FROM clause', 'SELECT total FROM /* the orders */ sales.orders -- trailing', undefined],
   ];
@@ -22,6 +22,16 @@ describe('table names', () => {
     expect(s.parsed).toBe(true);
     expect(s.tables).toEqual([{ id: ORDERS, project: 'acme-analytics', dataset: 'sales', table: 'orders', mode: 'read' }]);
     expect(columns(s)).toEqual([`${ORDERS}:total`]);
+  });
+
+  it('dataset and table names keep their case, as BigQuery reads them; the project and INFORMATION_SCHEMA do not', () => {
+    // BigQuery's dataset and table names are case-sensitive (Dataset.isCaseInsensitive is false by
+    // default): CRM.Customers is another table than crm.customers and must not be judged as it.
+    expect(statement('SELECT ssn FROM CRM.Customers').tables.map((t) => t.id)).toEqual(['acme-analytics.CRM.Customers']);
+    expect(statement('SELECT ssn FROM `Acme-Analytics.crm.Customers`').tables.map((t) => t.id)).toEqual(['acme-analytics.crm.Customers']);
+    expect(statement('SELECT ssn FROM Customers', { defaultDataset: 'CRM' }).tables.map((t) => t.id)).toEqual(['acme-analytics.CRM.Customers']);
+    expect(statement('SELECT table_name FROM SALES.information_schema.TABLES').tables.map((t) => t.id)).toEqual(['acme-analytics.SALES.information_schema.tables']);
+    expect(statement('SELECT job_id FROM `REGION-US`.INFORMATION_SCHEMA.JOBS').tables.map((t) => t.id)).toEqual(['acme-analytics.region-us.information_schema.jobs']);
   });
 
   it('qualifies dataset.table with the job project, not the default dataset project', () => {

@@ -65,7 +65,7 @@ export const TABLE_FORMS: readonly NameForm[] = [
     reads: [ORDERS, CUSTOMERS],
   },
   { label: 'no alias, the range variable with .*', sql: 'SELECT crm.order_id, `crm.customers`.* FROM sales.orders AS crm, `crm.customers`', reads: [ORDERS, CUSTOMERS] },
-  { label: 'upper-case alias and name', sql: 'SELECT CRM.order_id, x.ssn FROM sales.orders AS CRM, `CRM.CUSTOMERS` AS x', reads: [ORDERS, CUSTOMERS] },
+  { label: 'upper-case alias (aliases ignore case; table names do not)', sql: 'SELECT CRM.order_id, x.ssn FROM sales.orders AS CRM, `crm.customers` AS x', reads: [ORDERS, CUSTOMERS] },
   { label: 'the table aliased as its dataset', sql: 'SELECT crm.ssn FROM `crm.customers` AS crm', reads: [CUSTOMERS] },
   { label: 'back-quoted project, then a back-quoted dataset.table', sql: 'SELECT x.ssn FROM `acme-analytics`.`crm.customers` AS x', reads: [CUSTOMERS] },
   { label: 'SELECT * of the join, read through a subquery', sql: 'SELECT t.order_id, t.ssn FROM (SELECT * FROM sales.orders AS crm, `crm.customers`) AS t', reads: [ORDERS, CUSTOMERS] },
