@@ -50,6 +50,12 @@ export class StatementContext {
     for (const table of lineage.unknown?.tables ?? []) this.predicates.set(sourceKey(table, '*'), { table, column: '*' });
   }
 
+  /** Records a value as a predicate (see `predicate`) and hands it back. */
+  predicateOf(lineage: Lineage): Lineage {
+    this.predicate(lineage);
+    return lineage;
+  }
+
   /** Records a value's source columns as referenced and hands the value back. */
   use(lineage: Lineage): Lineage {
     for (const [key, ref] of lineage.sources) if (!this.columns.has(key)) this.columns.set(key, ref);

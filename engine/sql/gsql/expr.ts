@@ -97,7 +97,10 @@ function evalFieldAccess(v: Variant, env: ExprEnv): Lineage {
   return fieldOf(evalExpr(base.node, env), fields);
 }
 
-/** Window specification (OVER): what it partitions and orders by shapes the value. */
+/**
+ * Window specification (OVER, or a named WINDOW): what it partitions and orders by shapes the
+ * value and the order of rows, so those are predicates wherever the window is written.
+ */
 export function evalWindowSpec(spec: unknown, env: ExprEnv): Lineage[] {
   if (!isNode(spec)) return refuse('window specification of an unexpected shape', spec);
   for (const key of Object.keys(spec)) {
@@ -105,6 +108,7 @@ export function evalWindowSpec(spec: unknown, env: ExprEnv): Lineage[] {
   }
   const out = evalAll(items(spec.partition_by), env);
   out.push(...evalOrdered(spec.order_by, env));
+  for (const l of out) env.ctx.predicate(l);
   if (isNode(spec.frame)) out.push(...frameBounds(spec.frame, env));
   return out;
 }
@@ -118,12 +122,13 @@ function frameBounds(frame: Node, env: ExprEnv): Lineage[] {
   return out;
 }
 
+/** CASE: the operand and each WHEN decide which arm comes back, so they are predicates. */
 function evalCase(v: Variant, env: ExprEnv): Lineage {
   expectFields(v, new Set(['operand', 'whens', 'else_']), 'CASE');
-  const parts = [evalOptional(v.body.operand, env)];
+  const parts = [env.ctx.predicateOf(evalOptional(v.body.operand, env))];
   for (const arm of items(v.body.whens)) {
     if (!Array.isArray(arm) || arm.length !== 2) refuse('CASE arm of an unexpected shape', v.node);
-    parts.push(evalExpr(arm[0], env), evalExpr(arm[1], env));
+    parts.push(env.ctx.predicateOf(evalExpr(arm[0], env)), evalExpr(arm[1], env));
   }
   parts.push(evalOptional(v.body.else_, env));
   return transformed(parts);

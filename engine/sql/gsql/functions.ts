@@ -59,6 +59,15 @@ const VALUE_KEYS = new Set([
 ]);
 /** Keys holding a keyword the parser reads as a column (`NORMALIZE(s, NFKC)`), and those keywords: syntax, no value. */
 const KEYWORD_KEYS: Record<string, ReadonlySet<string>> = { form: new Set(['NFC', 'NFKC', 'NFD', 'NFKD']) };
+/**
+ * Arguments that are conditions: whether they hold decides which value (or NULL) comes back, so
+ * they steer the result as a WHERE does (Statement.predicate_columns). A masked value keeps
+ * whether it is NULL, which would answer the condition.
+ */
+const CONDITION_ARGUMENTS: Record<string, ReadonlySet<string>> = {
+  IF: new Set(['condition']),
+  NULLIF: new Set(['args', 'this', 'expression']),
+};
 /** Keys holding a type, not a value. */
 const TYPE_KEYS = new Set(['returning']);
 
@@ -133,7 +142,11 @@ export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefi
     else if (key === 'pairs' && Array.isArray(value) && value.every((p) => Array.isArray(p) && p.length === 2)) parts.push(...value.flat().map((x) => evalExpr(x, env)));
     else if (KEYWORD_KEYS[key] !== undefined && isBareColumn(value, KEYWORD_KEYS[key])) continue;
     else if (key === 'unit' && typeof value === 'object' && !Array.isArray(value) && isNode(value) && Object.values(value).every((x) => typeof x === 'string')) continue;
-    else if (VALUE_KEYS.has(key)) parts.push(...evalValues(value, env, skipDateParts && key === 'args', name === 'ARRAY' && key === 'args'));
+    else if (VALUE_KEYS.has(key)) {
+      const values = evalValues(value, env, skipDateParts && key === 'args', name === 'ARRAY' && key === 'args');
+      if (name !== undefined && CONDITION_ARGUMENTS[name]?.has(key)) for (const l of values) env.ctx.predicate(l);
+      parts.push(...values);
+    }
     else refuse(`${name ?? v.kind} with ${key}`, v.node);
   }
   // A temporary function of the script: what its body reads flows into every call (looked up

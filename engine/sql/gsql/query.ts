@@ -2,9 +2,9 @@
 // clauses of each SELECT. Results have the shape of the current analyzer's (../query.ts), so
 // ../statement.ts turns the outermost one into outputs the same way.
 import type { StatementContext } from '../context.ts';
-import { CONSTANT, type Lineage } from '../lineage.ts';
+import { CONSTANT, transformed, type Lineage } from '../lineage.ts';
 import { relationColumns, type QueryResult } from '../relation.ts';
-import { CteEnv, Scope } from '../scope.ts';
+import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
 import { combineBranches, sameColumns } from './branches.ts';
 import { evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
@@ -81,21 +81,41 @@ function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undef
     last = analysed.last;
   }
   const result = combineBranches(results);
+  // Every set operation but UNION ALL compares whole rows: which rows come back (or how many)
+  // answers whether a value is among the other branch's, so every column steers the result.
+  if (v.kind !== 'union' || v.body.all !== true) for (const r of results) for (const c of r.columns) ctx.predicate(c.lineage);
   if (v.body.order_by != null) {
     // ORDER BY after a set operation names the result's columns, else what the last branch reads.
     const aliases = new Map(last?.env.aliases);
     for (const c of results[0]!.columns) if (!aliases.has(c.name)) aliases.set(c.name, CONSTANT);
     const late: ExprEnv = { scope: last?.env.scope ?? new Scope(outer, env), ctx, aliases };
-    orderBy(v.body.order_by, late);
+    orderBy(v.body.order_by, late, result.columns);
   }
   limit(v.body.limit, v.body.offset, { scope: new Scope(outer, env), ctx });
   return { result, last };
 }
 
-function orderBy(node: unknown, env: ExprEnv): void {
+function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
   if (!isNode(node)) refuse('ORDER BY of an unexpected shape', node);
   for (const key of Object.keys(node)) if (key !== 'expressions' && key !== 'comments' && node[key] != null && node[key] !== false) refuse(`ORDER BY with ${key}`, node);
-  for (const l of evalOrdered(node.expressions, env)) env.ctx.predicate(l);
+  for (const item of items(node.expressions)) {
+    const position = isNode(item) ? byPosition(item.this, columns) : undefined;
+    env.ctx.predicate(position ?? evalOrdered([item], env)[0]!);
+  }
+}
+
+/**
+ * `ORDER BY 2`, `GROUP BY 1`: an integer literal names the select-list column at that position
+ * (1-based), whose value then steers the result; undefined for any other expression. Behind a `*`
+ * of a table whose columns are not known, the position is not known either: every column.
+ */
+function byPosition(node: unknown, columns: readonly DerivedColumn[]): Lineage | undefined {
+  const v = variant(node, 'expression');
+  if (v.kind !== 'literal' || v.body.literal_type !== 'number' || !/^[0-9]+$/.test(String(v.body.value))) return undefined;
+  const position = Number(v.body.value);
+  if (columns.slice(0, position).some((c) => c.lookup !== undefined || c.name === '*')) return transformed(columns.map((c) => c.lineage));
+  const column = columns[position - 1];
+  return column === undefined ? refuse(`position ${position} past the select list`, v.node) : column.lineage;
 }
 
 function limit(count: unknown, offset: unknown, env: ExprEnv): void {
@@ -162,16 +182,19 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   const { columns, aliases } = selectList(items(body.expressions), env);
   for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
   const late: ExprEnv = { scope, ctx, aliases };
-  // As in the current analyzer (../query.ts): WHERE, HAVING, QUALIFY, ORDER BY and named windows
-  // choose or order rows (predicates); GROUP BY only shows which rows share a value.
-  if (body.group_by != null) groupBy(body.group_by, late);
+  // Predicates: what chooses, groups or orders rows. WHERE, HAVING, QUALIFY and ORDER BY choose
+  // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
+  // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
+  // record theirs (evalWindowSpec).
+  if (body.group_by != null) groupBy(body.group_by, late, columns);
+  if (body.distinct === true) for (const c of columns) ctx.predicate(c.lineage);
   if (body.having != null) ctx.predicate(clauseValue(body.having, 'HAVING', late));
   if (body.qualify != null) ctx.predicate(clauseValue(body.qualify, 'QUALIFY', late));
   for (const w of items(body.windows)) {
     if (!isNode(w)) refuse('WINDOW entry of an unexpected shape', w);
-    for (const l of evalWindowSpec(w.spec, env)) ctx.predicate(l);
+    evalWindowSpec(w.spec, env);
   }
-  if (body.order_by != null) orderBy(body.order_by, late);
+  if (body.order_by != null) orderBy(body.order_by, late, columns);
   limit(body.limit, body.offset, env);
 
   const kind = body.kind == null ? undefined : String(body.kind).toUpperCase();
@@ -185,9 +208,9 @@ function clauseValue(node: unknown, what: string, env: ExprEnv): Lineage {
   return evalExpr(node.this, env);
 }
 
-function groupBy(node: unknown, env: ExprEnv): void {
+function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
   if (!isNode(node)) return refuse('GROUP BY of an unexpected shape', node);
   if (node.totals === true) refuse('GROUP BY … WITH TOTALS', node);
-  evalAll(items(node.expressions), env);
+  for (const item of items(node.expressions)) env.ctx.predicate(byPosition(item, columns) ?? evalExpr(item, env));
 }
 

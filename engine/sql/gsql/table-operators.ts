@@ -91,6 +91,10 @@ export function pivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: S
   if (aggregates.length > 1 && aggregates.some((a) => a.alias === undefined)) refuse('PIVOT with several aggregates not all named', v.node);
 
   const columns = remainingColumns(input, consumed);
+  // The FOR column decides which output column a value lands in, and PIVOT groups by the
+  // columns it leaves: both steer the result, as a WHERE and a GROUP BY do.
+  ctx.predicate(pivotColumn);
+  for (const c of columns) ctx.predicate(c.lineage);
   for (const value of items(forIn.body.expressions)) {
     const name = pivotValueName(value);
     for (const a of aggregates) {
@@ -117,6 +121,9 @@ export function unpivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx:
     values.push(evalExpr(column, env));
   }
   const columns = remainingColumns(input, consumed);
+  // Without INCLUDE NULLS, rows whose value is NULL are dropped: which rows come back answers
+  // whether each unpivoted column is NULL, as a WHERE would.
+  if (v.body.include_nulls !== true) for (const l of values) ctx.predicate(l);
   columns.push({ name: ident(v.body.value_column, 'UNPIVOT value column').name.toLowerCase(), lineage: passedThrough(values) });
   columns.push({ name: ident(v.body.name_column, 'UNPIVOT name column').name.toLowerCase(), lineage: CONSTANT });
   const alias = optionalIdent(v.body.alias, 'UNPIVOT alias')?.name.toLowerCase();
