@@ -1,7 +1,7 @@
 // What every SQL front end hands engine/normalize.ts: the frozen `sql` part of the policy input,
 // the tables it names, and whether it holds for any text of the same literal shape; and the
 // hashes that identify a text, a text with its parameters, and a statement's shape.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { Sql } from '../schema-types.ts';
 import { lex } from './lexer.ts';
 import { valueLiterals } from './literals.ts';
@@ -25,7 +25,8 @@ const UNFOLDED = /[^\S ]| {2}|^ | $/;
 /** sha256 of the text with whitespace runs folded to one space and the ends trimmed. */
 export function sqlHash(text: string): string {
   const folded = UNFOLDED.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
-  return createHash('sha256').update(folded).digest('hex');
+  // One-shot `hash` skips the Hash object createHash builds: about a microsecond less per text.
+  return hash('sha256', folded, 'hex');
 }
 
 /** sha256 of a text's hash and the parameter values sent with it (object keys sorted). */
@@ -55,7 +56,13 @@ export function sqlShapeHash(text: string): string {
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+    // Indexed and for-in loops rather than Object.values: no array allocated per object, and
+    // about half the time on an analysis (every new query shape freezes its whole `sql`).
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+    } else {
+      for (const key in value) deepFreeze(value[key]);
+    }
   }
   return value;
 }

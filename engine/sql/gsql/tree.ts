@@ -111,7 +111,13 @@ export function optionalIdent(value: unknown, what: string): Ident | undefined {
  * one that the parser joined with dots (`p.ds.t.x` → catalog `p.ds`) is split back.
  */
 export function written(idents: readonly Ident[]): string[] {
-  return idents.flatMap((i) => (i.quoted ? [i.name] : i.name.split('.')));
+  // A loop rather than flatMap: no array per identifier (this runs for every name in a statement).
+  const out: string[] = [];
+  for (const i of idents) {
+    if (i.quoted || !i.name.includes('.')) out.push(i.name);
+    else for (const part of i.name.split('.')) out.push(part);
+  }
+  return out;
 }
 
 export function items(value: unknown): unknown[] {
