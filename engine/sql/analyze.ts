@@ -21,7 +21,9 @@ import { deepFreeze, sqlHash, type SqlAnalysis } from './analysis.ts';
 import { literalTokens } from './literals.ts';
 import type { NameContext, TableName } from './tables.ts';
 import { parserText, restorePositions } from './gsql/parser-text.ts';
-import { parseStatement, type ParseResult } from './gsql/parse.ts';
+import { describeParseError, parseStatement, placeRefusal, type ParseResult } from './gsql/parse.ts';
+import { pipeQuery, scanTokens } from './gsql/pipe.ts';
+import { createProcedureStatement } from './gsql/routines.ts';
 import { schemaStatement } from './gsql/schema-ddl.ts';
 import { variableScope } from './gsql/script.ts';
 import { bindFacts, callNames, newScript, type ScriptState } from './gsql/statement-facts.ts';
@@ -86,11 +88,17 @@ interface SpanAnalysis {
   byShape: boolean;
 }
 
-/** The statement parsed in a spelling polyglot-sql reads (parser-text.ts), positions as written. */
-function parseSpan(text: string, span: StatementSpan): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
-  const input = parserText(text, span);
+/**
+ * The statement parsed in a spelling polyglot-sql reads (parser-text.ts), positions as written. A
+ * query in pipe syntax is first rewritten into standard syntax (gsql/pipe.ts).
+ */
+function parseSpan(text: string, span: StatementSpan, type: string): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
+  const pipe = type === 'SELECT' ? pipeQuery(text, span) : undefined;
+  if (pipe !== undefined && 'error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
+  const input = pipe === undefined ? parserText(text, span) : parserText(pipe.sql, pipe.span);
   if ('error' in input) return { parsed: { error: input.error }, masked: new Map() };
-  return { parsed: restorePositions(parseStatement(input.sql), input), masked: input.masked };
+  const parsed = restorePositions(parseStatement(input.sql), input);
+  return { parsed: pipe === undefined ? parsed : pipe.restore(parsed), masked: input.masked };
 }
 
 function analyzeSpan(
@@ -119,7 +127,7 @@ function analyzeStatementSpan(
   const names = ctx.names;
   const classification = classify(span.tokens);
   const head: StatementHead = { index, ...classification };
-  const scan = scanTables(span.tokens);
+  const scan = scanTables(scanTokens(span.tokens));
   if (span.tokens.some((t) => t.kind === 'error')) return unparsed(head, lexError ?? 'malformed SQL text', scan, names);
   if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
   if (classification.type === 'CREATE_SCHEMA' || classification.type === 'DROP_SCHEMA') {
@@ -130,20 +138,28 @@ function analyzeStatementSpan(
       return unparsed(head, failure(e), scan, names);
     }
   }
+  if (classification.type === 'CREATE_PROCEDURE') {
+    // polyglot reads no procedure; its body does not run at creation (gsql/routines.ts).
+    try {
+      return parsedStatement(head, ctx, createProcedureStatement({ text, span }, ctx));
+    } catch (e) {
+      return unparsed(head, placeRefusal(failure(e), text, span), scan, names, ctx);
+    }
+  }
   if (!GSQL_TYPES.has(classification.type)) return unparsed(head, notParsedReason(classification), scan, names);
 
-  const { parsed, masked } = parseSpan(text, span);
-  if (parsed.error !== undefined) return unparsed(head, parsed.error, scan, names);
+  const { parsed, masked } = parseSpan(text, span, classification.type);
+  if (parsed.error !== undefined) return unparsed(head, describeParseError(parsed.error, text, span), scan, names);
   const variables = variableScope(script);
   bindFacts(ctx, { calls: callNames(span.tokens), script, variables, masked });
   try {
-    const outputs = analyzeStatement(parsed.ast, classification, variables, ctx, script);
+    const outputs = analyzeStatement(parsed.ast, classification, variables, ctx, script, { text, span });
     if (script.variables.size > 0 || script.functions.size > 0) addSourceTables(ctx, outputs, script);
     crossCheck(scan, ctx);
     for (const { mode: _mode, ...table } of ctx.tables.values()) script.tables.set(table.id, table);
     return parsedStatement(head, ctx, outputs);
   } catch (e) {
-    return unparsed(head, failure(e), scan, names, ctx);
+    return unparsed(head, placeRefusal(failure(e), text, span), scan, names, ctx);
   }
 }
 

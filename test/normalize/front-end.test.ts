@@ -151,13 +151,26 @@ const SHARED_STATEMENTS: readonly [string, Options][] = [
   ["EXPORT DATA WITH CONNECTION conn OPTIONS(format = sstable) AS SELECT email FROM crm.customers", {}],
 ];
 
+/**
+ * The same Statement, except that predicate columns may be more: GROUP BY, DISTINCT, set
+ * operations other than UNION ALL, positions in ORDER BY and GROUP BY, windows in OVER and
+ * conditions in the select list steer the result too (predicates.test.ts), which the old front
+ * end did not record. It never records fewer.
+ */
+function expectSame(neu: Statement, old: Statement): void {
+  const { predicate_columns: newPredicates, ...rest } = normalised(neu);
+  const { predicate_columns: oldPredicates, ...oldRest } = normalised(old);
+  expect(rest).toEqual(oldRest);
+  expect(newPredicates).toEqual(expect.arrayContaining(oldPredicates));
+}
+
 describe('the same Statements as the node-sql-parser front end recorded', () => {
   it.each(SHARED_STATEMENTS.map(([sql, options]) => [`${sql}${options.schemas ? ' (schemas)' : ''}`, sql, options] as const))('%s', (_label, sql, options) => {
     const old = oldStatement(sql, options);
     expect(old.parsed, old.error).toBe(true);
     const neu = newStatement(sql, options);
     expect(neu.parsed, neu.error).toBe(true);
-    expect(normalised(neu)).toEqual(normalised(old));
+    expectSame(neu, old);
   });
 
   it.each(SHARED.map(([sql, options]) => [`${sql}${options.schemas ? ' (schemas)' : ''}`, sql, options] as const))('%s', (_label, sql, options) => {
@@ -165,7 +178,7 @@ describe('the same Statements as the node-sql-parser front end recorded', () => 
     expect(old.parsed, old.error).toBe(true);
     const neu = newStatement(sql, options);
     expect(neu.parsed, neu.error).toBe(true);
-    expect(normalised(neu)).toEqual(normalised(old));
+    expectSame(neu, old);
   });
 
   it.each(NAME_FORMS.map((f) => [f.label, f] as const))('name form: %s', (_label, form) => {
@@ -173,7 +186,7 @@ describe('the same Statements as the node-sql-parser front end recorded', () => 
     const neu = newStatement(form.sql);
     // This front end must name every table the old one did, parsed or not.
     expect(neu.tables.map((t) => t.id).sort()).toEqual(old.tables.map((t) => t.id).sort());
-    if (old.parsed && neu.parsed) expect(normalised(neu)).toEqual(normalised(old));
+    if (old.parsed && neu.parsed) expectSame(neu, old);
   });
 });
 
@@ -239,22 +252,25 @@ describe('constructs only the new front end reads', () => {
     ]);
   });
 
-  it('ML.PREDICT passes its input columns through; the model is no table; prediction columns are unknown', () => {
+  it('ML.PREDICT passes its input columns through; the model is read; prediction columns are unknown', () => {
     const s = newStatement('SELECT * FROM ML.PREDICT(MODEL sales.churn, (SELECT id, email FROM crm.customers))');
     expect(s.parsed, s.error).toBe(true);
-    expect(s.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
+    expect(s.tables).toEqual([
+      { id: `${PROJECT}.sales.churn`, project: PROJECT, dataset: 'sales', table: 'churn', model: true, mode: 'read' },
+      { id: CUSTOMERS, project: PROJECT, dataset: 'crm', table: 'customers', mode: 'read' },
+    ]);
     expect(summary(s).slice(0, 2)).toEqual([
       { name: 'id', lineage: 'known', direct: true, sources: [c('id')] },
       { name: 'email', lineage: 'known', direct: true, sources: [c('email')] },
     ]);
-    expect(s.outputs[2]).toMatchObject({ name: '*', lineage: 'unknown', tables: [CUSTOMERS] });
+    expect(s.outputs[2]).toMatchObject({ name: '*', lineage: 'unknown', tables: [`${PROJECT}.sales.churn`, CUSTOMERS] });
   });
 
   it('ML.PREDICT over a TABLE argument', () => {
     const s = newStatement('SELECT email, predicted_churn FROM ML.PREDICT(MODEL sales.churn, TABLE crm.customers)', { schemas });
-    expect(s.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
+    expect(s.tables.map((t) => t.id)).toEqual([`${PROJECT}.sales.churn`, CUSTOMERS]);
     expect(summary(s)[0]).toEqual({ name: 'email', lineage: 'known', direct: true, sources: [c('email')] });
-    expect(s.outputs[1]).toMatchObject({ name: 'predicted_churn', lineage: 'unknown', tables: [CUSTOMERS] });
+    expect(s.outputs[1]).toMatchObject({ name: 'predicted_churn', lineage: 'unknown', tables: [`${PROJECT}.sales.churn`, CUSTOMERS] });
   });
 
   it('field access on SELECT AS STRUCT: every field of the struct may flow', () => {
@@ -305,14 +321,14 @@ describe('refusals', () => {
   it('a subquery followed by UNION, read by the parser inside the expression, is refused with its position', () => {
     const s = newStatement('SELECT email FROM crm.customers WHERE id > (SELECT 1)\nUNION ALL SELECT ssn FROM crm.leads');
     expect(s.parsed).toBe(false);
-    expect(s.error).toMatch(/^UNION read inside an expression .* at line 2:\d+$/);
+    expect(s.error).toMatch(/^UNION read inside an expression .* at 2:\d+$/);
     expect(s.tables.map((t) => t.id).sort()).toEqual([CUSTOMERS, 'acme-analytics.crm.leads'].sort());
   });
 
   it('an expression the analysis does not know names the construct and its line:column', () => {
     const s = newStatement('SELECT ARRAY_OFFSET([1, 2], e -> e = 2) AS pos\nFROM crm.customers');
     expect(s.parsed).toBe(false);
-    expect(s.error).toMatch(/^expression lambda is not analysed at line 1:\d+$/);
+    expect(s.error).toMatch(/^expression lambda is not analysed at 1:\d+$/);
   });
 
   it('other table-valued functions are refused, their tables still named by the token scan', () => {
@@ -322,7 +338,7 @@ describe('refusals', () => {
   });
 
   it('a reserved keyword read by polyglot-sql as a column, and a bare SELECT, are refused', () => {
-    expect(newStatement('SELECT email FROM crm.customers WHERE id = 1 AND AND').error).toBe('reserved keyword AND read as a column name is not analysed at line 1:50');
+    expect(newStatement('SELECT email FROM crm.customers WHERE id = 1 AND AND').error).toBe('reserved keyword AND read as a column name is not analysed at 1:50');
     expect(newStatement('SELECT').error).toBe('SELECT without a select list is not analysed');
   });
 
@@ -336,7 +352,7 @@ describe('refusals', () => {
   it('CREATE TEMP TABLE is refused: its session dataset has no name a table ref can hold', () => {
     const s = newStatement('CREATE TEMP TABLE t AS SELECT email FROM crm.customers');
     expect(s.parsed).toBe(false);
-    expect(s.error).toMatch(/^CREATE TEMP TABLE .* at line 1:\d+/);
+    expect(s.error).toMatch(/^CREATE TEMP TABLE .* at 1:\d+/);
   });
 
   it('SET of a variable no earlier DECLARE declares, and SET of a system variable, are refused', () => {
@@ -344,10 +360,10 @@ describe('refusals', () => {
     expect(newStatement("SET @@dataset_id = 'crm'").error).toMatch(/system variable @@dataset_id/);
   });
 
-  it('a persistent CREATE FUNCTION is refused', () => {
-    const s = newStatement('CREATE FUNCTION crm.f(x INT64) AS (x + 1)');
+  it('a temporary function with a qualified name is refused (a persistent one is a routine: routines.test.ts)', () => {
+    const s = newStatement('CREATE TEMP FUNCTION crm.f(x INT64) AS (x + 1)');
     expect(s.parsed).toBe(false);
-    expect(s.error).toMatch(/persistent function/);
+    expect(s.error).toMatch(/^temporary function with a qualified name/);
   });
 
   it('an unknown ALTER TABLE action and a column DEFAULT are refused by name', () => {
@@ -400,20 +416,38 @@ describe('spellings polyglot-sql does not read, handed to it with the same meani
     expect(normalised(s)).toEqual(normalised(newStatement('INSERT INTO sales.orders (id, note) SELECT id, email FROM crm.customers')));
   });
 
+  it('a parameterised RETURNS type of a temporary function is read; what the body reads still flows into each call', () => {
+    const [fn, query] = newStatements('CREATE TEMP FUNCTION f(arr ARRAY<STRING>) RETURNS STRUCT<a STRING,\n b ARRAY<STRING>> AS (STRUCT(arr[OFFSET(0)] AS a, arr AS b));\nSELECT f([email]).a AS x FROM crm.customers');
+    expect(fn!.parsed, fn!.error).toBe(true);
+    expect(query!.parsed, query!.error).toBe(true);
+    expect(summary(query!)).toEqual([{ name: 'x', lineage: 'known', direct: false, sources: [c('email')] }]);
+  });
+
+  it('raw literals with a backslash are constants, raw bytes too; a column read beside them keeps its lineage', () => {
+    const s = newStatement(String.raw`SELECT r"\\" AS a, rb"\x53" AS b, REGEXP_EXTRACT(email, r'\w+@(\w+)') AS domain FROM crm.customers WHERE name LIKE r'%\_%'`);
+    expect(s.parsed, s.error).toBe(true);
+    expect(summary(s)).toEqual([
+      { name: 'a', lineage: 'known', direct: false, sources: [] },
+      { name: 'b', lineage: 'known', direct: false, sources: [] },
+      { name: 'domain', lineage: 'known', direct: false, sources: [c('email')] },
+    ]);
+    expect(s.predicate_columns.map(ref)).toEqual([c('name')]);
+  });
+
   it('positions in errors and refusals are those of the text as written', () => {
     // The same errors as with INTO written, five columns to the left on its line only.
-    expect(newStatement('INSERT sales.orders (id) VALUES (1 +)').error).toBe(newStatement('INSERT INTO sales.orders (id) VALUES (1 +)').error!.replace('column 43', 'column 38'));
-    expect(newStatement('INSERT\nsales.orders (id) VALUES (1 +)').error).toMatch(/line 2, column 31:/);
-    expect(newStatement('INSERT\nsales.orders (id) SELECT ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at line 2:44');
-    expect(newStatement('INSERT INTO sales.orders (id) SELECT ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at line 1:56');
-    expect(newStatement('INSERT sales.orders (id) SELECT ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at line 1:51');
+    expect(newStatement('INSERT sales.orders (id) VALUES (1 +)').error).toBe(newStatement('INSERT INTO sales.orders (id) VALUES (1 +)').error!.replace('at 1:42', 'at 1:37'));
+    expect(newStatement('INSERT\nsales.orders (id) VALUES (1 +)').error).toMatch(/near `\)` at 2:30 /);
+    expect(newStatement('INSERT\nsales.orders (id) SELECT ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at 2:44');
+    expect(newStatement('INSERT INTO sales.orders (id) SELECT ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at 1:56');
+    expect(newStatement('INSERT sales.orders (id) SELECT ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at 1:51');
   });
 
   it('a path part that begins with a digit is back-quoted, positions kept', () => {
     const s = newStatement('SELECT o.2024_total FROM sales.2024_orders AS o');
     expect(s.parsed, s.error).toBe(true);
     expect(s.columns.map(ref)).toEqual(['acme-analytics.sales.2024_orders:2024_total']);
-    expect(newStatement('SELECT o.2024_total FROM sales.2024_orders AS o WHERE +').error).toMatch(/line 1, column 56:/);
+    expect(newStatement('SELECT o.2024_total FROM sales.2024_orders AS o WHERE +').error).toMatch(/near `\+` at 1:55 /);
   });
 
   it('FOR SYSTEM_TIME AS OF a call: read as written, what follows parsed in place', () => {
@@ -425,7 +459,7 @@ describe('spellings polyglot-sql does not read, handed to it with the same meani
     expect(audit.tables.map((t) => t.id)).toEqual(['acme-analytics.sales.audit', ORDERS]);
     expect(newStatement('SELECT total FROM sales.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP() o').parsed).toBe(false);
     // The placeholder has the expression's length: the `+` (offset 79) is where polyglot puts it anywhere else.
-    expect(newStatement('SELECT total FROM sales.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP() WHERE +').error).toMatch(/line 1, column 81:/);
+    expect(newStatement('SELECT total FROM sales.orders FOR SYSTEM_TIME AS OF CURRENT_TIMESTAMP() WHERE +').error).toMatch(/near `\+` at 1:80 /);
   });
 
   it('a dashed project in an UPDATE or INSERT target is back-quoted', () => {

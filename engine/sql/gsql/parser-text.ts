@@ -8,6 +8,11 @@
 //   `FOR SYSTEM_TIME AS OF f(x)` → `… AS OF '#0  '` (polyglot keeps the clause as text and stops
 //                           at a call's parenthesis); the analysis reads the expression as written
 //                           through `masked` (from.ts).
+//   `r"\d+"`, `rb"\x53"`    → `"    "`, `b"     "` (a raw literal with a backslash: polyglot stops
+//                           at `\"` or refuses raw bytes); the analysis reads a literal as a
+//                           constant whatever its content, so only the content is blanked.
+//   `RETURNS STRUCT<a INT64>` → `RETURNS INT64          ` in CREATE FUNCTION (polyglot reads no
+//                           parameterised return type; the analysis does not read the type).
 // Every position polyglot reports (its error message, the spans in its tree) is moved back to the
 // statement as written. The token scan still checks the original text.
 import type { Token } from '../lexer.ts';
@@ -138,6 +143,53 @@ function maskSystemTimes(statement: string, span: StatementSpan): { sql: string;
   return { sql, masked };
 }
 
+/** A raw string or bytes literal on one line whose body holds a backslash. */
+const RAW = /^(?:[rR][bB]?|[bB][rR])(['"])(?!\1\1)[^\n]*\\[^\n]*\1$/;
+
+/**
+ * `statement` with each raw literal polyglot may misread blanked to a plain one of the same length.
+ * Not under PIVOT, whose IN values name output columns.
+ */
+function blankRawLiterals(statement: string, span: StatementSpan): string {
+  if (span.tokens.some((t) => isWord(t, 'PIVOT'))) return statement;
+  let sql = statement;
+  for (const t of span.tokens) {
+    if (t.kind !== 'string' || !RAW.test(t.text)) continue;
+    const bytes = /^[bB]|^[rR][bB]/.test(t.text) ? 'b' : '';
+    const quote = t.text.at(-1)!;
+    const plain = `${bytes}${quote}${' '.repeat(t.text.length - bytes.length - 2)}${quote}`;
+    sql = sql.slice(0, t.start - span.start) + plain + sql.slice(t.end - span.start);
+  }
+  return sql;
+}
+
+/** Words that end a function's return type at its own depth. */
+const AFTER_RETURN_TYPE = new Set(['AS', 'LANGUAGE', 'OPTIONS', 'DETERMINISTIC', 'NOT', 'REMOTE']);
+
+/** `statement` with a CREATE FUNCTION's parameterised return type blanked to INT64 of the same length. */
+function blankReturnType(statement: string, span: StatementSpan): string {
+  const tokens = span.tokens;
+  if (!isWord(tokens[0], 'CREATE')) return statement;
+  const returns = tokens.findIndex((t) => isWord(t, 'RETURNS'));
+  if (returns < 0 || !tokens.slice(1, returns).some((t) => isWord(t, 'FUNCTION'))) return statement;
+  let last = returns;
+  let angled = false;
+  for (let depth = 0, i = returns + 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (depth === 0 && t.kind === 'word' && AFTER_RETURN_TYPE.has(t.upper)) break;
+    if (t.kind === 'punct' && (t.text === '<' || t.text === '(')) {
+      depth++;
+      angled ||= t.text === '<';
+    } else if (t.kind === 'punct' && (t.text === '>' || t.text === ')')) depth--;
+    last = i;
+  }
+  if (!angled) return statement;
+  const start = tokens[returns + 1]!.start - span.start;
+  const end = tokens[last]!.end - span.start;
+  const blank = statement.slice(start, end).replace(/[^\n]/g, ' ');
+  return statement.slice(0, start) + 'INT64' + blank.slice(5) + statement.slice(end);
+}
+
 /**
  * The statement as handed to polyglot-sql, or why it is not: a spelling BigQuery refuses, or
  * positions that could not be moved back (text before an insertion must be ASCII, where
@@ -147,7 +199,7 @@ export function parserText(text: string, span: StatementSpan): ParserText | { er
   // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
   const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
   if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
-  const { sql: statement, masked } = maskSystemTimes(text.slice(span.start, span.end), span);
+  const { sql: statement, masked } = maskSystemTimes(blankReturnType(blankRawLiterals(text.slice(span.start, span.end), span), span), span);
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
   const last = edits.at(-1)!.at;

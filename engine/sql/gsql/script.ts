@@ -8,10 +8,13 @@ import { CONSTANT, lineageTables, type Lineage } from '../lineage.ts';
 import { Scope, type DerivedRelation } from '../scope.ts';
 import { evalExpr } from './expr.ts';
 import type { ScriptState } from './statement-facts.ts';
+import type { StatementSource } from './ml.ts';
+import { createRoutineFunction, functionBodyLineage, parameterNames, routineOptions } from './routines.ts';
 import { tablePath } from './target.ts';
 import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
 
-const FUNCTION_FIELDS = new Set(['name', 'parameters', 'return_type', 'body', 'temporary', 'or_replace', 'if_not_exists', 'language', 'has_parens', 'property_order']);
+/** DETERMINISTIC and RETURNS describe the result; OPTIONS are evaluated; a table function's RETURNS TABLE is checked (routines.ts). */
+const FUNCTION_FIELDS = new Set(['name', 'parameters', 'return_type', 'body', 'temporary', 'or_replace', 'if_not_exists', 'language', 'has_parens', 'property_order', 'deterministic', 'options', 'is_table_function', 'returns_table_body']);
 
 /**
  * The scope script variables are read in: one relation without a name whose columns are the
@@ -70,29 +73,19 @@ export function setStatement(v: Variant, outer: Scope | undefined, ctx: Statemen
   return [];
 }
 
-/** `CREATE TEMP FUNCTION f(x …) AS (expr)` or `LANGUAGE js AS '…'`: the body's reads, for its calls. */
-export function createFunctionStatement(v: Variant, ctx: StatementContext, script: ScriptState): Output[] {
+/**
+ * `CREATE TEMP FUNCTION f(x …) AS (expr)` or `LANGUAGE js AS '…'`: the body's reads, for its calls.
+ * A function or table function created in a dataset is a routine (routines.ts).
+ */
+export function createFunctionStatement(v: Variant, ctx: StatementContext, script: ScriptState, source?: StatementSource): Output[] {
   expectFields(v, FUNCTION_FIELDS, 'CREATE FUNCTION');
-  if (v.body.temporary !== true) refuse('CREATE FUNCTION of a persistent function (no table ref can name it)', v.node);
+  if (v.body.temporary !== true) return createRoutineFunction(v, ctx, source);
+  if (v.body.is_table_function === true) refuse('CREATE TEMP TABLE FUNCTION (BigQuery creates table functions only in a dataset)', v.node);
   const path = tablePath(v.body.name, 'function name').path;
   if (path.length !== 1) refuse('temporary function with a qualified name', v.node);
-  const parameters = items(v.body.parameters).map((p) => {
-    if (!isNode(p)) return refuse('function parameter of an unexpected shape', p);
-    expectFields(variant({ parameter: p }, 'function parameter'), new Set(['name', 'data_type']), 'function parameter');
-    return ident(p.name, 'function parameter').name.toLowerCase();
-  });
-  const body = v.body.body;
-  let lineage: Lineage;
-  if (isNode(body) && typeof body.StringLiteral === 'string' && v.body.language != null) {
-    lineage = CONSTANT; // JavaScript: it sees only its arguments
-  } else if (isNode(body) && isNode(body.Expression)) {
-    // Parameters stand for the arguments, whose lineage each call adds.
-    const scope = new Scope(undefined, undefined);
-    scope.relations.push({ kind: 'derived', alias: undefined, columns: parameters.map((name) => ({ name, lineage: CONSTANT })), tables: new Set() });
-    lineage = evalExpr(body.Expression, { scope, ctx });
-  } else {
-    return refuse('function body of an unexpected kind', v.node);
-  }
+  routineOptions(v.body.options, ctx);
+  // Parameters stand for the arguments, whose lineage each call adds.
+  const lineage = functionBodyLineage(v, parameterNames(v), ctx);
   script.functions.set(path[0]!.toUpperCase(), lineage);
   return [];
 }

@@ -7,6 +7,7 @@ import type { Scope } from '../scope.ts';
 import { queryOutputs } from '../relation.ts';
 import { alterTableStatement, createTableStatement, createViewStatement, dropTableStatement, dropViewStatement, exportStatement, truncateStatement } from './ddl.ts';
 import { deleteStatement, insertStatement, updateStatement } from './dml.ts';
+import { createModelStatement, type StatementSource } from './ml.ts';
 import { mergeStatement } from './merge.ts';
 import { analyzeQuery, isQuery } from './query.ts';
 import { createFunctionStatement, declareStatement, setStatement } from './script.ts';
@@ -35,16 +36,24 @@ const EXPECTED_KINDS: Record<string, readonly string[]> = {
   SET: ['set_statement'],
   CREATE_TEMP_FUNCTION: ['create_function'],
   CREATE_FUNCTION: ['create_function'],
+  // A table function created in a dataset (routines.ts); BigQuery has no CREATE TEMP TABLE FUNCTION.
+  CREATE_TABLE_FUNCTION: ['create_function'],
+  // polyglot keeps CREATE MODEL as text (`raw`); it is read from the statement's own text (ml.ts).
+  CREATE_MODEL: ['raw'],
 };
 
 export const GSQL_TYPES: ReadonlySet<string> = new Set(Object.keys(EXPECTED_KINDS));
 
-export function analyzeStatement(ast: unknown, classification: Classification, outer: Scope | undefined, ctx: StatementContext, script: ScriptState): Output[] {
+/** `source`, the statement's text and tokens, is what the statements polyglot keeps as text (CREATE MODEL) are read from. */
+export function analyzeStatement(ast: unknown, classification: Classification, outer: Scope | undefined, ctx: StatementContext, script: ScriptState, source?: StatementSource): Output[] {
   const v = variant(ast, 'statement');
   const expected = EXPECTED_KINDS[classification.type] ?? [];
   if (!expected.includes(v.kind)) return refuseKind(v.kind, classification.type);
   const view = v.kind === 'create_view' && (v.body.materialized === true) !== (classification.type === 'CREATE_MATERIALIZED_VIEW');
   if (view) return refuseKind(v.kind, classification.type);
+  // A function of a dataset is a routine (routines.ts), a temporary one script state: the reading must agree with the text.
+  const routine = v.kind === 'create_function' && ((v.body.is_table_function === true) !== (classification.type === 'CREATE_TABLE_FUNCTION') || (v.body.temporary === true) !== (classification.type === 'CREATE_TEMP_FUNCTION'));
+  if (routine) return refuseKind(v.kind, classification.type);
   switch (v.kind) {
     case 'insert':
       return insertStatement(v, outer, ctx);
@@ -73,7 +82,11 @@ export function analyzeStatement(ast: unknown, classification: Classification, o
     case 'set_statement':
       return setStatement(v, outer, ctx, script);
     case 'create_function':
-      return createFunctionStatement(v, ctx, script);
+      return createFunctionStatement(v, ctx, script, source);
+    case 'raw':
+      // Only CREATE_MODEL expects `raw` (EXPECTED_KINDS); polyglot's text of it is not the statement's.
+      if (source === undefined) throw new Unsupported('CREATE MODEL is read from the statement text, which the analysis was not given');
+      return createModelStatement(source, outer, ctx);
     default:
       if (!isQuery(v) && v.kind !== 'subquery') return refuseKind(v.kind, classification.type);
       return queryOutputs(analyzeQuery(ast, outer, undefined, ctx));

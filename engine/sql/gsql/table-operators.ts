@@ -1,14 +1,11 @@
-// FROM items that reshape another relation: PIVOT, UNPIVOT and ML.PREDICT. Each is read as a
-// derived table whose columns carry the lineage BigQuery gives them.
+// FROM items that reshape another relation: PIVOT, UNPIVOT and the ML functions (./ml.ts). Each
+// is read as a derived table whose columns carry the lineage BigQuery gives them.
 import type { StatementContext } from '../context.ts';
-import { CONSTANT, passedThrough, transformed, unknownLineage, type Lineage } from '../lineage.ts';
-import { relationColumns } from '../relation.ts';
+import { CONSTANT, passedThrough, transformed, type Lineage } from '../lineage.ts';
 import { Scope, relationTables, type DerivedColumn, type DerivedRelation, type Relation } from '../scope.ts';
-import { writtenKey } from '../tables.ts';
 import { evalExpr } from './expr.ts';
-import { analyzeQuery } from './query.ts';
 import { relationColumnsOf } from './star-columns.ts';
-import { expectFields, ident, isNode, items, optionalIdent, refuse, variant, written, type Variant } from './tree.ts';
+import { expectFields, ident, isNode, items, optionalIdent, refuse, variant, type Variant } from './tree.ts';
 
 type InputOf = (node: unknown) => Relation;
 
@@ -131,39 +128,7 @@ export function unpivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx:
 }
 
 /**
- * `ML.PREDICT(MODEL m, TABLE t | (query) [, STRUCT(…)])`: the input's columns passed through, and
- * prediction columns named after the model's label, which the text does not tell.
+ * A table-valued function in FROM: BigQuery ML's (`ML.PREDICT(MODEL m, …)` and its kin), read by
+ * ./ml.ts; any other is refused.
  */
-export function predictRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: StatementContext): DerivedRelation {
-  expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'table-valued function');
-  const name = String(v.body.name).toUpperCase();
-  if (name !== 'ML.PREDICT') refuse(`table-valued function ${name}`, v.node);
-  if (v.body.distinct === true) refuse('ML.PREDICT with DISTINCT', v.node);
-  const [model, data, options, ...more] = items(v.body.args);
-  if (more.length > 0 || data === undefined) refuse('ML.PREDICT with unexpected arguments', v.node);
-  const m = variant(model, 'ML.PREDICT model');
-  if (m.kind !== 'table_argument' || m.body.prefix !== 'MODEL') refuse('ML.PREDICT without a MODEL argument', v.node);
-  const modelTable = variant(m.body.this, 'model name');
-  const modelPath = written([modelTable.body.catalog, modelTable.body.schema, modelTable.body.name].filter((p) => p != null).map((p) => ident(p, 'model name')));
-  // A model is no table: the policy sees the data it is applied to.
-  ctx.explained.add(writtenKey(modelPath));
-  // The token scan sees `ML.PREDICT(` in a table position: accounted for here.
-  ctx.explained.add(writtenKey(String(v.body.name).split('.')));
-  ctx.functions.add(name);
-
-  const d = variant(data, 'ML.PREDICT input');
-  let columns: readonly DerivedColumn[];
-  let tables: ReadonlySet<string>;
-  if (d.kind === 'table_argument' && d.body.prefix === 'TABLE') {
-    const input = inputOf(d.body.this);
-    columns = relationColumnsOf(input);
-    tables = relationTables(input);
-  } else {
-    const result = analyzeQuery(data, scope.parent, scope.ctes, ctx);
-    columns = relationColumns(result);
-    tables = result.tables;
-  }
-  if (options !== undefined) evalExpr(options, { scope, ctx });
-  const prediction = unknownLineage(`${name} adds prediction columns named after the model's label`, tables, [transformed(columns.map((c) => c.lineage))]);
-  return { kind: 'derived', alias: undefined, columns: [...columns, { name: '*', lineage: prediction, lookup: () => prediction }], tables };
-}
+export { mlRelation as predictRelation } from './ml.ts';
