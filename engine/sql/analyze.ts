@@ -23,11 +23,12 @@ import type { NameContext, TableName } from './tables.ts';
 import { parserText, restorePositions } from './gsql/parser-text.ts';
 import { describeParseError, parseStatement, placeRefusal, type ParseResult } from './gsql/parse.ts';
 import { pipeQuery, scanTokens } from './gsql/pipe.ts';
-import { createProcedureStatement } from './gsql/routines.ts';
+import { blankTableParameters, createProcedureStatement } from './gsql/routines.ts';
 import { schemaStatement } from './gsql/schema-ddl.ts';
-import { variableScope } from './gsql/script.ts';
+import { tempTableSpellings, variableScope } from './gsql/script.ts';
 import { bindFacts, callNames, newScript, type ScriptState } from './gsql/statement-facts.ts';
 import { GSQL_TYPES, analyzeStatement } from './gsql/statement.ts';
+import { unknownLineage } from './lineage.ts';
 
 /** The statement's table refs with the policy tags their known schemas carry (as ../analyze.ts does). */
 function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement {
@@ -73,11 +74,13 @@ function parsedStatement(head: StatementHead, ctx: StatementContext, outputs: Ou
 function addSourceTables(ctx: StatementContext, outputs: readonly Output[], script: ScriptState): void {
   const ids = new Set([...ctx.tables.values()].map((t) => t.id));
   const refs = [...ctx.columns.values(), ...ctx.predicates.values(), ...outputs.flatMap((o) => o.sources)];
-  for (const ref of refs) {
-    if (ids.has(ref.table)) continue;
-    const table = script.tables.get(ref.table);
-    if (table === undefined) throw new Unsupported(`source table ${ref.table} is named by no earlier statement of the script`);
-    ids.add(ref.table);
+  // Unknown lineage names the tables it may come from, a temporary table's defining query's among them.
+  const named = [...refs.map((r) => r.table), ...outputs.flatMap((o) => o.tables ?? [])];
+  for (const id of named) {
+    if (ids.has(id)) continue;
+    const table = script.tables.get(id);
+    if (table === undefined) throw new Unsupported(`source table ${id} is named by no earlier statement of the script`);
+    ids.add(id);
     ctx.addTable(table, 'read');
   }
 }
@@ -111,7 +114,15 @@ function analyzeSpan(
   script: ScriptState,
 ): SpanAnalysis {
   const ctx = new StatementContext(names, catalog);
+  for (const name of script.tempTables.keys()) ctx.tempTables.add(name);
   const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script), catalog);
+  if (!statement.parsed) {
+    // A statement the analysis did not follow may have changed any temporary table's rows, and
+    // assigned any variable a value from the tables it names: what each holds is unknown since.
+    for (const [name, temp] of script.tempTables) script.tempTables.set(name, { spelled: temp.spelled, relation: undefined });
+    const named = statement.tables.map((t) => t.id);
+    for (const [name, lineage] of script.variables) script.variables.set(name, unknownLineage(`variable ${name} may have been set by statement ${index}, which is not analysed`, named, [lineage]));
+  }
   return { statement, byShape: statement.parsed && ctx.literals.size === literalTokens(span.tokens) };
 }
 
@@ -148,13 +159,16 @@ function analyzeStatementSpan(
   }
   if (!GSQL_TYPES.has(classification.type)) return unparsed(head, notParsedReason(classification), scan, names);
 
-  const { parsed, masked } = parseSpan(text, span, classification.type);
+  // A table function's TABLE<…> parameters are read from the tokens (gsql/routines.ts); the parser is handed a scalar type.
+  const parserInput = classification.type === 'CREATE_TABLE_FUNCTION' ? blankTableParameters(text, span.tokens) : text;
+  const { parsed, masked } = parseSpan(parserInput, span, classification.type);
   if (parsed.error !== undefined) return unparsed(head, describeParseError(parsed.error, text, span), scan, names);
   const variables = variableScope(script);
   bindFacts(ctx, { calls: callNames(span.tokens), script, variables, masked });
   try {
+    tempTableSpellings(span.tokens, script);
     const outputs = analyzeStatement(parsed.ast, classification, variables, ctx, script, { text, span });
-    if (script.variables.size > 0 || script.functions.size > 0) addSourceTables(ctx, outputs, script);
+    if (script.variables.size > 0 || script.functions.size > 0 || script.tempTables.size > 0) addSourceTables(ctx, outputs, script);
     crossCheck(scan, ctx);
     for (const { mode: _mode, ...table } of ctx.tables.values()) script.tables.set(table.id, table);
     return parsedStatement(head, ctx, outputs);

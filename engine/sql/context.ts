@@ -23,6 +23,12 @@ export class StatementContext {
   /** Value literal nodes the expression analysis read (literals.ts: sharing by shape). */
   readonly literals = new Set<object>();
 
+  /**
+   * Lower-case names of the script's temporary tables: the analysis reads them as relations
+   * (gsql/script.ts), so a table name reaching `table` that may name one is refused.
+   */
+  readonly tempTables = new Set<string>();
+
   constructor(names: NameContext, catalog: SchemaCatalog) {
     this.names = names;
     this.catalog = catalog;
@@ -30,6 +36,10 @@ export class StatementContext {
 
   /** Qualifies and records a table; an unqualifiable name makes the statement unparsed. */
   table(path: readonly string[], mode: TableMode): TableName {
+    const written = path.join('.').toLowerCase();
+    if ((path.length === 1 && this.tempTables.has(written)) || written.startsWith('_session.')) {
+      unsupported(`table name ${path.join('.')}, which may name a temporary table, where the analysis does not read it as one`);
+    }
     const q = qualify(path, this.names);
     if (q.error !== undefined) unsupported(q.error);
     this.addTable(q.name, mode);

@@ -70,8 +70,9 @@ describe('CREATE TABLE FUNCTION', () => {
     expect(refs(s)).toEqual([`${PROJECT}.sales.f:ddl:routine`, `${ORDERS}:read`]);
   });
 
-  it('refuses a table parameter (polyglot does not read it) and a body in another language', () => {
-    expect(statement('CREATE TABLE FUNCTION sales.f(t TABLE<x INT64>) AS SELECT x FROM t').parsed).toBe(false);
+  it('refuses a value-table parameter (ZetaSQL, not BigQuery) and a body in another language', () => {
+    // A TABLE<name type, …> parameter is read (coverage-scripts.test.ts); TABLE<type> is not BigQuery's.
+    expect(statement('CREATE TABLE FUNCTION sales.f(t TABLE<INT64>) AS SELECT 1 AS x FROM t').parsed).toBe(false);
     const js = statement("CREATE TABLE FUNCTION sales.f() RETURNS TABLE<x STRING> LANGUAGE js AS 'return 1'");
     expect(js.parsed).toBe(false);
     expect(js.error).toMatch(/LANGUAGE js is not analysed/);

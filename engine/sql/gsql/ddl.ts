@@ -4,7 +4,10 @@
 // query; its OPTIONS only name a destination.
 import type { Output } from '../../schema-types.ts';
 import type { StatementContext } from '../context.ts';
-import { Scope } from '../scope.ts';
+import { CONSTANT } from '../lineage.ts';
+import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
+import { writtenKey } from '../tables.ts';
+import type { ScriptState } from './statement-facts.ts';
 import { queryOutputs } from '../relation.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { analyzeQuery } from './query.ts';
@@ -80,14 +83,51 @@ function columnDefinitions(columns: unknown): void {
   }
 }
 
-export function createTableStatement(v: Variant, outer: Scope | undefined, ctx: StatementContext): Output[] {
-  // A temporary table lives in the script's session dataset, which a table ref cannot name.
-  if (v.body.temporary === true) refuse('CREATE TEMP TABLE (its session dataset has no name a table ref can hold)', v.node);
+export function createTableStatement(v: Variant, outer: Scope | undefined, ctx: StatementContext, script: ScriptState): Output[] {
+  if (v.body.temporary === true) return createTempTable(v, outer, ctx, script);
   expectFields(v, CREATE_TABLE_FIELDS, 'CREATE TABLE');
   targetTable(v.body.name, 'ddl', ctx, 'CREATE TABLE name');
   columnDefinitions(v.body.columns);
   properties(v.body.properties, { scope: new Scope(outer, undefined), ctx });
-  return v.body.as_select == null ? [] : queryOutputs(analyzeQuery(v.body.as_select, outer, undefined, ctx));
+  return v.body.as_select == null ? [] : queryOutputs(analyzeQuery(v.body.as_select, outer, outer?.ctes, ctx));
+}
+
+/**
+ * `CREATE [OR REPLACE] TEMP TABLE t (columns …)` or `… AS query`: the table lives in the script's
+ * session dataset, which no table ref can name, so the statement names only the tables its query
+ * reads; later statements of the text read `t` as a relation with the query's lineage (script.ts),
+ * an empty table's columns with none.
+ */
+function createTempTable(v: Variant, outer: Scope | undefined, ctx: StatementContext, script: ScriptState): Output[] {
+  expectFields(v, new Set([...CREATE_TABLE_FIELDS, 'temporary']), 'CREATE TEMP TABLE');
+  const path = tablePath(v.body.name, 'CREATE TEMP TABLE name').path;
+  if (path.length !== 1 || path[0]!.includes('.')) refuse('CREATE TEMP TABLE with a qualified name', v.node);
+  const spelled = path[0]!;
+  const key = spelled.toLowerCase();
+  // An existing temporary table is an error, or kept (IF NOT EXISTS), or replaced (OR REPLACE).
+  if (script.tempTables.has(key) && v.body.or_replace !== true) refuse(`CREATE TEMP TABLE ${spelled}, which an earlier statement created`, v.node);
+  columnDefinitions(v.body.columns);
+  const defined = items(v.body.columns).map((c) => ident(isNode(c) ? c.name : c, 'column name').name);
+  properties(v.body.properties, { scope: new Scope(outer, undefined), ctx });
+  let outputs: Output[] = [];
+  let columns: DerivedColumn[];
+  let tables: ReadonlySet<string> = new Set();
+  if (v.body.as_select != null) {
+    if (defined.length > 0) refuse('CREATE TEMP TABLE with both a column list and a query', v.node);
+    const result = analyzeQuery(v.body.as_select, outer, outer?.ctes, ctx);
+    if (result.valueTable !== undefined) refuse('CREATE TEMP TABLE from a value table', v.node);
+    outputs = queryOutputs(result);
+    columns = [...result.columns];
+    tables = result.tables;
+  } else {
+    columns = defined.map((name) => ({ name: name.toLowerCase(), lineage: CONSTANT }));
+  }
+  // BigQuery names every column of a table once; an anonymous column (`f0_`) is an error there.
+  const names = columns.filter((c) => c.lookup === undefined).map((c) => c.name.toLowerCase());
+  if (new Set(names).size !== names.length || names.some((n) => /^f\d+_$/.test(n))) refuse('CREATE TEMP TABLE whose columns are not named once each', v.node);
+  ctx.explained.add(writtenKey(path));
+  script.tempTables.set(key, { spelled, relation: { kind: 'derived', alias: key, columns, tables } });
+  return outputs;
 }
 
 export function createViewStatement(v: Variant, outer: Scope | undefined, ctx: StatementContext): Output[] {
@@ -96,7 +136,11 @@ export function createViewStatement(v: Variant, outer: Scope | undefined, ctx: S
   targetTable(v.body.name, 'ddl', ctx, 'CREATE VIEW name');
   const names = items(v.body.columns).map((c) => viewColumnName(c));
   options(v.body.options, { scope: new Scope(outer, undefined), ctx });
-  return queryOutputs(analyzeQuery(v.body.query, outer, undefined, ctx), names.length === 0 ? undefined : names);
+  // The view's query is read again wherever it is used, where the script's temporary tables are
+  // not: their names reach the table lookup, which refuses them (../context.ts).
+  const viewOuter = outer === undefined ? undefined : new Scope(undefined, new CteEnv(undefined));
+  if (outer !== undefined) viewOuter!.relations.push(...outer.relations);
+  return queryOutputs(analyzeQuery(v.body.query, viewOuter, undefined, ctx), names.length === 0 ? undefined : names);
 }
 
 function viewColumnName(node: unknown): string {
@@ -154,5 +198,5 @@ export function exportStatement(v: Variant, outer: Scope | undefined, ctx: State
   literalOptions(v.body.options, 'EXPORT DATA option');
   // WITH CONNECTION names the connection the destination is reached through, not a table.
   if (v.body.connection != null && variant(v.body.connection, 'EXPORT DATA connection').kind !== 'identifier') refuse('EXPORT DATA connection of an unexpected shape', v.body.connection);
-  return queryOutputs(analyzeQuery(v.body.this, outer, undefined, ctx));
+  return queryOutputs(analyzeQuery(v.body.this, outer, outer?.ctes, ctx));
 }

@@ -15,6 +15,8 @@ export interface ExprEnv {
   readonly ctx: StatementContext;
   /** Select-list aliases, visible to GROUP BY, HAVING, QUALIFY and ORDER BY. */
   readonly aliases?: ReadonlyMap<string, Lineage>;
+  /** The SELECT's named windows (its WINDOW clause): the lineage of what each partitions and orders by. */
+  readonly windows?: ReadonlyMap<string, readonly Lineage[]>;
 }
 
 /** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
@@ -110,6 +112,13 @@ export function evalWindowSpec(spec: unknown, env: ExprEnv): Lineage[] {
   out.push(...evalOrdered(spec.order_by, env));
   for (const l of out) env.ctx.predicate(l);
   if (isNode(spec.frame)) out.push(...frameBounds(spec.frame, env));
+  // `OVER w`, `OVER (w ORDER BY …)`: a window the SELECT's WINDOW clause defines (BigQuery refuses
+  // any other), whose partitioning and order are predicates there. As before, they are not made
+  // sources of the value (test/normalize/lineage.test.ts, "named windows contribute their columns").
+  if (spec.window_name != null && env.windows !== undefined) {
+    const name = ident(spec.window_name, 'window name').name.toLowerCase();
+    if (!env.windows.has(name)) refuse(`window ${name} that the WINDOW clause does not define`, spec);
+  }
   return out;
 }
 

@@ -4,6 +4,12 @@
 //   `ds.311_requests`     → ds.`311_requests` (a path part after a dot may begin with a digit;
 //                           polyglot reads `311` as a number and `_requests` as an alias)
 //   `UPDATE p-1.ds.t`     → UPDATE `p-1.ds.t` (a dashed project in an UPDATE or INSERT target)
+//   `UNNEST(x) table`, `table.a` → UNNEST(x) `table`, `table`.a (TABLE is not reserved in BigQuery;
+//                           polyglot reads it only as the keyword). Only where it cannot be the
+//                           keyword: glued to a dot after it, or an alias (after AS, `)` or a name,
+//                           before a comma, `)`, the end or a clause keyword)
+//   `WINDOW w2 AS w1`     → WINDOW w2 AS (w1) (a named window that is another, unchanged; polyglot
+//                           reads only the parenthesised form)
 // and, text of the same length in its place (no position moves):
 //   `FOR SYSTEM_TIME AS OF f(x)` → `… AS OF '#0  '` (polyglot keeps the clause as text and stops
 //                           at a call's parenthesis); the analysis reads the expression as written
@@ -16,6 +22,7 @@
 // Every position polyglot reports (its error message, the spans in its tree) is moved back to the
 // statement as written. The token scan still checks the original text.
 import type { Token } from '../lexer.ts';
+import { RESERVED } from '../keywords.ts';
 import { readPath } from '../scan.ts';
 import type { StatementSpan } from '../split.ts';
 import type { ParseResult } from './parse.ts';
@@ -76,6 +83,76 @@ function dashedTarget(tokens: readonly Token[]): { first: number; last: number }
   return { first: at, last: read.next - 1 };
 }
 
+function isPunct(t: Token | undefined, text: string): boolean {
+  return t !== undefined && t.kind === 'punct' && t.text === text;
+}
+
+/**
+ * In each WINDOW clause (WINDOW is reserved: it begins one, unless it is the pipe operator
+ * `|> WINDOW`), the names of windows defined as another window without parentheses: `w1` in
+ * `WINDOW w1 AS (…), w2 AS w1`.
+ */
+function windowReferences(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'WINDOW') || (isPunct(tokens[i - 1], '>') && isPunct(tokens[i - 2], '|'))) return;
+    let j = i + 1;
+    for (;;) {
+      const name = tokens[j];
+      if (name === undefined || (name.kind !== 'word' && name.kind !== 'quoted') || !isWord(tokens[j + 1], 'AS')) return;
+      const spec = tokens[j + 2];
+      if (isPunct(spec, '(')) {
+        // Past the parenthesised specification.
+        let depth = 0;
+        let k = j + 2;
+        for (; k < tokens.length; k++) {
+          if (isPunct(tokens[k], '(')) depth++;
+          else if (isPunct(tokens[k], ')') && --depth === 0) break;
+        }
+        j = k + 1;
+      } else if (spec !== undefined && (spec.kind === 'word' || spec.kind === 'quoted')) {
+        out.push(spec);
+        j += 3;
+      } else {
+        return;
+      }
+      if (!isPunct(tokens[j], ',')) return;
+      j++;
+    }
+  });
+  return out;
+}
+
+/** Words after an alias that end it: clause and join keywords. */
+const AFTER_ALIAS = new Set([
+  'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
+  'RIGHT', 'FULL', 'CROSS', 'ON', 'USING', 'WITH', 'TABLESAMPLE', 'PIVOT', 'UNPIVOT',
+]);
+
+/**
+ * The word `table` where BigQuery reads a name and polyglot the keyword TABLE: glued to a dot that
+ * a name follows (`table.a`; the keyword is followed by a name or `<`, never a dot), or an alias
+ * (after AS, a `)` or a name that is not reserved, and before a comma, a `)`, a `;`, the end of the
+ * statement or a clause keyword, where the keyword never stands).
+ */
+function tableNames(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'TABLE')) return;
+    const before = tokens[i - 1];
+    const after = tokens[i + 1];
+    if (isPunct(before, '.')) return;
+    if (isPunct(after, '.') && after!.start === t.end && (tokens[i + 2]?.kind === 'word' || tokens[i + 2]?.kind === 'quoted')) {
+      out.push(t);
+      return;
+    }
+    const ends = after === undefined || isPunct(after, ',') || isPunct(after, ')') || isPunct(after, ';') || (after.kind === 'word' && AFTER_ALIAS.has(after.upper));
+    const aliasPlace = isWord(before, 'AS') || isPunct(before, ')') || before?.kind === 'quoted' || (before?.kind === 'word' && !RESERVED.has(before.upper));
+    if (ends && aliasPlace) out.push(t);
+  });
+  return out;
+}
+
 function insertions(span: StatementSpan): Insertion[] {
   const out: Insertion[] = [];
   const tokens = span.tokens;
@@ -87,6 +164,8 @@ function insertions(span: StatementSpan): Insertion[] {
     if (!isDigitPart(t) || (target !== undefined && i >= target.first && i <= target.last)) return;
     out.push({ at: t.start - span.start, text: '`' }, { at: t.end - span.start, text: '`' });
   });
+  for (const name of tableNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
+  for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
   // Stable: INTO goes before a target's opening back-quote at the same place.
   return out.sort((a, b) => a.at - b.at);
 }
@@ -203,7 +282,7 @@ export function parserText(text: string, span: StatementSpan): ParserText | { er
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
   const last = edits.at(-1)!.at;
-  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO or a path part beginning with a digit after non-ASCII text is not read' };
+  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO, a path part beginning with a digit or a named window defined as another (WINDOW w2 AS w1) after non-ASCII text is not read' };
   let sql = '';
   let from = 0;
   const placed: Placed[] = [];

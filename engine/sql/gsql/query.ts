@@ -174,14 +174,14 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   const env0 = body.with != null ? defineCtes(body.with, ctes, ctx) : ctes;
   const scope = new Scope(outer, env0);
   addFromClause(scope, body.from, body.joins, ctx);
-  const env: ExprEnv = { scope, ctx };
+  const env: ExprEnv = { scope, ctx, windows: namedWindows(items(body.windows), { scope, ctx }) };
   if (body.where_clause != null) ctx.predicate(clauseValue(body.where_clause, 'WHERE', env));
 
   // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
   if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
   const { columns, aliases } = selectList(items(body.expressions), env);
   for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
-  const late: ExprEnv = { scope, ctx, aliases };
+  const late: ExprEnv = { scope, ctx, aliases, windows: env.windows };
   // Predicates: what chooses, groups or orders rows. WHERE, HAVING, QUALIFY and ORDER BY choose
   // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
   // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
@@ -190,16 +190,40 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   if (body.distinct === true) for (const c of columns) ctx.predicate(c.lineage);
   if (body.having != null) ctx.predicate(clauseValue(body.having, 'HAVING', late));
   if (body.qualify != null) ctx.predicate(clauseValue(body.qualify, 'QUALIFY', late));
-  for (const w of items(body.windows)) {
-    if (!isNode(w)) refuse('WINDOW entry of an unexpected shape', w);
-    evalWindowSpec(w.spec, env);
-  }
   if (body.order_by != null) orderBy(body.order_by, late, columns);
   limit(body.limit, body.offset, env);
 
   const kind = body.kind == null ? undefined : String(body.kind).toUpperCase();
   const valueTable = kind === undefined ? undefined : kind === 'STRUCT' ? 'struct' : kind === 'VALUE' ? 'value' : refuse(`SELECT AS ${kind}`, v.node);
   return { result: { columns, valueTable, tables: scope.tables() }, last: { env: late } };
+}
+
+/**
+ * The WINDOW clause: each named window's lineage (what it partitions and orders by, with the
+ * window it names, in any order BigQuery takes them); each is a predicate (evalWindowSpec).
+ */
+function namedWindows(entries: readonly unknown[], base: ExprEnv): Map<string, readonly Lineage[]> {
+  const specs = new Map<string, unknown>();
+  for (const w of entries) {
+    if (!isNode(w)) return refuse('WINDOW entry of an unexpected shape', w);
+    const name = ident(w.name, 'WINDOW name').name.toLowerCase();
+    if (specs.has(name)) refuse(`WINDOW ${name} defined twice`, w);
+    specs.set(name, w.spec);
+  }
+  const windows = new Map<string, readonly Lineage[]>();
+  const env: ExprEnv = { ...base, windows };
+  const resolving = new Set<string>();
+  const resolve = (name: string, at: unknown): void => {
+    if (windows.has(name)) return;
+    const spec = specs.get(name);
+    if (spec === undefined) return refuse(`window ${name} that the WINDOW clause does not define`, at);
+    if (resolving.has(name)) return refuse(`WINDOW ${name} defined through itself`, at);
+    resolving.add(name);
+    if (isNode(spec) && spec.window_name != null) resolve(ident(spec.window_name, 'window name').name.toLowerCase(), spec);
+    windows.set(name, evalWindowSpec(spec, env));
+  };
+  for (const [name, spec] of specs) resolve(name, spec);
+  return windows;
 }
 
 /** WHERE, HAVING, QUALIFY: `{this: condition}`. */

@@ -6,7 +6,8 @@
 // - a SQL function's expression and a table function's query are analysed where parameters are
 //   values (constant lineage: each call adds its arguments'), and the tables they read are
 //   recorded as read; a table function's outputs are its query's columns, what flows to its
-//   callers. A JavaScript (or other language) body sees only its arguments.
+//   callers. A JavaScript (or other language) body sees only its arguments. A table parameter
+//   (`t TABLE<a INT64, …>`, read from the tokens) is a relation of the body whose columns are values.
 // - a procedure's body (BEGIN … END) is read from the statement's tokens, as CREATE MODEL is
 //   (ml.ts), for polyglot-sql does not parse it: the tables its statements name, by the token scan
 //   (../scan.ts), are recorded as read; it has no outputs. What the body cannot show (SQL text
@@ -21,7 +22,7 @@ import type { Token } from '../lexer.ts';
 import { CONSTANT, type Lineage } from '../lineage.ts';
 import { queryOutputs } from '../relation.ts';
 import { readPath, scanTables } from '../scan.ts';
-import { Scope } from '../scope.ts';
+import { CteEnv, Scope } from '../scope.ts';
 import { qualify, type TableName } from '../tables.ts';
 import { evalExpr } from './expr.ts';
 import type { StatementSource } from './ml.ts';
@@ -107,11 +108,83 @@ function returnedColumns(source: StatementSource, node: unknown): string[] | und
     const name = tokens[item];
     // `name type`: a name, then at least one token of its type.
     if (name === undefined || (name.kind !== 'word' && name.kind !== 'quoted') || i - item < 2) return refuse('RETURNS TABLE column without a name', node);
+    // `STRUCT<…>`, `ARRAY<…>`: a value table's type, not a column's name.
+    if (tokens[item + 1]?.kind === 'punct') return refuse('RETURNS TABLE column without a name', node);
     columns.push(name.text.toLowerCase());
     item = i + 1;
     if (depth === 0) return columns;
   }
   return refuse('RETURNS TABLE<…> that is not closed', node);
+}
+
+/** A table parameter `t TABLE<a INT64, b STRING>`: its name, its columns' names, and where `TABLE<…>` is written. */
+export interface TableParameter {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The table parameters of `CREATE TABLE FUNCTION f(t TABLE<a INT64, …>, …)`, read from the
+ * statement's tokens (polyglot reads no TABLE type). Each column is `name type`; a value table
+ * (`TABLE<INT64>`, `TABLE<STRUCT<…>>`) and ANY TABLE are ZetaSQL's, not BigQuery's, and stay
+ * refused (by the parser, which is handed them as written).
+ */
+export function tableParameters(tokens: readonly Token[]): TableParameter[] {
+  const isWord = (i: number, upper: string) => tokens[i]?.kind === 'word' && tokens[i]!.upper === upper;
+  const isPunct = (i: number, text: string) => tokens[i]?.kind === 'punct' && tokens[i]!.text === text;
+  const fn = tokens.findIndex((t) => t.kind === 'word' && t.upper === 'FUNCTION');
+  const open = tokens.findIndex((t, i) => i > fn && t.kind === 'punct' && t.text === '(');
+  if (fn < 0 || open < 0) return [];
+  const found: TableParameter[] = [];
+  for (let item = open + 1, depth = 1, i = open + 1; i < tokens.length && depth > 0; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'punct' && (t.text === '<' || t.text === '(')) depth++;
+    else if (t.kind === 'punct' && (t.text === '>' || t.text === ')')) depth--;
+    else if (t.kind === 'punct' && t.text === '>>') depth -= 2;
+    if (!(depth === 0 || (depth === 1 && isPunct(i, ',')))) continue;
+    const name = tokens[item];
+    if (name !== undefined && (name.kind === 'word' || name.kind === 'quoted') && isWord(item + 1, 'TABLE') && isPunct(item + 2, '<')) {
+      const columns = typeColumns(tokens, item + 2, i - 1);
+      if (columns !== undefined) found.push({ name: name.text.toLowerCase(), columns, start: tokens[item + 1]!.start, end: tokens[i - 1]!.end });
+    }
+    item = i + 1;
+  }
+  return found;
+}
+
+/** `<a INT64, b STRUCT<…>>` from `open` to `close` (its `<` and `>`): the names, or none unless every column is `name type`. */
+function typeColumns(tokens: readonly Token[], open: number, close: number): string[] | undefined {
+  if (tokens[close]?.kind !== 'punct' || tokens[close]!.text !== '>') return undefined;
+  const columns: string[] = [];
+  let item = open + 1;
+  for (let depth = 1, i = open + 1; i <= close; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'punct' && (t.text === '<' || t.text === '(')) depth++;
+    else if (t.kind === 'punct' && (t.text === '>' || t.text === ')')) depth--;
+    else if (t.kind === 'punct' && t.text === '>>') depth -= 2;
+    const ends = (i === close && depth === 0) || (depth === 1 && t.kind === 'punct' && t.text === ',');
+    if (!ends) continue;
+    const name = tokens[item];
+    const next = tokens[item + 1];
+    // `name type`: a name, then a type (a type word followed by `<` is a value table's type, not a name).
+    if (name === undefined || (name.kind !== 'word' && name.kind !== 'quoted') || i - item < 2) return undefined;
+    if (next !== undefined && next.kind === 'punct') return undefined;
+    columns.push(name.text.toLowerCase());
+    item = i + 1;
+  }
+  return columns.length > 0 && new Set(columns).size === columns.length ? columns : undefined;
+}
+
+/** The statement as the parser is handed it: each table parameter's `TABLE<…>` written as a scalar type, positions kept. */
+export function blankTableParameters(text: string, tokens: readonly Token[]): string {
+  let out = text;
+  for (const p of tableParameters(tokens)) {
+    const blank = text.slice(p.start, p.end).replace(/[^\n]/g, ' ');
+    out = out.slice(0, p.start) + 'INT64' + blank.slice(5) + out.slice(p.end);
+  }
+  return out;
 }
 
 /** A table function's query, its outputs what flows to its callers; RETURNS TABLE must name its columns as they are. */
@@ -121,8 +194,13 @@ function tableFunctionOutputs(v: Variant, parameters: readonly string[], ctx: St
   if (!isNode(body) || !isNode(body.Expression)) return refuse('table function body of an unexpected kind', v.node);
   const query = variant(body.Expression, 'table function query');
   if (!isQuery(query) && query.kind !== 'subquery') refuse(`table function body ${query.kind}`, query.node);
-  const outputs = queryOutputs(analyzeQuery(body.Expression, parameterScope(parameters), undefined, ctx));
   if (source === undefined) return refuse('table function whose statement text the analysis was not given', v.node);
+  // A table parameter is a relation of the body (as a WITH query is), its columns values of constant lineage.
+  const tables = tableParameters(source.span.tokens);
+  const env = new CteEnv(undefined);
+  for (const t of tables) env.define(t.name, { kind: 'derived', alias: t.name, columns: t.columns.map((name) => ({ name, lineage: CONSTANT })), tables: new Set() });
+  const scalars = parameters.filter((p) => !tables.some((t) => t.name === p));
+  const outputs = queryOutputs(analyzeQuery(body.Expression, parameterScope(scalars), env, ctx));
   const declared = returnedColumns(source, v.node);
   if (declared !== undefined) {
     // BigQuery matches the declared columns to the query's; where they differ, the reading would be a guess.

@@ -5,7 +5,7 @@
 import type { StatementContext } from '../context.ts';
 import type { Token } from '../lexer.ts';
 import type { Lineage } from '../lineage.ts';
-import type { Scope } from '../scope.ts';
+import type { DerivedRelation, Scope } from '../scope.ts';
 import type { TableName } from '../tables.ts';
 
 export interface ScriptState {
@@ -15,6 +15,17 @@ export interface ScriptState {
   readonly functions: Map<string, Lineage>;
   /** Every table the script's statements named so far, by id: where a variable's sources live. */
   readonly tables: Map<string, TableName>;
+  /**
+   * Temporary tables (CREATE TEMP TABLE) by lower-case name: the name as created, and the rows as
+   * a relation (the lineage of its defining query), or none once a statement the analysis did not
+   * follow may have changed them (later reads are then refused).
+   */
+  readonly tempTables: Map<string, TempTable>;
+}
+
+export interface TempTable {
+  readonly spelled: string;
+  readonly relation: DerivedRelation | undefined;
 }
 
 export interface StatementFacts {
@@ -30,7 +41,7 @@ export interface StatementFacts {
 const facts = new WeakMap<StatementContext, StatementFacts>();
 
 export function newScript(): ScriptState {
-  return { variables: new Map(), functions: new Map(), tables: new Map() };
+  return { variables: new Map(), functions: new Map(), tables: new Map(), tempTables: new Map() };
 }
 
 /** Call names of a statement's tokens: `SUBSTR (` and `safe.substr(` both count (the last word). */

@@ -10,7 +10,7 @@ import { deleteStatement, insertStatement, updateStatement } from './dml.ts';
 import { createModelStatement, type StatementSource } from './ml.ts';
 import { mergeStatement } from './merge.ts';
 import { analyzeQuery, isQuery } from './query.ts';
-import { createFunctionStatement, declareStatement, setStatement } from './script.ts';
+import { createFunctionStatement, declareStatement, dropTempTables, insertIntoTempTable, setStatement, tempTableNamed } from './script.ts';
 import type { ScriptState } from './statement-facts.ts';
 import { Unsupported } from '../ast.ts';
 import { variant } from './tree.ts';
@@ -55,8 +55,10 @@ export function analyzeStatement(ast: unknown, classification: Classification, o
   const routine = v.kind === 'create_function' && ((v.body.is_table_function === true) !== (classification.type === 'CREATE_TABLE_FUNCTION') || (v.body.temporary === true) !== (classification.type === 'CREATE_TEMP_FUNCTION'));
   if (routine) return refuseKind(v.kind, classification.type);
   switch (v.kind) {
-    case 'insert':
-      return insertStatement(v, outer, ctx);
+    case 'insert': {
+      const temp = tempTableNamed(v.body.table, script);
+      return temp === undefined ? insertStatement(v, outer, ctx) : insertIntoTempTable(v, temp, outer, ctx, script);
+    }
     case 'update':
       return updateStatement(v, outer, ctx);
     case 'delete':
@@ -64,11 +66,11 @@ export function analyzeStatement(ast: unknown, classification: Classification, o
     case 'merge':
       return mergeStatement(v, outer, ctx);
     case 'create_table':
-      return createTableStatement(v, outer, ctx);
+      return createTableStatement(v, outer, ctx, script);
     case 'create_view':
       return createViewStatement(v, outer, ctx);
     case 'drop_table':
-      return dropTableStatement(v, ctx);
+      return dropTempTables(v, ctx, script) ?? dropTableStatement(v, ctx);
     case 'drop_view':
       return dropViewStatement(v, ctx);
     case 'alter_table':
@@ -89,7 +91,7 @@ export function analyzeStatement(ast: unknown, classification: Classification, o
       return createModelStatement(source, outer, ctx);
     default:
       if (!isQuery(v) && v.kind !== 'subquery') return refuseKind(v.kind, classification.type);
-      return queryOutputs(analyzeQuery(ast, outer, undefined, ctx));
+      return queryOutputs(analyzeQuery(ast, outer, outer?.ctes, ctx));
   }
 }
 

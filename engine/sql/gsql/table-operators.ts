@@ -9,6 +9,9 @@ import { expectFields, ident, isNode, items, optionalIdent, refuse, variant, typ
 
 type InputOf = (node: unknown) => Relation;
 
+/** The largest INT64 magnitude: 2^63 (a negative value may reach it). */
+const INT64_LIMIT = 2n ** 63n;
+
 /** A name BigQuery uses as is for a pivot column. */
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -57,9 +60,21 @@ function pivotValueName(node: unknown): string {
     if (alias.kind === 'identifier') return ident(alias.body, 'PIVOT value alias').name;
     return refuse('PIVOT value alias of an unexpected shape', v.node);
   }
-  if (v.kind === 'literal' && v.body.literal_type === 'string' && typeof v.body.value === 'string' && PLAIN_NAME.test(v.body.value)) return v.body.value;
-  // BigQuery names an integer value's column `_<value>`.
-  if (v.kind === 'literal' && v.body.literal_type === 'number' && typeof v.body.value === 'string' && /^\d+$/.test(v.body.value)) return `_${v.body.value}`;
+  // Unaliased, BigQuery names the column after the value (its documented table): a string as it
+  // is, TRUE or FALSE, NULL, an integer as `_<n>` (`minus_<n>` below zero), a date as `_YYYY_MM_DD`.
+  // Decimals, structs and any other value are refused.
+  if (v.kind === 'literal' && (v.body.literal_type === 'string' || v.body.literal_type === 'raw_string') && typeof v.body.value === 'string' && PLAIN_NAME.test(v.body.value)) return v.body.value;
+  if (v.kind === 'boolean' && typeof v.body.value === 'boolean') return v.body.value ? 'TRUE' : 'FALSE';
+  if (v.kind === 'null') return 'NULL';
+  if (v.kind === 'literal' && v.body.literal_type === 'date' && typeof v.body.value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v.body.value)) return `_${v.body.value.replaceAll('-', '_')}`;
+  const negative = v.kind === 'neg';
+  const literal = negative ? variant(v.body.this, 'PIVOT value') : v;
+  if (literal.kind === 'literal' && literal.body.literal_type === 'number' && typeof literal.body.value === 'string' && /^\d+$/.test(literal.body.value)) {
+    // The value, not its spelling: `007` is 7.
+    const n = BigInt(literal.body.value);
+    if (!negative && n < INT64_LIMIT) return `_${n}`;
+    if (negative && n > 0n && n <= INT64_LIMIT) return `minus_${n}`;
+  }
   return refuse('PIVOT value without an alias whose column name BigQuery derives', v.node);
 }
 
@@ -102,27 +117,67 @@ export function pivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: S
   return { kind: 'derived', alias, columns, tables: relationTables(input) };
 }
 
-/** `UNPIVOT(value FOR name IN (a, b))`: the other columns, the value (one of a, b as it was), the name. */
+/** The type of an UNPIVOT label (`a AS 'label'`, `a AS 1`): string or INT64, the two BigQuery takes. */
+function unpivotLabelType(node: unknown): 'string' | 'int64' {
+  const v = variant(node, 'UNPIVOT label');
+  if (v.kind === 'literal' && v.body.literal_type === 'string') return 'string';
+  const negative = v.kind === 'neg';
+  const literal = negative ? variant(v.body.this, 'UNPIVOT label') : v;
+  const digits = literal.kind === 'literal' && literal.body.literal_type === 'number' && typeof literal.body.value === 'string' && /^\d+$/.test(literal.body.value) ? BigInt(literal.body.value) : undefined;
+  if (digits !== undefined && (negative ? digits <= INT64_LIMIT : digits < INT64_LIMIT)) return 'int64';
+  return refuse('UNPIVOT label other than a string or INT64 literal', v.node);
+}
+
+/**
+ * `UNPIVOT(value FOR name IN (a, b))` and `UNPIVOT((v1, v2) FOR name IN ((a1, a2) AS 'x', (b1, b2) AS 'y'))`:
+ * the other columns, the value columns (each one of the unpivoted columns at its place as it was), the name.
+ */
 export function unpivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: StatementContext): DerivedRelation {
-  expectFields(v, new Set(['this', 'value_column', 'name_column', 'columns', 'alias', 'include_nulls', 'value_column_parenthesized']), 'UNPIVOT');
+  expectFields(v, new Set(['this', 'value_column', 'extra_value_columns', 'name_column', 'columns', 'alias', 'include_nulls', 'value_column_parenthesized']), 'UNPIVOT');
   const input = inputOf(v.body.this);
   const env = { scope: inputScope(scope, input), ctx };
+  const valueNames = [v.body.value_column, ...items(v.body.extra_value_columns)].map((c) => ident(c, 'UNPIVOT value column').name.toLowerCase());
+  const nameColumn = ident(v.body.name_column, 'UNPIVOT name column').name.toLowerCase();
+  // BigQuery refuses a value column named as another or as the name column.
+  if (new Set([...valueNames, nameColumn]).size !== valueNames.length + 1) refuse('UNPIVOT value and name columns not all named apart', v.node);
   const consumed = new Set<string>();
-  const values: Lineage[] = [];
+  const values: Lineage[][] = valueNames.map(() => []);
+  const labels = new Set<string>();
   for (const c of items(v.body.columns)) {
-    // `a AS 'label'` only renames the value in the name column, which is constant anyway.
+    // `a AS 'label'` only sets the value of the name column, which is constant anyway.
     const cv = variant(c, 'UNPIVOT column');
-    const column = cv.kind === 'alias' ? cv.body.this : c;
-    if (variant(column, 'UNPIVOT column').kind !== 'column') refuse('UNPIVOT column of an unexpected shape', cv.node);
-    columnNames(column, input.alias, consumed);
-    values.push(evalExpr(column, env));
+    let set = cv;
+    if (cv.kind === 'pivot_alias') {
+      expectFields(cv, new Set(['this', 'alias']), 'UNPIVOT column');
+      labels.add(unpivotLabelType(cv.body.alias));
+      set = variant(cv.body.this, 'UNPIVOT column');
+    } else {
+      labels.add('none');
+    }
+    // `(a1, a2)`: a column set, one column per value column; `(a)` is a set of one.
+    const columns = set.kind === 'tuple' ? items(set.body.expressions) : set.kind === 'paren' ? [set.body.this] : [set.node];
+    if (columns.length !== valueNames.length) refuse('UNPIVOT column set whose size is not the number of value columns', cv.node);
+    const inSet = new Set<string>();
+    columns.forEach((column, i) => {
+      const col = variant(column, 'UNPIVOT column');
+      if (col.kind !== 'column') refuse('UNPIVOT column of an unexpected shape', cv.node);
+      const name = ident(col.body.name, 'UNPIVOT column').name.toLowerCase();
+      // BigQuery refuses a column twice in one set, or one named as a value or the name column.
+      if (inSet.has(name) || valueNames.includes(name) || name === nameColumn) refuse(`UNPIVOT column ${name} named twice in its set, or as a value or name column`, col.node);
+      inSet.add(name);
+      columnNames(column, input.alias, consumed);
+      values[i]!.push(evalExpr(column, env));
+    });
   }
+  // BigQuery takes labels all of one type, and INT64 ones only on every column.
+  if (labels.has('int64') && labels.size > 1) refuse('UNPIVOT INT64 labels with others, or on some columns only', v.node);
+  if (values[0]!.length === 0) refuse('UNPIVOT without columns', v.node);
   const columns = remainingColumns(input, consumed);
-  // Without INCLUDE NULLS, rows whose value is NULL are dropped: which rows come back answers
+  // Without INCLUDE NULLS, rows whose values are NULL are dropped: which rows come back answers
   // whether each unpivoted column is NULL, as a WHERE would.
-  if (v.body.include_nulls !== true) for (const l of values) ctx.predicate(l);
-  columns.push({ name: ident(v.body.value_column, 'UNPIVOT value column').name.toLowerCase(), lineage: passedThrough(values) });
-  columns.push({ name: ident(v.body.name_column, 'UNPIVOT name column').name.toLowerCase(), lineage: CONSTANT });
+  if (v.body.include_nulls !== true) for (const l of values.flat()) ctx.predicate(l);
+  valueNames.forEach((name, i) => columns.push({ name, lineage: passedThrough(values[i]!) }));
+  columns.push({ name: nameColumn, lineage: CONSTANT });
   const alias = optionalIdent(v.body.alias, 'UNPIVOT alias')?.name.toLowerCase();
   return { kind: 'derived', alias, columns, tables: relationTables(input) };
 }
