@@ -54,13 +54,14 @@ const paths: { name: string; run: () => void }[] = [
   { name: 'Engine.evaluate (validation + WASM)', run: () => engine.evaluate(ready) },
   { name: 'opa_eval alone (policy in WASM)', run: () => opaEval(0, entrypoint, raw.dataAddr, base, written, base + written, 0) },
 ];
-
-for (const path of paths) for (let i = 0; i < Math.min(1000, N); i++) path.run(); // warm-up
+for (const path of paths) {
+  for (let i = 0; i < Math.min(1000, N); i++) path.run(); // warm-up
+}
 const before = normalizeCacheStats();
 const samples = paths.map(() => new Float64Array(N));
 for (let done = 0; done < N; done += BATCH) {
   for (const [p, path] of paths.entries()) {
-    for (let i = done; i < Math.min(N, done + BATCH); i++) {
+      for (let i = done; i < Math.min(N, done + BATCH); i++) {
       const t = process.hrtime.bigint();
       path.run();
       samples[p]![i] = Number(process.hrtime.bigint() - t);

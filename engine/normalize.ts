@@ -5,7 +5,8 @@
 // literals.ts: the same query with other values in it shares the parse; only `sql.text` and
 // `sql.hash` are its own).
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
-import { analyzeSql, boundHash, withText, type SqlAnalysis } from './sql/analyze.ts';
+import { boundHash, withText, type SqlAnalysis } from './sql/analysis.ts';
+import { analyzeSql } from './sql/analyze.ts';
 import { LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';

@@ -1434,6 +1434,14 @@ export interface TableRef {
   mode: "read" | "write" | "ddl";
   wildcard?: boolean;
   /**
+   * The ref names a BigQuery ML model, not a table: read by `ML.PREDICT(MODEL m, …)` and the other ML table-valued functions, written by CREATE MODEL. The policy judges it as a table of its dataset (a model it does not list is unknown); its outputs' lineage from the model is unknown and names it, for a model's predictions, weights and metrics derive from its training data.
+   */
+  model?: true;
+  /**
+   * The ref names a routine, not a table: a function, table function or procedure created in a dataset (CREATE FUNCTION, CREATE TABLE FUNCTION, CREATE PROCEDURE), with mode `ddl`. The policy judges creating it as DDL of its dataset. What its body names is recorded beside it: the tables a SQL function's or table function's query reads, and the tables a procedure's body names, as read; a table function's outputs are its query's columns, which flow to its callers.
+   */
+  routine?: true;
+  /**
    * The table's columns that carry BigQuery policy tags (column-level security), read from its known schema (tables.get `schema.fields[].policyTags.names`): column path (lower-cased, dotted for a RECORD's fields, as in `ColumnRef.column`) → the tags' resource names as BigQuery gives them (`projects/p/locations/l/taxonomies/t/policyTags/g`). Every tagged column of the table is listed, whether or not the statement names it, so a lineage source (`outputs[].sources`, `columns`, `predicate_columns`) of this table finds its tags here by `table` = `id` and `column`, as does a RECORD holding a tagged field. Empty (`{}`) when the schema is known and no column is tagged; absent when the table's schema is not known (a wildcard table, a table the upstream did not describe, `sluice eval` without schemas), so a policy can refuse a read it cannot judge (`tagged` datasets: `policy_tags_unknown`).
    */
   policy_tags?: {

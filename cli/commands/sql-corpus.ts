@@ -9,6 +9,7 @@ import { clearNormalizeCache, normalize } from '../../engine/normalize.ts';
 import type { Identity } from '../../engine/schema-types.ts';
 import { RESERVED } from '../../engine/sql/keywords.ts';
 import { lex, type Token } from '../../engine/sql/lexer.ts';
+import { RULES, bigQueryVerdict } from '../../scripts/corpus/bigquery-accepts.ts';
 import { CATEGORIES, DEFAULT_CORPUS, loadCorpus, type CorpusItem } from '../../scripts/corpus/corpus.ts';
 import { escapeXml } from '../testing/junit.ts';
 import { EXIT, UsageError } from '../output.ts';
@@ -24,6 +25,8 @@ export interface Outcome {
   /** What normalize threw: it must never throw. */
   crash?: string;
   coldNs: number;
+  /** Whether BigQuery accepts the text, by the rules of scripts/corpus/bigquery-accepts.ts; else the rule that says not. */
+  bigquery: { accepted: true } | { accepted: false; rule: string };
 }
 
 interface Tally {
@@ -36,12 +39,16 @@ interface Tally {
 export interface CorpusReport {
   corpus: string;
   total: Tally;
+  /** The statements BigQuery accepts (scripts/corpus/bigquery-accepts.ts): the coverage that counts. */
+  accepted: Tally;
+  /** Each rule that finds statements BigQuery refuses, with how many it excluded from `accepted`. */
+  exclusions: { rule: string; refuses: string; evidence: string; count: number; example?: string }[];
   /** Understood statements that name at least one table. */
   understoodWithTables: number;
   byCategory: Record<string, Tally>;
   bySource: Record<string, Tally>;
-  /** Refusal classes, most frequent first, each with a few example ids. */
-  refusals: { class: string; count: number; examples: string[] }[];
+  /** Refusal classes, most frequent first, each with how many of its statements BigQuery accepts and an example id. */
+  refusals: { class: string; count: number; accepted: number; example: string }[];
   crashes: { id: string; error: string }[];
   latency: Summary[];
 }
@@ -61,48 +68,62 @@ function keywordLike(t: Token): boolean {
   return t.kind === 'word' && (RESERVED.has(t.upper) || (t.text === t.upper && /^[A-Z][A-Z_]+$/.test(t.text)));
 }
 
-/** A token as a construct: a keyword, a function name, an operator (`|>` and `=>` are two tokens), or the kind of token. */
+/** Operators the lexer reads as two punctuation tokens. */
+const OPERATORS = new Set(['|>', '||', '=>', '->', '<=', '>=', '<>', '!=', '<<', '>>']);
+
+/** The token at `i` as a construct: a keyword, an operator (`|>` is two tokens), or the kind of token ("a name"). */
 function construct(tokens: Token[], i: number): string {
   const t = tokens[i];
   if (t === undefined) return 'end of statement';
-  const next = tokens[i + 1];
-  if (t.kind === 'word') return next?.text === '(' ? `${t.upper}(…)` : keywordLike(t) ? t.upper : 'a name';
+  if (t.kind === 'word') return keywordLike(t) ? t.upper : 'a name';
   if (t.kind === 'quoted') return 'a back-quoted name';
-  if (t.kind === 'punct') return `"${next?.kind === 'punct' && next.start === t.end && next.text !== '(' ? t.text + next.text : t.text}"`;
+  if (t.kind === 'punct') {
+    const prev = tokens[i - 1];
+    const next = tokens[i + 1];
+    if (prev?.kind === 'punct' && prev.end === t.start && OPERATORS.has(prev.text + t.text)) return `"${prev.text + t.text}"`;
+    if (next?.kind === 'punct' && next.start === t.end && OPERATORS.has(t.text + next.text)) return `"${t.text + next.text}"`;
+    return `"${t.text}"`;
+  }
   return `a ${t.kind}`;
 }
 
-/** The token the parser stopped at, and the nearest keyword or call just before it: that names the construct. */
-function describeToken(tokens: Token[], i: number): string {
-  const at = construct(tokens, i);
-  const t = tokens[i];
-  if (t !== undefined && (keywordLike(t) || at.endsWith('(…)'))) return at;
-  for (let j = i - 1; j >= Math.max(0, i - 3); j--) {
-    const t = tokens[j]!;
-    if (keywordLike(t) || (t.kind === 'word' && tokens[j + 1]?.text === '(')) return `${at} after ${construct(tokens, j)}`;
-  }
-  return at;
-}
+/** A parser refusal as engine/sql/gsql/parse.ts words it: the token as written, its line:column, polyglot's reason. */
+const PARSER_REFUSAL = /^syntax not understood (?:near .+? at|at the start of the statement,) (\d+):(\d+) \(parser: /s;
 
-const SYNTAX = /^parser: syntax error at line (\d+) column (\d+) near /;
+/** Positions as messages write them: `at line 4:30`, `at 4:30`, `at line 4, column 30`, `at line 4 column 30`. */
+const POSITIONS = / ?\b(?:at )?(?:line \d+(?::\d+|,? column \d+)|\d+:\d+)\b/g;
+
+/** Phrases followed by a name from the statement (a function, variable, WITH query, keyword). */
+const NAME_SLOTS =
+  /\b(table-valued function|SET of|reserved keyword|recursive WITH query|system variable|source table|WITH name) (?!<name>)[\w$@]+/g;
 
 /**
- * A refusal's class: the statement kind or construct it names, without the names and positions
- * that make each message unique. A syntax error is classed by the token the parser stopped at.
+ * A refusal's class: the statement kind or construct it names, without the positions, names,
+ * strings and numbers that make each message unique. A parser refusal is classed by the token
+ * the parser stopped at: a keyword, an operator, or the kind of token ("a name").
  */
 export function refusalClass(sql: string, error: string): string {
-  const at = SYNTAX.exec(error);
+  const at = PARSER_REFUSAL.exec(error);
   if (at !== null) {
+    const line = Number(at[1]);
+    const column = Number(at[2]);
     const lines = sql.split('\n');
-    const offset = lines.slice(0, Number(at[1]) - 1).reduce((n, l) => n + l.length + 1, 0) + Number(at[2]) - 1;
+    const before = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    const offset = before + [...(lines[line - 1] ?? '')].slice(0, column - 1).join('').length;
     const tokens = lex(sql).tokens;
     const i = tokens.findIndex((t) => t.end > offset);
-    return `syntax error at ${describeToken(tokens, i < 0 ? tokens.length : i)}`;
+    return `syntax not understood at ${construct(tokens, i < 0 ? tokens.length : i)}`;
   }
   return error
     .split('; ')[0]!
+    .replace(POSITIONS, '')
     .replace(/`[^`]*`|\b[\w-]+(?:\.[\w*-]+)+/g, '<name>')
-    .replace(/"[^"]*"/g, '"…"');
+    .replace(NAME_SLOTS, '$1 <name>')
+    .replace(/\b\w+(?=\(…\) in a table position| call whose written name)/g, '<name>')
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/\b\d+\b/g, '<n>')
+    .trim();
 }
 
 function normalizeOnce(item: CorpusItem, options: MeasureOptions) {
@@ -124,9 +145,11 @@ export function measureCorpus(items: CorpusItem[], options: MeasureOptions): { r
       const failed = input.sql.statements.find((s) => !s.parsed);
       const tables = new Set(input.sql.statements.flatMap((s) => s.tables.map((t) => t.id))).size;
       const error = failed?.error ?? '';
-      outcomes.push({ item, understood: failed === undefined, tables, coldNs, ...(failed && { refusal: { class: refusalClass(item.sql, error), error } }) });
+      const bigquery = bigQueryVerdict(item);
+      outcomes.push({ item, understood: failed === undefined, tables, coldNs, bigquery, ...(failed && { refusal: { class: refusalClass(item.sql, error), error } }) });
     } catch (thrown) {
-      outcomes.push({ item, understood: false, tables: 0, coldNs: Number(process.hrtime.bigint() - start), crash: thrown instanceof Error ? thrown.message : String(thrown) });
+      const coldNs = Number(process.hrtime.bigint() - start);
+      outcomes.push({ item, understood: false, tables: 0, coldNs, bigquery: bigQueryVerdict(item), crash: thrown instanceof Error ? thrown.message : String(thrown) });
     }
   }
   options.progress?.(items.length, items.length);
@@ -145,23 +168,30 @@ export function measureCorpus(items: CorpusItem[], options: MeasureOptions): { r
   }
 
   const total = tally();
+  const accepted = tally();
   const byCategory: Record<string, Tally> = Object.fromEntries(CATEGORIES.map((c) => [c, tally()]));
   const bySource: Record<string, Tally> = {};
-  const classes = new Map<string, { count: number; examples: string[] }>();
+  const classes = new Map<string, { count: number; accepted: number; example: string }>();
   for (const o of outcomes) {
-    for (const t of [total, (byCategory[o.item.category] ??= tally()), (bySource[o.item.source.repo] ??= tally())]) {
+    const tallies = [total, (byCategory[o.item.category] ??= tally()), (bySource[o.item.source.repo] ??= tally())];
+    if (o.bigquery.accepted) tallies.push(accepted);
+    for (const t of tallies) {
       t.statements++;
       if (o.crash) t.crashed++;
       else if (o.understood) t.understood++;
       else t.refused++;
     }
     if (o.refusal) {
-      const c = classes.get(o.refusal.class) ?? { count: 0, examples: [] };
+      const c = classes.get(o.refusal.class) ?? { count: 0, accepted: 0, example: o.item.id };
       c.count++;
-      if (c.examples.length < 3) c.examples.push(o.item.id);
+      if (o.bigquery.accepted) c.accepted++;
       classes.set(o.refusal.class, c);
     }
   }
+  const exclusions = RULES.map((r) => {
+    const excluded = outcomes.filter((o) => !o.bigquery.accepted && o.bigquery.rule === r.id);
+    return { rule: r.id, refuses: r.refuses, evidence: r.evidence, count: excluded.length, ...(excluded[0] && { example: excluded[0].item.id }) };
+  });
   const refusals = [...classes].map(([name, c]) => ({ class: name, ...c })).sort((a, b) => b.count - a.count || a.class.localeCompare(b.class));
   const crashes = outcomes.filter((o) => o.crash).map((o) => ({ id: o.item.id, error: o.crash! }));
   const latency = [
@@ -169,7 +199,7 @@ export function measureCorpus(items: CorpusItem[], options: MeasureOptions): { r
     summarize(`warm: the same text again, ×${repeats}`, warm),
   ];
   const understoodWithTables = outcomes.filter((o) => o.understood && o.tables > 0).length;
-  return { report: { total, understoodWithTables, byCategory, bySource, refusals, crashes, latency }, outcomes };
+  return { report: { total, accepted, exclusions, understoodWithTables, byCategory, bySource, refusals, crashes, latency }, outcomes };
 }
 
 const pct = (part: number, whole: number) => (whole === 0 ? '–' : `${((100 * part) / whole).toFixed(1)} %`);
@@ -183,19 +213,26 @@ function tallyTable(title: string, rows: Record<string, Tally>): string {
 }
 
 export function renderReport(report: CorpusReport, top = 25): string {
-  const { total } = report;
+  const { total, accepted } = report;
   const out = [
     `SQL corpus ${report.corpus}: ${total.statements} statements, ${total.understood} understood (${pct(total.understood, total.statements)}; ` +
       `${report.understoodWithTables} of them name a table), ${total.refused} refused, ${total.crashed} crashed`,
+    `statements BigQuery accepts: ${accepted.statements}, ${accepted.understood} understood (${pct(accepted.understood, accepted.statements)}), ` +
+      `${accepted.refused} refused, ${accepted.crashed} crashed`,
+    '',
+    `statements BigQuery refuses (${total.statements - accepted.statements}), by the first rule of scripts/corpus/bigquery-accepts.ts that finds them`,
+    '| rule | statements | BigQuery refuses | e.g. |',
+    '| --- | ---: | --- | --- |',
+    ...report.exclusions.map((e) => `| ${e.rule} | ${e.count} | ${e.refuses.replaceAll('|', '\\|')} | ${e.example ?? ''} |`),
     '',
     tallyTable('category', report.byCategory),
     '',
     tallyTable('source', report.bySource),
     '',
     `refusal classes (${report.refusals.length}; the ${Math.min(top, report.refusals.length)} most frequent)`,
-    '| class | statements | e.g. |',
-    '| --- | ---: | --- |',
-    ...report.refusals.slice(0, top).map((r) => `| ${r.class.replaceAll('|', '\\|')} | ${r.count} | ${r.examples[0]} |`),
+    '| class | statements | BigQuery accepts | e.g. |',
+    '| --- | ---: | ---: | --- |',
+    ...report.refusals.slice(0, top).map((r) => `| ${r.class.replaceAll('|', '\\|')} | ${r.count} | ${r.accepted} | ${r.example} |`),
     '',
     'normalize() latency',
     table(report.latency),
@@ -223,8 +260,11 @@ export function renderCorpusJunit(outcomes: Outcome[], timestamp = new Date()): 
     for (const o of cases) {
       const { path, line } = o.item.source;
       const open = `    <testcase name="${attr(o.item.id)}" classname="${attr(`${repo}/${o.item.category}`)}" file="${attr(path)}" line="${line}" time="${seconds(o.coldNs)}"`;
-      if (o.crash) out.push(`${open}>`, `      <error message="${attr(o.crash)}" type="NormalizerThrew">${escapeXml(o.item.sql)}</error>`, '    </testcase>');
-      else if (o.refusal) out.push(`${open}>`, `      <skipped message="${attr(`${o.refusal.class}: ${o.refusal.error}`)}"/>`, '    </testcase>');
+      // A statement BigQuery refuses says so (and by which rule) in a property; the verdicts stay as they were.
+      const property = o.bigquery.accepted ? [] : [`      <properties><property name="bigquery-accepts" value="false: ${attr(o.bigquery.rule)}"/></properties>`];
+      if (o.crash) out.push(`${open}>`, ...property, `      <error message="${attr(o.crash)}" type="NormalizerThrew">${escapeXml(o.item.sql)}</error>`, '    </testcase>');
+      else if (o.refusal) out.push(`${open}>`, ...property, `      <skipped message="${attr(`${o.refusal.class}: ${o.refusal.error}`)}"/>`, '    </testcase>');
+      else if (property.length > 0) out.push(`${open}>`, ...property, '    </testcase>');
       else out.push(`${open}/>`);
     }
     out.push('  </testsuite>');
@@ -263,12 +303,13 @@ export function registerSql(program: Command): void {
     .command('corpus')
     .description(
       'Run the normalizer over a corpus of real GoogleSQL statements (JSON lines: {id, sql, category, source}) and report how many it ' +
-        'understands (every statement parsed), what it refuses grouped into classes, per category and per source, any exception it ' +
-        'throws (a crash), and its latency cold (empty cache) and warm (the same text again).',
+        'understands (every statement parsed), over all statements and over those BigQuery accepts (scripts/corpus/bigquery-accepts.ts: ' +
+        'each rule that excludes a statement is listed with its count), what it refuses grouped into classes, per category and per ' +
+        'source, any exception it throws (a crash), and its latency cold (empty cache) and warm (the same text again).',
     )
     .option('--corpus <dir>', 'folder of .jsonl corpus files', DEFAULT_CORPUS)
     .addOption(new Option('--format <format>', 'report format').choices(['table', 'json']).default('table'))
-    .option('--junit <file>', 'also write JUnit XML: one test case per statement, an error for a crash, skipped for a refusal')
+    .option('--junit <file>', 'also write JUnit XML: one test case per statement, an error for a crash, skipped for a refusal, a bigquery-accepts property on a statement BigQuery refuses')
     .option('--project <id>', 'project the statements run in (qualifies dataset.table)', 'corpus-project')
     .option('--dataset <name>', 'default dataset (qualifies a bare table name)', 'corpus_dataset')
     .option('--top <n>', 'refusal classes listed in the table format', '25')

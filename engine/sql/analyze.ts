@@ -1,102 +1,36 @@
-// The `sql` part of the policy input: split, classify, parse and analyse every statement.
-// Anything that goes wrong for one statement (parser error, parser crash, syntax the analysis
-// does not follow, a table the parser missed) makes that statement `parsed: false` with an
-// error, its category kept and its tables named by the token scan. Nothing here throws.
-import { createHash } from 'node:crypto';
+// The `sql` part of the policy input: split, classify and scan every statement (split.ts,
+// classify.ts, scan.ts), parse it with polyglot-sql in a spelling it reads (gsql/parser-text.ts,
+// gsql/parse.ts) and analyse its syntax tree (gsql/statement.ts). The statements of one text run as
+// a script: variables and temporary functions carry over. Anything that goes wrong for one
+// statement (a refusal of the parser, syntax the analysis does not follow, a table the parser
+// missed) makes that statement `parsed: false` with an error, its category kept and its tables
+// named by the token scan. The analysis is shared by literal shape (literals.ts) when every
+// statement was parsed and its expression analysis read as many literal nodes as the statement has
+// literal tokens: polyglot's literals carry no position, so the count is the check. Nothing here
+// throws.
 import type { Output, Sql, Statement, TableRef } from '../schema-types.ts';
+import { Unsupported } from './ast.ts';
 import type { SchemaCatalog } from './catalog.ts';
 import { classify, type Classification } from './classify.ts';
 import { StatementContext } from './context.ts';
-import { lex, type LexResult, type Token } from './lexer.ts';
-import { literalTokens, valueLiterals } from './literals.ts';
-import { parseStatement } from './parse.ts';
+import { crossCheck, unparsed, type StatementHead } from './fallback.ts';
+import { lex, type LexResult } from './lexer.ts';
 import { scanTables } from './scan.ts';
 import { splitStatements, type StatementSpan } from './split.ts';
-import { PARSED_TYPES, analyzeStatement, mergeStatement } from './statement.ts';
-import { mergeQuery } from './merge.ts';
-import { parserText } from './rewrite.ts';
+import { deepFreeze, sqlHash, type SqlAnalysis } from './analysis.ts';
+import { literalTokens } from './literals.ts';
 import type { NameContext, TableName } from './tables.ts';
-import { crossCheck, unparsed, type StatementHead } from './fallback.ts';
-import { Unsupported, type Node } from './ast.ts';
+import { parserText, restorePositions } from './gsql/parser-text.ts';
+import { describeParseError, parseStatement, placeRefusal, type ParseResult } from './gsql/parse.ts';
+import { pipeQuery, scanTokens } from './gsql/pipe.ts';
+import { blankTableParameters, createProcedureStatement } from './gsql/routines.ts';
+import { schemaStatement } from './gsql/schema-ddl.ts';
+import { tempTableSpellings, variableScope } from './gsql/script.ts';
+import { bindFacts, callNames, newScript, type ScriptState } from './gsql/statement-facts.ts';
+import { GSQL_TYPES, analyzeStatement } from './gsql/statement.ts';
+import { unknownLineage } from './lineage.ts';
 
-export interface SqlAnalysis {
-  /** Deep-frozen: shared by every request with the same text and naming context. */
-  readonly sql: Sql;
-  /** Every table any statement names, for matching the dry run's referenced tables. */
-  readonly tables: readonly TableName[];
-  /**
-   * Every statement was parsed and read each of its literal tokens as a value, so the analysis
-   * (but for `sql.text` and `sql.hash`) holds for any text of the same literal shape.
-   */
-  readonly byShape: boolean;
-}
-
-interface SpanAnalysis {
-  statement: Statement;
-  /** Parsed, and every literal token reached the expression analysis as a value. */
-  byShape: boolean;
-}
-
-/** Whitespace that folding or trimming would change: any but a lone inner space. */
-const UNFOLDED = /[^\S ]| {2}|^ | $/;
-
-/** sha256 of the text with whitespace runs folded to one space and the ends trimmed. */
-export function sqlHash(text: string): string {
-  const folded = UNFOLDED.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
-  return createHash('sha256').update(folded).digest('hex');
-}
-
-/** sha256 of a text's hash and the parameter values sent with it (object keys sorted). */
-export function boundHash(textHash: string, parameters: unknown): string {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-        : value;
-  return createHash('sha256').update(textHash).update('\u0000').update(JSON.stringify(canonical(parameters)) ?? '').digest('hex');
-}
-
-/**
- * sha256 of the statement's shape: its tokens with comments and layout dropped, keywords in one
- * case and every value literal replaced by its class. Texts that differ only in values, comments
- * or spacing share it (what approval requests are deduplicated on); `sqlHash` tells them apart.
- */
-export function sqlShapeHash(text: string): string {
-  const { tokens } = lex(text);
-  const literals = new Map(valueLiterals(tokens).map(({ token, cls }) => [token, cls]));
-  const h = createHash('sha256');
-  for (const t of tokens) h.update(`${t.kind}:${literals.has(t) ? `?${literals.get(t)}` : t.kind === 'word' ? t.upper : t.text}\u0000`);
-  return h.digest('hex');
-}
-
-function isTripleQuoted(t: Token): boolean {
-  return t.kind === 'string' && /^[rRbB]{0,2}('''|""")/.test(t.text);
-}
-
-function notParsedReason(c: Classification): string {
-  if (c.type === 'EXECUTE_IMMEDIATE') return 'EXECUTE IMMEDIATE runs SQL text that is only known when the script runs';
-  if (c.type === 'UNKNOWN') return 'not a statement the normalizer recognises';
-  return `${c.type} statements are not parsed`;
-}
-
-/** EXPORT DATA … AS <query>: the query is what reads; the header only names a destination. */
-function exportQuery(span: StatementSpan): Token | undefined {
-  let depth = 0;
-  const tokens = span.tokens;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t.kind === 'punct' && t.text === '(') depth++;
-    else if (t.kind === 'punct' && t.text === ')') depth--;
-    else if (depth === 0 && t.kind === 'word' && t.upper === 'AS') {
-      const next = tokens[i + 1];
-      if (next !== undefined && ((next.kind === 'word' && (next.upper === 'SELECT' || next.upper === 'WITH')) || next.text === '(')) return next;
-    }
-  }
-  return undefined;
-}
-
-/** The statement's table refs with the policy tags their known schemas carry (TableRef.policy_tags). */
+/** The statement's table refs with the policy tags their known schemas carry (as ../analyze.ts does). */
 function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement {
   let changed = false;
   const tables = statement.tables.map((ref) => {
@@ -108,104 +42,152 @@ function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement
   return changed ? { ...statement, tables } : statement;
 }
 
-function analyzeSpan(text: string, span: StatementSpan, index: number, names: NameContext, catalog: SchemaCatalog, lexError: string | undefined): SpanAnalysis {
-  const asWritten: { ctx?: StatementContext } = {};
-  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, names, catalog, lexError, asWritten), catalog);
-  // Shared by shape only when the parser read the statement as written and the analysis read
-  // every literal token as a value (literals.ts).
-  const byShape = statement.parsed && asWritten.ctx !== undefined && asWritten.ctx.literals.size === literalTokens(span.tokens);
-  return { statement, byShape };
+function notParsedReason(c: Classification): string {
+  if (c.type === 'EXECUTE_IMMEDIATE') return 'EXECUTE IMMEDIATE runs SQL text that is only known when the script runs';
+  if (c.type === 'UNKNOWN') return 'not a statement the normalizer recognises';
+  return `${c.type} statements are not parsed`;
 }
 
-/** `asWritten.ctx` is set when the statement text went to the parser unchanged in its literals. */
-function analyzeStatementSpan(
+function failure(e: unknown): string {
+  return e instanceof Unsupported ? e.message : `analysis failed: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+function parsedStatement(head: StatementHead, ctx: StatementContext, outputs: Output[]): Statement {
+  const tableIds = [...new Set([...ctx.tables.values()].map((t) => t.id))];
+  // Unknown lineage naming no table would read as "nothing sensitive can flow here".
+  for (const output of outputs) if (output.lineage === 'unknown' && (output.tables?.length ?? 0) === 0) output.tables = tableIds;
+  return {
+    ...head,
+    parsed: true,
+    tables: [...ctx.tables.values()],
+    columns: [...ctx.columns.values()],
+    predicate_columns: [...ctx.predicates.values()],
+    functions: [...ctx.functions],
+    outputs,
+  };
+}
+
+/**
+ * Tables a script variable's or temporary function's value came from (read by an earlier
+ * statement) are read here too: the policy finds a source column's policy tags on the table refs.
+ */
+function addSourceTables(ctx: StatementContext, outputs: readonly Output[], script: ScriptState): void {
+  const ids = new Set([...ctx.tables.values()].map((t) => t.id));
+  const refs = [...ctx.columns.values(), ...ctx.predicates.values(), ...outputs.flatMap((o) => o.sources)];
+  // Unknown lineage names the tables it may come from, a temporary table's defining query's among them.
+  const named = [...refs.map((r) => r.table), ...outputs.flatMap((o) => o.tables ?? [])];
+  for (const id of named) {
+    if (ids.has(id)) continue;
+    const table = script.tables.get(id);
+    if (table === undefined) throw new Unsupported(`source table ${id} is named by no earlier statement of the script`);
+    ids.add(id);
+    ctx.addTable(table, 'read');
+  }
+}
+
+interface SpanAnalysis {
+  statement: Statement;
+  /** Parsed, and every literal token reached the expression analysis as a value (../literals.ts). */
+  byShape: boolean;
+}
+
+/**
+ * The statement parsed in a spelling polyglot-sql reads (parser-text.ts), positions as written. A
+ * query in pipe syntax is first rewritten into standard syntax (gsql/pipe.ts).
+ */
+function parseSpan(text: string, span: StatementSpan, type: string): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
+  const pipe = type === 'SELECT' ? pipeQuery(text, span) : undefined;
+  if (pipe !== undefined && 'error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
+  const input = pipe === undefined ? parserText(text, span) : parserText(pipe.sql, pipe.span);
+  if ('error' in input) return { parsed: { error: input.error }, masked: new Map() };
+  const parsed = restorePositions(parseStatement(input.sql), input);
+  return { parsed: pipe === undefined ? parsed : pipe.restore(parsed), masked: input.masked };
+}
+
+function analyzeSpan(
   text: string,
   span: StatementSpan,
   index: number,
   names: NameContext,
   catalog: SchemaCatalog,
   lexError: string | undefined,
-  asWritten: { ctx?: StatementContext },
-): Statement {
-  const classification = classify(span.tokens);
-  const head: StatementHead = { index, ...classification };
-  const scan = scanTables(span.tokens);
-  if (span.tokens.some((t) => t.kind === 'error')) return unparsed(head, lexError ?? 'malformed SQL text', scan, names);
-  if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
-
-  let parserInput: string;
-  let rewritten = true;
-  let analyse = (ast: Node, ctx: StatementContext): Output[] => analyzeStatement(ast, classification, ctx);
-  try {
-    if (classification.type === 'EXPORT_DATA') {
-      const query = exportQuery(span);
-      if (query === undefined) return unparsed(head, 'EXPORT DATA without an AS query', scan, names);
-      parserInput = text.slice(query.start, span.end);
-      analyse = (ast, ctx) => analyzeStatement(ast, { type: 'SELECT', category: 'read' }, ctx);
-    } else if (classification.type === 'MERGE') {
-      const merge = mergeQuery(text, span.tokens);
-      parserInput = merge.sql;
-      analyse = (ast, ctx) => mergeStatement(ast, merge, ctx);
-    } else if (PARSED_TYPES.has(classification.type)) {
-      parserInput = parserText(text, span.tokens, span.start, span.end);
-      rewritten = false;
-    } else {
-      return unparsed(head, notParsedReason(classification), scan, names);
-    }
-  } catch (e) {
-    return unparsed(head, e instanceof Unsupported ? e.message : `analysis failed: ${e instanceof Error ? e.message : String(e)}`, scan, names);
-  }
-  if (span.tokens.some(isTripleQuoted)) return unparsed(head, 'triple-quoted string literals are not read reliably by the parser', scan, names);
-
-  const parsed = parseStatement(parserInput);
-  if (parsed.error !== undefined) return unparsed(head, parsed.error, scan, names);
+  script: ScriptState,
+): SpanAnalysis {
   const ctx = new StatementContext(names, catalog);
-  if (!rewritten) asWritten.ctx = ctx;
-  try {
-    const outputs = analyse(parsed.ast, ctx);
-    crossCheck(scan, ctx);
-    const tableIds = [...new Set([...ctx.tables.values()].map((t) => t.id))];
-    // Unknown lineage naming no table would read as "nothing sensitive can flow here".
-    for (const output of outputs) if (output.lineage === 'unknown' && (output.tables?.length ?? 0) === 0) output.tables = tableIds;
-    return {
-      ...head,
-      parsed: true,
-      tables: [...ctx.tables.values()],
-      columns: [...ctx.columns.values()],
-      predicate_columns: [...ctx.predicates.values()],
-      functions: [...ctx.functions],
-      outputs,
-    };
-  } catch (e) {
-    const message = e instanceof Unsupported ? e.message : `analysis failed: ${e instanceof Error ? e.message : String(e)}`;
-    return unparsed(head, message, scan, names, ctx);
+  for (const name of script.tempTables.keys()) ctx.tempTables.add(name);
+  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script), catalog);
+  if (!statement.parsed) {
+    // A statement the analysis did not follow may have changed any temporary table's rows, and
+    // assigned any variable a value from the tables it names: what each holds is unknown since.
+    for (const [name, temp] of script.tempTables) script.tempTables.set(name, { spelled: temp.spelled, relation: undefined });
+    const named = statement.tables.map((t) => t.id);
+    for (const [name, lineage] of script.variables) script.variables.set(name, unknownLineage(`variable ${name} may have been set by statement ${index}, which is not analysed`, named, [lineage]));
   }
+  return { statement, byShape: statement.parsed && ctx.literals.size === literalTokens(span.tokens) };
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
+/** `ctx` is the statement's, filled as the analysis reads it. */
+function analyzeStatementSpan(
+  text: string,
+  span: StatementSpan,
+  index: number,
+  ctx: StatementContext,
+  lexError: string | undefined,
+  script: ScriptState,
+): Statement {
+  const names = ctx.names;
+  const classification = classify(span.tokens);
+  const head: StatementHead = { index, ...classification };
+  const scan = scanTables(scanTokens(span.tokens));
+  if (span.tokens.some((t) => t.kind === 'error')) return unparsed(head, lexError ?? 'malformed SQL text', scan, names);
+  if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
+  if (classification.type === 'CREATE_SCHEMA' || classification.type === 'DROP_SCHEMA') {
+    try {
+      schemaStatement(text, span.tokens, classification.type);
+      return parsedStatement(head, ctx, []);
+    } catch (e) {
+      return unparsed(head, failure(e), scan, names);
+    }
   }
-  return value;
+  if (classification.type === 'CREATE_PROCEDURE') {
+    // polyglot reads no procedure; its body does not run at creation (gsql/routines.ts).
+    try {
+      return parsedStatement(head, ctx, createProcedureStatement({ text, span }, ctx));
+    } catch (e) {
+      return unparsed(head, placeRefusal(failure(e), text, span), scan, names, ctx);
+    }
+  }
+  if (!GSQL_TYPES.has(classification.type)) return unparsed(head, notParsedReason(classification), scan, names);
+
+  // A table function's TABLE<…> parameters are read from the tokens (gsql/routines.ts); the parser is handed a scalar type.
+  const parserInput = classification.type === 'CREATE_TABLE_FUNCTION' ? blankTableParameters(text, span.tokens) : text;
+  const { parsed, masked } = parseSpan(parserInput, span, classification.type);
+  if (parsed.error !== undefined) return unparsed(head, describeParseError(parsed.error, text, span), scan, names);
+  const variables = variableScope(script);
+  bindFacts(ctx, { calls: callNames(span.tokens), script, variables, masked });
+  try {
+    tempTableSpellings(span.tokens, script);
+    const outputs = analyzeStatement(parsed.ast, classification, variables, ctx, script, { text, span });
+    if (script.variables.size > 0 || script.functions.size > 0 || script.tempTables.size > 0) addSourceTables(ctx, outputs, script);
+    crossCheck(scan, ctx);
+    for (const { mode: _mode, ...table } of ctx.tables.values()) script.tables.set(table.id, table);
+    return parsedStatement(head, ctx, outputs);
+  } catch (e) {
+    return unparsed(head, placeRefusal(failure(e), text, span), scan, names, ctx);
+  }
 }
 
 /** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */
 export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
+  const script = newScript();
   const analysed: SpanAnalysis[] =
     spans.length === 0
       ? [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] }, byShape: false }]
-      : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error));
+      : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script));
   const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);
   const sql: Sql = { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
   return deepFreeze({ sql, tables: [...tables.values()], byShape: analysed.every((a) => a.byShape) });
-}
-
-/** The analysis of `text`, another text of the same literal shape as `shared`'s. */
-export function withText(shared: SqlAnalysis, text: string): SqlAnalysis {
-  const sql: Sql = { text, hash: sqlHash(text), parsed: shared.sql.parsed, statements: shared.sql.statements };
-  return Object.freeze({ sql: Object.freeze(sql), tables: shared.tables, byShape: true });
 }

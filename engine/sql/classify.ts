@@ -91,7 +91,8 @@ export function classify(tokens: Token[]): Classification {
   if (first === undefined || first.kind !== 'word') return { type: 'UNKNOWN', category: 'unknown' };
   const ws = words(tokens, i);
   const verb = ws[0]!;
-  if (verb === 'SELECT' || verb === 'WITH') return { type: 'SELECT', category: 'read' };
+  // A query in pipe syntax may start with FROM (`FROM t |> WHERE …`).
+  if (verb === 'SELECT' || verb === 'WITH' || verb === 'FROM') return { type: 'SELECT', category: 'read' };
   if (i > labelled) return { type: 'UNKNOWN', category: 'unknown' }; // only a query may open with `(`
   switch (verb) {
     case 'CREATE':

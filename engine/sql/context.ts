@@ -23,6 +23,12 @@ export class StatementContext {
   /** Value literal nodes the expression analysis read (literals.ts: sharing by shape). */
   readonly literals = new Set<object>();
 
+  /**
+   * Lower-case names of the script's temporary tables: the analysis reads them as relations
+   * (gsql/script.ts), so a table name reaching `table` that may name one is refused.
+   */
+  readonly tempTables = new Set<string>();
+
   constructor(names: NameContext, catalog: SchemaCatalog) {
     this.names = names;
     this.catalog = catalog;
@@ -30,6 +36,10 @@ export class StatementContext {
 
   /** Qualifies and records a table; an unqualifiable name makes the statement unparsed. */
   table(path: readonly string[], mode: TableMode): TableName {
+    const written = path.join('.').toLowerCase();
+    if ((path.length === 1 && this.tempTables.has(written)) || written.startsWith('_session.')) {
+      unsupported(`table name ${path.join('.')}, which may name a temporary table, where the analysis does not read it as one`);
+    }
     const q = qualify(path, this.names);
     if (q.error !== undefined) unsupported(q.error);
     this.addTable(q.name, mode);
@@ -48,6 +58,12 @@ export class StatementContext {
   predicate(lineage: Lineage): void {
     for (const [key, ref] of lineage.sources) if (!this.predicates.has(key)) this.predicates.set(key, ref);
     for (const table of lineage.unknown?.tables ?? []) this.predicates.set(sourceKey(table, '*'), { table, column: '*' });
+  }
+
+  /** Records a value as a predicate (see `predicate`) and hands it back. */
+  predicateOf(lineage: Lineage): Lineage {
+    this.predicate(lineage);
+    return lineage;
   }
 
   /** Records a value's source columns as referenced and hands the value back. */

@@ -1,7 +1,7 @@
 // The shape of a SQL text: the text with its plain value literals replaced by placeholders, so
 // that `WHERE id = 42` and `WHERE id = 43` share one analysis. The analysis (tables, columns,
 // lineage, categories) of a parsed statement never depends on a value literal's content, but a
-// literal can stand where a name belongs (node-sql-parser reads `AS 'x'`, `FROM 'p.d.t'`,
+// literal can stand where a name belongs (a parser may read `AS 'x'`, `FROM 'p.d.t'`,
 // `USING ('a')`, `NUMERIC 'abc'` as names), so two guards apply:
 //
 //  1. Only literals in value positions are replaced (after an operator, a value keyword, or
@@ -67,23 +67,38 @@ function clause(tokens: readonly Token[], i: number): string | undefined {
   return undefined;
 }
 
-/** True when the list or call whose `(` is at `open` holds values. */
+/**
+ * True when the list or call whose `(` is at `open` holds values. A loop, not recursion, out
+ * through the enclosing parentheses: a text may nest them deeper than the stack goes.
+ */
 function valueParens(tokens: readonly Token[], open: number): boolean {
-  const before = tokens[open - 1];
-  if (before === undefined) return false;
-  if (before.kind === 'word') return !NAME_LISTS.has(before.upper);
-  if (before.kind === 'quoted') return true; // a call of a quoted (user-defined) function
-  if (before.kind !== 'punct') return false;
-  if (before.text === '(') return valueParens(tokens, open - 1);
-  if (before.text === ',') return valueAfterComma(tokens, open - 1);
-  return VALUE_PUNCT.has(before.text);
+  for (;;) {
+    const before = tokens[open - 1];
+    if (before === undefined) return false;
+    if (before.kind === 'word') return !NAME_LISTS.has(before.upper);
+    if (before.kind === 'quoted') return true; // a call of a quoted (user-defined) function
+    if (before.kind !== 'punct') return false;
+    if (before.text === '(') {
+      open -= 1;
+    } else if (before.text === ',') {
+      const enclosing = opener(tokens, open - 1);
+      if (enclosing < 0) return commaClauseHoldsValues(tokens, open - 1);
+      open = enclosing;
+    } else {
+      return VALUE_PUNCT.has(before.text);
+    }
+  }
+}
+
+/** A comma outside parentheses: a list of values in a SELECT list, ORDER BY or GROUP BY. */
+function commaClauseHoldsValues(tokens: readonly Token[], comma: number): boolean {
+  const c = clause(tokens, comma);
+  return c === 'SELECT' || c === 'BY';
 }
 
 function valueAfterComma(tokens: readonly Token[], comma: number): boolean {
   const open = opener(tokens, comma);
-  if (open >= 0) return valueParens(tokens, open);
-  const c = clause(tokens, comma);
-  return c === 'SELECT' || c === 'BY';
+  return open >= 0 ? valueParens(tokens, open) : commaClauseHoldsValues(tokens, comma);
 }
 
 /** Whether the literal at token i stands in a value position. */

@@ -128,9 +128,10 @@ export class Scope {
   /** JOIN … USING columns: one merged value per name, hiding the right side's own column. */
   readonly using = new Map<string, { lineage: Lineage; hides: Relation }>();
 
+  /** Without WITH names of its own, a scope sees its parent's (a script's temporary tables: gsql/script.ts). */
   constructor(parent: Scope | undefined, ctes: CteEnv | undefined) {
     this.parent = parent;
-    this.ctes = ctes;
+    this.ctes = ctes ?? parent?.ctes;
   }
 
   /** The range variable `name` in this scope or an enclosing one. */

@@ -24,6 +24,20 @@ function beginsBlock(tokens: Token[], i: number): boolean {
   return next !== undefined && next.upper !== 'TRANSACTION' && next.text !== ';';
 }
 
+/**
+ * The BEGIN of `CREATE PROCEDURE p(…) [OPTIONS(…)] BEGIN … END`: it opens the procedure's body,
+ * whose statements belong to the CREATE, though it does not start a statement.
+ */
+function procedureBody(current: readonly Token[]): boolean {
+  if (current[0]?.upper !== 'CREATE' || !current.some((t) => t.kind === 'word' && t.upper === 'PROCEDURE')) return false;
+  let depth = 0;
+  for (const t of current) {
+    if (t.kind === 'punct' && t.text === '(') depth++;
+    else if (t.kind === 'punct' && t.text === ')') depth--;
+  }
+  return depth === 0;
+}
+
 export function splitStatements(tokens: Token[]): StatementSpan[] {
   const spans: StatementSpan[] = [];
   // 'block' for procedural blocks, 'case' for CASE expressions (whose END closes them).
@@ -88,6 +102,9 @@ export function splitStatements(tokens: Token[]): StatementSpan[] {
       default:
         if (wasStart && BLOCK_OPENERS.has(t.upper) && (t.upper !== 'BEGIN' || beginsBlock(tokens, i))) {
           stack.push('block');
+        } else if (t.upper === 'BEGIN' && stack.length === 0 && procedureBody(current)) {
+          stack.push('block');
+          atStart = true;
         }
         if (STATEMENT_LEADS.has(t.upper) && (wasStart || t.upper === 'DO')) atStart = true;
     }

@@ -16,7 +16,20 @@ describe('predicate columns', () => {
   it.each([
     ['WHERE', "SELECT id FROM crm.customers WHERE ssn = '123-45-6789'", [c('ssn')]],
     ['JOIN ON', 'SELECT o.id FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id', [c('id'), o('customer_id')]],
-    ['HAVING', 'SELECT address.city, COUNT(*) AS n FROM crm.customers GROUP BY address.city HAVING MAX(ssn) > "5"', [c('ssn')]],
+    ['HAVING (and the GROUP BY)', 'SELECT address.city, COUNT(*) AS n FROM crm.customers GROUP BY address.city HAVING MAX(ssn) > "5"', [c('address.city'), c('ssn')]],
+    ['GROUP BY', 'SELECT COUNT(*) AS n FROM crm.customers GROUP BY email', [c('email')]],
+    ['GROUP BY a position', 'SELECT email, COUNT(*) AS n FROM crm.customers GROUP BY 1', [c('email')]],
+    ['DISTINCT', 'SELECT DISTINCT email FROM crm.customers', [c('email')]],
+    ['ORDER BY a position', 'SELECT ssn, id FROM crm.customers ORDER BY 1 DESC', [c('ssn')]],
+    ['ORDER BY a position after UNION ALL', 'SELECT ssn FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY 1', [c('ssn'), 'acme-analytics.crm.leads:email']],
+    ['UNION DISTINCT', "SELECT ssn FROM crm.customers UNION DISTINCT SELECT '123-45-6789'", [c('ssn')]],
+    ['INTERSECT', "SELECT COUNT(*) AS n FROM (SELECT ssn FROM crm.customers INTERSECT DISTINCT SELECT '123-45-6789')", [c('ssn')]],
+    ['EXCEPT', "SELECT ssn FROM crm.customers EXCEPT DISTINCT SELECT '123-45-6789'", [c('ssn')]],
+    ['a window in OVER', 'SELECT id, ROW_NUMBER() OVER (PARTITION BY email ORDER BY ssn) AS n FROM crm.customers', [c('email'), c('ssn')]],
+    ['an IF condition in the select list', "SELECT id, IF(ssn = '123-45-6789', 1, NULL) AS hit FROM crm.customers", [c('ssn')]],
+    ['a CASE condition in the select list', "SELECT id, CASE WHEN email LIKE '%@acme.example' THEN 'staff' END AS kind FROM crm.customers", [c('email')]],
+    ['a CASE operand', "SELECT id, CASE ssn WHEN '1' THEN 'a' ELSE 'b' END AS kind FROM crm.customers", [c('ssn')]],
+    ['NULLIF', "SELECT id, NULLIF(ssn, '123-45-6789') AS s FROM crm.customers", [c('ssn')]],
     ['ORDER BY', 'SELECT id FROM crm.customers ORDER BY ssn', [c('ssn')]],
     ['ORDER BY an output alias', 'SELECT email AS contact FROM crm.customers ORDER BY contact', [c('email')]],
     ['a named WINDOW', 'SELECT ROW_NUMBER() OVER w AS n FROM crm.customers WINDOW w AS (ORDER BY ssn)', [c('ssn')]],
@@ -34,12 +47,9 @@ describe('predicate columns', () => {
     expect(of('SELECT o.total FROM sales.orders o JOIN (SELECT id AS customer_id, email FROM crm.customers) c USING (customer_id)')).toEqual([c('id'), o('customer_id')]);
   });
 
-  it('leave GROUP BY out: it shows which rows share a value, as DISTINCT does, not the value', () => {
-    expect(of('SELECT COUNT(*) AS n FROM crm.customers GROUP BY email')).toEqual([]);
-  });
-
-  it('are empty when the columns are only returned', () => {
-    expect(of('SELECT id, ssn, UPPER(email) AS e, ROW_NUMBER() OVER (ORDER BY ssn) AS n FROM crm.customers LIMIT 10')).toEqual([]);
+  it('are empty when the columns are only returned, through functions and UNION ALL too', () => {
+    expect(of('SELECT id, ssn, UPPER(email) AS e, ROW_NUMBER() OVER (ORDER BY id) AS n FROM crm.customers LIMIT 10')).toEqual([c('id')]);
+    expect(of('SELECT ssn, CONCAT(name, email) AS x FROM crm.customers UNION ALL SELECT ssn, email FROM crm.leads')).toEqual([]);
   });
 
   it('MERGE: the ON condition', () => {

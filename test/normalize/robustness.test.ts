@@ -44,6 +44,12 @@ describe('robustness', () => {
   it('pathologically nested input is unparsed, not a stack overflow', () => {
     const nested = run(`SELECT ${'('.repeat(3000)}1${')'.repeat(3000)}`).sql.statements[0]!;
     expect(nested.parsed).toBe(false);
+    // Deeper than the stack: the literal-shape pass walks out of the parentheses in a loop.
+    for (const deep of [`SELECT ${'('.repeat(20000)}1${')'.repeat(20000)}`, `SELECT f(${'1,('.repeat(5000)}1${')'.repeat(5001)}`]) {
+      const s = run(deep).sql.statements[0]!;
+      expect(s.parsed).toBe(false);
+      expect(s.error).toMatch(/nested too deeply/);
+    }
     const chained = run(`SELECT ${'a + '.repeat(10000)}1 FROM sales.orders`).sql.statements[0]!;
     expect(chained.parsed).toBe(false);
     expect(chained.error).toMatch(/call stack/);

@@ -14,7 +14,7 @@ export const PII_CASES: PiiCase[] = [
   { sql: 'SELECT ssn AS x, email AS contact FROM crm.customers ORDER BY customer_id', expect: 'masked' },
   { sql: 'WITH c AS (SELECT * FROM crm.customers) SELECT ssn AS x, email AS contact FROM c ORDER BY customer_id', expect: 'masked' },
   { sql: 'SELECT x, contact FROM (SELECT customer_id, ssn AS x, email AS contact FROM crm.customers) ORDER BY customer_id', expect: 'masked' },
-  { sql: 'SELECT c.ssn AS x, c.email AS contact FROM crm.customers AS c JOIN sales.orders o USING (customer_id) GROUP BY c.customer_id, x, contact ORDER BY c.customer_id', expect: 'masked' },
+  { sql: 'SELECT c.ssn AS x, c.email AS contact FROM crm.customers AS c JOIN sales.orders o USING (customer_id) ORDER BY c.customer_id', expect: 'masked' },
   { sql: 'SELECT * FROM crm.customers ORDER BY customer_id', expect: 'masked' },
   { sql: 'SELECT c.* FROM crm.customers c ORDER BY customer_id', expect: 'masked' },
   { sql: 'SELECT address.street AS s, address.city AS city FROM crm.customers ORDER BY customer_id', expect: 'masked' },
@@ -26,4 +26,9 @@ export const PII_CASES: PiiCase[] = [
   { sql: `SELECT COUNT(*) AS n FROM crm.customers WHERE ssn = '${guess}'`, expect: { refused: 'sensitive_predicate' } },
   { sql: "SELECT o.order_id FROM sales.orders o JOIN crm.customers c ON o.customer_id = c.customer_id AND c.email LIKE 'a%'", expect: { refused: 'sensitive_predicate' } },
   { sql: 'SELECT customer_id FROM crm.customers ORDER BY card_number', expect: { refused: 'sensitive_predicate' } },
+  // Steering without a WHERE: the row order, a count over a guessed value, or NULL-ness answering a condition.
+  { sql: 'SELECT ssn, customer_id FROM crm.customers ORDER BY 1', expect: { refused: 'sensitive_predicate' } },
+  { sql: `SELECT COUNT(*) AS n FROM (SELECT ssn FROM crm.customers INTERSECT DISTINCT SELECT '${guess}')`, expect: { refused: 'sensitive_predicate' } },
+  { sql: `SELECT COUNT(*) AS n FROM (SELECT ssn FROM crm.customers UNION ALL SELECT '${guess}') GROUP BY ssn HAVING COUNT(*) > 1`, expect: { refused: 'sensitive_predicate' } },
+  { sql: `SELECT customer_id, IF(ssn = '${guess}', 1, NULL) AS hit FROM crm.customers`, expect: { refused: 'sensitive_predicate' } },
 ];

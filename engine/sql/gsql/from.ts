@@ -1,0 +1,190 @@
+// FROM items in polyglot-sql's tree: tables (every name form ../tables.ts qualifies), WITH names,
+// derived tables, UNNEST and array paths through a range variable, parenthesised joins, PIVOT and
+// UNPIVOT, ML.PREDICT, and the JOIN conditions and USING columns that tie them together.
+import type { StatementContext } from '../context.ts';
+import { CONSTANT, lineageTables, type Lineage } from '../lineage.ts';
+import { relationColumns } from '../relation.ts';
+import { recordFields, type DerivedRelation, type Relation, type Scope, type ValueRelation } from '../scope.ts';
+import { implicitAlias, writtenKey } from '../tables.ts';
+import { evalExpr, type ExprEnv } from './expr.ts';
+import { pivotRelation, predictRelation, unpivotRelation } from './table-operators.ts';
+import { parseStatement } from './parse.ts';
+import { factsOf } from './statement-facts.ts';
+import { analyzeQuery } from './query.ts';
+import { expectFields, ident, isNode, nameIdent, items, optionalIdent, refuse, variant, written, type Variant } from './tree.ts';
+
+const TABLE_FIELDS = new Set(['name', 'schema', 'catalog', 'alias', 'alias_explicit_as', 'only', 'final_', 'table_sample', 'system_time']);
+const JOIN_FIELDS = new Set(['this', 'on', 'using', 'kind', 'use_inner_keyword', 'use_outer_keyword', 'nesting_group', 'deferred_condition', 'directed']);
+/** Join kinds BigQuery has; polyglot's `Implicit` is the comma. */
+const JOIN_KINDS = new Set(['Inner', 'Left', 'Right', 'Full', 'Outer', 'Cross', 'Implicit']);
+/** Array producers whose elements are never STRUCTs: their UNNEST has no fields. */
+const SCALAR_ARRAYS = new Set(['GENERATE_ARRAY', 'GENERATE_DATE_ARRAY', 'GENERATE_TIMESTAMP_ARRAY', 'SPLIT', 'REGEXP_EXTRACT_ALL']);
+
+/** A SELECT's FROM list and its joins, in the order they are written. */
+export function addFromClause(scope: Scope, from: unknown, joins: unknown, ctx: StatementContext): void {
+  if (from != null) {
+    if (!isNode(from)) refuse('FROM of an unexpected shape', from);
+    for (const item of items(from.expressions)) addFromItem(scope, item, ctx);
+  }
+  for (const join of items(joins)) addJoin(scope, join, ctx);
+}
+
+function addJoin(scope: Scope, node: unknown, ctx: StatementContext): void {
+  const v = variant({ join: node }, 'JOIN');
+  expectFields(v, JOIN_FIELDS, 'JOIN');
+  if (!JOIN_KINDS.has(String(v.body.kind))) refuse(`${String(v.body.kind)} JOIN`, v.node);
+  // USING against a parenthesised join would have to find the column among several relations.
+  const right = variant(v.body.this, 'JOIN').kind;
+  if (items(v.body.using).length > 0 && (right === 'joined_table' || right === 'paren')) refuse('JOIN … USING with a parenthesised join on its right', v.node);
+  const relation = addFromItem(scope, v.body.this, ctx);
+  if (v.body.on != null) ctx.predicate(evalExpr(v.body.on, { scope, ctx }));
+  for (const u of items(v.body.using)) scope.join(ident(u, 'USING column').name.toLowerCase(), relation, ctx);
+}
+
+/** Adds the item's range variables to the scope; returns the one a USING list joins to. */
+function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): Relation {
+  const v = variant(node, 'FROM item');
+  if (v.kind === 'joined_table') {
+    expectFields(v, new Set(['left', 'joins']), 'parenthesised join');
+    const first = addFromItem(scope, v.body.left, ctx);
+    for (const join of items(v.body.joins)) addJoin(scope, join, ctx);
+    return first;
+  }
+  // `UNNEST(x) AS e` and `(…) TABLESAMPLE …` come wrapped around the item they qualify.
+  let item = v;
+  let alias: string | undefined;
+  for (;;) {
+    if (item.kind === 'alias') {
+      expectFields(item, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'aliased FROM item');
+      alias ??= nameIdent(item.body.alias, 'alias').name.toLowerCase(); // the outermost alias is the one in force
+      item = variant(item.body.this, 'FROM item');
+    } else if (item.kind === 'annotated') {
+      expectFields(item, new Set(['this']), 'annotated FROM item');
+      item = variant(item.body.this, 'FROM item');
+    } else if (item.kind === 'paren') {
+      // `((a JOIN b) JOIN c)`: the parentheses only group.
+      expectFields(item, new Set(['this']), 'parenthesised FROM item');
+      item = variant(item.body.this, 'FROM item');
+      if (item.kind === 'joined_table' && alias === undefined) return addFromItem(scope, item.node, ctx);
+    } else if (item.kind === 'table_sample') {
+      expectFields(item, new Set(['this', 'sample']), 'TABLESAMPLE');
+      if (isNode(item.body.sample)) evalExpr(item.body.sample.size, { scope, ctx });
+      item = variant(item.body.this, 'FROM item');
+    } else {
+      break;
+    }
+  }
+  const relation = withAlias(fromRelation(scope, item, ctx), alias);
+  scope.relations.push(relation);
+  if (item.kind === 'unnest' && item.body.with_ordinality === true) {
+    const offset = optionalIdent(item.body.offset_alias, 'WITH OFFSET alias')?.name ?? 'offset';
+    scope.relations.push({ kind: 'value', alias: offset.toLowerCase(), value: CONSTANT, fields: null, tables: new Set() });
+  }
+  return relation;
+}
+
+function aliasOf(v: Variant): string | undefined {
+  return optionalIdent(v.body.alias, 'alias')?.name.toLowerCase();
+}
+
+function fromRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation {
+  const env: ExprEnv = { scope, ctx };
+  switch (v.kind) {
+    case 'table':
+      return namedRelation(scope, v, ctx);
+    case 'subquery': {
+      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword', 'modifiers_inside']), 'derived table');
+      const result = analyzeQuery(v.body.this, scope.parent, scope.ctes, ctx);
+      return { kind: 'derived', alias: aliasOf(v), columns: relationColumns(result), tables: result.tables };
+    }
+    case 'unnest': {
+      expectFields(v, new Set(['this', 'with_ordinality', 'alias', 'offset_alias']), 'UNNEST');
+      const value = evalExpr(v.body.this, env);
+      return { kind: 'value', alias: aliasOf(v), value, fields: unnestFields(v.body.this, value, ctx), tables: lineageTables(value) };
+    }
+    case 'pivot':
+      return withAlias(pivotRelation(v, scope, (item) => itemRelation(scope, item, ctx), ctx), aliasOf(v));
+    case 'unpivot':
+      return withAlias(unpivotRelation(v, scope, (item) => itemRelation(scope, item, ctx), ctx), aliasOf(v));
+    case 'function':
+      return predictRelation(v, scope, (item) => itemRelation(scope, item, ctx), ctx);
+    default:
+      return refuse(`FROM item ${v.kind}`, v.node);
+  }
+}
+
+function withAlias<R extends Relation>(relation: R, alias: string | undefined): R {
+  return alias === undefined ? relation : { ...relation, alias };
+}
+
+/**
+ * `FOR SYSTEM_TIME AS OF expr` reaches the tree as text; the expression is parsed on its own so
+ * what it reads (a subquery, say) is analysed like any other value.
+ */
+function systemTime(clause: unknown, v: Variant, ctx: StatementContext): unknown {
+  const match = typeof clause === 'string' ? /^\s*FOR\s+SYSTEM_TIME\s+AS\s+OF\s+([\s\S]+)$/i.exec(clause) : null;
+  if (match === null) return refuse('FOR SYSTEM_TIME of an unexpected form', v.node);
+  // An expression polyglot does not read reached it as a placeholder literal (parser-text.ts).
+  const expression = factsOf(ctx)?.masked?.get(match[1]!.trim()) ?? match[1]!;
+  const parsed = parseStatement(`SELECT ${expression}`);
+  const select = parsed.error === undefined ? variant(parsed.ast, 'FOR SYSTEM_TIME') : undefined;
+  const values = select?.kind === 'select' ? items(select.body.expressions) : [];
+  if (values.length !== 1 || select!.body.from != null) return refuse('FOR SYSTEM_TIME expression that does not parse on its own', v.node);
+  // Text after the expression that reads as an alias is not part of it: BigQuery takes none there.
+  if (variant(values[0], 'FOR SYSTEM_TIME').kind === 'alias') return refuse('FOR SYSTEM_TIME expression followed by a name', v.node);
+  return values[0];
+}
+
+/** The relation a FROM item stands for on its own (the input of PIVOT and UNPIVOT). */
+function itemRelation(scope: Scope, node: unknown, ctx: StatementContext): Relation {
+  const v = variant(node, 'FROM item');
+  if (v.kind === 'joined_table') return refuse('PIVOT over a join', v.node);
+  return fromRelation(scope, v, ctx);
+}
+
+function unnestFields(expr: unknown, value: Lineage, ctx: StatementContext): ValueRelation['fields'] {
+  const fields = recordFields(value, ctx);
+  if (fields !== undefined) return fields;
+  const v = variant(expr, 'UNNEST argument');
+  if (v.kind === 'function' && SCALAR_ARRAYS.has(String(v.body.name).toUpperCase())) return null;
+  if (v.kind === 'split' || v.kind === 'generate_date_array') return null;
+  if (v.kind === 'array_func') {
+    const elements = items(v.body.expressions).map((e) => variant(e, 'array element').kind);
+    if (elements.every((k) => k === 'literal' || k === 'boolean' || k === 'null' || k === 'parameter' || k === 'placeholder')) return null;
+  }
+  return undefined;
+}
+
+/**
+ * A table, a WITH name, or an array path through a range variable (`FROM t, t.items`), decided as
+ * BigQuery decides it on the identifiers as written (as ../from.ts does): only a path of two or
+ * more identifiers whose first one is a range variable in scope is an array path, and only a
+ * single identifier can name a WITH query.
+ */
+function namedRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation {
+  expectFields(v, TABLE_FIELDS, 'table');
+  if (v.body.only === true || v.body.final_ === true) refuse('table modifier', v.node);
+  if (isNode(v.body.table_sample)) evalExpr(v.body.table_sample.size, { scope, ctx });
+  if (v.body.system_time != null) evalExpr(systemTime(v.body.system_time, v, ctx), { scope, ctx });
+  const idents = [v.body.catalog, v.body.schema, v.body.name].filter((p) => p != null).map((p) => nameIdent(p, 'table name'));
+  // BigQuery reads a wildcard table only back-quoted; the parser also accepts `ds.t*` and `ds.*`.
+  if (idents.some((i) => !i.quoted && i.name.includes('*'))) refuse('wildcard table name without back quotes', v.node);
+  const path = written(idents);
+  const alias = aliasOf(v);
+  const lower = path.map((p) => p.toLowerCase());
+  if (lower.length === 1) {
+    const cte = scope.ctes?.find(lower[0]!);
+    if (cte !== undefined && lower[0]!.includes('.')) refuse(`WITH name \`${path[0]}\` that is also a table name`, v.node);
+    if (cte !== undefined) {
+      ctx.explained.add(writtenKey(path));
+      return { ...cte, alias: alias ?? lower[0]! } satisfies DerivedRelation;
+    }
+  }
+  if (lower.length >= 2 && scope.rangeVariable(lower[0]!) !== undefined) {
+    const value = scope.resolve(lower, ctx);
+    ctx.explained.add(writtenKey(path));
+    return { kind: 'value', alias: alias ?? implicitAlias(path), value, fields: recordFields(value, ctx), tables: lineageTables(value) };
+  }
+  const name = ctx.table(path, 'read');
+  return { kind: 'table', alias: alias ?? implicitAlias(path), id: name.id, fields: ctx.catalog.table(name.id) };
+}

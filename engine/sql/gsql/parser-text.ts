@@ -1,0 +1,357 @@
+// Equivalent spellings polyglot-sql reads, for what BigQuery accepts and it refuses or misreads.
+// Only the spelling changes, never the meaning, and only by inserting text:
+//   `INSERT t …`          → `INSERT INTO t …` (INTO is optional in BigQuery)
+//   `ds.311_requests`     → ds.`311_requests` (a path part after a dot may begin with a digit;
+//                           polyglot reads `311` as a number and `_requests` as an alias)
+//   `UPDATE p-1.ds.t`     → UPDATE `p-1.ds.t` (a dashed project in an UPDATE or INSERT target)
+//   `UNNEST(x) table`, `table.a` → UNNEST(x) `table`, `table`.a (TABLE is not reserved in BigQuery;
+//                           polyglot reads it only as the keyword). Only where it cannot be the
+//                           keyword: glued to a dot after it, or an alias (after AS, `)` or a name,
+//                           before a comma, `)`, the end or a clause keyword)
+//   `WINDOW w2 AS w1`     → WINDOW w2 AS (w1) (a named window that is another, unchanged; polyglot
+//                           reads only the parenthesised form)
+// and, text of the same length in its place (no position moves):
+//   `FOR SYSTEM_TIME AS OF f(x)` → `… AS OF '#0  '` (polyglot keeps the clause as text and stops
+//                           at a call's parenthesis); the analysis reads the expression as written
+//                           through `masked` (from.ts).
+//   `r"\d+"`, `rb"\x53"`    → `"    "`, `b"     "` (a raw literal with a backslash: polyglot stops
+//                           at `\"` or refuses raw bytes); the analysis reads a literal as a
+//                           constant whatever its content, so only the content is blanked.
+//   `RETURNS STRUCT<a INT64>` → `RETURNS INT64          ` in CREATE FUNCTION (polyglot reads no
+//                           parameterised return type; the analysis does not read the type).
+// Every position polyglot reports (its error message, the spans in its tree) is moved back to the
+// statement as written. The token scan still checks the original text.
+import type { Token } from '../lexer.ts';
+import { RESERVED } from '../keywords.ts';
+import { readPath } from '../scan.ts';
+import type { StatementSpan } from '../split.ts';
+import type { ParseResult } from './parse.ts';
+
+/** Text inserted before `at`, an offset in the statement as written. */
+interface Insertion {
+  at: number;
+  text: string;
+}
+
+/** Where an insertion lies in the parser's text: offset, and line with 0-based column. */
+interface Placed {
+  offset: number;
+  line: number;
+  column: number;
+  length: number;
+}
+
+export interface ParserText {
+  sql: string;
+  placed: readonly Placed[];
+  /** Placeholder string literals (with their quotes) and the expressions written in their place. */
+  masked: ReadonlyMap<string, string>;
+}
+
+function isWord(t: Token | undefined, upper: string): boolean {
+  return t !== undefined && t.kind === 'word' && t.upper === upper;
+}
+
+/** A word that begins with a digit: the lexer makes one only of a path part after a dot. */
+function isDigitPart(t: Token): boolean {
+  const c = t.text.charCodeAt(0);
+  return t.kind === 'word' && c >= 48 && c <= 57;
+}
+
+/** Number spellings BigQuery reads: decimal (with fraction and exponent) and hexadecimal. */
+const NUMBER = /^(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|0[xX][0-9a-fA-F]+)$/;
+
+/** A number glued after a dash glued to a name: a piece of `my-project-123.ds.t` (../scan.ts checks it). */
+function dashedPiece(tokens: readonly Token[], i: number): boolean {
+  const dash = tokens[i - 1];
+  const before = tokens[i - 2];
+  return dash !== undefined && before !== undefined && dash.kind === 'punct' && dash.text === '-' && before.end === dash.start && dash.end === tokens[i]!.start;
+}
+
+/**
+ * The token range of an UPDATE or INSERT target whose first name holds dashes (`acme-analytics.sales.orders`):
+ * polyglot reads dashed names in FROM but not there. Back-quoted whole, the path means the same.
+ */
+function dashedTarget(tokens: readonly Token[]): { first: number; last: number } | undefined {
+  let at: number;
+  if (isWord(tokens[0], 'UPDATE')) at = 1;
+  else if (isWord(tokens[0], 'INSERT')) at = isWord(tokens[1], 'INTO') ? 2 : 1;
+  else return undefined;
+  const read = readPath(tokens as Token[], at);
+  if (read === undefined || read.malformed !== undefined || !read.path[0]!.includes('-')) return undefined;
+  for (let i = at; i < read.next; i++) if (tokens[i]!.kind === 'quoted') return undefined;
+  return { first: at, last: read.next - 1 };
+}
+
+function isPunct(t: Token | undefined, text: string): boolean {
+  return t !== undefined && t.kind === 'punct' && t.text === text;
+}
+
+/**
+ * In each WINDOW clause (WINDOW is reserved: it begins one, unless it is the pipe operator
+ * `|> WINDOW`), the names of windows defined as another window without parentheses: `w1` in
+ * `WINDOW w1 AS (…), w2 AS w1`.
+ */
+function windowReferences(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'WINDOW') || (isPunct(tokens[i - 1], '>') && isPunct(tokens[i - 2], '|'))) return;
+    let j = i + 1;
+    for (;;) {
+      const name = tokens[j];
+      if (name === undefined || (name.kind !== 'word' && name.kind !== 'quoted') || !isWord(tokens[j + 1], 'AS')) return;
+      const spec = tokens[j + 2];
+      if (isPunct(spec, '(')) {
+        // Past the parenthesised specification.
+        let depth = 0;
+        let k = j + 2;
+        for (; k < tokens.length; k++) {
+          if (isPunct(tokens[k], '(')) depth++;
+          else if (isPunct(tokens[k], ')') && --depth === 0) break;
+        }
+        j = k + 1;
+      } else if (spec !== undefined && (spec.kind === 'word' || spec.kind === 'quoted')) {
+        out.push(spec);
+        j += 3;
+      } else {
+        return;
+      }
+      if (!isPunct(tokens[j], ',')) return;
+      j++;
+    }
+  });
+  return out;
+}
+
+/** Words after an alias that end it: clause and join keywords. */
+const AFTER_ALIAS = new Set([
+  'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
+  'RIGHT', 'FULL', 'CROSS', 'ON', 'USING', 'WITH', 'TABLESAMPLE', 'PIVOT', 'UNPIVOT',
+]);
+
+/**
+ * The word `table` where BigQuery reads a name and polyglot the keyword TABLE: glued to a dot that
+ * a name follows (`table.a`; the keyword is followed by a name or `<`, never a dot), or an alias
+ * (after AS, a `)` or a name that is not reserved, and before a comma, a `)`, a `;`, the end of the
+ * statement or a clause keyword, where the keyword never stands).
+ */
+function tableNames(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'TABLE')) return;
+    const before = tokens[i - 1];
+    const after = tokens[i + 1];
+    if (isPunct(before, '.')) return;
+    if (isPunct(after, '.') && after!.start === t.end && (tokens[i + 2]?.kind === 'word' || tokens[i + 2]?.kind === 'quoted')) {
+      out.push(t);
+      return;
+    }
+    const ends = after === undefined || isPunct(after, ',') || isPunct(after, ')') || isPunct(after, ';') || (after.kind === 'word' && AFTER_ALIAS.has(after.upper));
+    const aliasPlace = isWord(before, 'AS') || isPunct(before, ')') || before?.kind === 'quoted' || (before?.kind === 'word' && !RESERVED.has(before.upper));
+    if (ends && aliasPlace) out.push(t);
+  });
+  return out;
+}
+
+function insertions(span: StatementSpan): Insertion[] {
+  const out: Insertion[] = [];
+  const tokens = span.tokens;
+  const [first, second] = tokens;
+  if (isWord(first, 'INSERT') && second !== undefined && !isWord(second, 'INTO')) out.push({ at: second.start - span.start, text: 'INTO ' });
+  const target = dashedTarget(tokens);
+  if (target !== undefined) out.push({ at: tokens[target.first]!.start - span.start, text: '`' }, { at: tokens[target.last]!.end - span.start, text: '`' });
+  tokens.forEach((t, i) => {
+    if (!isDigitPart(t) || (target !== undefined && i >= target.first && i <= target.last)) return;
+    out.push({ at: t.start - span.start, text: '`' }, { at: t.end - span.start, text: '`' });
+  });
+  for (const name of tableNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
+  for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
+  // Stable: INTO goes before a target's opening back-quote at the same place.
+  return out.sort((a, b) => a.at - b.at);
+}
+
+/** Clause and join keywords that end a FOR SYSTEM_TIME expression at its own depth. */
+const AFTER_FROM_ITEM = new Set([
+  'AS', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'NATURAL', 'LATERAL', 'ON', 'USING', 'WHERE', 'GROUP', 'HAVING',
+  'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'TABLESAMPLE', 'FOR', 'PIVOT', 'UNPIVOT',
+]);
+
+/** Token range of each `FOR SYSTEM_TIME AS OF` expression that holds a parenthesis. */
+function systemTimeExpressions(tokens: readonly Token[]): { first: number; last: number }[] {
+  const out: { first: number; last: number }[] = [];
+  for (let i = 0; i + 4 < tokens.length; i++) {
+    if (!(isWord(tokens[i], 'FOR') && isWord(tokens[i + 1], 'SYSTEM_TIME') && isWord(tokens[i + 2], 'AS') && isWord(tokens[i + 3], 'OF'))) continue;
+    const first = i + 4;
+    let depth = 0;
+    let parens = false;
+    let j = first;
+    for (; j < tokens.length; j++) {
+      const t = tokens[j]!;
+      if (t.kind === 'punct' && (t.text === '(' || t.text === '[')) {
+        depth++;
+        parens = true;
+      } else if (t.kind === 'punct' && (t.text === ')' || t.text === ']')) {
+        if (depth === 0) break;
+        depth--;
+      } else if (depth === 0 && ((t.kind === 'punct' && (t.text === ',' || t.text === ';')) || (t.kind === 'word' && AFTER_FROM_ITEM.has(t.upper)))) {
+        break;
+      }
+    }
+    if (parens && j > first) out.push({ first, last: j - 1 });
+  }
+  return out;
+}
+
+/**
+ * `statement` with each FOR SYSTEM_TIME expression that polyglot does not read replaced by a
+ * string literal of the same length, when it fits on its line.
+ */
+function maskSystemTimes(statement: string, span: StatementSpan): { sql: string; masked: Map<string, string> } {
+  const masked = new Map<string, string>();
+  let sql = statement;
+  for (const range of systemTimeExpressions(span.tokens)) {
+    const start = span.tokens[range.first]!.start - span.start;
+    const end = span.tokens[range.last]!.end - span.start;
+    const written = statement.slice(start, end);
+    const tag = `#${masked.size}`;
+    if (written.includes('\n') || written.length < tag.length + 2) continue;
+    const placeholder = `'${tag}${' '.repeat(written.length - tag.length - 2)}'`;
+    masked.set(placeholder, written);
+    sql = sql.slice(0, start) + placeholder + sql.slice(end);
+  }
+  return { sql, masked };
+}
+
+/** A raw string or bytes literal on one line whose body holds a backslash. */
+const RAW = /^(?:[rR][bB]?|[bB][rR])(['"])(?!\1\1)[^\n]*\\[^\n]*\1$/;
+
+/**
+ * `statement` with each raw literal polyglot may misread blanked to a plain one of the same length.
+ * Not under PIVOT, whose IN values name output columns.
+ */
+function blankRawLiterals(statement: string, span: StatementSpan): string {
+  if (span.tokens.some((t) => isWord(t, 'PIVOT'))) return statement;
+  let sql = statement;
+  for (const t of span.tokens) {
+    if (t.kind !== 'string' || !RAW.test(t.text)) continue;
+    const bytes = /^[bB]|^[rR][bB]/.test(t.text) ? 'b' : '';
+    const quote = t.text.at(-1)!;
+    const plain = `${bytes}${quote}${' '.repeat(t.text.length - bytes.length - 2)}${quote}`;
+    sql = sql.slice(0, t.start - span.start) + plain + sql.slice(t.end - span.start);
+  }
+  return sql;
+}
+
+/** Words that end a function's return type at its own depth. */
+const AFTER_RETURN_TYPE = new Set(['AS', 'LANGUAGE', 'OPTIONS', 'DETERMINISTIC', 'NOT', 'REMOTE']);
+
+/** `statement` with a CREATE FUNCTION's parameterised return type blanked to INT64 of the same length. */
+function blankReturnType(statement: string, span: StatementSpan): string {
+  const tokens = span.tokens;
+  if (!isWord(tokens[0], 'CREATE')) return statement;
+  const returns = tokens.findIndex((t) => isWord(t, 'RETURNS'));
+  if (returns < 0 || !tokens.slice(1, returns).some((t) => isWord(t, 'FUNCTION'))) return statement;
+  let last = returns;
+  let angled = false;
+  for (let depth = 0, i = returns + 1; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (depth === 0 && t.kind === 'word' && AFTER_RETURN_TYPE.has(t.upper)) break;
+    if (t.kind === 'punct' && (t.text === '<' || t.text === '(')) {
+      depth++;
+      angled ||= t.text === '<';
+    } else if (t.kind === 'punct' && (t.text === '>' || t.text === ')')) depth--;
+    last = i;
+  }
+  if (!angled) return statement;
+  const start = tokens[returns + 1]!.start - span.start;
+  const end = tokens[last]!.end - span.start;
+  const blank = statement.slice(start, end).replace(/[^\n]/g, ' ');
+  return statement.slice(0, start) + 'INT64' + blank.slice(5) + statement.slice(end);
+}
+
+/**
+ * The statement as handed to polyglot-sql, or why it is not: a spelling BigQuery refuses, or
+ * positions that could not be moved back (text before an insertion must be ASCII, where
+ * polyglot's offsets and columns count as strings do).
+ */
+export function parserText(text: string, span: StatementSpan): ParserText | { error: string } {
+  // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
+  const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
+  if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
+  const { sql: statement, masked } = maskSystemTimes(blankReturnType(blankRawLiterals(text.slice(span.start, span.end), span), span), span);
+  const edits = insertions(span);
+  if (edits.length === 0) return { sql: statement, placed: [], masked };
+  const last = edits.at(-1)!.at;
+  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO, a path part beginning with a digit or a named window defined as another (WINDOW w2 AS w1) after non-ASCII text is not read' };
+  let sql = '';
+  let from = 0;
+  const placed: Placed[] = [];
+  for (const e of edits) {
+    sql += statement.slice(from, e.at);
+    from = e.at;
+    const lineStart = sql.lastIndexOf('\n') + 1;
+    placed.push({ offset: sql.length, line: sql.split('\n').length, column: sql.length - lineStart, length: e.text.length });
+    sql += e.text;
+  }
+  return { sql: sql + statement.slice(from), placed, masked };
+}
+
+/** A 0-based index in the parser's text (or line) as written: inserted text before it removed. */
+function written(index: number, inserted: readonly { at: number; length: number }[]): number {
+  let shift = 0;
+  for (const i of inserted) {
+    if (index >= i.at + i.length) shift += i.length;
+    else if (index > i.at) shift += index - i.at;
+  }
+  return index - shift;
+}
+
+function onLine(placed: readonly Placed[], line: number): { at: number; length: number }[] {
+  return placed.filter((p) => p.line === line).map((p) => ({ at: p.column, length: p.length }));
+}
+
+interface Span {
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+}
+
+function isSpan(value: unknown): value is Span {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Record<string, unknown>;
+  return typeof s.start === 'number' && typeof s.end === 'number' && typeof s.line === 'number' && typeof s.column === 'number';
+}
+
+function restoreSpans(value: unknown, placed: readonly Placed[], offsets: readonly { at: number; length: number }[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) restoreSpans(v, placed, offsets);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'span' && isSpan(v)) {
+      v.start = written(v.start, offsets);
+      v.end = written(v.end, offsets);
+      v.column = written(v.column - 1, onLine(placed, v.line)) + 1;
+    } else {
+      restoreSpans(v, placed, offsets);
+    }
+  }
+}
+
+const POSITION = /line (\d+), column (\d+)/;
+
+/** The parse result with its positions moved back to the statement as written. */
+export function restorePositions(result: ParseResult, text: ParserText): ParseResult {
+  if (text.placed.length === 0) return result;
+  if (result.error === undefined) {
+    restoreSpans(result.ast, text.placed, text.placed.map((p) => ({ at: p.offset, length: p.length })));
+    return result;
+  }
+  const error = result.error.replace(POSITION, (_whole, line: string, column: string) => {
+    const l = Number(line);
+    return `line ${l}, column ${written(Number(column) - 1, onLine(text.placed, l)) + 1}`;
+  });
+  return { error };
+}

@@ -1,0 +1,240 @@
+// Lineage of queries in polyglot-sql's tree: WITH (and WITH RECURSIVE), set operations, and the
+// clauses of each SELECT. Results have the shape of the current analyzer's (../query.ts), so
+// ../statement.ts turns the outermost one into outputs the same way.
+import type { StatementContext } from '../context.ts';
+import { CONSTANT, transformed, type Lineage } from '../lineage.ts';
+import { relationColumns, type QueryResult } from '../relation.ts';
+import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
+import { writtenKey } from '../tables.ts';
+import { combineBranches, sameColumns } from './branches.ts';
+import { evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
+import { addFromClause } from './from.ts';
+import { selectList } from './select-list.ts';
+import { variablesOf } from './statement-facts.ts';
+import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
+
+const SET_OPERATIONS = new Set(['union', 'intersect', 'except']);
+const SELECT_FIELDS = new Set([
+  'expressions', 'from', 'joins', 'where_clause', 'group_by', 'having', 'qualify', 'order_by', 'limit', 'offset', 'distinct',
+  'with', 'windows', 'kind', 'qualify_after_window',
+]);
+const SET_FIELDS = new Set(['left', 'right', 'all', 'distinct', 'with', 'order_by', 'limit', 'offset']);
+/** A parenthesised query used as a query (a set operation branch, a WITH body). */
+const WRAPPED_QUERY_FIELDS = new Set(['this', 'alias_explicit_as', 'lateral', 'modifiers_inside']);
+/** How many rounds a recursive WITH query is re-read for its lineage to settle. */
+const RECURSION_ROUNDS = 8;
+
+export function isQuery(v: Variant): boolean {
+  return v.kind === 'select' || SET_OPERATIONS.has(v.kind);
+}
+
+/** A SELECT's scope and select aliases, where an ORDER BY written after a set operation resolves names. */
+interface SelectTail {
+  readonly env: ExprEnv;
+}
+
+interface Analysed {
+  readonly result: QueryResult;
+  /** The last SELECT of the query, where ORDER BY after a set operation is resolved. */
+  readonly last: SelectTail | undefined;
+}
+
+export function analyzeQuery(node: unknown, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext): QueryResult {
+  return query(node, outer, ctes, ctx).result;
+}
+
+function query(node: unknown, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext): Analysed {
+  const v = variant(node, 'query');
+  if (v.kind === 'subquery') {
+    expectFields(v, WRAPPED_QUERY_FIELDS, 'parenthesised query');
+    if (v.body.lateral === true) refuse('LATERAL', v.node);
+    return query(v.body.this, outer, ctes, ctx);
+  }
+  if (v.kind === 'select') return select(v, outer, ctes, ctx, []);
+  if (SET_OPERATIONS.has(v.kind)) return setOperation(v, outer, ctes, ctx);
+  return refuse(`query of kind ${v.kind}`, v.node);
+}
+
+/** `a UNION ALL b UNION ALL c` as its branches, left to right (the tree nests to the left). */
+function setBranches(v: Variant, kind: string, all: boolean, out: unknown[]): void {
+  const left = variant(v.body.left, 'set operation branch');
+  const plain = left.kind === kind && left.body.all === all && !hasTail(left);
+  if (plain) setBranches(left, kind, all, out);
+  else out.push(v.body.left);
+  out.push(v.body.right);
+}
+
+function hasTail(v: Variant): boolean {
+  return v.body.with != null || v.body.order_by != null || v.body.limit != null || v.body.offset != null;
+}
+
+function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext): Analysed {
+  expectFields(v, SET_FIELDS, `${v.kind.toUpperCase()}`);
+  const env = v.body.with != null ? defineCtes(v.body.with, ctes, ctx) : ctes;
+  const branches: unknown[] = [];
+  setBranches(v, v.kind, v.body.all === true, branches);
+  const results: QueryResult[] = [];
+  let last: SelectTail | undefined;
+  for (const branch of branches) {
+    const analysed = query(branch, outer, env, ctx);
+    results.push(analysed.result);
+    last = analysed.last;
+  }
+  const result = combineBranches(results);
+  // Every set operation but UNION ALL compares whole rows: which rows come back (or how many)
+  // answers whether a value is among the other branch's, so every column steers the result.
+  if (v.kind !== 'union' || v.body.all !== true) for (const r of results) for (const c of r.columns) ctx.predicate(c.lineage);
+  if (v.body.order_by != null) {
+    // ORDER BY after a set operation names the result's columns, else what the last branch reads.
+    const aliases = new Map(last?.env.aliases);
+    for (const c of results[0]!.columns) if (!aliases.has(c.name)) aliases.set(c.name, CONSTANT);
+    const late: ExprEnv = { scope: last?.env.scope ?? new Scope(outer, env), ctx, aliases };
+    orderBy(v.body.order_by, late, result.columns);
+  }
+  limit(v.body.limit, v.body.offset, { scope: new Scope(outer, env), ctx });
+  return { result, last };
+}
+
+function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
+  if (!isNode(node)) refuse('ORDER BY of an unexpected shape', node);
+  for (const key of Object.keys(node)) if (key !== 'expressions' && key !== 'comments' && node[key] != null && node[key] !== false) refuse(`ORDER BY with ${key}`, node);
+  for (const item of items(node.expressions)) {
+    const position = isNode(item) ? byPosition(item.this, columns) : undefined;
+    env.ctx.predicate(position ?? evalOrdered([item], env)[0]!);
+  }
+}
+
+/**
+ * `ORDER BY 2`, `GROUP BY 1`: an integer literal names the select-list column at that position
+ * (1-based), whose value then steers the result; undefined for any other expression. Behind a `*`
+ * of a table whose columns are not known, the position is not known either: every column.
+ */
+function byPosition(node: unknown, columns: readonly DerivedColumn[]): Lineage | undefined {
+  const v = variant(node, 'expression');
+  if (v.kind !== 'literal' || v.body.literal_type !== 'number' || !/^[0-9]+$/.test(String(v.body.value))) return undefined;
+  const position = Number(v.body.value);
+  if (columns.slice(0, position).some((c) => c.lookup !== undefined || c.name === '*')) return transformed(columns.map((c) => c.lineage));
+  const column = columns[position - 1];
+  return column === undefined ? refuse(`position ${position} past the select list`, v.node) : column.lineage;
+}
+
+function limit(count: unknown, offset: unknown, env: ExprEnv): void {
+  for (const clause of [count, offset]) {
+    if (clause == null) continue;
+    // A set operation's LIMIT is the value itself; a SELECT's is `{this}`.
+    if (isNode(clause) && 'this' in clause) evalExpr(clause.this, env);
+    else evalExpr(clause, env);
+  }
+}
+
+function defineCtes(withNode: unknown, ctes: CteEnv | undefined, ctx: StatementContext): CteEnv {
+  if (!isNode(withNode)) return refuse('WITH of an unexpected shape', withNode);
+  if (withNode.search != null) refuse('WITH … SEARCH', withNode);
+  const env = new CteEnv(ctes);
+  for (const entry of items(withNode.ctes)) {
+    if (!isNode(entry)) refuse('WITH entry of an unexpected shape', entry);
+    const name = ident(entry.alias, 'WITH name').name;
+    if (items(entry.columns).length > 0 || items(entry.key_expressions).length > 0) refuse('WITH column lists', entry);
+    const key = name.toLowerCase();
+    const result = withNode.recursive === true ? recursiveQuery(key, entry.this, env, ctx) : analyzeQuery(entry.this, variablesOf(ctx), env, ctx);
+    env.define(key, { kind: 'derived', alias: key, columns: relationColumns(result), tables: result.tables });
+    ctx.explained.add(writtenKey([name]));
+  }
+  return env;
+}
+
+/**
+ * A WITH RECURSIVE entry: its name is visible in its own body, standing for the rows found so
+ * far. The body is read again with the lineage found so far until that lineage stops growing.
+ */
+function recursiveQuery(name: string, body: unknown, env: CteEnv, ctx: StatementContext): QueryResult {
+  const base = baseBranch(body);
+  let result = analyzeQuery(base, variablesOf(ctx), env, ctx);
+  for (let round = 0; round < RECURSION_ROUNDS; round++) {
+    const inner = new CteEnv(env);
+    inner.define(name, { kind: 'derived', alias: name, columns: relationColumns(result), tables: result.tables });
+    const next = analyzeQuery(body, variablesOf(ctx), inner, ctx);
+    if (sameColumns(next, result)) return next;
+    result = next;
+  }
+  return refuse(`recursive WITH query ${name} whose lineage does not settle`, body);
+}
+
+/** The non-recursive first branch of a recursive body (`base UNION ALL step`), or the body. */
+function baseBranch(body: unknown): unknown {
+  let v = variant(body, 'query');
+  while (v.kind === 'subquery') v = variant(v.body.this, 'query');
+  while (SET_OPERATIONS.has(v.kind)) v = variant(v.body.left, 'query');
+  return v.node;
+}
+
+function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext, resultNames: readonly string[]): Analysed {
+  expectFields(v, SELECT_FIELDS, 'SELECT');
+  const body = v.body;
+  const env0 = body.with != null ? defineCtes(body.with, ctes, ctx) : ctes;
+  const scope = new Scope(outer, env0);
+  addFromClause(scope, body.from, body.joins, ctx);
+  const env: ExprEnv = { scope, ctx, windows: namedWindows(items(body.windows), { scope, ctx }) };
+  if (body.where_clause != null) ctx.predicate(clauseValue(body.where_clause, 'WHERE', env));
+
+  // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
+  if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
+  const { columns, aliases } = selectList(items(body.expressions), env);
+  for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
+  const late: ExprEnv = { scope, ctx, aliases, windows: env.windows };
+  // Predicates: what chooses, groups or orders rows. WHERE, HAVING, QUALIFY and ORDER BY choose
+  // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
+  // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
+  // record theirs (evalWindowSpec).
+  if (body.group_by != null) groupBy(body.group_by, late, columns);
+  if (body.distinct === true) for (const c of columns) ctx.predicate(c.lineage);
+  if (body.having != null) ctx.predicate(clauseValue(body.having, 'HAVING', late));
+  if (body.qualify != null) ctx.predicate(clauseValue(body.qualify, 'QUALIFY', late));
+  if (body.order_by != null) orderBy(body.order_by, late, columns);
+  limit(body.limit, body.offset, env);
+
+  const kind = body.kind == null ? undefined : String(body.kind).toUpperCase();
+  const valueTable = kind === undefined ? undefined : kind === 'STRUCT' ? 'struct' : kind === 'VALUE' ? 'value' : refuse(`SELECT AS ${kind}`, v.node);
+  return { result: { columns, valueTable, tables: scope.tables() }, last: { env: late } };
+}
+
+/**
+ * The WINDOW clause: each named window's lineage (what it partitions and orders by, with the
+ * window it names, in any order BigQuery takes them); each is a predicate (evalWindowSpec).
+ */
+function namedWindows(entries: readonly unknown[], base: ExprEnv): Map<string, readonly Lineage[]> {
+  const specs = new Map<string, unknown>();
+  for (const w of entries) {
+    if (!isNode(w)) return refuse('WINDOW entry of an unexpected shape', w);
+    const name = ident(w.name, 'WINDOW name').name.toLowerCase();
+    if (specs.has(name)) refuse(`WINDOW ${name} defined twice`, w);
+    specs.set(name, w.spec);
+  }
+  const windows = new Map<string, readonly Lineage[]>();
+  const env: ExprEnv = { ...base, windows };
+  const resolving = new Set<string>();
+  const resolve = (name: string, at: unknown): void => {
+    if (windows.has(name)) return;
+    const spec = specs.get(name);
+    if (spec === undefined) return refuse(`window ${name} that the WINDOW clause does not define`, at);
+    if (resolving.has(name)) return refuse(`WINDOW ${name} defined through itself`, at);
+    resolving.add(name);
+    if (isNode(spec) && spec.window_name != null) resolve(ident(spec.window_name, 'window name').name.toLowerCase(), spec);
+    windows.set(name, evalWindowSpec(spec, env));
+  };
+  for (const [name, spec] of specs) resolve(name, spec);
+  return windows;
+}
+
+/** WHERE, HAVING, QUALIFY: `{this: condition}`. */
+function clauseValue(node: unknown, what: string, env: ExprEnv): Lineage {
+  if (!isNode(node) || !('this' in node)) return refuse(`${what} of an unexpected shape`, node);
+  return evalExpr(node.this, env);
+}
+
+function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
+  if (!isNode(node)) return refuse('GROUP BY of an unexpected shape', node);
+  if (node.totals === true) refuse('GROUP BY … WITH TOTALS', node);
+  for (const item of items(node.expressions)) env.ctx.predicate(byPosition(item, columns) ?? evalExpr(item, env));
+}
+

@@ -1,0 +1,100 @@
+// The select list: named and anonymous columns, and `*`, `t.*`, `s.field.*` with EXCEPT and
+// REPLACE, expanded against known schemas or kept as one column of unknown lineage.
+import type { Lineage } from '../lineage.ts';
+import type { DerivedColumn } from '../scope.ts';
+import { evalExpr, type ExprEnv } from './expr.ts';
+import { relationColumnsOf, scopeColumns, structColumns } from './star-columns.ts';
+import { expectFields, ident, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
+
+/** The name BigQuery gives an unaliased column: the last identifier of a path, else none. */
+function implicitName(v: Variant): string | undefined {
+  if (v.kind === 'paren') return implicitName(variant(v.body.this, 'select item'));
+  if (v.kind === 'dot') return ident(v.body.field, 'field name').name;
+  if (v.kind !== 'column') return undefined;
+  const name = ident(v.body.name, 'column name');
+  if (!name.quoted && name.name.startsWith('@')) return undefined; // a query parameter
+  return written([name]).at(-1);
+}
+
+/** A select item followed by a comment comes wrapped in `annotated`. */
+function withoutComments(item: unknown): unknown {
+  let v = variant(item, 'select item');
+  while (v.kind === 'annotated') {
+    expectFields(v, new Set(['this']), 'annotated select item');
+    v = variant(v.body.this, 'select item');
+  }
+  return v.node;
+}
+
+/**
+ * `SELECT DISTINCT(a)` is read as a call of a function DISTINCT, which BigQuery does not have:
+ * it is `SELECT DISTINCT (a)`, the parenthesised `a`.
+ */
+function distinctCall(item: unknown): unknown {
+  const v = variant(item, 'select item');
+  if (v.kind !== 'function' || String(v.body.name).toUpperCase() !== 'DISTINCT') return item;
+  expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'DISTINCT');
+  const args = items(v.body.args);
+  return args.length === 1 ? { paren: { this: args[0] } } : refuse('DISTINCT with several values', v.node);
+}
+
+export function selectList(expressions: unknown[], env: ExprEnv): { columns: DerivedColumn[]; aliases: Map<string, Lineage> } {
+  const columns: DerivedColumn[] = [];
+  const aliases = new Map<string, Lineage>();
+  let anonymous = 0;
+  for (const [i, item] of expressions.entries()) {
+    const raw = i === 0 ? distinctCall(withoutComments(item)) : withoutComments(item);
+    const v = variant(raw, 'select item');
+    if (v.kind === 'star') {
+      columns.push(...star(v, env));
+      continue;
+    }
+    if (v.kind === 'alias') {
+      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'select item');
+      const name = nameIdent(v.body.alias, 'column alias').name.toLowerCase();
+      const lineage = evalExpr(v.body.this, env);
+      aliases.set(name, lineage);
+      columns.push({ name, lineage });
+      continue;
+    }
+    const lineage = evalExpr(raw, env);
+    const name = implicitName(v) ?? `f${anonymous++}_`;
+    columns.push({ name: name.toLowerCase(), lineage });
+  }
+  return { columns, aliases };
+}
+
+/** `*`, `t.*`, `s.field.*`, with EXCEPT (…) or REPLACE (… AS name). */
+function star(v: Variant, env: ExprEnv): DerivedColumn[] {
+  expectFields(v, new Set(['table', 'except', 'replace']), 'SELECT *');
+  const { scope, ctx } = env;
+  const qualifier = v.body.table == null ? [] : written([ident(v.body.table, 'star qualifier')]).map((p) => p.toLowerCase());
+
+  let columns: readonly DerivedColumn[];
+  if (qualifier.length === 0) {
+    columns = scopeColumns(scope);
+  } else {
+    const relation = qualifier.length === 1 ? scope.rangeVariable(qualifier[0]!) : undefined;
+    columns = relation !== undefined ? relationColumnsOf(relation) : structColumns(scope.resolve(qualifier, ctx), qualifier, ctx);
+  }
+
+  const except = new Set(items(v.body.except).map((e) => ident(e, 'EXCEPT column').name.toLowerCase()));
+  const replace = new Map<string, Lineage>();
+  for (const r of items(v.body.replace)) {
+    const alias = variant({ alias: r }, 'REPLACE item');
+    expectFields(alias, new Set(['this', 'alias', 'alias_explicit_as']), 'REPLACE item');
+    replace.set(ident(alias.body.alias, 'REPLACE name').name.toLowerCase(), evalExpr(alias.body.this, env));
+  }
+  if (v.body.replace != null && !Array.isArray(v.body.replace)) refuse('REPLACE list of an unexpected shape', v.node);
+
+  const out: DerivedColumn[] = [];
+  for (const c of columns) {
+    if (c.lookup !== undefined) {
+      const lookup = c.lookup;
+      out.push({ name: c.name, lineage: c.lineage, lookup: (n) => (except.has(n) ? undefined : (replace.get(n) ?? lookup(n))) });
+    } else if (!except.has(c.name)) {
+      out.push({ name: c.name, lineage: ctx.use(replace.get(c.name) ?? c.lineage) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+// What a query yields, shared by every analysis of the syntax tree: its derived columns, and the
+// outputs a client (or the table a statement writes) receives from them.
+import type { Output } from '../schema-types.ts';
+import { toOutput, transformed, unknownLineage, type Lineage } from './lineage.ts';
+import type { DerivedColumn } from './scope.ts';
+
+export interface QueryResult {
+  readonly columns: readonly DerivedColumn[];
+  /** SELECT AS STRUCT / SELECT AS VALUE: a value table rather than named columns. */
+  readonly valueTable: 'struct' | 'value' | undefined;
+  /** Base tables the query reads. */
+  readonly tables: ReadonlySet<string>;
+}
+
+/** The value of a query used as an expression (scalar subquery, ARRAY(…), IN (…), EXISTS). */
+export function queryValue(result: QueryResult): Lineage {
+  const [only, ...more] = result.columns;
+  if (only !== undefined && more.length === 0 && result.valueTable === undefined && only.lookup === undefined) return only.lineage;
+  return transformed(result.columns.map((c) => c.lineage));
+}
+
+/** Columns a query offers as a FROM item. */
+export function relationColumns(result: QueryResult): readonly DerivedColumn[] {
+  if (result.valueTable !== 'value') return result.columns;
+  const lineage = unknownLineage('SELECT AS VALUE returns a value table whose columns are not named', result.tables, result.columns.map((c) => c.lineage));
+  return [{ name: '*', lineage, lookup: () => lineage }];
+}
+
+/** Result columns of a query as the client (or the written table) receives them. */
+export function queryOutputs(result: QueryResult, names?: readonly string[]): Output[] {
+  if (result.valueTable !== undefined) {
+    const lineage = unknownLineage(
+      `SELECT AS ${result.valueTable.toUpperCase()} returns a value table whose columns are not named`,
+      result.tables,
+      result.columns.map((c) => c.lineage),
+    );
+    return [toOutput(0, '*', lineage)];
+  }
+  const rename = names !== undefined && names.length === result.columns.length && result.columns.every((c) => c.lookup === undefined);
+  const named = result.columns.map((c, i) => ({ name: rename ? names[i]! : c.name, lineage: c.lineage }));
+  return resultNames(named, result.tables).map((c, i) => toOutput(i, c.name, c.lineage));
+}
+
+/**
+ * Repeated result column names are made unique as BigQuery does (`id`, `id_1`, …): masks are
+ * applied by name, so outputs carry the name the client sees. (A mask naming a column the
+ * result lacks fails at the gateway, so a wrong guess fails closed.) Where the renamed name is
+ * itself taken, the output cannot be told apart by name and its lineage becomes unknown.
+ */
+function resultNames(columns: readonly { name: string; lineage: Lineage }[], tables: ReadonlySet<string>): { name: string; lineage: Lineage }[] {
+  const taken = new Set(columns.map((c) => c.name));
+  const seen = new Map<string, number>();
+  return columns.map((c) => {
+    if (c.name === '*') return c;
+    const count = seen.get(c.name) ?? 0;
+    seen.set(c.name, count + 1);
+    if (count === 0) return c;
+    const name = `${c.name}_${count}`;
+    const reason = `result column name ${c.name} is repeated and ${name} is also taken`;
+    return taken.has(name) ? { name, lineage: unknownLineage(reason, tables, [c.lineage]) } : { name, lineage: c.lineage };
+  });
+}

@@ -1,0 +1,98 @@
+// A statement polyglot-sql refuses is reported unparsed with the token it stopped at, as the user
+// wrote it, at its line:column in the text, and polyglot's reason in short:
+//   syntax not understood near `MATCH_RECOGNIZE` at 3:14 (parser: expected `(`)
+// Positions are those of the text as written, also where the statement was respelled before
+// parsing (INSERT without INTO, a path part beginning with a digit). Nothing here throws.
+import { describe, expect, it } from 'vitest';
+import { normalize } from '../../engine/normalize.ts';
+import { lex } from '../../engine/sql/lexer.ts';
+import { splitStatements } from '../../engine/sql/split.ts';
+import { describeParseError, lineColumn, parseStatement, shortReason } from '../../engine/sql/gsql/parse.ts';
+import { PROJECT, identity } from './support.ts';
+
+const errors = (sql: string) => normalize({ identity, sql, project: PROJECT, defaultDataset: 'sales' }).sql.statements.map((s) => (s.parsed ? 'parsed' : s.error));
+const error = (sql: string) => errors(sql)[0];
+
+describe('a statement the parser refuses', () => {
+  it('names the token it stopped at, its line:column and the reason', () => {
+    expect(error('SELECT a\n  FROM orders WHERE x = = 1')).toBe('syntax not understood near `=` at 2:25 (parser: unexpected token)');
+    expect(error('SELECT a FROM orders TABLESAMPLE RANDOM1 (100 ROWS)')).toBe('syntax not understood near `RANDOM1` at 1:34 (parser: expected `(`)');
+    expect(error('SELECT avg(key WHERE key < 10) FROM orders')).toBe('syntax not understood near `WHERE` at 1:16 (parser: expected `)`)');
+  });
+
+  it('writes the token as the user did, an operator whole', () => {
+    expect(error('SELECT {0} FROM orders')).toBe('syntax not understood near `}` at 1:10 (parser: expected `:`)');
+    // A query's pipe syntax is rewritten (gsql/pipe.ts); in a DELETE polyglot meets the `|>`.
+    expect(error('DELETE FROM orders WHERE a IN (SELECT 1 |> LIMIT 5)')).toBe('syntax not understood near `|>` at 1:41 (parser: expected `)`)');
+    expect(error('SELECT a FROM orders WHERE a <> <3')).toBe('syntax not understood near `<` at 1:33 (parser: unexpected token)');
+  });
+
+  it('says it once: no polyglot excerpt, no position repeated', () => {
+    const e = error('SELECT a FROM orders TABLESAMPLE RANDOM1 (100 ROWS)')!;
+    expect(e).not.toMatch(/near \[|line \d+, column|Parse error/);
+    expect(e.match(/\d+:\d+/g)).toHaveLength(1);
+  });
+
+  it('counts lines and columns in the whole text, the second statement included', () => {
+    expect(errors('SELECT 1;\n\n  SELECT a FROM orders WHERE x = = 1')).toEqual(['parsed', 'syntax not understood near `=` at 3:34 (parser: unexpected token)']);
+  });
+
+  it('counts columns in characters, as the user sees them', () => {
+    expect(error("SELECT 'ü😀', x = = 1")).toBe('syntax not understood near `=` at 1:18 (parser: unexpected token)');
+  });
+
+  it('gives positions as written where the statement was respelled before parsing', () => {
+    // INSERT without INTO is parsed as INSERT INTO: the `)` stays where the user put it.
+    expect(error('INSERT sales.orders (id) VALUES (1 +)')).toBe('syntax not understood near `)` at 1:37 (parser: unexpected token)');
+    expect(error('INSERT INTO sales.orders (id) VALUES (1 +)')).toBe('syntax not understood near `)` at 1:42 (parser: unexpected token)');
+    expect(error('INSERT\nsales.orders (id) VALUES (1 +)')).toBe('syntax not understood near `)` at 2:30 (parser: unexpected token)');
+    // A path part beginning with a digit is back-quoted for the parser; the text is not.
+    expect(error('SELECT o.2024_total FROM sales.2024_orders AS o WHERE +')).toBe('syntax not understood near `+` at 1:55 (parser: unexpected token)');
+  });
+
+  it('shortens a long token and keeps it on one line', () => {
+    const e = error(`SELECT CAST(x AS 'b${'c'.repeat(60)}\nd')`)!;
+    expect(e).toBe(`syntax not understood near \`'b${'c'.repeat(37)}…\` at 1:18 (parser: expected identifier)`);
+    expect(error("SELECT CAST(x AS '''ab\n  cd''')")).toBe("syntax not understood near `'''ab cd'''` at 1:18 (parser: expected identifier)");
+  });
+
+  it('is a refusal, never an exception, however deep the nesting', () => {
+    const sql = `SELECT ${'('.repeat(2000)}1${')'.repeat(2000)}`;
+    expect(() => parseStatement(sql)).not.toThrow();
+    expect(error(sql)).toMatch(/^syntax not understood near `\(` at 1:\d+ \(parser: nested too deeply\)$/);
+  });
+});
+
+describe('describeParseError', () => {
+  const span = (text: string) => splitStatements(lex(text).tokens)[0]!;
+
+  it('leaves other errors as they are', () => {
+    const text = 'SELECT 1';
+    expect(describeParseError('parser read 2 statements where the splitter found one', text, span(text))).toBe('parser read 2 statements where the splitter found one');
+    expect(describeParseError('parser crashed: unreachable', text, span(text))).toBe('parser crashed: unreachable');
+  });
+
+  it('leaves a position outside the statement as it is, and never throws', () => {
+    const text = 'SELECT 1';
+    const outside = 'parser: Parse error at line 9, column 1: Invalid expression / Unexpected token';
+    expect(describeParseError(outside, text, span(text))).toBe(outside);
+    expect(() => describeParseError('parser: Parse error at line 1, column 99999: x', text, span(text))).not.toThrow();
+    expect(() => describeParseError('parser: Parse error at line 1, column 1: x', '', { tokens: [], start: 0, end: 0, unterminatedBlock: false })).not.toThrow();
+  });
+
+  it("shortens polyglot's reasons", () => {
+    expect(shortReason("Expected LParen, got Var ('RANDOM1') near [FROM t TABLESAMPLE RANDOM1 (100 ROWS]")).toBe('expected `(`');
+    expect(shortReason("Expected In, got Plus ('+') near [sum FOR a + b IN (]")).toBe('expected IN');
+    expect(shortReason('Expected table name or subquery, got From')).toBe('expected table name or subquery');
+    expect(shortReason('Invalid expression / Unexpected token')).toBe('invalid expression');
+    expect(shortReason('Unexpected token: Having')).toBe('unexpected token');
+    expect(shortReason("Unexpected character: '\\'")).toBe('unexpected character');
+    expect(shortReason('Failed to parse DECLARE statement')).toBe('failed to parse DECLARE statement');
+    expect(shortReason('E_GUARD_NESTING_DEPTH_EXCEEDED: value 513 exceeds configured limit 512')).toBe('nested too deeply');
+  });
+
+  it('writes line:column 1-based, columns in characters', () => {
+    expect(lineColumn('SELECT\n  a', 9)).toBe('2:3');
+    expect(lineColumn('😀 a', 3)).toBe('1:3');
+  });
+});
