@@ -179,11 +179,12 @@ describe('literal shape never shares across', () => {
   });
 });
 
-describe('literal shape over the fixture corpus', () => {
-  it('every variant of every shareable fixture query analyses exactly like its original', async () => {
+describe('literal shape over the fixture suites and the SQL corpus', () => {
+  it('every variant of every shareable fixture or corpus text analyses exactly like its original', async () => {
     const { loadSuites } = await import('../../cli/testing/load.ts');
+    const { loadCorpus } = await import('../../scripts/corpus/corpus.ts');
     const { suites } = await loadSuites([new URL('../../fixtures', import.meta.url).pathname]);
-    const texts = new Set<string>();
+    const texts = new Set<string>(loadCorpus().map((item) => item.sql));
     for (const s of suites) for (const c of s.cases) texts.add(c.input.sql);
     const names = { project: PROJECT, defaultDataset: { project: PROJECT, dataset: 'sales' } };
     const catalog = schemaCatalog(schemas);
@@ -208,7 +209,7 @@ describe('literal shape over the fixture corpus', () => {
       expect(again.tables).toEqual(original.tables);
       checked++;
     }
-    expect(checked).toBeGreaterThan(20);
+    expect(checked).toBeGreaterThan(100);
   });
 });
 

@@ -11,17 +11,9 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { buildBundle, Engine } from '../../engine/index.ts';
 import { normalize } from '../../engine/normalize.ts';
 import type { Identity, Output, Statement, TableRef } from '../../engine/schema-types.ts';
+import { analyzeSql } from '../../engine/sql/analyze.ts';
 import { schemaCatalog } from '../../engine/sql/catalog.ts';
-import { classify } from '../../engine/sql/classify.ts';
-import { StatementContext } from '../../engine/sql/context.ts';
-import { crossCheck } from '../../engine/sql/fallback.ts';
-import { parseStatement } from '../../engine/sql/gsql/parse.ts';
-import { parserText, restorePositions } from '../../engine/sql/gsql/parser-text.ts';
-import { bindFacts, callNames, newScript } from '../../engine/sql/gsql/statement-facts.ts';
-import { analyzeStatement } from '../../engine/sql/gsql/statement.ts';
 import { lex } from '../../engine/sql/lexer.ts';
-import { scanTables } from '../../engine/sql/scan.ts';
-import { splitStatements } from '../../engine/sql/split.ts';
 import { CUSTOMERS, ORDERS, PROJECT, schemas, statement } from './support.ts';
 
 const MODEL = `${PROJECT}.sales.churn`;
@@ -222,37 +214,11 @@ describe('the compiled policy judges a model as a table of its dataset', () => {
   });
 });
 
-/**
- * A CREATE MODEL statement analysed as engine/sql/analyze.ts analyses a parsed statement, the
- * statement's text and tokens given (what analyzeStatement reads CREATE MODEL from).
- */
+/** A CREATE MODEL statement through the normalizer's SQL analysis. */
 function createModel(sql: string, defaultDataset = true): { statement?: Statement; error?: string } {
-  const { tokens } = lex(sql);
-  const [span] = splitStatements(tokens);
-  const classification = classify(span!.tokens);
-  const ctx = new StatementContext({ project: PROJECT, defaultDataset: defaultDataset ? { project: PROJECT, dataset: 'sales' } : undefined }, schemaCatalog(schemas));
-  const input = parserText(sql, span!);
-  if ('error' in input) return { error: input.error };
-  const parsed = restorePositions(parseStatement(input.sql), input);
-  if (parsed.error !== undefined) return { error: parsed.error };
-  bindFacts(ctx, { calls: callNames(span!.tokens), script: newScript(), variables: undefined, masked: input.masked });
-  try {
-    const outputs = analyzeStatement(parsed.ast, classification, undefined, ctx, newScript(), { text: sql, span: span! });
-    crossCheck(scanTables(span!.tokens), ctx);
-    const statement: Statement = {
-      index: 0,
-      ...classification,
-      parsed: true,
-      tables: [...ctx.tables.values()],
-      columns: [...ctx.columns.values()],
-      predicate_columns: [...ctx.predicates.values()],
-      functions: [...ctx.functions],
-      outputs,
-    };
-    return { statement };
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
+  const names = { project: PROJECT, defaultDataset: defaultDataset ? { project: PROJECT, dataset: 'sales' } : undefined };
+  const [statement] = analyzeSql(sql, names, schemaCatalog(schemas)).sql.statements;
+  return statement!.parsed ? { statement } : { error: statement!.error };
 }
 
 function created(sql: string): Statement {
@@ -267,7 +233,7 @@ describe('CREATE MODEL', () => {
       "CREATE OR REPLACE MODEL sales.churn OPTIONS (model_type = 'logistic_reg', input_label_cols = ['churned']) AS SELECT total, customer_id > 10 AS churned FROM sales.orders",
     );
     expect(s).toMatchObject({ type: 'CREATE_MODEL', category: 'ddl', parsed: true });
-    expect(s.tables).toEqual([modelRef(MODEL, 'write'), { id: ORDERS, project: PROJECT, dataset: 'sales', table: 'orders', mode: 'read' }]);
+    expect(s.tables).toEqual([modelRef(MODEL, 'write'), { id: ORDERS, project: PROJECT, dataset: 'sales', table: 'orders', mode: 'read', policy_tags: {} }]);
     expect(s.outputs.map(brief)).toEqual([
       { name: 'total', lineage: 'known', sources: [`${ORDERS}:total`], tables: undefined },
       { name: 'churned', lineage: 'known', sources: [`${ORDERS}:customer_id`], tables: undefined },
@@ -329,14 +295,14 @@ describe('CREATE MODEL', () => {
 
   it('refuses what it does not read, naming the construct and its line:column', () => {
     const refusals: [string, string][] = [
-      ["CREATE MODEL sales.m OPTIONS (model_type = (SELECT 'x' FROM crm.customers)) AS SELECT 1 AS a", 'CREATE MODEL OPTIONS value that is not a constant is not analysed at line 1:45'],
-      ["CREATE MODEL sales.m OPTIONS (model_type = CONCAT('line', 'ar_reg')) AS SELECT 1 AS a", 'call of CONCAT in CREATE MODEL OPTIONS is not analysed at line 1:44'],
-      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') PARTITION BY a AS SELECT 1 AS a", 'CREATE MODEL clause PARTITION is not analysed at line 1:49'],
-      ["CREATE MODEL sales.m\nTRANSFORM (a)\nOPTIONS (model_type = 'x')", 'TRANSFORM without a training query is not analysed at line 2:1'],
-      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') AS (TRAINING_DATA AS (SELECT 1 AS a), EVAL_DATA AS (SELECT 2 AS a))", 'CREATE MODEL query EVAL_DATA is not analysed at line 1:87'],
-      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') AS (CUSTOM_HOLIDAY AS (SELECT 1 AS a))", 'CREATE MODEL queries without TRAINING_DATA is not analysed at line 1:52'],
-      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') OPTIONS (x = 1)", 'a second CREATE MODEL OPTIONS is not analysed at line 1:49'],
-      ["CREATE MODEL sales.m INPUT (a (SELECT 1)) REMOTE WITH CONNECTION DEFAULT", 'INPUT column list holding `SELECT` is not analysed at line 1:32'],
+      ["CREATE MODEL sales.m OPTIONS (model_type = (SELECT 'x' FROM crm.customers)) AS SELECT 1 AS a", 'CREATE MODEL OPTIONS value that is not a constant is not analysed at 1:45'],
+      ["CREATE MODEL sales.m OPTIONS (model_type = CONCAT('line', 'ar_reg')) AS SELECT 1 AS a", 'call of CONCAT in CREATE MODEL OPTIONS is not analysed at 1:44'],
+      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') PARTITION BY a AS SELECT 1 AS a", 'CREATE MODEL clause PARTITION is not analysed at 1:49'],
+      ["CREATE MODEL sales.m\nTRANSFORM (a)\nOPTIONS (model_type = 'x')", 'TRANSFORM without a training query is not analysed at 2:1'],
+      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') AS (TRAINING_DATA AS (SELECT 1 AS a), EVAL_DATA AS (SELECT 2 AS a))", 'CREATE MODEL query EVAL_DATA is not analysed at 1:87'],
+      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') AS (CUSTOM_HOLIDAY AS (SELECT 1 AS a))", 'CREATE MODEL queries without TRAINING_DATA is not analysed at 1:52'],
+      ["CREATE MODEL sales.m OPTIONS (model_type = 'x') OPTIONS (x = 1)", 'a second CREATE MODEL OPTIONS is not analysed at 1:49'],
+      ["CREATE MODEL sales.m INPUT (a (SELECT 1)) REMOTE WITH CONNECTION DEFAULT", 'INPUT column list holding `SELECT` is not analysed at 1:32'],
       ['CREATE MODEL sales.m OPTIONS (model_type = \'x\') AS', 'CREATE MODEL AS without a query is not analysed at the end of the statement'],
     ];
     for (const [sql, error] of refusals) expect(createModel(sql).error, sql).toBe(error);

@@ -6,8 +6,8 @@
 // text does not tell: those columns have unknown lineage naming the model and the input's tables.
 // Some functions also pass the input's columns through as they were.
 import type { Output } from '../../schema-types.ts';
-import type { StatementContext } from '../context.ts';
 import { unsupported } from '../ast.ts';
+import type { StatementContext } from '../context.ts';
 import type { Token } from '../lexer.ts';
 import { transformed, unknownLineage, type Lineage } from '../lineage.ts';
 import { queryOutputs, relationColumns, type QueryResult } from '../relation.ts';
@@ -22,6 +22,7 @@ import { analyzeQuery } from './query.ts';
 import { selectList } from './select-list.ts';
 import { relationColumnsOf } from './star-columns.ts';
 import { bindFacts, factsOf } from './statement-facts.ts';
+import { StatementReader, type StatementSource } from './statement-reader.ts';
 import { expectFields, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
 
 type InputOf = (node: unknown) => Relation;
@@ -166,15 +167,8 @@ function dataArgument(a: Variant, scope: Scope, inputOf: InputOf, ctx: Statement
 // training data's columns (the TRANSFORM's, when it has one), then the holidays'.
 
 /** The statement's text and tokens (../split.ts): what CREATE MODEL is read from. */
-export interface StatementSource {
-  readonly text: string;
-  readonly span: StatementSpan;
-}
-
 /** Calls OPTIONS values may hold: constant ranges, candidate lists and STRUCTs. */
 const OPTION_CALLS = new Set(['HPARAM_RANGE', 'HPARAM_CANDIDATES', 'STRUCT', 'ARRAY']);
-/** Words that would begin a query inside OPTIONS, INPUT or OUTPUT, which read nothing otherwise. */
-const QUERY_WORDS = new Set(['SELECT', 'WITH', 'FROM']);
 const QUERY_LABELS = new Set(['TRAINING_DATA', 'CUSTOM_HOLIDAY']);
 
 interface Piece {
@@ -184,73 +178,7 @@ interface Piece {
   readonly last: number;
 }
 
-class ModelReader {
-  readonly text: string;
-  readonly span: StatementSpan;
-  readonly tokens: readonly Token[];
-
-  constructor(source: StatementSource) {
-    this.text = source.text;
-    this.span = source.span;
-    this.tokens = source.span.tokens;
-  }
-
-  word(i: number, upper: string): boolean {
-    const t = this.tokens[i];
-    return t !== undefined && t.kind === 'word' && t.upper === upper;
-  }
-
-  punct(i: number, text: string): boolean {
-    const t = this.tokens[i];
-    return t !== undefined && t.kind === 'punct' && t.text === text;
-  }
-
-  /** Refuses `what` at token `i`, with its line:column in the statement (as the parser's positions are). */
-  fail(what: string, i: number): never {
-    const t = this.tokens[i];
-    if (t === undefined) return unsupported(`${what} is not analysed at the end of the statement`);
-    const before = this.text.slice(this.span.start, t.start).split('\n');
-    return unsupported(`${what} is not analysed at line ${before.length}:${[...before.at(-1)!].length + 1}`);
-  }
-
-  /** The index of the `)` closing the `(` at `open`. */
-  closing(open: number, what: string): number {
-    if (!this.punct(open, '(')) this.fail(`${what} without a parenthesised list`, open);
-    let depth = 0;
-    for (let i = open; i < this.tokens.length; i++) {
-      if (this.punct(i, '(')) depth++;
-      else if (this.punct(i, ')') && --depth === 0) return i;
-    }
-    return this.fail(`${what} list that is not closed`, open);
-  }
-
-  /** `key = value, …` with constant values (literals, arrays, HPARAM_RANGE(…), STRUCT(…)). */
-  options(first: number, last: number, ctx: StatementContext): void {
-    for (let i = first; i <= last; i++) {
-      const t = this.tokens[i]!;
-      if (t.kind === 'string' || t.kind === 'number' || t.kind === 'param') continue;
-      if (t.kind === 'punct' && ['=', ',', '[', ']', '(', ')', '-', '+', '.'].includes(t.text)) continue;
-      if (t.kind === 'word' && !QUERY_WORDS.has(t.upper)) {
-        if (this.punct(i + 1, '(')) {
-          if (!OPTION_CALLS.has(t.upper)) this.fail(`call of ${t.upper} in CREATE MODEL OPTIONS`, i);
-          ctx.functions.add(t.upper);
-        }
-        continue;
-      }
-      this.fail('CREATE MODEL OPTIONS value that is not a constant', i);
-    }
-  }
-
-  /** `name type, …` of INPUT and OUTPUT: names and types, which read nothing. */
-  columns(first: number, last: number, what: string): void {
-    for (let i = first; i <= last; i++) {
-      const t = this.tokens[i]!;
-      if (t.kind === 'quoted' || t.kind === 'number' || (t.kind === 'word' && !QUERY_WORDS.has(t.upper))) continue;
-      if (t.kind === 'punct' && [',', '<', '>', '(', ')'].includes(t.text)) continue;
-      this.fail(`${what} column list holding \`${t.text}\``, i);
-    }
-  }
-
+class ModelReader extends StatementReader {
   /** The queries after AS at `at`: one, or TRAINING_DATA and CUSTOM_HOLIDAY each AS (query). */
   queries(at: number): Piece[] {
     const n = this.tokens.length;
@@ -339,7 +267,7 @@ export function createModelStatement(source: StatementSource, outer: Scope | und
       case 'INPUT':
       case 'OUTPUT': {
         const close = r.closing(i + 1, clause);
-        r.columns(i + 2, close - 1, clause);
+        r.nameList(i + 2, close - 1, `${clause} column list`);
         i = close + 1;
         break;
       }
@@ -357,7 +285,7 @@ export function createModelStatement(source: StatementSource, outer: Scope | und
       }
       case 'OPTIONS': {
         const close = r.closing(i + 1, 'OPTIONS');
-        r.options(i + 2, close - 1, ctx);
+        r.constantOptions(i + 2, close - 1, ctx, 'CREATE MODEL', OPTION_CALLS);
         i = close + 1;
         break;
       }

@@ -26,6 +26,7 @@ import { RESERVED } from '../keywords.ts';
 import { readPath } from '../scan.ts';
 import type { StatementSpan } from '../split.ts';
 import type { ParseResult } from './parse.ts';
+import { isSpan } from './tree.ts';
 
 /** Text inserted before `at`, an offset in the statement as written. */
 interface Insertion {
@@ -310,18 +311,6 @@ function onLine(placed: readonly Placed[], line: number): { at: number; length: 
   return placed.filter((p) => p.line === line).map((p) => ({ at: p.column, length: p.length }));
 }
 
-interface Span {
-  start: number;
-  end: number;
-  line: number;
-  column: number;
-}
-
-function isSpan(value: unknown): value is Span {
-  if (typeof value !== 'object' || value === null) return false;
-  const s = value as Record<string, unknown>;
-  return typeof s.start === 'number' && typeof s.end === 'number' && typeof s.line === 'number' && typeof s.column === 'number';
-}
 
 function restoreSpans(value: unknown, placed: readonly Placed[], offsets: readonly { at: number; length: number }[]): void {
   if (Array.isArray(value)) {

@@ -100,6 +100,11 @@ interface Open {
   limit?: Piece[];
 }
 
+/** A SELECT over `from`, with nothing written after its FROM clause yet. */
+function openSelect(from: Piece[], clause: Pick<Open, 'names' | 'comma' | 'single' | 'unnest'>): Open {
+  return { kind: 'open', from, ...clause, where: [], list: 'star', items: [], star: [], extendNames: new Set(), extendOver: false, distinct: false };
+}
+
 interface Finished {
   kind: 'query';
   q: Piece[];
@@ -290,21 +295,12 @@ class Rewriter {
 
   openFrom(a: number, b: number): Open {
     const path = readPath(this.tokens as Token[], a);
-    return {
-      kind: 'open',
-      from: this.copy(a, b),
+    return openSelect(this.copy(a, b), {
       names: this.rangeNames(a, b, new Set()),
       comma: this.items(a, b).length > 1,
       single: path !== undefined && path.malformed === undefined && path.next === b + 1,
       unnest: isWord(this.tokens[a], 'UNNEST') && this.items(a, b).length === 1 && this.find(a, b, new Set(['JOIN'])) < 0,
-      where: [],
-      list: 'star',
-      items: [],
-      star: [],
-      extendNames: new Set(),
-      extendOver: false,
-      distinct: false,
-    };
+    });
   }
 
   /** SELECT AS STRUCT / AS VALUE at the query's depth: a value table, which pipe operators read unexpanded. */
@@ -345,21 +341,8 @@ class Rewriter {
 
   /** An open SELECT reading `(q)` [suffix]: no range variable but those `names`. */
   wrap(q: Piece[], op: number, label: string, suffix: Piece[] = [], names = new Set<string>()): Open {
-    return {
-      kind: 'open',
-      from: [this.written('(', op, label), ...q, this.written(')', op, label), ...(suffix.length > 0 ? [this.written(' ', op, label), ...suffix] : [])],
-      names,
-      comma: false,
-      single: false,
-      unnest: false,
-      where: [],
-      list: 'star',
-      items: [],
-      star: [],
-      extendNames: new Set(),
-      extendOver: false,
-      distinct: false,
-    };
+    const from = [this.written('(', op, label), ...q, this.written(')', op, label), ...(suffix.length > 0 ? [this.written(' ', op, label), ...suffix] : [])];
+    return openSelect(from, { names, comma: false, single: false, unnest: false });
   }
 
   /**

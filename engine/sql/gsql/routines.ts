@@ -25,7 +25,7 @@ import { readPath, scanTables } from '../scan.ts';
 import { CteEnv, Scope } from '../scope.ts';
 import { qualify, type TableName } from '../tables.ts';
 import { evalExpr } from './expr.ts';
-import type { StatementSource } from './ml.ts';
+import { StatementReader, type StatementSource } from './statement-reader.ts';
 import { analyzeQuery, isQuery } from './query.ts';
 import { tablePath } from './target.ts';
 import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
@@ -230,80 +230,10 @@ export function createRoutineFunction(v: Variant, ctx: StatementContext, source:
 // CREATE [OR REPLACE] PROCEDURE [IF NOT EXISTS] name([IN | OUT | INOUT] p type, …) [OPTIONS(…)]
 // BEGIN … END, read from its tokens.
 
-const PARAMETER_PUNCT = new Set([',', '<', '>', '(', ')']);
-const OPTION_PUNCT = new Set(['=', ',', '[', ']', '(', ')', '-', '+', '.']);
 /** Calls an OPTIONS value may hold: constant arrays and STRUCTs. */
 const OPTION_CALLS = new Set(['ARRAY', 'STRUCT']);
-/** Words that would begin a query, which a parameter list or an OPTIONS value never holds. */
-const QUERY_WORDS = new Set(['SELECT', 'WITH', 'FROM']);
 
-class ProcedureReader {
-  readonly text: string;
-  readonly start: number;
-  readonly tokens: readonly Token[];
-
-  constructor(source: StatementSource) {
-    this.text = source.text;
-    this.start = source.span.start;
-    this.tokens = source.span.tokens;
-  }
-
-  word(i: number, upper: string): boolean {
-    const t = this.tokens[i];
-    return t !== undefined && t.kind === 'word' && t.upper === upper;
-  }
-
-  punct(i: number, text: string): boolean {
-    const t = this.tokens[i];
-    return t !== undefined && t.kind === 'punct' && t.text === text;
-  }
-
-  /** Refuses `what` at token `i`, with its line:column in the statement. */
-  fail(what: string, i: number): never {
-    const t = this.tokens[i];
-    if (t === undefined) return unsupported(`${what} is not analysed at the end of the statement`);
-    const before = this.text.slice(this.start, t.start).split('\n');
-    return unsupported(`${what} is not analysed at line ${before.length}:${[...before.at(-1)!].length + 1}`);
-  }
-
-  /** The index of the `)` closing the `(` at `open`. */
-  closing(open: number, what: string): number {
-    if (!this.punct(open, '(')) this.fail(`${what} without a parenthesised list`, open);
-    let depth = 0;
-    for (let i = open; i < this.tokens.length; i++) {
-      if (this.punct(i, '(')) depth++;
-      else if (this.punct(i, ')') && --depth === 0) return i;
-    }
-    return this.fail(`${what} list that is not closed`, open);
-  }
-
-  /** `[IN | OUT | INOUT] name type, …`: names and types, which read nothing. */
-  parameters(first: number, last: number): void {
-    for (let i = first; i <= last; i++) {
-      const t = this.tokens[i]!;
-      if (t.kind === 'quoted' || t.kind === 'number' || (t.kind === 'word' && !QUERY_WORDS.has(t.upper))) continue;
-      if (t.kind === 'punct' && PARAMETER_PUNCT.has(t.text)) continue;
-      this.fail(`procedure parameter list holding \`${t.text}\``, i);
-    }
-  }
-
-  /** `key = value, …` with constant values (literals, arrays, STRUCTs). */
-  options(first: number, last: number, ctx: StatementContext): void {
-    for (let i = first; i <= last; i++) {
-      const t = this.tokens[i]!;
-      if (t.kind === 'string' || t.kind === 'number') continue;
-      if (t.kind === 'punct' && OPTION_PUNCT.has(t.text)) continue;
-      if (t.kind === 'word' && !QUERY_WORDS.has(t.upper)) {
-        if (this.punct(i + 1, '(')) {
-          if (!OPTION_CALLS.has(t.upper)) this.fail(`call of ${t.upper} in CREATE PROCEDURE OPTIONS`, i);
-          ctx.functions.add(t.upper);
-        }
-        continue;
-      }
-      this.fail('CREATE PROCEDURE OPTIONS value that is not a constant', i);
-    }
-  }
-
+class ProcedureReader extends StatementReader {
   /**
    * The tables the body (tokens `first`..`last`) names, by the token scan, recorded as read. The
    * names of temporary tables the body creates, its WITH names and array paths are no tables of
@@ -358,11 +288,11 @@ export function createProcedureStatement(source: StatementSource, ctx: Statement
   recordRoutine(name.path, ctx);
   i = name.next;
   const close = r.closing(i, 'CREATE PROCEDURE parameter');
-  r.parameters(i + 1, close - 1);
+  r.nameList(i + 1, close - 1, 'procedure parameter list');
   i = close + 1;
   if (r.word(i, 'OPTIONS')) {
     const end = r.closing(i + 1, 'OPTIONS');
-    r.options(i + 2, end - 1, ctx);
+    r.constantOptions(i + 2, end - 1, ctx, 'CREATE PROCEDURE', OPTION_CALLS);
     i = end + 1;
   }
   // A procedure in another language (WITH CONNECTION … LANGUAGE PYTHON) runs code the text does not show.

@@ -15,7 +15,7 @@ import { analyzeQuery } from './query.ts';
 import { CteEnv, Scope, type DerivedRelation } from '../scope.ts';
 import { evalExpr } from './expr.ts';
 import type { ScriptState } from './statement-facts.ts';
-import type { StatementSource } from './ml.ts';
+import type { StatementSource } from './statement-reader.ts';
 import { createRoutineFunction, functionBodyLineage, parameterNames, routineOptions } from './routines.ts';
 import { tablePath } from './target.ts';
 import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';

@@ -15,14 +15,15 @@ export interface Variant {
 
 const EMPTY: Node = Object.freeze({});
 
-interface Span {
+/** Where polyglot says a node is in the text it parsed: offsets, and the line and the column just after it. */
+export interface Span {
   start: number;
   end: number;
   line: number;
   column: number;
 }
 
-function isSpan(value: unknown): value is Span {
+export function isSpan(value: unknown): value is Span {
   return isNode(value) && typeof value.line === 'number' && typeof value.column === 'number' && typeof value.start === 'number' && typeof value.end === 'number';
 }
 
