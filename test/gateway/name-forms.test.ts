@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../gateway/config/load.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
 import { DEFAULT_AUDIENCE } from '../../demo/idp.ts';
-import { DIGIT_TABLE_DDL, GATEWAY_FORMS, NAME_FORMS, REFUSED_FORMS, TABLE_FORMS, TABLE_MARKERS, LEDGER, type NameForm } from '../support/name-forms.ts';
+import { DIGIT_TABLE_DDL, GATEWAY_FORMS, NAME_FORMS, REFUSED_FORMS, TABLE_FORMS, LEDGER, tablesSeenIn, type NameForm } from '../support/name-forms.ts';
 import { pythonQueries, type PythonResult } from '../support/python-client.ts';
 import { readTables } from '../normalize/support.ts';
 import { sluice } from '../support/cli.ts';
@@ -33,15 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-/** The tables whose seeded values show in a result. */
-function tablesSeenIn(rows: unknown): string[] {
-  const text = JSON.stringify(rows);
-  return Object.entries(TABLE_MARKERS)
-    .filter(([, marker]) => marker.test(text))
-    .map(([table]) => table)
-    .sort();
-}
 
 /** Raw seeded PII in an answer (what the agent received). */
 function leaked(answer: unknown): string[] {

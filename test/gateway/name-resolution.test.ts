@@ -27,6 +27,7 @@ import {
   type ResolutionForm,
 } from '../support/resolution-forms.ts';
 import { run } from '../normalize/support.ts';
+import { tablesSeenIn as seenIn } from '../support/name-forms.ts';
 import { refusal } from '../support/refusals.ts';
 import { seededPii } from '../support/seed.ts';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
@@ -71,13 +72,7 @@ function datasetReference(value: string): { projectId: string; datasetId: string
 }
 
 /** The tables whose values show in a result. */
-function tablesSeenIn(rows: unknown): string[] {
-  const text = JSON.stringify(rows);
-  return Object.entries(RESOLUTION_MARKERS)
-    .filter(([, marker]) => marker.test(text))
-    .map(([table]) => table)
-    .sort();
-}
+const tablesSeenIn = (rows: unknown): string[] => seenIn(rows, RESOLUTION_MARKERS);
 
 async function direct(client: BigQuery, form: Pick<ResolutionForm, 'sql' | 'defaultDataset'>): Promise<{ rows: unknown[] } | { error: Error }> {
   const options = { query: form.sql, useLegacySql: false, ...(form.defaultDataset && { defaultDataset: datasetReference(form.defaultDataset) }) };

@@ -26,6 +26,15 @@ export interface NameForm {
   names?: readonly string[];
 }
 
+/** The tables whose `markers` (seeded values) show in a result, sorted. */
+export function tablesSeenIn(rows: unknown, markers: Record<string, RegExp> = TABLE_MARKERS): string[] {
+  const text = JSON.stringify(rows);
+  return Object.entries(markers)
+    .filter(([, marker]) => marker.test(text))
+    .map(([table]) => table)
+    .sort();
+}
+
 /** Seeded values (and DIGIT_TABLE's) that show which table a result came from. */
 export const TABLE_MARKERS: Record<string, RegExp> = {
   [ORDERS]: /\bO00\d\d\b/,
