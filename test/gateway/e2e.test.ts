@@ -101,6 +101,16 @@ describe('masking', () => {
     expect(again[0]!.name).toBe(masked[0]!.name);
   });
 
+  it('reads pipe syntax as the query it means: masked through the pipeline, refused on a sensitive WHERE', async () => {
+    const products = await rows(agent, 'FROM sales.orders |> WHERE units > 3 |> SELECT product |> ORDER BY product |> LIMIT 2');
+    expect(products).toEqual(await rows(agent, 'SELECT product FROM sales.orders WHERE units > 3 ORDER BY product LIMIT 2'));
+    const masked = await rows(agent, 'FROM crm.customers |> EXTEND ssn AS x |> SELECT customer_id, x |> ORDER BY customer_id');
+    expectNoSecrets(masked);
+    expect(masked[0]).toEqual({ customer_id: 'C001', x: '***-**-6701' });
+    const err = await refusal(agent.query("FROM crm.customers |> WHERE ssn = '123-45-6701' |> SELECT customer_id"));
+    expect(err.message).toContain('[sensitive_predicate]');
+  });
+
   it('masks through aliases, CTEs, subqueries, SELECT * and table.*', async () => {
     const cases = [
       'SELECT ssn AS x, email AS contact FROM crm.customers ORDER BY customer_id',

@@ -103,6 +103,19 @@ describe('pipe operators read as the standard query', () => {
     expect(classify(lex('FROM crm.customers |> WHERE id = 1').tokens)).toEqual({ type: 'SELECT', category: 'read' });
     expect(classify(lex('(FROM crm.customers)').tokens)).toEqual({ type: 'SELECT', category: 'read' });
   });
+
+  it('reads lower case and no spaces around |> alike; |> in a string or a comment is no operator', () => {
+    same("from crm.customers|>where ssn='x'|>select id", "SELECT id FROM crm.customers WHERE ssn='x'");
+    const s = analyse("SELECT '|> WHERE ssn = 1' AS s, email FROM crm.customers -- |> WHERE ssn = 2");
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.predicate_columns).toEqual([]);
+  });
+
+  it('a long chain of operators stays one SELECT', () => {
+    const s = analyse(`FROM crm.customers ${'|> WHERE TRUE '.repeat(2000)}|> SELECT id`);
+    expect(s.parsed, s.error).toBe(true);
+    expect(s.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
+  });
 });
 
 describe('predicate columns of pipe operators', () => {
