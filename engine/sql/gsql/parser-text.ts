@@ -264,10 +264,17 @@ function blankReturnType(statement: string, span: StatementSpan): string {
     last = i;
   }
   if (!angled) return statement;
-  const start = tokens[returns + 1]!.start - span.start;
-  const end = tokens[last]!.end - span.start;
-  const blank = statement.slice(start, end).replace(/[^\n]/g, ' ');
-  return statement.slice(0, start) + 'INT64' + blank.slice(5) + statement.slice(end);
+  return typeAsInt64(statement, tokens[returns + 1]!.start - span.start, tokens[last]!.end - span.start);
+}
+
+/**
+ * `text` with the type written at `start`..`end` replaced by INT64 and spaces to the same length
+ * (line breaks kept): a type polyglot does not read, where the analysis reads none or reads it
+ * from the tokens. Every type this replaces is longer than INT64 (it holds `<…>`).
+ */
+export function typeAsInt64(text: string, start: number, end: number): string {
+  const blank = text.slice(start, end).replace(/[^\n]/g, ' ');
+  return text.slice(0, start) + 'INT64' + blank.slice(5) + text.slice(end);
 }
 
 /**

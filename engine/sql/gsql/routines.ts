@@ -26,6 +26,7 @@ import { CteEnv, Scope } from '../scope.ts';
 import { qualify, type TableName } from '../tables.ts';
 import { evalExpr } from './expr.ts';
 import { StatementReader, type StatementSource } from './statement-reader.ts';
+import { typeAsInt64 } from './parser-text.ts';
 import { analyzeQuery, isQuery } from './query.ts';
 import { tablePath } from './target.ts';
 import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
@@ -142,7 +143,6 @@ export function tableParameters(tokens: readonly Token[]): TableParameter[] {
     const t = tokens[i]!;
     if (t.kind === 'punct' && (t.text === '<' || t.text === '(')) depth++;
     else if (t.kind === 'punct' && (t.text === '>' || t.text === ')')) depth--;
-    else if (t.kind === 'punct' && t.text === '>>') depth -= 2;
     if (!(depth === 0 || (depth === 1 && isPunct(i, ',')))) continue;
     const name = tokens[item];
     if (name !== undefined && (name.kind === 'word' || name.kind === 'quoted') && isWord(item + 1, 'TABLE') && isPunct(item + 2, '<')) {
@@ -163,7 +163,6 @@ function typeColumns(tokens: readonly Token[], open: number, close: number): str
     const t = tokens[i]!;
     if (t.kind === 'punct' && (t.text === '<' || t.text === '(')) depth++;
     else if (t.kind === 'punct' && (t.text === '>' || t.text === ')')) depth--;
-    else if (t.kind === 'punct' && t.text === '>>') depth -= 2;
     const ends = (i === close && depth === 0) || (depth === 1 && t.kind === 'punct' && t.text === ',');
     if (!ends) continue;
     const name = tokens[item];
@@ -180,10 +179,7 @@ function typeColumns(tokens: readonly Token[], open: number, close: number): str
 /** The statement as the parser is handed it: each table parameter's `TABLE<…>` written as a scalar type, positions kept. */
 export function blankTableParameters(text: string, tokens: readonly Token[]): string {
   let out = text;
-  for (const p of tableParameters(tokens)) {
-    const blank = text.slice(p.start, p.end).replace(/[^\n]/g, ' ');
-    out = out.slice(0, p.start) + 'INT64' + blank.slice(5) + out.slice(p.end);
-  }
+  for (const p of tableParameters(tokens)) out = typeAsInt64(out, p.start, p.end);
   return out;
 }
 
