@@ -20,8 +20,8 @@ import { splitStatements, type StatementSpan } from './split.ts';
 import { deepFreeze, sqlHash, type SqlAnalysis } from './analysis.ts';
 import { literalTokens } from './literals.ts';
 import type { NameContext, TableName } from './tables.ts';
-import { parserText, restorePositions } from './gsql/parser-text.ts';
-import { describeParseError, parseStatement, placeRefusal, type ParseResult } from './gsql/parse.ts';
+import { parseWritten } from './gsql/parser-text.ts';
+import { describeParseError, placeRefusal, type ParseResult } from './gsql/parse.ts';
 import { pipeQuery, scanTokens } from './gsql/pipe.ts';
 import { blankTableParameters, createProcedureStatement } from './gsql/routines.ts';
 import { schemaStatement } from './gsql/schema-ddl.ts';
@@ -97,11 +97,10 @@ interface SpanAnalysis {
  */
 function parseSpan(text: string, span: StatementSpan, type: string): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
   const pipe = type === 'SELECT' ? pipeQuery(text, span) : undefined;
-  if (pipe !== undefined && 'error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
-  const input = pipe === undefined ? parserText(text, span) : parserText(pipe.sql, pipe.span);
-  if ('error' in input) return { parsed: { error: input.error }, masked: new Map() };
-  const parsed = restorePositions(parseStatement(input.sql), input);
-  return { parsed: pipe === undefined ? parsed : pipe.restore(parsed), masked: input.masked };
+  if (pipe === undefined) return parseWritten(text, span);
+  if ('error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
+  const { parsed, masked } = parseWritten(pipe.sql, pipe.span);
+  return { parsed: pipe.restore(parsed), masked };
 }
 
 function analyzeSpan(

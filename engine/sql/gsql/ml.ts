@@ -16,8 +16,8 @@ import { Scope, relationTables, type DerivedColumn, type DerivedRelation, type R
 import type { StatementSpan } from '../split.ts';
 import { qualify, writtenKey, type TableName } from '../tables.ts';
 import { evalExpr } from './expr.ts';
-import { describeParseError, parseStatement } from './parse.ts';
-import { parserText, restorePositions } from './parser-text.ts';
+import { describeParseError } from './parse.ts';
+import { parseWritten } from './parser-text.ts';
 import { analyzeQuery } from './query.ts';
 import { selectList } from './select-list.ts';
 import { relationColumnsOf } from './star-columns.ts';
@@ -222,12 +222,10 @@ class ModelReader extends StatementReader {
     }
     const piece: StatementSpan = { ...this.span, tokens: this.tokens.slice(first, last + 1) };
     const full = this.text.slice(0, this.span.start) + sql + this.text.slice(this.span.end);
-    const input = parserText(full, piece);
-    if ('error' in input) return unsupported(input.error);
-    const parsed = restorePositions(parseStatement(input.sql), input);
+    const { parsed, masked } = parseWritten(full, piece);
     if (parsed.error !== undefined) return unsupported(describeParseError(parsed.error, this.text, piece));
     const facts = factsOf(ctx);
-    if (facts !== undefined) bindFacts(ctx, { ...facts, masked: input.masked });
+    if (facts !== undefined) bindFacts(ctx, { ...facts, masked });
     return parsed.ast;
   }
 }

@@ -25,7 +25,7 @@ import type { Token } from '../lexer.ts';
 import { RESERVED } from '../keywords.ts';
 import { readPath } from '../scan.ts';
 import type { StatementSpan } from '../split.ts';
-import type { ParseResult } from './parse.ts';
+import { parseStatement, type ParseResult } from './parse.ts';
 import { isSpan } from './tree.ts';
 
 /** Text inserted before `at`, an offset in the statement as written. */
@@ -282,7 +282,7 @@ export function typeAsInt64(text: string, start: number, end: number): string {
  * positions that could not be moved back (text before an insertion must be ASCII, where
  * polyglot's offsets and columns count as strings do).
  */
-export function parserText(text: string, span: StatementSpan): ParserText | { error: string } {
+function parserText(text: string, span: StatementSpan): ParserText | { error: string } {
   // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
   const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
   if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
@@ -339,7 +339,7 @@ function restoreSpans(value: unknown, placed: readonly Placed[], offsets: readon
 const POSITION = /line (\d+), column (\d+)/;
 
 /** The parse result with its positions moved back to the statement as written. */
-export function restorePositions(result: ParseResult, text: ParserText): ParseResult {
+function restorePositions(result: ParseResult, text: ParserText): ParseResult {
   if (text.placed.length === 0) return result;
   if (result.error === undefined) {
     restoreSpans(result.ast, text.placed, text.placed.map((p) => ({ at: p.offset, length: p.length })));
@@ -350,4 +350,11 @@ export function restorePositions(result: ParseResult, text: ParserText): ParseRe
     return `line ${l}, column ${written(Number(column) - 1, onLine(text.placed, l)) + 1}`;
   });
   return { error };
+}
+
+/** The statement parsed as written: handed to polyglot-sql in a spelling it reads, its positions moved back. */
+export function parseWritten(text: string, span: StatementSpan): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
+  const input = parserText(text, span);
+  if ('error' in input) return { parsed: { error: input.error }, masked: new Map() };
+  return { parsed: restorePositions(parseStatement(input.sql), input), masked: input.masked };
 }
