@@ -57,6 +57,30 @@ const TEST_CATALOG_FUNCTION = /^(?:afn_|fn_on_|fn_overloaded_|tvf_)\w+$|^(?:sort
 
 const DDL = 'https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language';
 
+/** The index of the `)` closing the parenthesis opened at `open`, or -1. */
+function closing(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let j = open; j < tokens.length; j++) {
+    if (punct(tokens[j], '(')) depth++;
+    else if (punct(tokens[j], ')') && --depth === 0) return j;
+  }
+  return -1;
+}
+
+/** The index of FUNCTION in `CREATE [OR REPLACE] TABLE FUNCTION`, or -1 (TEMP forms have their own rule). */
+function tableFunction(tokens: readonly Token[]): number {
+  const at = afterCreate(tokens, 0, 'keep');
+  return word(tokens[0], 'CREATE') && word(tokens[at], 'TABLE') && word(tokens[at + 1], 'FUNCTION') ? at + 1 : -1;
+}
+
+/** Functions that take a lambda (`e -> e > 0`) in other GoogleSQL dialects; BigQuery has none of them. */
+const LAMBDA_FUNCTIONS = new Set([
+  'ARRAY_FILTER', 'ARRAY_TRANSFORM', 'ARRAY_FIND', 'ARRAY_FIND_ALL', 'ARRAY_OFFSET', 'ARRAY_OFFSETS', 'ARRAY_INCLUDES', 'ARRAY_INCLUDES_ALL', 'ARRAY_INCLUDES_ANY', 'ARRAY_ZIP',
+]);
+
+/** Statement keywords a CREATE may follow inside a procedural block. */
+const BLOCK_KEYWORDS = ['BEGIN', 'THEN', 'ELSE', 'DO', 'LOOP', 'REPEAT'];
+
 export const RULES: readonly AcceptanceRule[] = [
   {
     id: 'format-placeholder',
@@ -80,7 +104,9 @@ export const RULES: readonly AcceptanceRule[] = [
     matches: (tokens) =>
       tokens.some((t, i) => {
         if (t.kind === 'quoted') return /<[\w-]+>/.test(t.text);
-        if (!punct(t, '<') || word(tokens[i - 1], 'ARRAY', 'STRUCT', 'RANGE', 'TABLE')) return false;
+        // TABLE< is a type only where a type belongs, not after ALTER TABLE or DROP TABLE.
+        const type = word(tokens[i - 1], 'ARRAY', 'STRUCT', 'RANGE') || (word(tokens[i - 1], 'TABLE') && !word(tokens[i - 2], 'ALTER', 'DROP', 'TRUNCATE', 'EXISTS'));
+        if (!punct(t, '<') || type) return false;
         // `<` glued to a name (with dashes) glued to `>`: `<dataset-name>`.
         let j = i + 1;
         if (!word(tokens[j]) || !glued(t, tokens[j])) return false;
@@ -174,6 +200,45 @@ export const RULES: readonly AcceptanceRule[] = [
       '[IF NOT EXISTS] dataset.name: no TEMP; the TEMP form is GoogleSQL for SecOps\'s, https://docs.cloud.google.com/chronicle/docs/reference/standard-sql/table-functions)',
     matches: (tokens) =>
       word(tokens[0], 'CREATE') && word(tokens[afterCreate(tokens, 0, 'keep')], 'TEMP', 'TEMPORARY') && word(tokens[afterCreate(tokens, 0)], 'TABLE') && word(tokens[afterCreate(tokens, 0) + 1], 'FUNCTION'),
+  },
+  {
+    id: 'table-function-form',
+    refuses: 'a CREATE TABLE FUNCTION without its query, with an ANY TABLE parameter, or with a TABLE<…> column that has no name (a value table)',
+    evidence:
+      `${DDL}#create_table_function_statement (… function_name ([parameter_name {data_type | ANY TYPE}, …]) [RETURNS TABLE<column_name column_type, …>] AS sql_query) and ` +
+      'https://cloud.google.com/bigquery/docs/table-functions#table_parameters (a table parameter names its columns explicitly); ' +
+      "google/zetasql docs/data-definition-language.md (ANY TABLE, value tables and bodiless table functions are ZetaSQL's)",
+    matches: (tokens) => {
+      const fn = tableFunction(tokens);
+      if (fn < 0) return false;
+      const open = tokens.findIndex((t, i) => i > fn && punct(t, '('));
+      const close = closing(tokens, open);
+      if (open < 0 || close < 0) return false;
+      // No query: nothing but an optional RETURNS TABLE<…> after the parameters.
+      if (!tokens.some((t, i) => i > close && word(t, 'AS'))) return true;
+      return tokens.some(
+        (t, i) =>
+          (word(t, 'ANY') && word(tokens[i + 1], 'TABLE') && i > open && i < close) ||
+          // TABLE<type…> rather than TABLE<name type, …>: the first member is a bare type.
+          (word(t, 'TABLE') && punct(tokens[i + 1], '<') && word(tokens[i + 2]) && (punct(tokens[i + 3], '<') || punct(tokens[i + 3], '>') || punct(tokens[i + 3], ','))),
+      );
+    },
+  },
+  {
+    id: 'lambda-function',
+    refuses: 'an array function that takes a lambda (`ARRAY_FILTER(a, e -> e > 0)`, ARRAY_TRANSFORM, ARRAY_FIND, ARRAY_OFFSET, ARRAY_INCLUDES, …)',
+    evidence:
+      'https://cloud.google.com/bigquery/docs/reference/standard-sql/array_functions (none of them is among BigQuery\'s array functions); ' +
+      "https://cloud.google.com/spanner/docs/reference/standard-sql/array_functions (they are GoogleSQL for Spanner's)",
+    matches: (tokens) => tokens.some((t, i) => word(t) && LAMBDA_FUNCTIONS.has(t.upper) && punct(tokens[i + 1], '(') && (!punct(tokens[i - 1], '.') || word(tokens[i - 2], 'SAFE'))),
+  },
+  {
+    id: 'statements-without-separator',
+    refuses: 'a second statement that begins (CREATE …) where the first has not ended with a semicolon',
+    evidence:
+      'https://cloud.google.com/bigquery/docs/reference/standard-sql/procedural-language (the statements of a script are separated by semicolons); ' +
+      'https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#reserved_keywords (CREATE is reserved: it can only begin a statement)',
+    matches: (tokens) => tokens.some((t, i) => i > 0 && word(t, 'CREATE') && !punct(tokens[i - 1], ';') && !word(tokens[i - 1], ...BLOCK_KEYWORDS)),
   },
   {
     id: 'sequence',
