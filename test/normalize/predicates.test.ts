@@ -19,6 +19,8 @@ describe('predicate columns', () => {
     ['HAVING (and the GROUP BY)', 'SELECT address.city, COUNT(*) AS n FROM crm.customers GROUP BY address.city HAVING MAX(ssn) > "5"', [c('address.city'), c('ssn')]],
     ['GROUP BY', 'SELECT COUNT(*) AS n FROM crm.customers GROUP BY email', [c('email')]],
     ['GROUP BY a position', 'SELECT email, COUNT(*) AS n FROM crm.customers GROUP BY 1', [c('email')]],
+    ['ROLLUP of positions', 'SELECT name, email, COUNT(*) AS n FROM crm.customers GROUP BY ROLLUP(1, 2)', [c('email'), c('name')]],
+    ['GROUPING SETS and CUBE', 'SELECT name, COUNT(*) AS n FROM crm.customers GROUP BY GROUPING SETS ((1), (email, id), CUBE(ssn), ())', [c('email'), c('id'), c('name'), c('ssn')]],
     ['DISTINCT', 'SELECT DISTINCT email FROM crm.customers', [c('email')]],
     ['ORDER BY a position', 'SELECT ssn, id FROM crm.customers ORDER BY 1 DESC', [c('ssn')]],
     ['ORDER BY a position after UNION ALL', 'SELECT ssn FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY 1', [c('ssn'), 'acme-analytics.crm.leads:email']],
