@@ -223,24 +223,65 @@ function maskSystemTimes(statement: string, span: StatementSpan): { sql: string;
   return { sql, masked };
 }
 
-/** A raw string or bytes literal on one line whose body holds a backslash. */
-const RAW = /^(?:[rR][bB]?|[bB][rR])(['"])(?!\1\1)[^\n]*\\[^\n]*\1$/;
+/** A raw string or bytes literal: prefix, quote (single or triple) and body. */
+const RAW = /^([rR][bB]?|[bB][rR])('''|"""|'|")([\s\S]*)\2$/;
 
 /**
- * `statement` with each raw literal polyglot may misread blanked to a plain one of the same length.
- * Not under PIVOT, whose IN values name output columns.
+ * `statement` with each raw literal polyglot refuses or may misread blanked to a plain one of the
+ * same length, quotes and line breaks kept: raw bytes (polyglot reads no `rb`/`br` prefix) and raw
+ * literals holding a backslash (polyglot stops at `\'`). Not under PIVOT, whose IN values name
+ * output columns.
  */
 function blankRawLiterals(statement: string, span: StatementSpan): string {
   if (span.tokens.some((t) => isWord(t, 'PIVOT'))) return statement;
   let sql = statement;
   for (const t of span.tokens) {
-    if (t.kind !== 'string' || !RAW.test(t.text)) continue;
-    const bytes = /^[bB]|^[rR][bB]/.test(t.text) ? 'b' : '';
-    const quote = t.text.at(-1)!;
-    const plain = `${bytes}${quote}${' '.repeat(t.text.length - bytes.length - 2)}${quote}`;
+    const raw = t.kind === 'string' ? RAW.exec(t.text) : null;
+    if (raw === null) continue;
+    const [, prefix, quote, body] = raw as unknown as [string, string, string, string];
+    if (prefix.length === 1 && !body.includes('\\')) continue;
+    // The `r` dropped, a space in its place inside the quotes.
+    const plain = `${prefix.length === 2 ? 'b' : ''}${quote} ${body.replace(/[^\n]/g, ' ')}${quote}`;
     sql = sql.slice(0, t.start - span.start) + plain + sql.slice(t.end - span.start);
   }
   return sql;
+}
+
+/** `text` with `start`..`end` blanked to spaces, line breaks kept: no position moves. */
+function blank(text: string, start: number, end: number): string {
+  return text.slice(0, start) + text.slice(start, end).replace(/[^\n]/g, ' ') + text.slice(end);
+}
+
+/**
+ * `statement` with the `WITH CONNECTION name` of a CREATE TABLE blanked (polyglot reads none). The
+ * connection is no table: the statement creates its table as any CREATE TABLE does. Only before
+ * the statement's query (its first `AS` at depth 0), where a WITH cannot open a query's CTEs.
+ */
+function blankTableConnection(statement: string, span: StatementSpan): string {
+  const tokens = span.tokens;
+  let i = 1;
+  if (isWord(tokens[i], 'OR') && isWord(tokens[i + 1], 'REPLACE')) i += 2;
+  if (!isWord(tokens[0], 'CREATE') || !isWord(tokens[i], 'TABLE')) return statement;
+  for (let depth = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (isPunct(t, '(')) depth++;
+    else if (isPunct(t, ')')) depth--;
+    else if (depth === 0 && isWord(t, 'AS')) break;
+    else if (depth === 0 && isWord(t, 'WITH') && isWord(tokens[i + 1], 'CONNECTION')) {
+      // `DEFAULT`, the project's default connection, or a connection's path.
+      const name = isWord(tokens[i + 2], 'DEFAULT') ? { next: i + 3 } : readPath(tokens as Token[], i + 2);
+      if (name === undefined || ('malformed' in name && name.malformed !== undefined)) break;
+      return blank(statement, t.start - span.start, tokens[name.next - 1]!.end - span.start);
+    }
+  }
+  return statement;
+}
+
+/** `statement` with the EXTERNAL of `DROP EXTERNAL TABLE` blanked: polyglot reads it as the DROP TABLE it is. */
+function blankDropExternal(statement: string, span: StatementSpan): string {
+  const [drop, external, table] = span.tokens;
+  if (!isWord(drop, 'DROP') || !isWord(external, 'EXTERNAL') || !isWord(table, 'TABLE')) return statement;
+  return blank(statement, external!.start - span.start, external!.end - span.start);
 }
 
 /** Words that end a function's return type at its own depth. */
@@ -286,7 +327,8 @@ function parserText(text: string, span: StatementSpan): ParserText | { error: st
   // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
   const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
   if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
-  const { sql: statement, masked } = maskSystemTimes(blankReturnType(blankRawLiterals(text.slice(span.start, span.end), span), span), span);
+  const blanked = [blankRawLiterals, blankReturnType, blankTableConnection, blankDropExternal].reduce((sql, f) => f(sql, span), text.slice(span.start, span.end));
+  const { sql: statement, masked } = maskSystemTimes(blanked, span);
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
   const last = edits.at(-1)!.at;
