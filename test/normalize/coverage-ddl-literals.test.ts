@@ -95,3 +95,23 @@ describe('raw string and bytes literals', () => {
     expect(predicates(s)).toEqual([c('name')]);
   });
 });
+
+describe('a subscript or field after a window call', () => {
+  const s = understood('SELECT id, ARRAY_AGG(email) OVER (PARTITION BY ssn ORDER BY name) [SAFE_OFFSET(1)] AS second, ANY_VALUE(address) OVER (ORDER BY id).city AS city FROM crm.customers');
+
+  it('applies to the call: its sources and the window spec as any window call has them', () => {
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
+    expect(summary(s)).toEqual([
+      { name: 'id', direct: true, sources: [c('id')] },
+      { name: 'second', direct: false, sources: [c('email'), c('name'), c('ssn')] },
+      { name: 'city', direct: false, sources: [c('address'), c('id')] },
+    ]);
+    expect(predicates(s)).toEqual([c('id'), c('name'), c('ssn')]);
+  });
+
+  it('reads as the parenthesised call does, positions as written', () => {
+    const p = understood('SELECT id, (ARRAY_AGG(email) OVER (PARTITION BY ssn ORDER BY name))[SAFE_OFFSET(1)] AS second, (ANY_VALUE(address) OVER (ORDER BY id)).city AS city FROM crm.customers');
+    expect([summary(s), predicates(s)]).toEqual([summary(p), predicates(p)]);
+    expect(analysed('SELECT ARRAY_AGG(email) OVER () [OFFSET(0)] + ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at 1:65');
+  });
+});

@@ -10,13 +10,21 @@
 //                           before a comma, `)`, the end or a clause keyword)
 //   `WINDOW w2 AS w1`     → WINDOW w2 AS (w1) (a named window that is another, unchanged; polyglot
 //                           reads only the parenthesised form)
+//   `f(x) OVER (…)[OFFSET(0)]`, `f(x) OVER (…).a` → (f(x) OVER (…))[OFFSET(0)], (f(x) OVER (…)).a
+//                           (polyglot reads no subscript or field after a window call; the
+//                           subscript applies to the call's value either way)
 // and, text of the same length in its place (no position moves):
 //   `FOR SYSTEM_TIME AS OF f(x)` → `… AS OF '#0  '` (polyglot keeps the clause as text and stops
 //                           at a call's parenthesis); the analysis reads the expression as written
 //                           through `masked` (from.ts).
-//   `r"\d+"`, `rb"\x53"`    → `"    "`, `b"     "` (a raw literal with a backslash: polyglot stops
-//                           at `\"` or refuses raw bytes); the analysis reads a literal as a
-//                           constant whatever its content, so only the content is blanked.
+//   `r"\d+"`, `rb'''1'''`  → `"    "`, `b'''  '''` (a raw literal with a backslash: polyglot stops
+//                           at `\"`; raw bytes in any quoting, which it refuses); the analysis
+//                           reads a literal as a constant whatever its content, so only the
+//                           content is blanked.
+//   `CREATE TABLE t … WITH CONNECTION c …` → the clause blanked (a BigLake table: the connection
+//                           is no table, the statement creates t as any CREATE TABLE does).
+//   `DROP EXTERNAL TABLE t` → `DROP          TABLE t` (it drops t as DROP TABLE does; the
+//                           statement keeps its type, DROP_EXTERNAL_TABLE, from its tokens).
 //   `RETURNS STRUCT<a INT64>` → `RETURNS INT64          ` in CREATE FUNCTION (polyglot reads no
 //                           parameterised return type; the analysis does not read the type).
 // Every position polyglot reports (its error message, the spans in its tree) is moved back to the
@@ -124,6 +132,45 @@ function windowReferences(tokens: readonly Token[]): Token[] {
   return out;
 }
 
+/** The index of the bracket that closes the one at `open`, or -1. */
+function closing(tokens: readonly Token[], open: number): number {
+  const [o, c] = tokens[open]!.text === '(' ? ['(', ')'] : ['[', ']'];
+  for (let depth = 0, i = open; i < tokens.length; i++) {
+    if (isPunct(tokens[i], o)) depth++;
+    else if (isPunct(tokens[i], c) && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Window calls followed by a subscript or a field (`ANY_VALUE(x) OVER () [OFFSET(0)].*`): the
+ * first token of the call's name and the `)` that ends its OVER (…). polyglot reads neither after
+ * OVER (…); parenthesised, `(f(x) OVER ())[OFFSET(0)]`, the subscript applies to the same value.
+ */
+function windowCallsSubscripted(tokens: readonly Token[]): { first: Token; last: Token }[] {
+  const out: { first: Token; last: Token }[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'OVER') || !isPunct(tokens[i - 1], ')') || !isPunct(tokens[i + 1], '(')) return;
+    const end = closing(tokens, i + 1);
+    const after = tokens[end + 1];
+    if (end < 0 || !(isPunct(after, '[') || isPunct(after, '.'))) return;
+    // Back from the call's `)` to its `(`, then over its name's dotted path (`SAFE.f`, `ds.f`).
+    let open = -1;
+    for (let depth = 0, j = i - 1; j >= 0; j--) {
+      if (isPunct(tokens[j], ')')) depth++;
+      else if (isPunct(tokens[j], '(') && --depth === 0) {
+        open = j;
+        break;
+      }
+    }
+    let first = open - 1;
+    if (first < 0 || (tokens[first]!.kind !== 'word' && tokens[first]!.kind !== 'quoted')) return;
+    while (isPunct(tokens[first - 1], '.') && (tokens[first - 2]?.kind === 'word' || tokens[first - 2]?.kind === 'quoted')) first -= 2;
+    out.push({ first: tokens[first]!, last: tokens[end]! });
+  });
+  return out;
+}
+
 /** Words after an alias that end it: clause and join keywords. */
 const AFTER_ALIAS = new Set([
   'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
@@ -167,6 +214,7 @@ function insertions(span: StatementSpan): Insertion[] {
   });
   for (const name of tableNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
   for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
+  for (const call of windowCallsSubscripted(tokens)) out.push({ at: call.first.start - span.start, text: '(' }, { at: call.last.end - span.start, text: ')' });
   // Stable: INTO goes before a target's opening back-quote at the same place.
   return out.sort((a, b) => a.at - b.at);
 }
@@ -332,7 +380,7 @@ function parserText(text: string, span: StatementSpan): ParserText | { error: st
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
   const last = edits.at(-1)!.at;
-  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO, a path part beginning with a digit or a named window defined as another (WINDOW w2 AS w1) after non-ASCII text is not read' };
+  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO, a path part beginning with a digit, `table` as a name, a named window defined as another (WINDOW w2 AS w1) or a subscript after a window call, after non-ASCII text, is not read' };
   let sql = '';
   let from = 0;
   const placed: Placed[] = [];
