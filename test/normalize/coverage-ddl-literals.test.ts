@@ -1,7 +1,7 @@
 // DDL and literal spellings the front end reads as BigQuery does: CREATE TABLE … WITH CONNECTION
 // (a BigLake table; the connection is no table), DROP EXTERNAL TABLE, DROP CONNECTION (names no
-// table), and raw string and bytes literals in every quoting. Tables, modes, output names,
-// lineage and predicate columns.
+// table), CREATE MATERIALIZED VIEW … AS REPLICA OF, raw string and bytes literals in every quoting,
+// and a subscript after a window call. Tables, modes, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
 import { analyzeSql } from '../../engine/sql/analyze.ts';
@@ -77,6 +77,21 @@ describe('DROP EXTERNAL TABLE and DROP CONNECTION', () => {
       expect(understood(sql), sql).toMatchObject({ type: 'DROP_CONNECTION', category: 'admin', tables: [], outputs: [] });
     }
     expect(analysed('DROP CONNECTION conn CASCADE').parsed).toBe(false);
+  });
+});
+
+describe('CREATE MATERIALIZED VIEW … AS REPLICA OF', () => {
+  it('reads its source as AS SELECT * FROM source does: every column, unchanged', () => {
+    const s = understood('CREATE MATERIALIZED VIEW sales.mv\nOPTIONS (replication_interval_seconds = 300)\nAS REPLICA OF crm.customers');
+    expect(s).toMatchObject({ type: 'CREATE_MATERIALIZED_VIEW', category: 'ddl' });
+    expect(tables(s)).toEqual(['acme-analytics.sales.mv:ddl', `${CUSTOMERS}:read`]);
+    expect(s.outputs.map((x) => [x.name, x.lineage, x.tables])).toEqual([['*', 'unknown', [CUSTOMERS]]]);
+    const select = understood('CREATE MATERIALIZED VIEW sales.mv AS SELECT * FROM crm.customers');
+    expect([tables(s), s.outputs]).toEqual([tables(select), select.outputs]);
+  });
+
+  it('anything after the source is refused', () => {
+    expect(analysed('CREATE MATERIALIZED VIEW sales.mv AS REPLICA OF crm.customers WHERE id = 1').error).toBe('syntax not understood near `REPLICA` at 1:38 (parser: expected SELECT)');
   });
 });
 

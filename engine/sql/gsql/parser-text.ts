@@ -10,6 +10,9 @@
 //                           before a comma, `)`, the end or a clause keyword)
 //   `WINDOW w2 AS w1`     → WINDOW w2 AS (w1) (a named window that is another, unchanged; polyglot
 //                           reads only the parenthesised form)
+//   `CREATE MATERIALIZED VIEW mv AS REPLICA OF src` → `… AS SELECT * FROM            src` (the
+//                           text inserted, `REPLICA OF` blanked: a replica holds the source
+//                           materialized view's rows and columns as they are)
 //   `f(x) OVER (…)[OFFSET(0)]`, `f(x) OVER (…).a` → (f(x) OVER (…))[OFFSET(0)], (f(x) OVER (…)).a
 //                           (polyglot reads no subscript or field after a window call; the
 //                           subscript applies to the call's value either way)
@@ -171,6 +174,37 @@ function windowCallsSubscripted(tokens: readonly Token[]): { first: Token; last:
   return out;
 }
 
+/**
+ * The index of REPLICA in `CREATE MATERIALIZED VIEW mv [OPTIONS(…)] AS REPLICA OF source`, the
+ * source's path ending the statement. A replica holds the source materialized view's rows and
+ * columns as they are: it reads as `AS SELECT * FROM source`, which polyglot parses.
+ */
+function replicaOf(tokens: readonly Token[]): number | undefined {
+  let i = 1;
+  if (isWord(tokens[i], 'OR') && isWord(tokens[i + 1], 'REPLACE')) i += 2;
+  if (!isWord(tokens[0], 'CREATE') || !isWord(tokens[i], 'MATERIALIZED') || !isWord(tokens[i + 1], 'VIEW')) return undefined;
+  for (let depth = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (isPunct(t, '(')) depth++;
+    else if (isPunct(t, ')')) depth--;
+    else if (depth === 0 && isWord(t, 'AS')) {
+      if (!isWord(tokens[i + 1], 'REPLICA') || !isWord(tokens[i + 2], 'OF')) return undefined;
+      const source = readPath(tokens as Token[], i + 3);
+      const end = source === undefined ? undefined : tokens[source.next];
+      if (source === undefined || source.malformed !== undefined || !(end === undefined || (isPunct(end, ';') && source.next === tokens.length - 1))) return undefined;
+      return i + 1;
+    }
+  }
+  return undefined;
+}
+
+/** `statement` with `REPLICA OF` blanked: SELECT * FROM is inserted before it (insertions). */
+function blankReplica(statement: string, span: StatementSpan): string {
+  const at = replicaOf(span.tokens);
+  if (at === undefined) return statement;
+  return blank(statement, span.tokens[at]!.start - span.start, span.tokens[at + 1]!.end - span.start);
+}
+
 /** Words after an alias that end it: clause and join keywords. */
 const AFTER_ALIAS = new Set([
   'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
@@ -214,6 +248,8 @@ function insertions(span: StatementSpan): Insertion[] {
   });
   for (const name of tableNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
   for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
+  const replica = replicaOf(tokens);
+  if (replica !== undefined) out.push({ at: tokens[replica]!.start - span.start, text: 'SELECT * FROM ' });
   for (const call of windowCallsSubscripted(tokens)) out.push({ at: call.first.start - span.start, text: '(' }, { at: call.last.end - span.start, text: ')' });
   // Stable: INTO goes before a target's opening back-quote at the same place.
   return out.sort((a, b) => a.at - b.at);
@@ -375,7 +411,7 @@ function parserText(text: string, span: StatementSpan): ParserText | { error: st
   // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
   const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
   if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
-  const blanked = [blankRawLiterals, blankReturnType, blankTableConnection, blankDropExternal].reduce((sql, f) => f(sql, span), text.slice(span.start, span.end));
+  const blanked = [blankRawLiterals, blankReturnType, blankTableConnection, blankDropExternal, blankReplica].reduce((sql, f) => f(sql, span), text.slice(span.start, span.end));
   const { sql: statement, masked } = maskSystemTimes(blanked, span);
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
