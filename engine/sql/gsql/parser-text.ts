@@ -13,6 +13,8 @@
 //   `CREATE MATERIALIZED VIEW mv AS REPLICA OF src` → `… AS SELECT * FROM            src` (the
 //                           text inserted, `REPLICA OF` blanked: a replica holds the source
 //                           materialized view's rows and columns as they are)
+//   `PIVOT(… FOR a + b IN (…))` → PIVOT(… FOR (a + b) IN (…)) (polyglot reads only a column or a
+//                           parenthesised expression there)
 //   `f(x) OVER (…)[OFFSET(0)]`, `f(x) OVER (…).a` → (f(x) OVER (…))[OFFSET(0)], (f(x) OVER (…)).a
 //                           (polyglot reads no subscript or field after a window call; the
 //                           subscript applies to the call's value either way)
@@ -205,6 +207,34 @@ function blankReplica(statement: string, span: StatementSpan): string {
   return blank(statement, span.tokens[at]!.start - span.start, span.tokens[at + 1]!.end - span.start);
 }
 
+/**
+ * The FOR expression of each `PIVOT(… FOR a + b IN (…))` that is more than a name or a path: its
+ * first and last tokens. polyglot reads only a column there, and any expression parenthesised,
+ * `FOR (a + b) IN`, which is the same expression.
+ */
+function pivotForExpressions(tokens: readonly Token[]): { first: Token; last: Token }[] {
+  const out: { first: Token; last: Token }[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'PIVOT') || !isPunct(tokens[i + 1], '(')) return;
+    const close = closing(tokens, i + 1);
+    let forAt = -1;
+    for (let depth = 0, j = i + 2; j < close; j++) {
+      const u = tokens[j]!;
+      if (isPunct(u, '(') || isPunct(u, '[')) depth++;
+      else if (isPunct(u, ')') || isPunct(u, ']')) depth--;
+      else if (depth === 0 && isWord(u, 'FOR')) forAt = j;
+      else if (depth === 0 && isWord(u, 'IN') && forAt >= 0) {
+        const [first, last] = [forAt + 1, j - 1];
+        const path = readPath(tokens as Token[], first);
+        const parenthesised = isPunct(tokens[first], '(') && closing(tokens, first) === last;
+        if (last >= first && path?.next !== j && !parenthesised) out.push({ first: tokens[first]!, last: tokens[last]! });
+        return;
+      }
+    }
+  });
+  return out;
+}
+
 /** Words after an alias that end it: clause and join keywords. */
 const AFTER_ALIAS = new Set([
   'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
@@ -250,6 +280,7 @@ function insertions(span: StatementSpan): Insertion[] {
   for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
   const replica = replicaOf(tokens);
   if (replica !== undefined) out.push({ at: tokens[replica]!.start - span.start, text: 'SELECT * FROM ' });
+  for (const e of pivotForExpressions(tokens)) out.push({ at: e.first.start - span.start, text: '(' }, { at: e.last.end - span.start, text: ')' });
   for (const call of windowCallsSubscripted(tokens)) out.push({ at: call.first.start - span.start, text: '(' }, { at: call.last.end - span.start, text: ')' });
   // Stable: INTO goes before a target's opening back-quote at the same place.
   return out.sort((a, b) => a.at - b.at);
@@ -345,7 +376,7 @@ function blankTableConnection(statement: string, span: StatementSpan): string {
   const tokens = span.tokens;
   let i = 1;
   if (isWord(tokens[i], 'OR') && isWord(tokens[i + 1], 'REPLACE')) i += 2;
-  if (!isWord(tokens[0], 'CREATE') || !isWord(tokens[i], 'TABLE')) return statement;
+  if (!isWord(tokens[0], 'CREATE') || !isWord(tokens[i], 'TABLE') || isWord(tokens[i + 1], 'FUNCTION')) return statement;
   for (let depth = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (isPunct(t, '(')) depth++;

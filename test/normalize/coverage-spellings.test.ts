@@ -1,7 +1,7 @@
 // DDL and literal spellings the front end reads as BigQuery does: CREATE TABLE … WITH CONNECTION
 // (a BigLake table; the connection is no table), DROP EXTERNAL TABLE, DROP CONNECTION (names no
 // table), CREATE MATERIALIZED VIEW … AS REPLICA OF, raw string and bytes literals in every quoting,
-// and a subscript after a window call. Tables, modes, output names, lineage and predicate columns.
+// PIVOT … FOR an expression and a subscript after a window call. Tables, modes, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
 import { analyzeSql } from '../../engine/sql/analyze.ts';
@@ -108,6 +108,29 @@ describe('raw string and bytes literals', () => {
       { name: 'e', direct: false, sources: [c('email')] },
     ]);
     expect(predicates(s)).toEqual([c('name')]);
+  });
+});
+
+describe('PIVOT … FOR an expression', () => {
+  const input = '(SELECT id, name, email, ssn FROM crm.customers)';
+
+  it('reads as the parenthesised expression: its columns consumed, steering; the others grouping', () => {
+    const s = understood(`SELECT * FROM ${input} PIVOT(COUNT(id) AS n FOR name || email IN ('a' AS one, 'b' AS two))`);
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
+    expect(summary(s)).toEqual([
+      { name: 'ssn', direct: true, sources: [c('ssn')] },
+      { name: 'n_one', direct: false, sources: [c('email'), c('id'), c('name')] },
+      { name: 'n_two', direct: false, sources: [c('email'), c('id'), c('name')] },
+    ]);
+    expect(predicates(s)).toEqual([c('email'), c('name'), c('ssn')]);
+    const p = understood(`SELECT * FROM ${input} PIVOT(COUNT(id) AS n FOR (name || email) IN ('a' AS one, 'b' AS two))`);
+    expect([summary(s), predicates(s)]).toEqual([summary(p), predicates(p)]);
+  });
+
+  it('a call and a qualified column too; UNPIVOT is left as it is', () => {
+    expect(summary(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR UPPER(t.name) IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
+    expect(summary(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR t.name IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
+    expect(analysed(`SELECT * FROM ${input} UNPIVOT(v FOR k + 1 IN (name, email))`).parsed).toBe(false);
   });
 });
 
