@@ -1,13 +1,14 @@
 // DDL and literal spellings the front end reads as BigQuery does: CREATE TABLE … WITH CONNECTION
 // (a BigLake table; the connection is no table), DROP EXTERNAL TABLE, DROP CONNECTION (names no
 // table), CREATE MATERIALIZED VIEW … AS REPLICA OF, raw string and bytes literals in every quoting,
-// PIVOT … FOR an expression and a subscript after a window call. Tables, modes, output names, lineage and predicate columns.
+// PIVOT … FOR an expression, a subscript after a window call and DECLARE of a name polyglot takes
+// for its keyword (PATTERN). Tables, modes, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
 import { analyzeSql } from '../../engine/sql/analyze.ts';
 import { schemaCatalog } from '../../engine/sql/catalog.ts';
 import { parseDefaultDataset } from '../../engine/sql/tables.ts';
-import { CUSTOMERS, PROJECT } from './support.ts';
+import { CUSTOMERS, PROJECT, schemas } from './support.ts';
 
 function analysed(sql: string): Statement {
   const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset('sales', PROJECT) }, schemaCatalog(undefined)).sql.statements;
@@ -131,6 +132,22 @@ describe('PIVOT … FOR an expression', () => {
     expect(summary(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR UPPER(t.name) IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
     expect(summary(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR t.name IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
     expect(analysed(`SELECT * FROM ${input} UNPIVOT(v FOR k + 1 IN (name, email))`).parsed).toBe(false);
+  });
+});
+
+describe('DECLARE of a name polyglot takes for its keyword', () => {
+  it('declares the variable; its value flows where it is used', () => {
+    const statements = analyzeSql(
+      "DECLARE Pattern, other STRING DEFAULT (SELECT MAX(email) FROM crm.customers);\nSELECT id FROM crm.customers WHERE name LIKE pattern",
+      { project: PROJECT, defaultDataset: parseDefaultDataset('sales', PROJECT) },
+      // Known schemas: `pattern` is no column of crm.customers, so it is the variable.
+      schemaCatalog(schemas),
+    ).sql.statements;
+    expect(statements.map((x) => [x.type, x.parsed, x.error])).toEqual([['DECLARE', true, undefined], ['SELECT', true, undefined]]);
+    expect(tables(statements[0]!)).toEqual([`${CUSTOMERS}:read`]);
+    expect(summary(statements[1]!)).toEqual([{ name: 'id', direct: true, sources: [c('id')] }]);
+    // The pattern the rows are matched against is the email the DECLARE read.
+    expect(predicates(statements[1]!)).toEqual([c('email'), c('name')]);
   });
 });
 

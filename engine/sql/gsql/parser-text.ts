@@ -8,6 +8,8 @@
 //                           polyglot reads it only as the keyword). Only where it cannot be the
 //                           keyword: glued to a dot after it, or an alias (after AS, `)` or a name,
 //                           before a comma, `)`, the end or a clause keyword)
+//   `DECLARE pattern STRING` → DECLARE `pattern` STRING (a name BigQuery does not reserve that
+//                           polyglot reads as its keyword in a DECLARE, and as a name elsewhere)
 //   `WINDOW w2 AS w1`     → WINDOW w2 AS (w1) (a named window that is another, unchanged; polyglot
 //                           reads only the parenthesised form)
 //   `CREATE MATERIALIZED VIEW mv AS REPLICA OF src` → `… AS SELECT * FROM            src` (the
@@ -235,6 +237,20 @@ function pivotForExpressions(tokens: readonly Token[]): { first: Token; last: To
   return out;
 }
 
+/**
+ * The unquoted names a DECLARE declares (`DECLARE a, pattern STRING`): polyglot reads no keyword of
+ * its own (PATTERN, MATCH_RECOGNIZE) as a name there, though it does where the variable is used.
+ */
+function declaredNames(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  if (!isWord(tokens[0], 'DECLARE')) return out;
+  for (let i = 1; tokens[i]?.kind === 'word' || tokens[i]?.kind === 'quoted'; i += 2) {
+    if (tokens[i]!.kind === 'word') out.push(tokens[i]!);
+    if (!isPunct(tokens[i + 1], ',')) break;
+  }
+  return out;
+}
+
 /** Words after an alias that end it: clause and join keywords. */
 const AFTER_ALIAS = new Set([
   'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
@@ -276,6 +292,7 @@ function insertions(span: StatementSpan): Insertion[] {
     if (!isDigitPart(t) || (target !== undefined && i >= target.first && i <= target.last)) return;
     out.push({ at: t.start - span.start, text: '`' }, { at: t.end - span.start, text: '`' });
   });
+  for (const name of declaredNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
   for (const name of tableNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
   for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
   const replica = replicaOf(tokens);
@@ -447,7 +464,7 @@ function parserText(text: string, span: StatementSpan): ParserText | { error: st
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
   const last = edits.at(-1)!.at;
-  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO, a path part beginning with a digit, `table` as a name, a named window defined as another (WINDOW w2 AS w1) or a subscript after a window call, after non-ASCII text, is not read' };
+  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'a spelling the parser is handed rewritten (INSERT without INTO, a path part beginning with a digit, `table` or a declared variable as a name, WINDOW w2 AS w1, a subscript after a window call, PIVOT … FOR an expression, AS REPLICA OF) after non-ASCII text is not read' };
   let sql = '';
   let from = 0;
   const placed: Placed[] = [];
