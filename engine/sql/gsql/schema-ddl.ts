@@ -44,7 +44,8 @@ export function schemaStatement(text: string, tokens: readonly Token[], type: st
   if (guard.every((w, k) => isWord(tokens[i + k], w))) i += guard.length;
   const name = readPath(tokens as Token[], i);
   const what = type === 'DROP_CONNECTION' ? 'connection' : 'dataset';
-  if (name === undefined || name.path.length === 0 || name.malformed !== undefined) throw new Unsupported(`${type.replace('_', ' ')} without a ${what} name${at(text, tokens[i])}`);
+  if (name === undefined || name.path.length === 0) throw new Unsupported(`${type.replace('_', ' ')} without a ${what} name${at(text, tokens[i])}`);
+  if (name.malformed !== undefined) throw new Unsupported(`${name.malformed}${at(text, tokens[i])}`);
   i = name.next;
   while (i < tokens.length) {
     const t = tokens[i];
