@@ -24,7 +24,7 @@ import { parseWritten } from './gsql/parser-text.ts';
 import { describeParseError, placeRefusal, type ParseResult } from './gsql/parse.ts';
 import { pipeQuery, scanTokens } from './gsql/pipe.ts';
 import { blankTableParameters, createProcedureStatement } from './gsql/routines.ts';
-import { schemaStatement } from './gsql/schema-ddl.ts';
+import { SCHEMA_TYPES, schemaStatement } from './gsql/schema-ddl.ts';
 import { tempTableSpellings, variableScope } from './gsql/script.ts';
 import { bindFacts, callNames, newScript, type ScriptState } from './gsql/statement-facts.ts';
 import { GSQL_TYPES, analyzeStatement } from './gsql/statement.ts';
@@ -140,7 +140,7 @@ function analyzeStatementSpan(
   const scan = scanTables(scanTokens(span.tokens));
   if (span.tokens.some((t) => t.kind === 'error')) return unparsed(head, lexError ?? 'malformed SQL text', scan, names);
   if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
-  if (classification.type === 'CREATE_SCHEMA' || classification.type === 'DROP_SCHEMA') {
+  if (SCHEMA_TYPES.has(classification.type)) {
     try {
       schemaStatement(text, span.tokens, classification.type);
       return parsedStatement(head, ctx, []);

@@ -8,15 +8,30 @@
 //                           polyglot reads it only as the keyword). Only where it cannot be the
 //                           keyword: glued to a dot after it, or an alias (after AS, `)` or a name,
 //                           before a comma, `)`, the end or a clause keyword)
+//   `DECLARE pattern STRING` → DECLARE `pattern` STRING (a name BigQuery does not reserve that
+//                           polyglot reads as its keyword in a DECLARE, and as a name elsewhere)
 //   `WINDOW w2 AS w1`     → WINDOW w2 AS (w1) (a named window that is another, unchanged; polyglot
 //                           reads only the parenthesised form)
+//   `CREATE MATERIALIZED VIEW mv AS REPLICA OF src` → `… AS SELECT * FROM            src` (the
+//                           text inserted, `REPLICA OF` blanked: a replica holds the source
+//                           materialized view's rows and columns as they are)
+//   `PIVOT(… FOR a + b IN (…))` → PIVOT(… FOR (a + b) IN (…)) (polyglot reads only a column or a
+//                           parenthesised expression there)
+//   `f(x) OVER (…)[OFFSET(0)]`, `f(x) OVER (…).a` → (f(x) OVER (…))[OFFSET(0)], (f(x) OVER (…)).a
+//                           (polyglot reads no subscript or field after a window call; the
+//                           subscript applies to the call's value either way)
 // and, text of the same length in its place (no position moves):
 //   `FOR SYSTEM_TIME AS OF f(x)` → `… AS OF '#0  '` (polyglot keeps the clause as text and stops
 //                           at a call's parenthesis); the analysis reads the expression as written
 //                           through `masked` (from.ts).
-//   `r"\d+"`, `rb"\x53"`    → `"    "`, `b"     "` (a raw literal with a backslash: polyglot stops
-//                           at `\"` or refuses raw bytes); the analysis reads a literal as a
-//                           constant whatever its content, so only the content is blanked.
+//   `r"\d+"`, `rb'''1'''`  → `"    "`, `b'''  '''` (a raw literal with a backslash: polyglot stops
+//                           at `\"`; raw bytes in any quoting, which it refuses); the analysis
+//                           reads a literal as a constant whatever its content, so only the
+//                           content is blanked.
+//   `CREATE TABLE t … WITH CONNECTION c …` → the clause blanked (a BigLake table: the connection
+//                           is no table, the statement creates t as any CREATE TABLE does).
+//   `DROP EXTERNAL TABLE t` → `DROP          TABLE t` (it drops t as DROP TABLE does; the
+//                           statement keeps its type, DROP_EXTERNAL_TABLE, from its tokens).
 //   `RETURNS STRUCT<a INT64>` → `RETURNS INT64          ` in CREATE FUNCTION (polyglot reads no
 //                           parameterised return type; the analysis does not read the type).
 // Every position polyglot reports (its error message, the spans in its tree) is moved back to the
@@ -124,6 +139,118 @@ function windowReferences(tokens: readonly Token[]): Token[] {
   return out;
 }
 
+/** The index of the bracket that closes the one at `open`, or -1. */
+function closing(tokens: readonly Token[], open: number): number {
+  const [o, c] = tokens[open]!.text === '(' ? ['(', ')'] : ['[', ']'];
+  for (let depth = 0, i = open; i < tokens.length; i++) {
+    if (isPunct(tokens[i], o)) depth++;
+    else if (isPunct(tokens[i], c) && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * Window calls followed by a subscript or a field (`ANY_VALUE(x) OVER () [OFFSET(0)].*`): the
+ * first token of the call's name and the `)` that ends its OVER (…). polyglot reads neither after
+ * OVER (…); parenthesised, `(f(x) OVER ())[OFFSET(0)]`, the subscript applies to the same value.
+ */
+function windowCallsSubscripted(tokens: readonly Token[]): { first: Token; last: Token }[] {
+  const out: { first: Token; last: Token }[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'OVER') || !isPunct(tokens[i - 1], ')') || !isPunct(tokens[i + 1], '(')) return;
+    const end = closing(tokens, i + 1);
+    const after = tokens[end + 1];
+    if (end < 0 || !(isPunct(after, '[') || isPunct(after, '.'))) return;
+    // Back from the call's `)` to its `(`, then over its name's dotted path (`SAFE.f`, `ds.f`).
+    let open = -1;
+    for (let depth = 0, j = i - 1; j >= 0; j--) {
+      if (isPunct(tokens[j], ')')) depth++;
+      else if (isPunct(tokens[j], '(') && --depth === 0) {
+        open = j;
+        break;
+      }
+    }
+    let first = open - 1;
+    if (first < 0 || (tokens[first]!.kind !== 'word' && tokens[first]!.kind !== 'quoted')) return;
+    while (isPunct(tokens[first - 1], '.') && (tokens[first - 2]?.kind === 'word' || tokens[first - 2]?.kind === 'quoted')) first -= 2;
+    out.push({ first: tokens[first]!, last: tokens[end]! });
+  });
+  return out;
+}
+
+/**
+ * The index of REPLICA in `CREATE MATERIALIZED VIEW mv [OPTIONS(…)] AS REPLICA OF source`, the
+ * source's path ending the statement. A replica holds the source materialized view's rows and
+ * columns as they are: it reads as `AS SELECT * FROM source`, which polyglot parses.
+ */
+function replicaOf(tokens: readonly Token[]): number | undefined {
+  let i = 1;
+  if (isWord(tokens[i], 'OR') && isWord(tokens[i + 1], 'REPLACE')) i += 2;
+  if (!isWord(tokens[0], 'CREATE') || !isWord(tokens[i], 'MATERIALIZED') || !isWord(tokens[i + 1], 'VIEW')) return undefined;
+  for (let depth = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (isPunct(t, '(')) depth++;
+    else if (isPunct(t, ')')) depth--;
+    else if (depth === 0 && isWord(t, 'AS')) {
+      if (!isWord(tokens[i + 1], 'REPLICA') || !isWord(tokens[i + 2], 'OF')) return undefined;
+      const source = readPath(tokens as Token[], i + 3);
+      const end = source === undefined ? undefined : tokens[source.next];
+      if (source === undefined || source.malformed !== undefined || !(end === undefined || (isPunct(end, ';') && source.next === tokens.length - 1))) return undefined;
+      return i + 1;
+    }
+  }
+  return undefined;
+}
+
+/** `statement` with `REPLICA OF` blanked: SELECT * FROM is inserted before it (insertions). */
+function blankReplica(statement: string, span: StatementSpan): string {
+  const at = replicaOf(span.tokens);
+  if (at === undefined) return statement;
+  return blank(statement, span.tokens[at]!.start - span.start, span.tokens[at + 1]!.end - span.start);
+}
+
+/**
+ * The FOR expression of each `PIVOT(… FOR a + b IN (…))` that is more than a name or a path: its
+ * first and last tokens. polyglot reads only a column there, and any expression parenthesised,
+ * `FOR (a + b) IN`, which is the same expression.
+ */
+function pivotForExpressions(tokens: readonly Token[]): { first: Token; last: Token }[] {
+  const out: { first: Token; last: Token }[] = [];
+  tokens.forEach((t, i) => {
+    if (!isWord(t, 'PIVOT') || !isPunct(tokens[i + 1], '(')) return;
+    const close = closing(tokens, i + 1);
+    let forAt = -1;
+    for (let depth = 0, j = i + 2; j < close; j++) {
+      const u = tokens[j]!;
+      if (isPunct(u, '(') || isPunct(u, '[')) depth++;
+      else if (isPunct(u, ')') || isPunct(u, ']')) depth--;
+      else if (depth === 0 && isWord(u, 'FOR')) forAt = j;
+      else if (depth === 0 && isWord(u, 'IN') && forAt >= 0) {
+        const [first, last] = [forAt + 1, j - 1];
+        const path = readPath(tokens as Token[], first);
+        const parenthesised = isPunct(tokens[first], '(') && closing(tokens, first) === last;
+        if (last >= first && path?.next !== j && !parenthesised) out.push({ first: tokens[first]!, last: tokens[last]! });
+        return;
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * The unquoted names a DECLARE declares (`DECLARE a, pattern STRING`): polyglot reads no keyword of
+ * its own (PATTERN, MATCH_RECOGNIZE) as a name there, though it does where the variable is used.
+ */
+function declaredNames(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  if (!isWord(tokens[0], 'DECLARE')) return out;
+  for (let i = 1; tokens[i]?.kind === 'word' || tokens[i]?.kind === 'quoted'; i += 2) {
+    if (tokens[i]!.kind === 'word') out.push(tokens[i]!);
+    if (!isPunct(tokens[i + 1], ',')) break;
+  }
+  return out;
+}
+
 /** Words after an alias that end it: clause and join keywords. */
 const AFTER_ALIAS = new Set([
   'FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT', 'JOIN', 'INNER', 'LEFT',
@@ -165,8 +292,13 @@ function insertions(span: StatementSpan): Insertion[] {
     if (!isDigitPart(t) || (target !== undefined && i >= target.first && i <= target.last)) return;
     out.push({ at: t.start - span.start, text: '`' }, { at: t.end - span.start, text: '`' });
   });
+  for (const name of declaredNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
   for (const name of tableNames(tokens)) out.push({ at: name.start - span.start, text: '`' }, { at: name.end - span.start, text: '`' });
   for (const name of windowReferences(tokens)) out.push({ at: name.start - span.start, text: '(' }, { at: name.end - span.start, text: ')' });
+  const replica = replicaOf(tokens);
+  if (replica !== undefined) out.push({ at: tokens[replica]!.start - span.start, text: 'SELECT * FROM ' });
+  for (const e of pivotForExpressions(tokens)) out.push({ at: e.first.start - span.start, text: '(' }, { at: e.last.end - span.start, text: ')' });
+  for (const call of windowCallsSubscripted(tokens)) out.push({ at: call.first.start - span.start, text: '(' }, { at: call.last.end - span.start, text: ')' });
   // Stable: INTO goes before a target's opening back-quote at the same place.
   return out.sort((a, b) => a.at - b.at);
 }
@@ -223,24 +355,65 @@ function maskSystemTimes(statement: string, span: StatementSpan): { sql: string;
   return { sql, masked };
 }
 
-/** A raw string or bytes literal on one line whose body holds a backslash. */
-const RAW = /^(?:[rR][bB]?|[bB][rR])(['"])(?!\1\1)[^\n]*\\[^\n]*\1$/;
+/** A raw string or bytes literal: prefix, quote (single or triple) and body. */
+const RAW = /^([rR][bB]?|[bB][rR])('''|"""|'|")([\s\S]*)\2$/;
 
 /**
- * `statement` with each raw literal polyglot may misread blanked to a plain one of the same length.
- * Not under PIVOT, whose IN values name output columns.
+ * `statement` with each raw literal polyglot refuses or may misread blanked to a plain one of the
+ * same length, quotes and line breaks kept: raw bytes (polyglot reads no `rb`/`br` prefix) and raw
+ * literals holding a backslash (polyglot stops at `\'`). Not under PIVOT, whose IN values name
+ * output columns.
  */
 function blankRawLiterals(statement: string, span: StatementSpan): string {
   if (span.tokens.some((t) => isWord(t, 'PIVOT'))) return statement;
   let sql = statement;
   for (const t of span.tokens) {
-    if (t.kind !== 'string' || !RAW.test(t.text)) continue;
-    const bytes = /^[bB]|^[rR][bB]/.test(t.text) ? 'b' : '';
-    const quote = t.text.at(-1)!;
-    const plain = `${bytes}${quote}${' '.repeat(t.text.length - bytes.length - 2)}${quote}`;
+    const raw = t.kind === 'string' ? RAW.exec(t.text) : null;
+    if (raw === null) continue;
+    const [, prefix, quote, body] = raw as unknown as [string, string, string, string];
+    if (prefix.length === 1 && !body.includes('\\')) continue;
+    // The `r` dropped, a space in its place inside the quotes.
+    const plain = `${prefix.length === 2 ? 'b' : ''}${quote} ${body.replace(/[^\n]/g, ' ')}${quote}`;
     sql = sql.slice(0, t.start - span.start) + plain + sql.slice(t.end - span.start);
   }
   return sql;
+}
+
+/** `text` with `start`..`end` blanked to spaces, line breaks kept: no position moves. */
+function blank(text: string, start: number, end: number): string {
+  return text.slice(0, start) + text.slice(start, end).replace(/[^\n]/g, ' ') + text.slice(end);
+}
+
+/**
+ * `statement` with the `WITH CONNECTION name` of a CREATE TABLE blanked (polyglot reads none). The
+ * connection is no table: the statement creates its table as any CREATE TABLE does. Only before
+ * the statement's query (its first `AS` at depth 0), where a WITH cannot open a query's CTEs.
+ */
+function blankTableConnection(statement: string, span: StatementSpan): string {
+  const tokens = span.tokens;
+  let i = 1;
+  if (isWord(tokens[i], 'OR') && isWord(tokens[i + 1], 'REPLACE')) i += 2;
+  if (!isWord(tokens[0], 'CREATE') || !isWord(tokens[i], 'TABLE') || isWord(tokens[i + 1], 'FUNCTION')) return statement;
+  for (let depth = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (isPunct(t, '(')) depth++;
+    else if (isPunct(t, ')')) depth--;
+    else if (depth === 0 && isWord(t, 'AS')) break;
+    else if (depth === 0 && isWord(t, 'WITH') && isWord(tokens[i + 1], 'CONNECTION')) {
+      // `DEFAULT`, the project's default connection, or a connection's path.
+      const name = isWord(tokens[i + 2], 'DEFAULT') ? { next: i + 3 } : readPath(tokens as Token[], i + 2);
+      if (name === undefined || ('malformed' in name && name.malformed !== undefined)) break;
+      return blank(statement, t.start - span.start, tokens[name.next - 1]!.end - span.start);
+    }
+  }
+  return statement;
+}
+
+/** `statement` with the EXTERNAL of `DROP EXTERNAL TABLE` blanked: polyglot reads it as the DROP TABLE it is. */
+function blankDropExternal(statement: string, span: StatementSpan): string {
+  const [drop, external, table] = span.tokens;
+  if (!isWord(drop, 'DROP') || !isWord(external, 'EXTERNAL') || !isWord(table, 'TABLE')) return statement;
+  return blank(statement, external!.start - span.start, external!.end - span.start);
 }
 
 /** Words that end a function's return type at its own depth. */
@@ -286,11 +459,12 @@ function parserText(text: string, span: StatementSpan): ParserText | { error: st
   // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
   const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
   if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
-  const { sql: statement, masked } = maskSystemTimes(blankReturnType(blankRawLiterals(text.slice(span.start, span.end), span), span), span);
+  const blanked = [blankRawLiterals, blankReturnType, blankTableConnection, blankDropExternal, blankReplica].reduce((sql, f) => f(sql, span), text.slice(span.start, span.end));
+  const { sql: statement, masked } = maskSystemTimes(blanked, span);
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
   const last = edits.at(-1)!.at;
-  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'INSERT without INTO, a path part beginning with a digit or a named window defined as another (WINDOW w2 AS w1) after non-ASCII text is not read' };
+  if (!/^[\x00-\x7f]*$/.test(statement.slice(0, last))) return { error: 'a spelling the parser is handed rewritten (INSERT without INTO, a path part beginning with a digit, `table` or a declared variable as a name, WINDOW w2 AS w1, a subscript after a window call, PIVOT … FOR an expression, AS REPLICA OF) after non-ASCII text is not read' };
   let sql = '';
   let from = 0;
   const placed: Placed[] = [];

@@ -1,6 +1,8 @@
 // CREATE SCHEMA and DROP SCHEMA, read from their tokens: polyglot-sql does not parse them with
 // OPTIONS or CASCADE, and they read nothing. A dataset is no table, so no table ref names it; the
 // statement reaches the policy parsed, with its category (ddl), for the policy to judge as DDL.
+// DROP CONNECTION likewise names no table (a connection is credentials to an outside source); it
+// reaches the policy with its category (admin).
 import { Unsupported } from '../ast.ts';
 import type { Token } from '../lexer.ts';
 import { readPath } from '../scan.ts';
@@ -29,13 +31,21 @@ function options(text: string, tokens: readonly Token[], open: number): number {
   throw new Unsupported('OPTIONS list is not closed');
 }
 
-/** Validates `CREATE SCHEMA [IF NOT EXISTS] name [DEFAULT COLLATE '…'] [OPTIONS(…)]` or `DROP SCHEMA [IF EXISTS] name [CASCADE | RESTRICT]`. */
-export function schemaStatement(text: string, tokens: readonly Token[], type: 'CREATE_SCHEMA' | 'DROP_SCHEMA'): void {
+/** The statement types read here: they name a dataset or a connection, no table. */
+export const SCHEMA_TYPES: ReadonlySet<string> = new Set(['CREATE_SCHEMA', 'DROP_SCHEMA', 'DROP_CONNECTION']);
+
+/**
+ * Validates `CREATE SCHEMA [IF NOT EXISTS] name [DEFAULT COLLATE '…'] [OPTIONS(…)]`,
+ * `DROP SCHEMA [IF EXISTS] name [CASCADE | RESTRICT]` or `DROP CONNECTION [IF EXISTS] name`.
+ */
+export function schemaStatement(text: string, tokens: readonly Token[], type: string): void {
   let i = 2;
   const guard = type === 'CREATE_SCHEMA' ? ['IF', 'NOT', 'EXISTS'] : ['IF', 'EXISTS'];
   if (guard.every((w, k) => isWord(tokens[i + k], w))) i += guard.length;
   const name = readPath(tokens as Token[], i);
-  if (name === undefined || name.path.length === 0) throw new Unsupported(`${type.replace('_', ' ')} without a dataset name${at(text, tokens[i])}`);
+  const what = type === 'DROP_CONNECTION' ? 'connection' : 'dataset';
+  if (name === undefined || name.path.length === 0) throw new Unsupported(`${type.replace('_', ' ')} without a ${what} name${at(text, tokens[i])}`);
+  if (name.malformed !== undefined) throw new Unsupported(`${name.malformed}${at(text, tokens[i])}`);
   i = name.next;
   while (i < tokens.length) {
     const t = tokens[i];

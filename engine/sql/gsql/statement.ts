@@ -28,6 +28,8 @@ const EXPECTED_KINDS: Record<string, readonly string[]> = {
   CREATE_VIEW: ['create_view'],
   CREATE_MATERIALIZED_VIEW: ['create_view'],
   DROP_TABLE: ['drop_table'],
+  // Handed to the parser as DROP TABLE (parser-text.ts): it drops its table as DROP TABLE does.
+  DROP_EXTERNAL_TABLE: ['drop_table'],
   DROP_VIEW: ['drop_view'],
   DROP_MATERIALIZED_VIEW: ['drop_view'],
   ALTER_TABLE: ['alter_table'],
