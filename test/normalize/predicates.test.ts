@@ -24,6 +24,8 @@ describe('predicate columns', () => {
     ['DISTINCT', 'SELECT DISTINCT email FROM crm.customers', [c('email')]],
     ['ORDER BY a position', 'SELECT ssn, id FROM crm.customers ORDER BY 1 DESC', [c('ssn')]],
     ['ORDER BY a position after UNION ALL', 'SELECT ssn FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY 1', [c('ssn'), 'acme-analytics.crm.leads:email']],
+    ['ORDER BY a name after UNION ALL', "SELECT ssn FROM crm.customers UNION ALL SELECT '1' ORDER BY ssn", [c('ssn')]],
+    ['ORDER BY a name after UNION ALL, every branch', 'SELECT id, ssn FROM crm.customers UNION ALL SELECT id, email FROM crm.customers ORDER BY SSN', [c('email'), c('ssn')]],
     ['UNION DISTINCT', "SELECT ssn FROM crm.customers UNION DISTINCT SELECT '123-45-6789'", [c('ssn')]],
     ['INTERSECT', "SELECT COUNT(*) AS n FROM (SELECT ssn FROM crm.customers INTERSECT DISTINCT SELECT '123-45-6789')", [c('ssn')]],
     ['EXCEPT', "SELECT ssn FROM crm.customers EXCEPT DISTINCT SELECT '123-45-6789'", [c('ssn')]],

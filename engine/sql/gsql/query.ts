@@ -85,9 +85,17 @@ function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undef
   // answers whether a value is among the other branch's, so every column steers the result.
   if (v.kind !== 'union' || v.body.all !== true) for (const r of results) for (const c of r.columns) ctx.predicate(c.lineage);
   if (v.body.order_by != null) {
-    // ORDER BY after a set operation names the result's columns, else what the last branch reads.
+    // ORDER BY after a set operation names the result's columns, each with its lineage over every
+    // branch (`… UNION ALL … ORDER BY x` orders by every branch's x); any other name is resolved
+    // where the last SELECT resolves it.
     const aliases = new Map(last?.env.aliases);
-    for (const c of results[0]!.columns) if (!aliases.has(c.name)) aliases.set(c.name, CONSTANT);
+    const named = new Set<string>();
+    for (const c of result.columns) {
+      const name = c.name.toLowerCase();
+      if (c.lookup !== undefined || c.name === '*' || named.has(name)) continue;
+      named.add(name);
+      aliases.set(name, c.lineage);
+    }
     const late: ExprEnv = { scope: last?.env.scope ?? new Scope(outer, env), ctx, aliases };
     orderBy(v.body.order_by, late, result.columns);
   }
