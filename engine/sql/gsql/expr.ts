@@ -21,6 +21,7 @@ export interface ExprEnv {
 
 /** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
 const SUBSCRIPTS = new Set(['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL']);
+const SET_OPERATION_KINDS = new Set(['union', 'intersect', 'except']);
 const LITERAL_KINDS = new Set(['literal', 'boolean', 'null', 'placeholder', 'parameter', 'var', 'data_type']);
 
 export function evalAll(values: readonly unknown[], env: ExprEnv): Lineage[] {
@@ -168,7 +169,10 @@ function evalStruct(v: Variant, env: ExprEnv): Lineage {
 function evalIn(v: Variant, env: ExprEnv): Lineage {
   expectFields(v, new Set(['this', 'expressions', 'query', 'not', 'unnest', 'global', 'is_field']), 'IN');
   if (v.body.global === true || v.body.is_field === true) refuse('IN of an unexpected form', v.node);
-  const parts = [evalExpr(v.body.this, env), ...evalAll(items(v.body.expressions), env)];
+  const list = items(v.body.expressions);
+  // `x IN ((SELECT …) UNION ALL (SELECT …))`: the parentheses are IN's, the set operation its query.
+  const query = list.length === 1 && SET_OPERATION_KINDS.has(variant(list[0], 'IN list').kind) && v.body.query == null ? list[0] : undefined;
+  const parts = [evalExpr(v.body.this, env), ...(query === undefined ? evalAll(list, env) : [subqueryValue(query, env)])];
   if (v.body.query != null) parts.push(subqueryValue(v.body.query, env));
   if (v.body.unnest != null) parts.push(evalExpr(v.body.unnest, env));
   return transformed(parts);

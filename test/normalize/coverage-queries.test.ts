@@ -1,0 +1,83 @@
+// Queries the front end reads as BigQuery does where polyglot-sql's tree differs from the text's
+// structure: a SELECT ending in a parenthesised subquery followed by a set operation. Tables,
+// output names, lineage and predicate columns.
+import { describe, expect, it } from 'vitest';
+import type { Statement } from '../../engine/schema-types.ts';
+import { analyzeSql } from '../../engine/sql/analyze.ts';
+import { schemaCatalog } from '../../engine/sql/catalog.ts';
+import { parseDefaultDataset } from '../../engine/sql/tables.ts';
+import { CUSTOMERS, ORDERS, PROJECT } from './support.ts';
+
+function analysed(sql: string): Statement {
+  const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset(undefined, PROJECT) }, schemaCatalog(undefined)).sql.statements;
+  expect(statements).toHaveLength(1);
+  return statements[0]!;
+}
+
+function understood(sql: string): Statement {
+  const s = analysed(sql);
+  expect(s.parsed, s.error).toBe(true);
+  return s;
+}
+
+function refusal(sql: string): string {
+  const s = analysed(sql);
+  expect(s.parsed).toBe(false);
+  return s.error ?? '';
+}
+
+const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
+const c = (column: string) => `${CUSTOMERS}:${column}`;
+const o = (column: string) => `${ORDERS}:${column}`;
+const LEADS = `${PROJECT}.crm.leads`;
+const l = (column: string) => `${LEADS}:${column}`;
+
+function summary(s: Statement) {
+  return s.outputs.map((x) => ({ name: x.name, direct: x.direct, sources: x.sources.map(ref).sort() }));
+}
+
+const predicates = (s: Statement) => s.predicate_columns.map(ref).sort();
+const tables = (s: Statement) => s.tables.map((t) => `${t.id}:${t.mode}`).sort();
+
+describe('a SELECT ending in a subquery, followed by a set operation', () => {
+  it('in the select list: the SELECT is the first branch, the subquery its last value', () => {
+    const s = understood('SELECT name, (SELECT AS STRUCT 1 a, 2 b) FROM crm.customers UNION ALL SELECT ssn, (SELECT AS STRUCT 3 b, 4 c) AS foo FROM crm.leads');
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:read`]);
+    // The first branch names the columns; UNION ALL compares nothing.
+    expect(summary(s)).toEqual([
+      { name: 'name', direct: true, sources: [c('name'), l('ssn')] },
+      { name: 'f0_', direct: false, sources: [] },
+    ]);
+    expect(predicates(s)).toEqual([]);
+  });
+
+  it('in WHERE: the condition stays the first branch\'s, the second branch is no subquery of it', () => {
+    const s = understood('SELECT email FROM crm.customers WHERE id > (SELECT MAX(o.id) FROM sales.orders o)\nUNION DISTINCT SELECT ssn FROM crm.leads ORDER BY 1');
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:read`, `${ORDERS}:read`]);
+    expect(summary(s)).toEqual([{ name: 'email', direct: true, sources: [c('email'), l('ssn')] }]);
+    // WHERE, UNION DISTINCT (every column) and ORDER BY.
+    expect(predicates(s)).toEqual([c('email'), c('id'), l('ssn'), o('id')]);
+  });
+
+  it('in HAVING, behind BETWEEN and NOT, with three branches and the WITH of the first SELECT over all', () => {
+    const s = understood(
+      'WITH l AS (SELECT ssn FROM crm.leads) SELECT name FROM crm.customers GROUP BY name HAVING NOT COUNT(*) BETWEEN 1 AND (SELECT 2)\nUNION ALL SELECT ssn FROM l UNION ALL SELECT email FROM crm.customers',
+    );
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:read`]);
+    expect(summary(s)).toEqual([{ name: 'name', direct: true, sources: [c('email'), c('name'), l('ssn')] }]);
+    expect(predicates(s)).toEqual([c('name')]);
+  });
+
+  it('IN ((SELECT …) UNION ALL (SELECT …)): the set operation is the IN query', () => {
+    const s = understood('SELECT name FROM crm.customers WHERE id IN ((SELECT 1) UNION ALL (SELECT customer_id FROM sales.orders))');
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:read`]);
+    expect(summary(s)).toEqual([{ name: 'name', direct: true, sources: [c('name')] }]);
+    expect(predicates(s)).toContain(o('customer_id'));
+    expect(predicates(s)).toContain(c('id'));
+  });
+
+  it('a set operation inside a call or in parentheses is still refused', () => {
+    expect(refusal('SELECT ABS((SELECT 1) UNION ALL SELECT 2)')).toMatch(/^UNION read inside an expression/);
+    expect(refusal('SELECT name FROM crm.customers WHERE id LIKE (SELECT 1) UNION ALL SELECT 2')).toMatch(/^UNION read inside an expression/);
+  });
+});
