@@ -81,3 +81,18 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
     expect(refusal('SELECT name FROM crm.customers WHERE id LIKE (SELECT 1) UNION ALL SELECT 2')).toMatch(/^UNION read inside an expression/);
   });
 });
+
+describe('GROUP BY ROLLUP, CUBE and GROUPING SETS', () => {
+  it('group by each key they list; a position names a select-list column, as in a plain GROUP BY', () => {
+    const s = understood('SELECT Name, email, COUNT(*) AS n FROM crm.customers GROUP BY ROLLUP(1, 2)');
+    expect(summary(s)).toEqual([
+      { name: 'name', direct: true, sources: [c('name')] },
+      { name: 'email', direct: true, sources: [c('email')] },
+      { name: 'n', direct: false, sources: [] },
+    ]);
+    expect(predicates(s)).toEqual([c('email'), c('name')]);
+    const t = understood('SELECT Name, COUNT(*) AS n FROM crm.customers GROUP BY GROUPING SETS ((1), (email, id), CUBE(ssn), ())');
+    expect(predicates(t)).toEqual([c('email'), c('id'), c('name'), c('ssn')]);
+    expect(t.functions).not.toContain('ROLLUP');
+  });
+});

@@ -104,7 +104,10 @@ function swallowedSetOperation(v: Variant): Variant | undefined {
 
 /** The set operation ending `node` (along operands written last) whose first branch is a parenthesised subquery, and `node` with that subquery in its place. */
 function trailingSetOperation(node: unknown): { value: unknown; operation: Variant } | undefined {
+  // Only variants with a payload (or none): any other value is left to the analysis to judge.
   if (!isNode(node) || Object.keys(node).length !== 1) return undefined;
+  const payload = Object.values(node)[0];
+  if (payload !== null && !isNode(payload)) return undefined;
   const v = variant(node, 'expression');
   if (SET_OPERATIONS.has(v.kind)) {
     let first = v;
@@ -303,6 +306,34 @@ function clauseValue(node: unknown, what: string, env: ExprEnv): Lineage {
 function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
   if (!isNode(node)) return refuse('GROUP BY of an unexpected shape', node);
   if (node.totals === true) refuse('GROUP BY … WITH TOTALS', node);
-  for (const item of items(node.expressions)) env.ctx.predicate(byPosition(item, columns) ?? evalExpr(item, env));
+  const keys: unknown[] = [];
+  for (const item of items(node.expressions)) groupingKeys(item, keys);
+  for (const key of keys) env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, env));
+}
+
+/** ROLLUP, CUBE and GROUPING SETS as polyglot names them (a function called `groupingsets` keeps its spelling). */
+const GROUPING_CONSTRUCTS = new Set(['ROLLUP', 'CUBE', 'GROUPING SETS', 'GROUPINGSETS']);
+
+/**
+ * The keys a GROUP BY item groups by: ROLLUP(…), CUBE(…), GROUPING SETS(…) and a parenthesised
+ * list `(a, b)` group by each item they list, where a position (`ROLLUP(1, 2)`) names a
+ * select-list column as it does in a plain GROUP BY; `()` groups by nothing. Before, ROLLUP(1, 2)
+ * read its positions as constants: no predicate.
+ */
+function groupingKeys(node: unknown, out: unknown[]): void {
+  const v = variant(node, 'GROUP BY item');
+  if (v.kind === 'function' && v.body.quoted !== true && GROUPING_CONSTRUCTS.has(String(v.body.name))) {
+    expectFields(v, new Set(['name', 'args']), String(v.body.name));
+    for (const arg of items(v.body.args)) groupingKeys(arg, out);
+  } else if (v.kind === 'tuple') {
+    expectFields(v, new Set(['expressions']), 'GROUP BY list');
+    for (const e of items(v.body.expressions)) groupingKeys(e, out);
+  } else if (v.kind === 'paren') {
+    // `GROUPING SETS ((1), …)`: a set of one key, which may be a position (read as one even where it is a constant: wider, never narrower).
+    expectFields(v, new Set(['this']), 'parentheses');
+    groupingKeys(v.body.this, out);
+  } else {
+    out.push(node);
+  }
 }
 
