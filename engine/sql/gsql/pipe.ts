@@ -15,6 +15,7 @@
 //   |> EXTEND e AS x              → SELECT *, e AS x …   (|> WINDOW likewise)
 //   |> SET x = e / |> DROP x      → SELECT * REPLACE (e AS x) … / SELECT * EXCEPT (x) …
 //   |> SELECT list                → SELECT list …        (then a finished query)
+//   |> SELECT AS STRUCT list      → SELECT AS STRUCT list … (AS VALUE likewise; the last operator only)
 //   |> AGGREGATE a GROUP BY k     → SELECT k, a … GROUP BY 1, …, n (positions: a GROUP BY name
 //                                   never resolves to an output alias)
 //   |> AGGREGATE a GROUP BY ()    → SELECT a …
@@ -31,8 +32,8 @@
 // Refused: CALL, RENAME (it keeps the column's place, which no SELECT * form does), WITH, IF,
 // ASSERT, DESCRIBE, FORK, TEE, the terminal operators, RECURSIVE UNION, MATCH_RECOGNIZE, BY NAME
 // set operations, AGGREGATE with ordering suffixes or with ROLLUP, CUBE, GROUPING SETS of anything
-// but column names,
-// a pipe after a WITH clause, and a value table as input (SELECT AS …, FROM UNNEST(…) alone).
+// but column names, SELECT AS STRUCT / AS VALUE followed by another operator, a pipe after a WITH
+// clause, and a value table as input (SELECT AS …, FROM UNNEST(…) alone).
 //
 // Positions: the rewritten text is built of pieces copied from the statement and pieces written
 // here; a position in a copied piece maps back to where it is written, one in a written piece to
@@ -401,7 +402,15 @@ class Rewriter {
           distinct = true;
           a++;
         } else if (isWord(this.tokens[a], 'ALL')) a++;
-        if (isWord(this.tokens[a], 'AS')) this.refuse(`pipe operator |> SELECT AS … (a value table)`, pipe);
+        // SELECT AS STRUCT / AS VALUE makes a value table, which later pipe operators would read
+        // unexpanded where the standard form's `SELECT *` expands it: only as the last operator.
+        let valueTable = '';
+        if (isWord(this.tokens[a], 'AS')) {
+          const kind = this.tokens[a + 1];
+          if (!(isWord(kind, 'STRUCT') || isWord(kind, 'VALUE')) || last !== end) this.refuse(`pipe operator |> SELECT AS … (a value table)${last !== end ? ' followed by another operator' : ''}`, pipe);
+          valueTable = `AS ${kind!.upper} `;
+          a += 2;
+        }
         if (a > last) this.refuse(label, pipe);
         const window = this.find(a, last, new Set(['WINDOW']));
         const o = this.reopen(s, plain, pipe, first, end, label);
@@ -409,7 +418,7 @@ class Rewriter {
         const q = this.close(o, op, label, false);
         // Replace `SELECT *` (the open SELECT's head) by the list.
         const head = q.findIndex((p) => p.text === ' FROM ');
-        const select = [w(distinct ? 'SELECT DISTINCT ' : 'SELECT '), ...this.copy(a, listEnd), ...q.slice(head)];
+        const select = [w(`${distinct ? 'SELECT DISTINCT ' : 'SELECT '}${valueTable}`), ...this.copy(a, listEnd), ...q.slice(head)];
         // The open SELECT had no ORDER BY or LIMIT (plain): WINDOW goes last.
         if (window >= 0) select.push(w(' '), ...this.copy(window, last));
         return { kind: 'query', q: select };
