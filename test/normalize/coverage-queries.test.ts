@@ -96,3 +96,25 @@ describe('GROUP BY ROLLUP, CUBE and GROUPING SETS', () => {
     expect(t.functions).not.toContain('ROLLUP');
   });
 });
+
+describe('ORDER BY and LIMIT after a set operation or a parenthesised query', () => {
+  it('ORDER BY a name of the result orders by that column of every branch', () => {
+    expect(predicates(understood('SELECT ssn FROM crm.customers UNION ALL SELECT email FROM crm.customers ORDER BY ssn'))).toEqual([c('email'), c('ssn')]);
+    expect(predicates(understood('SELECT ssn AS x FROM crm.customers UNION ALL SELECT email AS x FROM crm.customers ORDER BY x'))).toEqual([c('email'), c('ssn')]);
+  });
+
+  it('(SELECT …) ORDER BY … LIMIT …: a query, an INSERT\'s query, a derived table', () => {
+    const s = understood('(SELECT ssn AS x, email FROM crm.customers) ORDER BY x LIMIT 3');
+    expect(summary(s)).toEqual([
+      { name: 'x', direct: true, sources: [c('ssn')] },
+      { name: 'email', direct: true, sources: [c('email')] },
+    ]);
+    expect(predicates(s)).toEqual([c('ssn')]);
+    const insert = understood('INSERT crm.leads (a, b)\n(SELECT ssn, email FROM crm.customers UNION ALL (SELECT name, email FROM crm.customers))\nORDER BY 2\nLIMIT 5');
+    expect(tables(insert)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:write`]);
+    expect(predicates(insert)).toEqual([c('email')]);
+    const derived = understood('SELECT x FROM ((SELECT ssn AS x, email FROM crm.customers) ORDER BY email LIMIT 3) AS y');
+    expect(summary(derived)).toEqual([{ name: 'x', direct: true, sources: [c('ssn')] }]);
+    expect(predicates(derived)).toEqual([c('email')]);
+  });
+});

@@ -93,8 +93,13 @@ function fromRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation
     case 'table':
       return namedRelation(scope, v, ctx);
     case 'subquery': {
-      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword', 'modifiers_inside']), 'derived table');
-      const result = analyzeQuery(v.body.this, scope.parent, scope.ctes, ctx);
+      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword', 'modifiers_inside', 'order_by', 'limit', 'offset']), 'derived table');
+      // `((SELECT …) ORDER BY … LIMIT …)`: the clauses, inside the parentheses, are the inner
+      // parenthesised query's, read as such a query is anywhere.
+      const { order_by, limit, offset } = v.body;
+      const tail = order_by != null || limit != null || offset != null;
+      if (tail && v.body.modifiers_inside !== true) refuse('derived table with ORDER BY or LIMIT outside its parentheses', v.node);
+      const result = analyzeQuery(tail ? { subquery: { this: v.body.this, order_by, limit, offset } } : v.body.this, scope.parent, scope.ctes, ctx);
       return { kind: 'derived', alias: aliasOf(v), columns: relationColumns(result), tables: result.tables };
     }
     case 'unnest': {

@@ -20,7 +20,7 @@ const SELECT_FIELDS = new Set([
 ]);
 const SET_FIELDS = new Set(['left', 'right', 'all', 'distinct', 'with', 'order_by', 'limit', 'offset']);
 /** A parenthesised query used as a query (a set operation branch, a WITH body). */
-const WRAPPED_QUERY_FIELDS = new Set(['this', 'alias_explicit_as', 'lateral', 'modifiers_inside']);
+const WRAPPED_QUERY_FIELDS = new Set(['this', 'alias_explicit_as', 'lateral', 'modifiers_inside', 'order_by', 'limit', 'offset']);
 /** How many rounds a recursive WITH query is re-read for its lineage to settle. */
 const RECURSION_ROUNDS = 8;
 
@@ -48,7 +48,10 @@ function query(node: unknown, outer: Scope | undefined, ctes: CteEnv | undefined
   if (v.kind === 'subquery') {
     expectFields(v, WRAPPED_QUERY_FIELDS, 'parenthesised query');
     if (v.body.lateral === true) refuse('LATERAL', v.node);
-    return query(v.body.this, outer, ctes, ctx);
+    const inner = query(v.body.this, outer, ctes, ctx);
+    // `(SELECT …) ORDER BY … LIMIT …`: the clauses order and cut the parenthesised query's rows.
+    queryTail(v, inner.result, inner.last, new Scope(outer, ctes), ctx);
+    return inner;
   }
   if (v.kind === 'select') {
     const swallowed = swallowedSetOperation(v);
@@ -155,15 +158,29 @@ function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undef
   // Every set operation but UNION ALL compares whole rows: which rows come back (or how many)
   // answers whether a value is among the other branch's, so every column steers the result.
   if (v.kind !== 'union' || v.body.all !== true) for (const r of results) for (const c of r.columns) ctx.predicate(c.lineage);
+  queryTail(v, result, last, new Scope(outer, env), ctx);
+  return { result, last };
+}
+
+/**
+ * ORDER BY, LIMIT and OFFSET after a set operation or a parenthesised query. ORDER BY names the
+ * result's columns, each with its lineage over every branch (`… UNION ALL … ORDER BY x` orders by
+ * every branch's x); any other name is resolved where the last SELECT resolves it.
+ */
+function queryTail(v: Variant, result: QueryResult, last: SelectTail | undefined, scope: Scope, ctx: StatementContext): void {
   if (v.body.order_by != null) {
-    // ORDER BY after a set operation names the result's columns, else what the last branch reads.
     const aliases = new Map(last?.env.aliases);
-    for (const c of results[0]!.columns) if (!aliases.has(c.name)) aliases.set(c.name, CONSTANT);
-    const late: ExprEnv = { scope: last?.env.scope ?? new Scope(outer, env), ctx, aliases };
+    const named = new Set<string>();
+    for (const c of result.columns) {
+      const name = c.name.toLowerCase();
+      if (c.lookup !== undefined || c.name === '*' || named.has(name)) continue;
+      named.add(name);
+      aliases.set(name, c.lineage);
+    }
+    const late: ExprEnv = { scope: last?.env.scope ?? scope, ctx, aliases };
     orderBy(v.body.order_by, late, result.columns);
   }
-  limit(v.body.limit, v.body.offset, { scope: new Scope(outer, env), ctx });
-  return { result, last };
+  limit(v.body.limit, v.body.offset, { scope, ctx });
 }
 
 function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
