@@ -6,7 +6,7 @@ import type { Statement } from '../../engine/schema-types.ts';
 import { analyzeSql } from '../../engine/sql/analyze.ts';
 import { schemaCatalog } from '../../engine/sql/catalog.ts';
 import { parseDefaultDataset } from '../../engine/sql/tables.ts';
-import { CUSTOMERS, ORDERS, PROJECT } from './support.ts';
+import { CUSTOMERS, ORDERS, PROJECT, schemas } from './support.ts';
 
 function analysed(sql: string): Statement {
   const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset(undefined, PROJECT) }, schemaCatalog(undefined)).sql.statements;
@@ -116,5 +116,45 @@ describe('ORDER BY and LIMIT after a set operation or a parenthesised query', ()
     const derived = understood('SELECT x FROM ((SELECT ssn AS x, email FROM crm.customers) ORDER BY email LIMIT 3) AS y');
     expect(summary(derived)).toEqual([{ name: 'x', direct: true, sources: [c('ssn')] }]);
     expect(predicates(derived)).toEqual([c('email')]);
+  });
+});
+
+describe('JOIN … USING with parenthesised joins', () => {
+  /** With the tables' schemas, so that `*` lists columns. */
+  function known(sql: string): Statement {
+    const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset(undefined, PROJECT) }, schemaCatalog(schemas)).sql.statements;
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.parsed, statements[0]!.error).toBe(true);
+    return statements[0]!;
+  }
+  const names = (s: Statement) => s.outputs.map((x) => x.name);
+
+  it('a parenthesised join on the right: its own USING column is its side of the outer one', () => {
+    const s = known(
+      'SELECT id, b.total FROM (sales.orders a RIGHT JOIN sales.orders b USING (id)) LEFT JOIN (crm.customers c LEFT JOIN sales.orders d USING (id)) USING (id) WHERE id = 5',
+    );
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:read`]);
+    expect(summary(s)).toEqual([
+      { name: 'id', direct: true, sources: [c('id'), o('id')] },
+      { name: 'total', direct: true, sources: [o('total')] },
+    ]);
+    expect(predicates(s)).toEqual([c('id'), o('id')]);
+    // `*`: the merged column once, at the first relation's place.
+    expect(names(known('SELECT * FROM sales.orders a JOIN (crm.customers c JOIN sales.orders d USING (id)) USING (id)'))).toEqual([
+      'id', 'customer_id', 'total', 'items', 'name', 'email', 'ssn', 'address', 'tags', 'customer_id_1', 'total_1', 'items_1',
+    ]);
+  });
+
+  it('a parenthesised join merges among its own relations; a chain of USING keeps one column', () => {
+    // c.id is c's own: the USING of `a JOIN x` does not reach the parenthesised join after the comma.
+    const s = known('SELECT * FROM sales.orders a JOIN sales.orders x USING (id), (crm.customers c JOIN sales.orders d USING (customer_id))');
+    expect(summary(s).find((x) => x.name === 'id_1')).toEqual({ name: 'id_1', direct: true, sources: [c('id')] });
+    expect(names(known('SELECT * FROM sales.orders a JOIN sales.orders b USING (id) JOIN sales.orders c USING (id)')).filter((n) => n.startsWith('id'))).toEqual(['id']);
+  });
+
+  it('a name merged in two parenthesised joins that no USING brings together is refused', () => {
+    expect(refusal('SELECT * FROM (sales.orders a JOIN sales.orders b USING (id)) JOIN (crm.customers c JOIN sales.orders d USING (id)) ON a.id = c.id')).toMatch(
+      /^USING column id merged in two parenthesised joins is not analysed/,
+    );
   });
 });

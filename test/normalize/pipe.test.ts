@@ -55,6 +55,11 @@ describe('pipe operators read as the standard query', () => {
     ['SELECT', 'FROM crm.customers |> SELECT id, UPPER(email) AS e', 'SELECT id, UPPER(email) AS e FROM crm.customers'],
     ['SELECT after WHERE', "FROM crm.customers c |> WHERE c.ssn = '1' |> SELECT c.id", "SELECT c.id FROM crm.customers c WHERE c.ssn = '1'"],
     ['SELECT DISTINCT', 'FROM crm.customers |> SELECT DISTINCT email', 'SELECT DISTINCT email FROM crm.customers'],
+    [
+      'JOIN a parenthesised join USING',
+      'FROM sales.orders o |> JOIN (sales.orders p JOIN crm.customers c USING (id)) USING (id) |> SELECT id, o.id, p.id, c.id',
+      'SELECT id, o.id, p.id, c.id FROM sales.orders o JOIN (sales.orders p JOIN crm.customers c USING (id)) USING (id)',
+    ],
     ['SELECT AS VALUE, the last operator', 'FROM crm.customers |> WHERE id > 1 |> SELECT AS VALUE email', 'SELECT AS VALUE email FROM crm.customers WHERE id > 1'],
     ['SELECT DISTINCT AS STRUCT', 'FROM crm.customers |> SELECT DISTINCT AS STRUCT ssn, email', 'SELECT DISTINCT AS STRUCT ssn, email FROM crm.customers'],
     [
