@@ -158,3 +158,17 @@ describe('JOIN … USING with parenthesised joins', () => {
     );
   });
 });
+
+describe('ORDER BY … COLLATE', () => {
+  it('orders by the value, compared as the collation says: the value is read and steers', () => {
+    const s = understood("SELECT email FROM crm.customers ORDER BY ssn COLLATE 'und:ci'");
+    expect(summary(s)).toEqual([{ name: 'email', direct: true, sources: [c('email')] }]);
+    expect(predicates(s)).toEqual([c('ssn')]);
+    expect(predicates(understood("SELECT email, ROW_NUMBER() OVER (ORDER BY name COLLATE 'und:ci') AS n FROM crm.customers"))).toEqual([c('name')]);
+    expect(predicates(understood("FROM crm.customers |> ORDER BY ssn COLLATE 'und:ci' |> SELECT email"))).toEqual([c('ssn')]);
+  });
+
+  it('a collation that is no string literal is refused', () => {
+    expect(refusal('SELECT email FROM crm.customers ORDER BY ssn COLLATE und')).toMatch(/^COLLATE with anything but a string literal is not analysed/);
+  });
+});

@@ -37,8 +37,20 @@ export function evalOrdered(list: unknown, env: ExprEnv): Lineage[] {
   return items(list).map((o) => {
     if (!isNode(o) || !('this' in o)) return refuse('ORDER BY item of an unexpected shape', o);
     if (isNode(o.with_fill)) refuse('ORDER BY … WITH FILL', o);
-    return evalExpr(o.this, env);
+    return evalExpr(sortKey(o.this), env);
   });
+}
+
+/**
+ * `ORDER BY x COLLATE 'und:ci'`: the collation (a string literal) says how x's values compare;
+ * x is what is read and what orders. BigQuery takes COLLATE only here.
+ */
+function sortKey(node: unknown): unknown {
+  const v = variant(node, 'ORDER BY key');
+  if (v.kind !== 'collation') return node;
+  expectFields(v, new Set(['this', 'collation', 'quoted', 'double_quoted']), 'COLLATE');
+  if (v.body.quoted !== true || typeof v.body.collation !== 'string') refuse('COLLATE with anything but a string literal', v.node);
+  return v.body.this;
 }
 
 /** The column path a chain of `column` and `dot` nodes spells, or undefined for other bases. */
