@@ -68,6 +68,17 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
     expect(predicates(s)).toEqual([c('name')]);
   });
 
+  it('as the body of a recursive WITH: the first branch is the base, the WITH name no table', () => {
+    const s = understood(
+      'WITH RECURSIVE r AS (SELECT id AS i, (SELECT 2) FROM crm.customers WHERE id > (SELECT 1) UNION ALL SELECT i + 1, 2 FROM r WHERE i < 3) SELECT * FROM r',
+    );
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
+    expect(summary(s)).toEqual([
+      { name: 'i', direct: false, sources: [c('id')] },
+      { name: 'f0_', direct: false, sources: [] },
+    ]);
+  });
+
   it('IN ((SELECT …) UNION ALL (SELECT …)): the set operation is the IN query', () => {
     const s = understood('SELECT name FROM crm.customers WHERE id IN ((SELECT 1) UNION ALL (SELECT customer_id FROM sales.orders))');
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:read`]);

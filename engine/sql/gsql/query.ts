@@ -251,9 +251,14 @@ function recursiveQuery(name: string, body: unknown, env: CteEnv, ctx: Statement
 /** The non-recursive first branch of a recursive body (`base UNION ALL step`), or the body. */
 function baseBranch(body: unknown): unknown {
   let v = variant(body, 'query');
-  while (v.kind === 'subquery') v = variant(v.body.this, 'query');
-  while (SET_OPERATIONS.has(v.kind)) v = variant(v.body.left, 'query');
-  return v.node;
+  for (;;) {
+    // A SELECT that began a set operation the parser swallowed is that set operation's first branch.
+    const swallowed = v.kind === 'select' ? swallowedSetOperation(v) : undefined;
+    if (v.kind === 'subquery') v = variant(v.body.this, 'query');
+    else if (swallowed !== undefined) v = swallowed;
+    else if (SET_OPERATIONS.has(v.kind)) v = variant(v.body.left, 'query');
+    else return v.node;
+  }
 }
 
 function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext, resultNames: readonly string[]): Analysed {
