@@ -183,7 +183,8 @@ function evalIn(v: Variant, env: ExprEnv): Lineage {
   if (v.body.global === true || v.body.is_field === true) refuse('IN of an unexpected form', v.node);
   const list = items(v.body.expressions);
   // `x IN ((SELECT …) UNION ALL (SELECT …))`: the parentheses are IN's, the set operation its query.
-  const query = list.length === 1 && SET_OPERATION_KINDS.has(variant(list[0], 'IN list').kind) && v.body.query == null ? list[0] : undefined;
+  const only = list.length === 1 && v.body.query == null && isNode(list[0]) ? Object.keys(list[0]) : [];
+  const query = only.length === 1 && SET_OPERATION_KINDS.has(only[0]!) ? list[0] : undefined;
   const parts = [evalExpr(v.body.this, env), ...(query === undefined ? evalAll(list, env) : [subqueryValue(query, env)])];
   if (v.body.query != null) parts.push(subqueryValue(v.body.query, env));
   if (v.body.unnest != null) parts.push(evalExpr(v.body.unnest, env));
