@@ -121,12 +121,22 @@ function wholeRow(relation: Relation): Lineage {
   }
 }
 
+/**
+ * A JOIN … USING column: its merged value, the relations of the joins that merged it (whose own
+ * column of that name it stands for), and those of them whose column it hides.
+ */
+export interface UsingColumn {
+  readonly lineage: Lineage;
+  readonly within: ReadonlySet<Relation>;
+  readonly hides: ReadonlySet<Relation>;
+}
+
 export class Scope {
   readonly parent: Scope | undefined;
   readonly ctes: CteEnv | undefined;
   readonly relations: Relation[] = [];
-  /** JOIN … USING columns: one merged value per name, hiding the right side's own column. */
-  readonly using = new Map<string, { lineage: Lineage; hides: Relation }>();
+  /** JOIN … USING columns: one merged value per name, hiding the right sides' own columns. */
+  readonly using = new Map<string, UsingColumn>();
 
   /** Without WITH names of its own, a scope sees its parent's (a script's temporary tables: gsql/script.ts). */
   constructor(parent: Scope | undefined, ctes: CteEnv | undefined) {
@@ -171,13 +181,21 @@ export class Scope {
     return out;
   }
 
-  /** Records `JOIN right USING (name)`: one merged value, the right side's own column hidden. */
-  join(name: string, right: Relation, ctx: StatementContext): void {
-    const left = this.using.get(name)?.lineage ?? this.usingSide(name, this.relations.filter((r) => r !== right));
-    const merged = passedThrough([left, this.usingSide(name, [right])]);
+  /**
+   * Records `JOIN right USING (name)`: one merged value, the right side's own columns hidden.
+   * `left` and `right` hold the relations of each side (several for a parenthesised join, and
+   * every earlier FROM item on the left), `rightMerged` the column a USING inside the right side
+   * merged among its relations, which is then that side's column.
+   */
+  join(name: string, left: readonly Relation[], right: readonly Relation[], rightMerged: UsingColumn | undefined, ctx: StatementContext): void {
+    const earlier = this.using.get(name);
+    const leftSide = earlier?.lineage ?? this.usingSide(name, left);
+    const rightSide = rightMerged?.lineage ?? this.usingSide(name, right);
+    const merged = passedThrough([leftSide, rightSide]);
     ctx.use(merged);
     ctx.predicate(merged); // JOIN USING compares the columns
-    this.using.set(name, { lineage: merged, hides: right });
+    // Every right side joined on the name so far keeps its column hidden (`a JOIN b USING (k) JOIN c USING (k)`: one k).
+    this.using.set(name, { lineage: merged, within: new Set([...left, ...(earlier?.within ?? []), ...right]), hides: new Set([...(earlier?.hides ?? []), ...right]) });
   }
 
   private usingSide(name: string, relations: readonly Relation[]): Lineage {

@@ -316,8 +316,8 @@ describe('constructs only the new front end reads', () => {
 });
 
 describe('refusals', () => {
-  it('a subquery followed by UNION, read by the parser inside the expression, is refused with its position', () => {
-    const s = newStatement('SELECT email FROM crm.customers WHERE id > (SELECT 1)\nUNION ALL SELECT ssn FROM crm.leads');
+  it('a subquery followed by UNION inside a call, read by the parser as the argument, is refused with its position', () => {
+    const s = newStatement('SELECT email FROM crm.customers WHERE id > ABS((SELECT 1)\nUNION ALL SELECT ssn FROM crm.leads)');
     expect(s.parsed).toBe(false);
     expect(s.error).toMatch(/^UNION read inside an expression .* at 2:\d+$/);
     expect(s.tables.map((t) => t.id).sort()).toEqual([CUSTOMERS, 'acme-analytics.crm.leads'].sort());

@@ -21,6 +21,7 @@ export interface ExprEnv {
 
 /** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
 const SUBSCRIPTS = new Set(['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL']);
+const SET_OPERATION_KINDS = new Set(['union', 'intersect', 'except']);
 const LITERAL_KINDS = new Set(['literal', 'boolean', 'null', 'placeholder', 'parameter', 'var', 'data_type']);
 
 export function evalAll(values: readonly unknown[], env: ExprEnv): Lineage[] {
@@ -36,8 +37,20 @@ export function evalOrdered(list: unknown, env: ExprEnv): Lineage[] {
   return items(list).map((o) => {
     if (!isNode(o) || !('this' in o)) return refuse('ORDER BY item of an unexpected shape', o);
     if (isNode(o.with_fill)) refuse('ORDER BY … WITH FILL', o);
-    return evalExpr(o.this, env);
+    return evalExpr(sortKey(o.this), env);
   });
+}
+
+/**
+ * `ORDER BY x COLLATE 'und:ci'`: the collation (a string literal) says how x's values compare;
+ * x is what is read and what orders. BigQuery takes COLLATE only here.
+ */
+function sortKey(node: unknown): unknown {
+  const v = variant(node, 'ORDER BY key');
+  if (v.kind !== 'collation') return node;
+  expectFields(v, new Set(['this', 'collation', 'quoted', 'double_quoted']), 'COLLATE');
+  if (v.body.quoted !== true || typeof v.body.collation !== 'string') refuse('COLLATE with anything but a string literal', v.node);
+  return v.body.this;
 }
 
 /** The column path a chain of `column` and `dot` nodes spells, or undefined for other bases. */
@@ -168,7 +181,11 @@ function evalStruct(v: Variant, env: ExprEnv): Lineage {
 function evalIn(v: Variant, env: ExprEnv): Lineage {
   expectFields(v, new Set(['this', 'expressions', 'query', 'not', 'unnest', 'global', 'is_field']), 'IN');
   if (v.body.global === true || v.body.is_field === true) refuse('IN of an unexpected form', v.node);
-  const parts = [evalExpr(v.body.this, env), ...evalAll(items(v.body.expressions), env)];
+  const list = items(v.body.expressions);
+  // `x IN ((SELECT …) UNION ALL (SELECT …))`: the parentheses are IN's, the set operation its query.
+  const only = list.length === 1 && v.body.query == null && isNode(list[0]) ? Object.keys(list[0]) : [];
+  const query = only.length === 1 && SET_OPERATION_KINDS.has(only[0]!) ? list[0] : undefined;
+  const parts = [evalExpr(v.body.this, env), ...(query === undefined ? evalAll(list, env) : [subqueryValue(query, env)])];
   if (v.body.query != null) parts.push(subqueryValue(v.body.query, env));
   if (v.body.unnest != null) parts.push(evalExpr(v.body.unnest, env));
   return transformed(parts);

@@ -4,7 +4,7 @@
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, lineageTables, type Lineage } from '../lineage.ts';
 import { relationColumns } from '../relation.ts';
-import { recordFields, type DerivedRelation, type Relation, type Scope, type ValueRelation } from '../scope.ts';
+import { recordFields, type DerivedRelation, type Relation, type Scope, type UsingColumn, type ValueRelation } from '../scope.ts';
 import { implicitAlias, writtenKey } from '../tables.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { pivotRelation, predictRelation, unpivotRelation } from './table-operators.ts';
@@ -24,31 +24,60 @@ const SCALAR_ARRAYS = new Set(['GENERATE_ARRAY', 'GENERATE_DATE_ARRAY', 'GENERAT
 export function addFromClause(scope: Scope, from: unknown, joins: unknown, ctx: StatementContext): void {
   if (from != null) {
     if (!isNode(from)) refuse('FROM of an unexpected shape', from);
-    for (const item of items(from.expressions)) addFromItem(scope, item, ctx);
+    for (const item of items(from.expressions)) adopt(scope, addFromItem(scope, item, ctx).merged);
   }
-  for (const join of items(joins)) addJoin(scope, join, ctx);
+  for (const join of items(joins)) addJoin(scope, join, 0, ctx);
 }
 
-function addJoin(scope: Scope, node: unknown, ctx: StatementContext): void {
+/** A JOIN whose left operand is the scope's relations from `start` on (a parenthesised join's own, or all). */
+function addJoin(scope: Scope, node: unknown, start: number, ctx: StatementContext): void {
   const v = variant({ join: node }, 'JOIN');
   expectFields(v, JOIN_FIELDS, 'JOIN');
   if (!JOIN_KINDS.has(String(v.body.kind))) refuse(`${String(v.body.kind)} JOIN`, v.node);
-  // USING against a parenthesised join would have to find the column among several relations.
-  const right = variant(v.body.this, 'JOIN').kind;
-  if (items(v.body.using).length > 0 && (right === 'joined_table' || right === 'paren')) refuse('JOIN … USING with a parenthesised join on its right', v.node);
-  const relation = addFromItem(scope, v.body.this, ctx);
+  const count = scope.relations.length;
+  const { relation, merged } = addFromItem(scope, v.body.this, ctx);
+  // USING against a parenthesised join finds the column among every relation it holds, or the
+  // one it merged with a USING of its own.
+  const right = merged === undefined ? [relation] : scope.relations.slice(count);
+  const names = items(v.body.using).map((u) => ident(u, 'USING column').name.toLowerCase());
+  adopt(scope, merged, new Set(names));
   if (v.body.on != null) ctx.predicate(evalExpr(v.body.on, { scope, ctx }));
-  for (const u of items(v.body.using)) scope.join(ident(u, 'USING column').name.toLowerCase(), relation, ctx);
+  const left = scope.relations.slice(start, count);
+  for (const name of names) scope.join(name, left, right, merged?.get(name), ctx);
 }
 
-/** Adds the item's range variables to the scope; returns the one a USING list joins to. */
-function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): Relation {
+/**
+ * A parenthesised join's USING columns, merged among its own relations, into the scope's. The
+ * scope keeps one merged column per name: a name merged on both sides, and not by the USING of
+ * the join that brings them together (`skip`), is refused.
+ */
+function adopt(scope: Scope, merged: ReadonlyMap<string, UsingColumn> | undefined, skip: ReadonlySet<string> = new Set()): void {
+  for (const [name, column] of merged ?? []) {
+    if (skip.has(name)) continue;
+    if (scope.using.has(name)) refuse(`USING column ${name} merged in two parenthesised joins`, undefined);
+    scope.using.set(name, column);
+  }
+}
+
+/**
+ * Adds the item's range variables to the scope; returns the one a USING list joins to and, for a
+ * parenthesised join, the USING columns it merged among its own relations (left to the caller).
+ */
+function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): { relation: Relation; merged?: Map<string, UsingColumn> } {
   const v = variant(node, 'FROM item');
   if (v.kind === 'joined_table') {
     expectFields(v, new Set(['left', 'joins']), 'parenthesised join');
+    // Its joins' USING columns are merged among its own relations only: they start afresh.
+    const outer = new Map(scope.using);
+    scope.using.clear();
+    const start = scope.relations.length;
     const first = addFromItem(scope, v.body.left, ctx);
-    for (const join of items(v.body.joins)) addJoin(scope, join, ctx);
-    return first;
+    adopt(scope, first.merged);
+    for (const join of items(v.body.joins)) addJoin(scope, join, start, ctx);
+    const merged = new Map(scope.using);
+    scope.using.clear();
+    for (const [name, column] of outer) scope.using.set(name, column);
+    return { relation: first.relation, merged };
   }
   // `UNNEST(x) AS e` and `(…) TABLESAMPLE …` come wrapped around the item they qualify.
   let item = v;
@@ -80,7 +109,7 @@ function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): Relati
     const offset = optionalIdent(item.body.offset_alias, 'WITH OFFSET alias')?.name ?? 'offset';
     scope.relations.push({ kind: 'value', alias: offset.toLowerCase(), value: CONSTANT, fields: null, tables: new Set() });
   }
-  return relation;
+  return { relation };
 }
 
 function aliasOf(v: Variant): string | undefined {
@@ -93,8 +122,13 @@ function fromRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation
     case 'table':
       return namedRelation(scope, v, ctx);
     case 'subquery': {
-      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword', 'modifiers_inside']), 'derived table');
-      const result = analyzeQuery(v.body.this, scope.parent, scope.ctes, ctx);
+      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword', 'modifiers_inside', 'order_by', 'limit', 'offset']), 'derived table');
+      // `((SELECT …) ORDER BY … LIMIT …)`: the clauses, inside the parentheses, are the inner
+      // parenthesised query's, read as such a query is anywhere.
+      const { order_by, limit, offset } = v.body;
+      const tail = order_by != null || limit != null || offset != null;
+      if (tail && v.body.modifiers_inside !== true) refuse('derived table with ORDER BY or LIMIT outside its parentheses', v.node);
+      const result = analyzeQuery(tail ? { subquery: { this: v.body.this, order_by, limit, offset } } : v.body.this, scope.parent, scope.ctes, ctx);
       return { kind: 'derived', alias: aliasOf(v), columns: relationColumns(result), tables: result.tables };
     }
     case 'unnest': {

@@ -15,8 +15,13 @@
 //   |> EXTEND e AS x              → SELECT *, e AS x …   (|> WINDOW likewise)
 //   |> SET x = e / |> DROP x      → SELECT * REPLACE (e AS x) … / SELECT * EXCEPT (x) …
 //   |> SELECT list                → SELECT list …        (then a finished query)
+//   |> SELECT AS STRUCT list      → SELECT AS STRUCT list … (AS VALUE likewise; the last operator only)
 //   |> AGGREGATE a GROUP BY k     → SELECT k, a … GROUP BY 1, …, n (positions: a GROUP BY name
 //                                   never resolves to an output alias)
+//   |> AGGREGATE a GROUP BY ()    → SELECT a …
+//   |> AGGREGATE a GROUP BY ROLLUP(x, y, x) (CUBE, GROUPING SETS likewise)
+//                                 → SELECT x, y, a … GROUP BY ROLLUP(x, y, x) (one output column
+//                                   per distinct column, as BigQuery gives; no aggregate named x)
 //   |> DISTINCT / ORDER BY / LIMIT → SELECT DISTINCT … / ORDER BY … / LIMIT … OFFSET …
 //   |> TABLESAMPLE …              → FROM t TABLESAMPLE … (a single table only)
 // Otherwise the SELECT so far is finished and wrapped, `SELECT * FROM (<q>) …`, without an alias:
@@ -26,8 +31,9 @@
 // `(<q>) PIVOT (…)`, `|> UNION ALL (q1), (q2)` as `SELECT * FROM (<q>) UNION ALL (q1) UNION ALL (q2)`.
 // Refused: CALL, RENAME (it keeps the column's place, which no SELECT * form does), WITH, IF,
 // ASSERT, DESCRIBE, FORK, TEE, the terminal operators, RECURSIVE UNION, MATCH_RECOGNIZE, BY NAME
-// set operations, AGGREGATE with ROLLUP, CUBE, GROUPING SETS, GROUP BY () or ordering suffixes,
-// a pipe after a WITH clause, and a value table as input (SELECT AS …, FROM UNNEST(…) alone).
+// set operations, AGGREGATE with ordering suffixes or with ROLLUP, CUBE, GROUPING SETS of anything
+// but column names, SELECT AS STRUCT / AS VALUE followed by another operator, a pipe after a WITH
+// clause, and a value table as input (SELECT AS …, FROM UNNEST(…) alone).
 //
 // Positions: the rewritten text is built of pieces copied from the statement and pieces written
 // here; a position in a copied piece maps back to where it is written, one in a written piece to
@@ -396,7 +402,15 @@ class Rewriter {
           distinct = true;
           a++;
         } else if (isWord(this.tokens[a], 'ALL')) a++;
-        if (isWord(this.tokens[a], 'AS')) this.refuse(`pipe operator |> SELECT AS … (a value table)`, pipe);
+        // SELECT AS STRUCT / AS VALUE makes a value table, which later pipe operators would read
+        // unexpanded where the standard form's `SELECT *` expands it: only as the last operator.
+        let valueTable = '';
+        if (isWord(this.tokens[a], 'AS')) {
+          const kind = this.tokens[a + 1];
+          if (!(isWord(kind, 'STRUCT') || isWord(kind, 'VALUE')) || last !== end) this.refuse(`pipe operator |> SELECT AS … (a value table)${last !== end ? ' followed by another operator' : ''}`, pipe);
+          valueTable = `AS ${kind!.upper} `;
+          a += 2;
+        }
         if (a > last) this.refuse(label, pipe);
         const window = this.find(a, last, new Set(['WINDOW']));
         const o = this.reopen(s, plain, pipe, first, end, label);
@@ -404,7 +418,7 @@ class Rewriter {
         const q = this.close(o, op, label, false);
         // Replace `SELECT *` (the open SELECT's head) by the list.
         const head = q.findIndex((p) => p.text === ' FROM ');
-        const select = [w(distinct ? 'SELECT DISTINCT ' : 'SELECT '), ...this.copy(a, listEnd), ...q.slice(head)];
+        const select = [w(`${distinct ? 'SELECT DISTINCT ' : 'SELECT '}${valueTable}`), ...this.copy(a, listEnd), ...q.slice(head)];
         // The open SELECT had no ORDER BY or LIMIT (plain): WINDOW goes last.
         if (window >= 0) select.push(w(' '), ...this.copy(window, last));
         return { kind: 'query', q: select };
@@ -544,29 +558,68 @@ class Rewriter {
     if (group >= 0 && !isWord(this.tokens[group + 1], 'BY')) this.refuse(`pipe operator |> AGGREGATE … GROUP AND ORDER BY`, pipe);
     const aggEnd = this.trailingComma(first + 1, group >= 0 ? group - 1 : last);
     const aggregates = aggEnd >= first + 1 ? this.items(first + 1, aggEnd) : [];
-    const keys = group >= 0 ? this.items(group + 2, this.trailingComma(group + 2, last)) : [];
+    let keys = group >= 0 ? this.items(group + 2, this.trailingComma(group + 2, last)) : [];
     if (group >= 0 && keys.length === 0) this.refuse(label, pipe);
-    if (aggregates.length === 0 && keys.length === 0) this.refuse(label, pipe);
     const ordering = new Set(['ASC', 'DESC', 'NULLS']);
     for (const [x, y] of [...aggregates, ...keys]) {
       if (this.find(x, y, ordering) >= 0) this.refuse(`pipe operator |> AGGREGATE with an ordering suffix (ASC, DESC)`, pipe);
     }
-    for (const [x, y] of keys) {
-      const t = this.tokens[x]!;
-      if (isPunct(t, '(') && this.match.get(x) === x + 1 && y === x + 1) this.refuse(`pipe operator |> AGGREGATE … GROUP BY ()`, pipe);
-      if (isWord(t, 'ROLLUP') || isWord(t, 'CUBE') || isWord(t, 'GROUPING')) this.refuse(`pipe operator |> AGGREGATE … GROUP BY ${t.upper}`, pipe);
+    // `GROUP BY ()` alone groups all rows into one, as no GROUP BY does (BigQuery takes it alone only).
+    const empty = ([x, y]: [number, number]) => isPunct(this.tokens[x], '(') && this.match.get(x) === x + 1 && y === x + 1;
+    if (keys.some(empty)) {
+      if (keys.length > 1) this.refuse(`pipe operator |> AGGREGATE … GROUP BY () among other keys`, pipe);
+      keys = [];
+    }
+    if (aggregates.length === 0 && keys.length === 0) this.refuse(label, pipe);
+    const sets = keys.some(([x]) => this.groupingConstruct(x) !== undefined);
+    // ROLLUP, CUBE, GROUPING SETS: one output column per distinct column they name, first come first.
+    const columns = new Map<string, number>();
+    if (sets) {
+      for (const [x, y] of keys) this.groupingColumns(x, y, columns, pipe);
+      // The standard form's GROUP BY names its keys, which a select-list alias would take over.
+      for (const [, y] of aggregates) {
+        const t = this.tokens[y]!;
+        if ((t.kind === 'word' || t.kind === 'quoted') && columns.has(t.text.toLowerCase())) this.refuse(`pipe operator |> AGGREGATE with an aggregate named as a grouping column`, pipe);
+      }
     }
     const o = this.reopen(s, plainFrom, pipe, first, end, label);
     const q = this.close(o, op, label, false);
     const from = q.findIndex((p) => p.text === ' FROM ');
     const list: Piece[] = [w('SELECT ')];
-    [...keys, ...aggregates].forEach(([x, y], k) => {
+    const outputs = sets ? [...columns.values()].map((i): [number, number] => [i, i]) : keys;
+    [...outputs, ...aggregates].forEach(([x, y], k) => {
       if (k > 0) list.push(w(', '));
       list.push(...this.copy(x, y));
     });
     const out = [...list, ...q.slice(from)];
-    if (keys.length > 0) out.push(w(` GROUP BY ${keys.map((_, k) => k + 1).join(', ')}`));
+    if (sets) keys.forEach(([x, y], k) => out.push(w(k === 0 ? ' GROUP BY ' : ', '), ...this.copy(x, y)));
+    else if (keys.length > 0) out.push(w(` GROUP BY ${keys.map((_, k) => k + 1).join(', ')}`));
     return { kind: 'query', q: out };
+  }
+
+  /** At x: `ROLLUP (`, `CUBE (` or `GROUPING SETS (`, as the index of that `(`; else undefined. */
+  groupingConstruct(x: number): number | undefined {
+    const open = isWord(this.tokens[x], 'ROLLUP') || isWord(this.tokens[x], 'CUBE') ? x + 1 : isWord(this.tokens[x], 'GROUPING') && isWord(this.tokens[x + 1], 'SETS') ? x + 2 : -1;
+    return open >= 0 && isPunct(this.tokens[open], '(') ? open : undefined;
+  }
+
+  /**
+   * The columns a grouping item x..y names, into `columns` (lower-case name → its token): ROLLUP,
+   * CUBE, GROUPING SETS and parenthesised sets list items; each item must be a column name. An
+   * expression is refused: which two expressions BigQuery takes as the same column is not decided here.
+   */
+  groupingColumns(x: number, y: number, columns: Map<string, number>, pipe: number): void {
+    const open = this.groupingConstruct(x) ?? (isPunct(this.tokens[x], '(') ? x : undefined);
+    if (open !== undefined) {
+      if (this.match.get(open) !== y) this.refuse(`pipe operator |> AGGREGATE … GROUP BY with a grouping item of an unexpected form`, pipe);
+      for (const [a, b] of open + 1 <= y - 1 ? this.items(open + 1, y - 1) : []) this.groupingColumns(a, b, columns, pipe);
+      return;
+    }
+    const t = this.tokens[x]!;
+    const name = x === y && ((t.kind === 'word' && !RESERVED.has(t.upper)) || (t.kind === 'quoted' && !t.text.includes('.')));
+    if (!name) this.refuse(`pipe operator |> AGGREGATE … GROUP BY ROLLUP, CUBE or GROUPING SETS of anything but column names`, pipe);
+    const key = t.text.toLowerCase();
+    if (!columns.has(key)) columns.set(key, x);
   }
 }
 

@@ -11,7 +11,7 @@ import { evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './
 import { addFromClause } from './from.ts';
 import { selectList } from './select-list.ts';
 import { variablesOf } from './statement-facts.ts';
-import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
+import { expectFields, ident, isNode, items, refuse, variant, type Node, type Variant } from './tree.ts';
 
 const SET_OPERATIONS = new Set(['union', 'intersect', 'except']);
 const SELECT_FIELDS = new Set([
@@ -20,7 +20,7 @@ const SELECT_FIELDS = new Set([
 ]);
 const SET_FIELDS = new Set(['left', 'right', 'all', 'distinct', 'with', 'order_by', 'limit', 'offset']);
 /** A parenthesised query used as a query (a set operation branch, a WITH body). */
-const WRAPPED_QUERY_FIELDS = new Set(['this', 'alias_explicit_as', 'lateral', 'modifiers_inside']);
+const WRAPPED_QUERY_FIELDS = new Set(['this', 'alias_explicit_as', 'lateral', 'modifiers_inside', 'order_by', 'limit', 'offset']);
 /** How many rounds a recursive WITH query is re-read for its lineage to settle. */
 const RECURSION_ROUNDS = 8;
 
@@ -48,11 +48,85 @@ function query(node: unknown, outer: Scope | undefined, ctes: CteEnv | undefined
   if (v.kind === 'subquery') {
     expectFields(v, WRAPPED_QUERY_FIELDS, 'parenthesised query');
     if (v.body.lateral === true) refuse('LATERAL', v.node);
-    return query(v.body.this, outer, ctes, ctx);
+    const inner = query(v.body.this, outer, ctes, ctx);
+    // `(SELECT …) ORDER BY … LIMIT …`: the clauses order and cut the parenthesised query's rows.
+    queryTail(v, inner.result, inner.last, new Scope(outer, ctes), ctx);
+    return inner;
   }
-  if (v.kind === 'select') return select(v, outer, ctes, ctx, []);
+  if (v.kind === 'select') {
+    const swallowed = swallowedSetOperation(v);
+    return swallowed === undefined ? select(v, outer, ctes, ctx, []) : setOperation(swallowed, outer, ctes, ctx);
+  }
   if (SET_OPERATIONS.has(v.kind)) return setOperation(v, outer, ctes, ctx);
   return refuse(`query of kind ${v.kind}`, v.node);
+}
+
+/** A SELECT's clauses in the order they are written. */
+const SELECT_CLAUSES = ['expressions', 'from', 'joins', 'where_clause', 'group_by', 'having', 'qualify', 'windows', 'order_by', 'limit', 'offset'];
+/** Operators whose last operand is written last (`a > b`, `NOT a`): the key holding it. */
+const TRAILING_OPERAND: Record<string, string> = {
+  and: 'right', or: 'right', add: 'right', sub: 'right', mul: 'right', div: 'right', mod: 'right', eq: 'right', neq: 'right',
+  lt: 'right', lte: 'right', gt: 'right', gte: 'right', concat: 'right', bitwise_and: 'right', bitwise_or: 'right',
+  bitwise_xor: 'right', bitwise_left_shift: 'right', bitwise_right_shift: 'right', between: 'high', not: 'this', neg: 'this', bitwise_not: 'this',
+};
+
+/**
+ * polyglot reads `SELECT … > (SELECT …) UNION ALL SELECT …` as a SELECT whose last value is the
+ * set operation `(SELECT …) UNION ALL SELECT …`: after a parenthesised subquery it takes a set
+ * operator as continuing that subquery. BigQuery reads the first SELECT, ending at that subquery,
+ * as the set operation's first branch. When the SELECT's last clause written (its last select-list
+ * item, WHERE, HAVING or QUALIFY) ends in such a set operation, bare (neither in parentheses nor an
+ * argument), and no clause follows it, this returns the set operation as BigQuery reads it: its
+ * first branch that SELECT with the subquery in the set operation's place, and the SELECT's WITH
+ * over the whole. Undefined for any other SELECT.
+ */
+function swallowedSetOperation(v: Variant): Variant | undefined {
+  const last = SELECT_CLAUSES.filter((k) => items(v.body[k]).length > 0).at(-1);
+  let rebuilt: Node;
+  let operation: Variant;
+  if (last === 'expressions') {
+    const values = items(v.body.expressions);
+    const found = trailingSetOperation(values.at(-1));
+    if (found === undefined) return undefined;
+    rebuilt = { ...v.body, expressions: [...values.slice(0, -1), found.value] };
+    operation = found.operation;
+  } else if (last === 'where_clause' || last === 'having' || last === 'qualify') {
+    const clause = v.body[last];
+    const found = isNode(clause) ? trailingSetOperation(clause.this) : undefined;
+    if (found === undefined) return undefined;
+    rebuilt = { ...v.body, [last]: { ...(clause as Node), this: found.value } };
+    operation = found.operation;
+  } else {
+    return undefined;
+  }
+  if (v.body.with != null && operation.body.with != null) refuse('WITH on both a SELECT and the set operation it begins', v.node);
+  const first: Node = { select: { ...rebuilt, with: null } };
+  const replaced = replaceFirstBranch(operation, first);
+  return variant({ [operation.kind]: { ...replaced, with: v.body.with ?? operation.body.with ?? null } }, 'set operation');
+}
+
+/** The set operation ending `node` (along operands written last) whose first branch is a parenthesised subquery, and `node` with that subquery in its place. */
+function trailingSetOperation(node: unknown): { value: unknown; operation: Variant } | undefined {
+  // Only variants with a payload (or none): any other value is left to the analysis to judge.
+  if (!isNode(node) || Object.keys(node).length !== 1) return undefined;
+  const payload = Object.values(node)[0];
+  if (payload !== null && !isNode(payload)) return undefined;
+  const v = variant(node, 'expression');
+  if (SET_OPERATIONS.has(v.kind)) {
+    let first = v;
+    while (SET_OPERATIONS.has(first.kind)) first = variant(first.body.left, 'set operation branch');
+    return first.kind === 'subquery' ? { value: first.node, operation: v } : undefined;
+  }
+  const key = TRAILING_OPERAND[v.kind];
+  if (key === undefined) return undefined;
+  const inner = trailingSetOperation(v.body[key]);
+  return inner === undefined ? undefined : { value: { [v.kind]: { ...v.body, [key]: inner.value } }, operation: inner.operation };
+}
+
+/** A set operation's payload with its leftmost branch replaced by `branch`. */
+function replaceFirstBranch(v: Variant, branch: Node): Node {
+  const left = variant(v.body.left, 'set operation branch');
+  return { ...v.body, left: SET_OPERATIONS.has(left.kind) ? { [left.kind]: replaceFirstBranch(left, branch) } : branch };
 }
 
 /** `a UNION ALL b UNION ALL c` as its branches, left to right (the tree nests to the left). */
@@ -84,10 +158,17 @@ function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undef
   // Every set operation but UNION ALL compares whole rows: which rows come back (or how many)
   // answers whether a value is among the other branch's, so every column steers the result.
   if (v.kind !== 'union' || v.body.all !== true) for (const r of results) for (const c of r.columns) ctx.predicate(c.lineage);
+  queryTail(v, result, last, new Scope(outer, env), ctx);
+  return { result, last };
+}
+
+/**
+ * ORDER BY, LIMIT and OFFSET after a set operation or a parenthesised query. ORDER BY names the
+ * result's columns, each with its lineage over every branch (`… UNION ALL … ORDER BY x` orders by
+ * every branch's x); any other name is resolved where the last SELECT resolves it.
+ */
+function queryTail(v: Variant, result: QueryResult, last: SelectTail | undefined, scope: Scope, ctx: StatementContext): void {
   if (v.body.order_by != null) {
-    // ORDER BY after a set operation names the result's columns, each with its lineage over every
-    // branch (`… UNION ALL … ORDER BY x` orders by every branch's x); any other name is resolved
-    // where the last SELECT resolves it.
     const aliases = new Map(last?.env.aliases);
     const named = new Set<string>();
     for (const c of result.columns) {
@@ -96,11 +177,10 @@ function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undef
       named.add(name);
       aliases.set(name, c.lineage);
     }
-    const late: ExprEnv = { scope: last?.env.scope ?? new Scope(outer, env), ctx, aliases };
+    const late: ExprEnv = { scope: last?.env.scope ?? scope, ctx, aliases };
     orderBy(v.body.order_by, late, result.columns);
   }
-  limit(v.body.limit, v.body.offset, { scope: new Scope(outer, env), ctx });
-  return { result, last };
+  limit(v.body.limit, v.body.offset, { scope, ctx });
 }
 
 function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
@@ -171,9 +251,14 @@ function recursiveQuery(name: string, body: unknown, env: CteEnv, ctx: Statement
 /** The non-recursive first branch of a recursive body (`base UNION ALL step`), or the body. */
 function baseBranch(body: unknown): unknown {
   let v = variant(body, 'query');
-  while (v.kind === 'subquery') v = variant(v.body.this, 'query');
-  while (SET_OPERATIONS.has(v.kind)) v = variant(v.body.left, 'query');
-  return v.node;
+  for (;;) {
+    // A SELECT that began a set operation the parser swallowed is that set operation's first branch.
+    const swallowed = v.kind === 'select' ? swallowedSetOperation(v) : undefined;
+    if (v.kind === 'subquery') v = variant(v.body.this, 'query');
+    else if (swallowed !== undefined) v = swallowed;
+    else if (SET_OPERATIONS.has(v.kind)) v = variant(v.body.left, 'query');
+    else return v.node;
+  }
 }
 
 function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext, resultNames: readonly string[]): Analysed {

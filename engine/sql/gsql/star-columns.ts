@@ -10,9 +10,11 @@ export function scopeColumns(scope: Scope): DerivedColumn[] {
   const out: DerivedColumn[] = [];
   for (const relation of scope.relations) {
     for (const c of relationColumnsOf(relation)) {
-      const merged = c.lookup === undefined ? scope.using.get(c.name) : undefined;
+      const using = c.lookup === undefined ? scope.using.get(c.name) : undefined;
+      // A USING column stands for the columns of the joins that merged it, not another relation's.
+      const merged = using?.within.has(relation) === true ? using : undefined;
       if (merged === undefined) out.push(c);
-      else if (merged.hides !== relation) out.push({ name: c.name, lineage: merged.lineage });
+      else if (!merged.hides.has(relation)) out.push({ name: c.name, lineage: merged.lineage });
     }
   }
   return out;
