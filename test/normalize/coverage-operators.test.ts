@@ -3,38 +3,10 @@
 // another, and `table` as a name. Tables, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
-import { analyzeSql } from '../../engine/sql/analyze.ts';
-import { schemaCatalog } from '../../engine/sql/catalog.ts';
-import { parseDefaultDataset } from '../../engine/sql/tables.ts';
-import { CUSTOMERS, ORDERS, PROJECT } from './support.ts';
+import { CUSTOMERS, ORDERS, PROJECT, analysed, outputs, predicates, refusal, understood } from './support.ts';
 
-function analysed(sql: string): Statement {
-  const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset(undefined, PROJECT) }, schemaCatalog(undefined)).sql.statements;
-  expect(statements).toHaveLength(1);
-  return statements[0]!;
-}
-
-function understood(sql: string): Statement {
-  const s = analysed(sql);
-  expect(s.parsed, s.error).toBe(true);
-  return s;
-}
-
-function refusal(sql: string): string {
-  const s = analysed(sql);
-  expect(s.parsed).toBe(false);
-  return s.error ?? '';
-}
-
-const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
 const c = (column: string) => `${CUSTOMERS}:${column}`;
 const o = (column: string) => `${ORDERS}:${column}`;
-
-function summary(s: Statement) {
-  return s.outputs.map((x) => ({ name: x.name, direct: x.direct, sources: x.sources.map(ref).sort() }));
-}
-
-const predicates = (s: Statement) => s.predicate_columns.map(ref).sort();
 
 const CUSTOMER_COLUMNS = '(SELECT id, name, email, ssn, phone FROM crm.customers)';
 
@@ -42,7 +14,7 @@ describe('UNPIVOT', () => {
   it('several value columns: each is the column at its place in each set, unchanged; the name is constant', () => {
     const s = understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT((v1, v2) FOR k IN ((name, email) AS 'first', (ssn, phone) AS 'second'))`);
     expect(s.tables.map((t) => t.id)).toEqual([CUSTOMERS]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'id', direct: true, sources: [c('id')] },
       { name: 'v1', direct: true, sources: [c('name'), c('ssn')] },
       { name: 'v2', direct: true, sources: [c('email'), c('phone')] },
@@ -54,31 +26,31 @@ describe('UNPIVOT', () => {
 
   it('INCLUDE NULLS: no predicate; sets without labels, and a label on some only', () => {
     const s = understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT INCLUDE NULLS ((v1, v2) FOR k IN ((name, email), (ssn, phone) AS 'second'))`);
-    expect(summary(s).map((x) => x.name)).toEqual(['id', 'v1', 'v2', 'k']);
+    expect(outputs(s).map((x) => x.name)).toEqual(['id', 'v1', 'v2', 'k']);
     expect(predicates(s)).toEqual([]);
     expect(predicates(understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT EXCLUDE NULLS ((v1, v2) FOR k IN ((name, email)))`))).toEqual([c('email'), c('name')]);
   });
 
   it('a column may stand in several sets; only the named output columns are selected', () => {
     const s = understood(`SELECT v2, id FROM ${CUSTOMER_COLUMNS} UNPIVOT((v1, v2) FOR k IN ((name, email), (name, ssn)))`);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'v2', direct: true, sources: [c('email'), c('ssn')] },
       { name: 'id', direct: true, sources: [c('id')] },
     ]);
     // phone is not unpivoted: it passes through.
-    expect(summary(understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT((v1, v2) FOR k IN ((name, email)))`)).map((x) => x.name)).toEqual(['id', 'ssn', 'phone', 'v1', 'v2', 'k']);
+    expect(outputs(understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT((v1, v2) FOR k IN ((name, email)))`)).map((x) => x.name)).toEqual(['id', 'ssn', 'phone', 'v1', 'v2', 'k']);
   });
 
   it('single-column labels: strings, INT64 on every column, and a parenthesised set of one', () => {
     const strings = understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT(v FOR k IN (name AS 'N', email AS "E", ssn))`);
-    expect(summary(strings)).toEqual([
+    expect(outputs(strings)).toEqual([
       { name: 'id', direct: true, sources: [c('id')] },
       { name: 'phone', direct: true, sources: [c('phone')] },
       { name: 'v', direct: true, sources: [c('email'), c('name'), c('ssn')] },
       { name: 'k', direct: false, sources: [] },
     ]);
-    expect(summary(understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT(v FOR k IN (name AS 1, email AS -2))`)).map((x) => x.name)).toEqual(['id', 'ssn', 'phone', 'v', 'k']);
-    expect(summary(understood(`SELECT v FROM ${CUSTOMER_COLUMNS} UNPIVOT((v) FOR k IN ((name), (email)))`))).toEqual([{ name: 'v', direct: true, sources: [c('email'), c('name')] }]);
+    expect(outputs(understood(`SELECT * FROM ${CUSTOMER_COLUMNS} UNPIVOT(v FOR k IN (name AS 1, email AS -2))`)).map((x) => x.name)).toEqual(['id', 'ssn', 'phone', 'v', 'k']);
+    expect(outputs(understood(`SELECT v FROM ${CUSTOMER_COLUMNS} UNPIVOT((v) FOR k IN ((name), (email)))`))).toEqual([{ name: 'v', direct: true, sources: [c('email'), c('name')] }]);
   });
 
   it('refuses what BigQuery refuses: a set of another size, names clashing, labels of mixed types or out of range', () => {
@@ -101,7 +73,7 @@ describe('PIVOT column names of unaliased values', () => {
   it('as BigQuery documents them: TRUE, FALSE, NULL, _<n>, minus_<n>, _YYYY_MM_DD, a string as it is', () => {
     const s = pivot("TRUE, FALSE, NULL, 7, 008, -3, -9223372036854775808, DATE '2013-11-25', 'Q1'");
     expect(s.tables.map((t) => t.id)).toEqual([ORDERS]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'customer_id', direct: true, sources: [o('customer_id')] },
       ...['true', 'false', 'null', '_7', '_8', 'minus_3', 'minus_9223372036854775808', '_2013_11_25', 'q1'].map((name) => ({ name, direct: false, sources: [o('id'), o('total')] })),
     ]);
@@ -122,7 +94,7 @@ describe('named windows defined as another', () => {
   it('`WINDOW w2 AS w1` reads as `w2 AS (w1)`: every window specification is a predicate', () => {
     const s = understood('SELECT id, SUM(total) OVER w3 AS running FROM sales.orders WINDOW w1 AS (PARTITION BY customer_id), w2 AS w1, w3 AS (w2 ORDER BY id)');
     expect(s.tables.map((t) => t.id)).toEqual([ORDERS]);
-    expect(summary(s).map((x) => x.name)).toEqual(['id', 'running']);
+    expect(outputs(s).map((x) => x.name)).toEqual(['id', 'running']);
     expect(predicates(s)).toEqual([o('customer_id'), o('id')]);
     const chained = understood('SELECT SUM(total) OVER w4 AS s FROM sales.orders WINDOW w1 AS (PARTITION BY customer_id), w2 AS w1, w3 AS `w2`, w4 AS (w3 ORDER BY id)\nORDER BY s');
     expect(predicates(chained)).toEqual([o('customer_id'), o('id'), o('total')]);
@@ -145,15 +117,15 @@ describe('`table` as a name', () => {
   it('an UNNEST alias and the qualifier that names it', () => {
     const s = understood('SELECT ARRAY(SELECT table.sku FROM UNNEST(o.items) table WHERE table.qty > 1) AS skus FROM sales.orders o');
     expect(s.tables.map((t) => t.id)).toEqual([ORDERS]);
-    expect(summary(s)).toEqual([{ name: 'skus', direct: false, sources: [o('items.sku')] }]);
+    expect(outputs(s)).toEqual([{ name: 'skus', direct: false, sources: [o('items.sku')] }]);
     expect(predicates(s)).toEqual([o('items.qty')]);
   });
 
   it('a table alias, with AS or without, and a select-list alias', () => {
     const s = understood('SELECT table.email AS table FROM crm.customers table JOIN sales.orders AS t2 ON table.id = t2.customer_id');
-    expect(summary(s)).toEqual([{ name: 'table', direct: true, sources: [c('email')] }]);
+    expect(outputs(s)).toEqual([{ name: 'table', direct: true, sources: [c('email')] }]);
     expect(predicates(s)).toEqual([c('id'), o('customer_id')]);
-    expect(summary(understood('SELECT table.email FROM crm.customers AS table'))).toEqual([{ name: 'email', direct: true, sources: [c('email')] }]);
+    expect(outputs(understood('SELECT table.email FROM crm.customers AS table'))).toEqual([{ name: 'email', direct: true, sources: [c('email')] }]);
   });
 
   it('the keyword TABLE is left as it is', () => {

@@ -3,40 +3,13 @@
 // output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
-import { analyzeSql } from '../../engine/sql/analyze.ts';
-import { schemaCatalog } from '../../engine/sql/catalog.ts';
-import { parseDefaultDataset } from '../../engine/sql/tables.ts';
-import { CUSTOMERS, ORDERS, PROJECT, schemas } from './support.ts';
+import { CUSTOMERS, ORDERS, PROJECT, analysed, outputs, predicates, refusal, schemas, understood } from './support.ts';
 
-function analysed(sql: string): Statement {
-  const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset(undefined, PROJECT) }, schemaCatalog(undefined)).sql.statements;
-  expect(statements).toHaveLength(1);
-  return statements[0]!;
-}
-
-function understood(sql: string): Statement {
-  const s = analysed(sql);
-  expect(s.parsed, s.error).toBe(true);
-  return s;
-}
-
-function refusal(sql: string): string {
-  const s = analysed(sql);
-  expect(s.parsed).toBe(false);
-  return s.error ?? '';
-}
-
-const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
 const c = (column: string) => `${CUSTOMERS}:${column}`;
 const o = (column: string) => `${ORDERS}:${column}`;
 const LEADS = `${PROJECT}.crm.leads`;
 const l = (column: string) => `${LEADS}:${column}`;
 
-function summary(s: Statement) {
-  return s.outputs.map((x) => ({ name: x.name, direct: x.direct, sources: x.sources.map(ref).sort() }));
-}
-
-const predicates = (s: Statement) => s.predicate_columns.map(ref).sort();
 const tables = (s: Statement) => s.tables.map((t) => `${t.id}:${t.mode}`).sort();
 
 describe('a SELECT ending in a subquery, followed by a set operation', () => {
@@ -44,7 +17,7 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
     const s = understood("SELECT 'x' AS name, (SELECT AS STRUCT 1 a, 2 b)\nUNION ALL SELECT ssn, (SELECT AS STRUCT 3 b, 4 c) AS foo FROM crm.leads WHERE email LIKE '%x'");
     expect(tables(s)).toEqual([`${LEADS}:read`]);
     // The first branch names the columns; UNION ALL compares nothing; the WHERE is the second branch's.
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       // A constant in one branch: the value is not the column's as it is.
       { name: 'name', direct: false, sources: [l('ssn')] },
       { name: 'f0_', direct: false, sources: [] },
@@ -55,7 +28,7 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
   it('in WHERE: the condition stays the first branch\'s, the second branch is no subquery of it', () => {
     const s = understood('SELECT email FROM crm.customers WHERE id > (SELECT MAX(o.id) FROM sales.orders o)\nUNION DISTINCT SELECT ssn FROM crm.leads ORDER BY 1');
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:read`, `${ORDERS}:read`]);
-    expect(summary(s)).toEqual([{ name: 'email', direct: true, sources: [c('email'), l('ssn')] }]);
+    expect(outputs(s)).toEqual([{ name: 'email', direct: true, sources: [c('email'), l('ssn')] }]);
     // WHERE, UNION DISTINCT (every column) and ORDER BY.
     expect(predicates(s)).toEqual([c('email'), c('id'), l('ssn'), o('id')]);
   });
@@ -65,7 +38,7 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
       'WITH l AS (SELECT ssn FROM crm.leads) SELECT name FROM crm.customers GROUP BY name HAVING NOT COUNT(*) BETWEEN 1 AND (SELECT 2)\nUNION ALL SELECT ssn FROM l UNION ALL SELECT email FROM crm.customers',
     );
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:read`]);
-    expect(summary(s)).toEqual([{ name: 'name', direct: true, sources: [c('email'), c('name'), l('ssn')] }]);
+    expect(outputs(s)).toEqual([{ name: 'name', direct: true, sources: [c('email'), c('name'), l('ssn')] }]);
     expect(predicates(s)).toEqual([c('name')]);
   });
 
@@ -74,7 +47,7 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
       'WITH RECURSIVE r AS (SELECT id AS i, (SELECT 2) FROM crm.customers WHERE id > (SELECT 1) UNION ALL SELECT i + 1, 2 FROM r WHERE i < 3) SELECT * FROM r',
     );
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'i', direct: false, sources: [c('id')] },
       { name: 'f0_', direct: false, sources: [] },
     ]);
@@ -83,7 +56,7 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
   it('IN ((SELECT …) UNION ALL (SELECT …)): the set operation is the IN query', () => {
     const s = understood('SELECT name FROM crm.customers WHERE id IN ((SELECT 1) UNION ALL (SELECT customer_id FROM sales.orders))');
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:read`]);
-    expect(summary(s)).toEqual([{ name: 'name', direct: true, sources: [c('name')] }]);
+    expect(outputs(s)).toEqual([{ name: 'name', direct: true, sources: [c('name')] }]);
     expect(predicates(s)).toContain(o('customer_id'));
     expect(predicates(s)).toContain(c('id'));
   });
@@ -97,7 +70,7 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
 describe('GROUP BY ROLLUP, CUBE and GROUPING SETS', () => {
   it('group by each key they list; a position names a select-list column, as in a plain GROUP BY', () => {
     const s = understood('SELECT Name, email, COUNT(*) AS n FROM crm.customers GROUP BY ROLLUP(1, 2)');
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'name', direct: true, sources: [c('name')] },
       { name: 'email', direct: true, sources: [c('email')] },
       { name: 'n', direct: false, sources: [] },
@@ -117,7 +90,7 @@ describe('ORDER BY and LIMIT after a set operation or a parenthesised query', ()
 
   it('(SELECT …) ORDER BY … LIMIT …: a query, an INSERT\'s query, a derived table', () => {
     const s = understood('(SELECT ssn AS x, email FROM crm.customers) ORDER BY x LIMIT 3');
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'x', direct: true, sources: [c('ssn')] },
       { name: 'email', direct: true, sources: [c('email')] },
     ]);
@@ -126,19 +99,14 @@ describe('ORDER BY and LIMIT after a set operation or a parenthesised query', ()
     expect(tables(insert)).toEqual([`${CUSTOMERS}:read`, `${LEADS}:write`]);
     expect(predicates(insert)).toEqual([c('email')]);
     const derived = understood('SELECT x FROM ((SELECT ssn AS x, email FROM crm.customers) ORDER BY email LIMIT 3) AS y');
-    expect(summary(derived)).toEqual([{ name: 'x', direct: true, sources: [c('ssn')] }]);
+    expect(outputs(derived)).toEqual([{ name: 'x', direct: true, sources: [c('ssn')] }]);
     expect(predicates(derived)).toEqual([c('email')]);
   });
 });
 
 describe('JOIN … USING with parenthesised joins', () => {
   /** With the tables' schemas, so that `*` lists columns. */
-  function known(sql: string): Statement {
-    const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset(undefined, PROJECT) }, schemaCatalog(schemas)).sql.statements;
-    expect(statements).toHaveLength(1);
-    expect(statements[0]!.parsed, statements[0]!.error).toBe(true);
-    return statements[0]!;
-  }
+  const known = (sql: string) => understood(sql, { schemas });
   const names = (s: Statement) => s.outputs.map((x) => x.name);
 
   it('a parenthesised join on the right: its own USING column is its side of the outer one', () => {
@@ -146,7 +114,7 @@ describe('JOIN … USING with parenthesised joins', () => {
       'SELECT id, b.total FROM (sales.orders a RIGHT JOIN sales.orders b USING (id)) LEFT JOIN (crm.customers c LEFT JOIN sales.orders d USING (id)) USING (id) WHERE id = 5',
     );
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`, `${ORDERS}:read`]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'id', direct: true, sources: [c('id'), o('id')] },
       { name: 'total', direct: true, sources: [o('total')] },
     ]);
@@ -160,7 +128,7 @@ describe('JOIN … USING with parenthesised joins', () => {
   it('a parenthesised join merges among its own relations; a chain of USING keeps one column', () => {
     // c.id is c's own: the USING of `a JOIN x` does not reach the parenthesised join after the comma.
     const s = known('SELECT * FROM sales.orders a JOIN sales.orders x USING (id), (crm.customers c JOIN sales.orders d USING (customer_id))');
-    expect(summary(s).find((x) => x.name === 'id_1')).toEqual({ name: 'id_1', direct: true, sources: [c('id')] });
+    expect(outputs(s).find((x) => x.name === 'id_1')).toEqual({ name: 'id_1', direct: true, sources: [c('id')] });
     expect(names(known('SELECT * FROM sales.orders a JOIN sales.orders b USING (id) JOIN sales.orders c USING (id)')).filter((n) => n.startsWith('id'))).toEqual(['id']);
   });
 
@@ -174,7 +142,7 @@ describe('JOIN … USING with parenthesised joins', () => {
 describe('ORDER BY … COLLATE', () => {
   it('orders by the value, compared as the collation says: the value is read and steers', () => {
     const s = understood("SELECT email FROM crm.customers ORDER BY ssn COLLATE 'und:ci'");
-    expect(summary(s)).toEqual([{ name: 'email', direct: true, sources: [c('email')] }]);
+    expect(outputs(s)).toEqual([{ name: 'email', direct: true, sources: [c('email')] }]);
     expect(predicates(s)).toEqual([c('ssn')]);
     expect(predicates(understood("SELECT email, ROW_NUMBER() OVER (ORDER BY name COLLATE 'und:ci') AS n FROM crm.customers"))).toEqual([c('name')]);
     expect(predicates(understood("FROM crm.customers |> ORDER BY ssn COLLATE 'und:ci' |> SELECT email"))).toEqual([c('ssn')]);

@@ -5,31 +5,9 @@
 // for its keyword (PATTERN). Tables, modes, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
-import { analyzeSql } from '../../engine/sql/analyze.ts';
-import { schemaCatalog } from '../../engine/sql/catalog.ts';
-import { parseDefaultDataset } from '../../engine/sql/tables.ts';
-import { CUSTOMERS, PROJECT, schemas } from './support.ts';
+import { CUSTOMERS, PROJECT, analysed, outputs, predicates, run, schemas, tables, understood } from './support.ts';
 
-function analysed(sql: string): Statement {
-  const statements = analyzeSql(sql, { project: PROJECT, defaultDataset: parseDefaultDataset('sales', PROJECT) }, schemaCatalog(undefined)).sql.statements;
-  expect(statements).toHaveLength(1);
-  return statements[0]!;
-}
-
-function understood(sql: string): Statement {
-  const s = analysed(sql);
-  expect(s.parsed, s.error).toBe(true);
-  return s;
-}
-
-const ref = (c: { table: string; column: string }) => `${c.table}:${c.column}`;
 const c = (column: string) => `${CUSTOMERS}:${column}`;
-const tables = (s: Statement) => s.tables.map((t) => `${t.id}:${t.mode}`);
-const predicates = (s: Statement) => s.predicate_columns.map(ref).sort();
-
-function summary(s: Statement) {
-  return s.outputs.map((x) => ({ name: x.name, direct: x.direct, sources: x.sources.map(ref).sort() }));
-}
 
 describe('CREATE TABLE … WITH CONNECTION', () => {
   it('creates its table as CREATE TABLE does; the connection (DEFAULT, a name, a path) is no table', () => {
@@ -44,19 +22,19 @@ describe('CREATE TABLE … WITH CONNECTION', () => {
     const query = 'AS SELECT id, email AS contact FROM crm.customers WHERE ssn IS NOT NULL';
     const s = understood(`CREATE OR REPLACE TABLE sales.lake\nWITH CONNECTION us.conn\nOPTIONS(x = 5)\n${query}`);
     expect(tables(s)).toEqual(['acme-analytics.sales.lake:ddl', `${CUSTOMERS}:read`]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'id', direct: true, sources: [c('id')] },
       { name: 'contact', direct: true, sources: [c('email')] },
     ]);
     expect(predicates(s)).toEqual([c('ssn')]);
     const plain = understood(`CREATE OR REPLACE TABLE sales.lake ${query}`);
-    expect([tables(s), summary(s), predicates(s)]).toEqual([tables(plain), summary(plain), predicates(plain)]);
+    expect([tables(s), outputs(s), predicates(s)]).toEqual([tables(plain), outputs(plain), predicates(plain)]);
   });
 
   it('a CTE named connection stays a CTE of the query; a temporary table with a connection is refused', () => {
     const s = understood('CREATE TABLE sales.t AS WITH connection AS (SELECT id FROM crm.customers) SELECT * FROM connection');
     expect(tables(s)).toEqual(['acme-analytics.sales.t:ddl', `${CUSTOMERS}:read`]);
-    expect(summary(s)).toEqual([{ name: 'id', direct: true, sources: [c('id')] }]);
+    expect(outputs(s)).toEqual([{ name: 'id', direct: true, sources: [c('id')] }]);
     expect(analysed('CREATE TEMP TABLE t (a INT64) WITH CONNECTION conn').parsed).toBe(false);
   });
 });
@@ -67,7 +45,7 @@ describe('DROP EXTERNAL TABLE and DROP CONNECTION', () => {
       ['DROP EXTERNAL TABLE lake', 'acme-analytics.sales.lake'],
       ['DROP EXTERNAL TABLE IF EXISTS crm.lake', 'acme-analytics.crm.lake'],
     ] as const) {
-      const s = understood(sql);
+      const s = understood(sql, { defaultDataset: 'sales' });
       expect(s, sql).toMatchObject({ type: 'DROP_EXTERNAL_TABLE', category: 'ddl', outputs: [] });
       expect(tables(s), sql).toEqual([`${id}:ddl`]);
     }
@@ -100,7 +78,7 @@ describe('raw string and bytes literals', () => {
   it('raw bytes in every quoting and raw strings with an escaped quote are constants; columns beside them keep lineage', () => {
     const s = understood(String.raw`SELECT rb'', BR"1", br'''a''' AS x, rb"""\x53
 """ AS y, r'''a''\'b''' AS z, CONCAT(email, rb'\n') AS e FROM crm.customers WHERE name = br'n'`);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'f0_', direct: false, sources: [] },
       { name: 'f1_', direct: false, sources: [] },
       { name: 'x', direct: false, sources: [] },
@@ -118,34 +96,33 @@ describe('PIVOT … FOR an expression', () => {
   it('reads as the parenthesised expression: its columns consumed, steering; the others grouping', () => {
     const s = understood(`SELECT * FROM ${input} PIVOT(COUNT(id) AS n FOR name || email IN ('a' AS one, 'b' AS two))`);
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'ssn', direct: true, sources: [c('ssn')] },
       { name: 'n_one', direct: false, sources: [c('email'), c('id'), c('name')] },
       { name: 'n_two', direct: false, sources: [c('email'), c('id'), c('name')] },
     ]);
     expect(predicates(s)).toEqual([c('email'), c('name'), c('ssn')]);
     const p = understood(`SELECT * FROM ${input} PIVOT(COUNT(id) AS n FOR (name || email) IN ('a' AS one, 'b' AS two))`);
-    expect([summary(s), predicates(s)]).toEqual([summary(p), predicates(p)]);
+    expect([outputs(s), predicates(s)]).toEqual([outputs(p), predicates(p)]);
   });
 
   it('a call and a qualified column too; UNPIVOT is left as it is', () => {
-    expect(summary(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR UPPER(t.name) IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
-    expect(summary(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR t.name IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
+    expect(outputs(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR UPPER(t.name) IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
+    expect(outputs(understood(`SELECT * FROM ${input} AS t PIVOT(MAX(id) FOR t.name IN ('A' AS a))`)).map((x) => x.name)).toEqual(['email', 'ssn', 'a']);
     expect(analysed(`SELECT * FROM ${input} UNPIVOT(v FOR k + 1 IN (name, email))`).parsed).toBe(false);
   });
 });
 
 describe('DECLARE of a name polyglot takes for its keyword', () => {
   it('declares the variable; its value flows where it is used', () => {
-    const statements = analyzeSql(
-      "DECLARE Pattern, other STRING DEFAULT (SELECT MAX(email) FROM crm.customers);\nSELECT id FROM crm.customers WHERE name LIKE pattern",
-      { project: PROJECT, defaultDataset: parseDefaultDataset('sales', PROJECT) },
-      // Known schemas: `pattern` is no column of crm.customers, so it is the variable.
-      schemaCatalog(schemas),
-    ).sql.statements;
+    // Known schemas: `pattern` is no column of crm.customers, so it is the variable.
+    const statements = run("DECLARE Pattern, other STRING DEFAULT (SELECT MAX(email) FROM crm.customers);\nSELECT id FROM crm.customers WHERE name LIKE pattern", {
+      defaultDataset: 'sales',
+      schemas,
+    }).sql.statements;
     expect(statements.map((x) => [x.type, x.parsed, x.error])).toEqual([['DECLARE', true, undefined], ['SELECT', true, undefined]]);
     expect(tables(statements[0]!)).toEqual([`${CUSTOMERS}:read`]);
-    expect(summary(statements[1]!)).toEqual([{ name: 'id', direct: true, sources: [c('id')] }]);
+    expect(outputs(statements[1]!)).toEqual([{ name: 'id', direct: true, sources: [c('id')] }]);
     // The pattern the rows are matched against is the email the DECLARE read.
     expect(predicates(statements[1]!)).toEqual([c('email'), c('name')]);
   });
@@ -156,7 +133,7 @@ describe('a subscript or field after a window call', () => {
 
   it('applies to the call: its sources and the window spec as any window call has them', () => {
     expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
-    expect(summary(s)).toEqual([
+    expect(outputs(s)).toEqual([
       { name: 'id', direct: true, sources: [c('id')] },
       { name: 'second', direct: false, sources: [c('email'), c('name'), c('ssn')] },
       { name: 'city', direct: false, sources: [c('address'), c('id')] },
@@ -166,7 +143,7 @@ describe('a subscript or field after a window call', () => {
 
   it('reads as the parenthesised call does, positions as written', () => {
     const p = understood('SELECT id, (ARRAY_AGG(email) OVER (PARTITION BY ssn ORDER BY name))[SAFE_OFFSET(1)] AS second, (ANY_VALUE(address) OVER (ORDER BY id)).city AS city FROM crm.customers');
-    expect([summary(s), predicates(s)]).toEqual([summary(p), predicates(p)]);
+    expect([outputs(s), predicates(s)]).toEqual([outputs(p), predicates(p)]);
     expect(analysed('SELECT ARRAY_AGG(email) OVER () [OFFSET(0)] + ARRAY_OFFSET([1], e -> e) FROM crm.customers').error).toBe('expression lambda is not analysed at 1:65');
   });
 });

@@ -5,6 +5,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
 import { normalize, type NormalizeRequest } from '../../engine/normalize.ts';
+import { analyzeSql } from '../../engine/sql/analyze.ts';
+import { schemaCatalog } from '../../engine/sql/catalog.ts';
+import { parseDefaultDataset } from '../../engine/sql/tables.ts';
 import type { Identity, Output, PolicyInput, Statement, TableSchemas } from '../../engine/schema-types.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -107,4 +110,37 @@ export function output(s: Statement, name: string): Output {
 export function summary(o: Output): { name: string; lineage: string; direct: boolean; sources: string[]; tables?: string[] } {
   const s = { name: o.name, lineage: o.lineage, direct: o.direct, sources: sources(o) };
   return o.tables === undefined ? s : { ...s, tables: [...o.tables].sort() };
+}
+
+export interface FrontEndOptions {
+  defaultDataset?: string;
+  /** Table schemas, for `*` to list columns; none by default. */
+  schemas?: TableSchemas;
+}
+
+/** The front end alone (analyzeSql, no policy input around it): the only statement of a one-statement text. */
+export function analysed(sql: string, options: FrontEndOptions = {}): Statement {
+  const names = { project: PROJECT, defaultDataset: parseDefaultDataset(options.defaultDataset, PROJECT) };
+  const statements = analyzeSql(sql, names, schemaCatalog(options.schemas)).sql.statements;
+  expect(statements).toHaveLength(1);
+  return statements[0]!;
+}
+
+/** `analysed`, and understood: its refusal, if any, is the failure's message. */
+export function understood(sql: string, options: FrontEndOptions = {}): Statement {
+  const s = analysed(sql, options);
+  expect(s.parsed, s.error).toBe(true);
+  return s;
+}
+
+/** `analysed`, refused: the reason. */
+export function refusal(sql: string, options: FrontEndOptions = {}): string {
+  const s = analysed(sql, options);
+  expect(s.parsed).toBe(false);
+  return s.error ?? '';
+}
+
+/** Each output's name, whether it is a column as read, and its sorted sources. */
+export function outputs(s: Statement): { name: string; direct: boolean; sources: string[] }[] {
+  return s.outputs.map((o) => ({ name: o.name, direct: o.direct, sources: sources(o) }));
 }
