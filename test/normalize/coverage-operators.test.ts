@@ -2,7 +2,6 @@
 // labels, PIVOT column names BigQuery derives from unaliased values, named windows defined as
 // another, and `table` as a name. Tables, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
-import type { Statement } from '../../engine/schema-types.ts';
 import { CUSTOMERS, ORDERS, PROJECT, analysed, outputs, predicates, refusal, understood } from './support.ts';
 
 const c = (column: string) => `${CUSTOMERS}:${column}`;
