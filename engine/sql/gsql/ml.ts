@@ -234,17 +234,9 @@ class ModelReader extends StatementReader {
 export function createModelStatement(source: StatementSource, outer: Scope | undefined, ctx: StatementContext): Output[] {
   const r = new ModelReader(source);
   const n = r.tokens.length;
-  let i = 1;
-  if (r.word(i, 'OR') && r.word(i + 1, 'REPLACE')) i += 2;
-  if (!r.word(0, 'CREATE') || !r.word(i, 'MODEL')) r.fail('CREATE MODEL of an unexpected form', i);
-  i++;
-  if (r.word(i, 'IF') && r.word(i + 1, 'NOT') && r.word(i + 2, 'EXISTS')) i += 3;
-  const name = readPath(r.tokens as Token[], i);
-  if (name === undefined) return r.fail('CREATE MODEL without a model name', i);
-  if (name.malformed !== undefined) r.fail(name.malformed, i);
-  if (name.path.some((p) => p.includes('*'))) r.fail('model name with a wildcard', i);
+  const name = r.createdName('MODEL', 'model');
   recordModel(name.path, 'write', ctx);
-  i = name.next;
+  let i = name.next;
 
   let transform: { keyword: number; close: number } | undefined;
   let pieces: Piece[] = [];

@@ -272,17 +272,9 @@ class ProcedureReader extends StatementReader {
 export function createProcedureStatement(source: StatementSource, ctx: StatementContext): Output[] {
   const r = new ProcedureReader(source);
   const n = r.tokens.length;
-  let i = 1;
-  if (r.word(i, 'OR') && r.word(i + 1, 'REPLACE')) i += 2;
-  if (!r.word(0, 'CREATE') || !r.word(i, 'PROCEDURE')) r.fail('CREATE PROCEDURE of an unexpected form', i);
-  i++;
-  if (r.word(i, 'IF') && r.word(i + 1, 'NOT') && r.word(i + 2, 'EXISTS')) i += 3;
-  const name = readPath(r.tokens as Token[], i);
-  if (name === undefined) return r.fail('CREATE PROCEDURE without a procedure name', i);
-  if (name.malformed !== undefined) r.fail(name.malformed, i);
-  if (name.path.some((p) => p.includes('*'))) r.fail('procedure name with a wildcard', i);
+  const name = r.createdName('PROCEDURE', 'procedure');
   recordRoutine(name.path, ctx);
-  i = name.next;
+  let i = name.next;
   const close = r.closing(i, 'CREATE PROCEDURE parameter');
   r.nameList(i + 1, close - 1, 'procedure parameter list');
   i = close + 1;

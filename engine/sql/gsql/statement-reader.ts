@@ -2,6 +2,7 @@
 // the statement's text and tokens, and the checks every such reader makes on them.
 import { unsupported } from '../ast.ts';
 import type { Token } from '../lexer.ts';
+import { readPath } from '../scan.ts';
 import type { StatementSpan } from '../split.ts';
 import type { StatementContext } from '../context.ts';
 
@@ -43,6 +44,23 @@ export class StatementReader {
     if (t === undefined) return unsupported(`${what} is not analysed at the end of the statement`);
     const before = this.text.slice(this.span.start, t.start).split('\n');
     return unsupported(`${what} is not analysed at line ${before.length}:${[...before.at(-1)!].length + 1}`);
+  }
+
+  /**
+   * `CREATE [OR REPLACE] <kind> [IF NOT EXISTS] name`: the name's path (no wildcard) and the index
+   * of the token after it. `what` names the object in refusals ("model", "procedure").
+   */
+  createdName(kind: string, what: string): { path: string[]; next: number } {
+    let i = 1;
+    if (this.word(i, 'OR') && this.word(i + 1, 'REPLACE')) i += 2;
+    if (!this.word(0, 'CREATE') || !this.word(i, kind)) this.fail(`CREATE ${kind} of an unexpected form`, i);
+    i++;
+    if (this.word(i, 'IF') && this.word(i + 1, 'NOT') && this.word(i + 2, 'EXISTS')) i += 3;
+    const name = readPath(this.tokens as Token[], i);
+    if (name === undefined) return this.fail(`CREATE ${kind} without a ${what} name`, i);
+    if (name.malformed !== undefined) this.fail(name.malformed, i);
+    if (name.path.some((p) => p.includes('*'))) this.fail(`${what} name with a wildcard`, i);
+    return { path: name.path, next: name.next };
   }
 
   /** The index of the `)` closing the `(` at `open`. */
