@@ -133,7 +133,7 @@ function fromRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation
     }
     case 'unnest': {
       expectFields(v, new Set(['this', 'with_ordinality', 'alias', 'offset_alias']), 'UNNEST');
-      const value = evalExpr(v.body.this, env);
+      const value = arrayRows(evalExpr(v.body.this, env), ctx);
       return { kind: 'value', alias: aliasOf(v), value, fields: unnestFields(v.body.this, value, ctx), tables: lineageTables(value) };
     }
     case 'pivot':
@@ -145,6 +145,17 @@ function fromRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation
     default:
       return refuse(`FROM item ${v.kind}`, v.node);
   }
+}
+
+/**
+ * The array a FROM item expands: its length sets how many rows the item joins, so an array computed
+ * from columns (GENERATE_ARRAY(1, n), SPLIT(s, 'x')) steers the result as a join condition does,
+ * and its sources are predicates. An array column passed through unchanged is left as BigQuery's
+ * own masking leaves it (element by element, its length shown).
+ */
+function arrayRows(value: Lineage, ctx: StatementContext): Lineage {
+  if (!value.direct) ctx.predicate(value);
+  return value;
 }
 
 function withAlias<R extends Relation>(relation: R, alias: string | undefined): R {
@@ -215,7 +226,7 @@ function namedRelation(scope: Scope, v: Variant, ctx: StatementContext): Relatio
     }
   }
   if (lower.length >= 2 && scope.rangeVariable(lower[0]!) !== undefined) {
-    const value = scope.resolve(lower, ctx);
+    const value = arrayRows(scope.resolve(lower, ctx), ctx);
     ctx.explained.add(writtenKey(path));
     return { kind: 'value', alias: alias ?? implicitAlias(path), value, fields: recordFields(value, ctx), tables: lineageTables(value) };
   }
