@@ -140,15 +140,26 @@ describe('masking', () => {
     expectNoSecrets([whole, picked]);
   });
 
-  it('redacts values derived from sensitive columns', async () => {
+  it('nulls values derived from sensitive columns', async () => {
     const result = await rows(agent, "SELECT UPPER(ssn) AS u, CONCAT(name, ' <', email, '>') AS who FROM crm.customers ORDER BY customer_id");
-    expect(result[0]).toEqual({ u: '[REDACTED]', who: '[REDACTED]' });
+    expect(result[0]).toEqual({ u: null, who: null });
     expectNoSecrets(result);
+  });
+
+  it('nulls a derived value that is NULL only when a guess about its source holds', async () => {
+    // Read raw, REGEXP_EXTRACT is NULL for the customers whose SSN does not end as guessed:
+    // redacted, those NULLs would answer the guess.
+    const sql = "SELECT customer_id, REGEXP_EXTRACT(ssn, r'[0-4]$') AS g FROM crm.customers ORDER BY customer_id";
+    const raw = await rows(direct, sql);
+    expect(new Set(raw.map((r) => r.g === null))).toEqual(new Set([true, false]));
+    const masked = await rows(agent, sql);
+    expect(masked.map((r) => r.g)).toEqual(raw.map(() => null));
+    expect(masked.map((r) => r.customer_id)).toEqual(raw.map((r) => r.customer_id));
   });
 
   it('masks an unnamed column whatever the engine calls it (BigQuery f0_, the emulator $col1)', async () => {
     const result = await rows(agent, 'SELECT UPPER(ssn), customer_id FROM crm.customers ORDER BY customer_id');
-    expect(Object.values(result[0]!)).toEqual(['[REDACTED]', 'C001']);
+    expect(Object.values(result[0]!)).toEqual([null, 'C001']);
     expectNoSecrets(result);
   });
 

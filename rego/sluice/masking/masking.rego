@@ -115,9 +115,11 @@ _within(path, ancestor) if {
 }
 
 # A transformed value no longer has the shape a strategy expects (the last four characters
-# of CONCAT('', ssn) are not an SSN's): only redaction is safe, or a stricter strategy the
-# column already has (ALWAYS_NULL). A transformed RECORD is masked whole, as its fields are
-# no longer addressable.
+# of CONCAT('', ssn) are not an SSN's), and whatever it still shows answers a question about
+# the source: even whether it is NULL (SAFE_DIVIDE(1, digit - 1), REGEXP_EXTRACT(ssn, r'^1'),
+# SAFE_CAST are NULL exactly when a guess about the value holds), which redaction would keep.
+# So it is nulled whole (the strictest strategy), a RECORD too, as its fields are no longer
+# addressable.
 _candidate(index, output, source, match) := {
 	"key": [index, output.name, match.path],
 	"strategy": match.strategy,
@@ -127,14 +129,10 @@ _candidate(index, output, source, match) := {
 	output.direct == true
 } else := {
 	"key": [index, output.name, []],
-	"strategy": _transformed(match.strategy),
+	"strategy": _strictest,
 	"source": {"table": source.table, "column": match.key},
 	"why": match.why,
 }
-
-_transformed(strategy) := strategy if {
-	strategy in _beyond_redact
-} else := "redact"
 
 _candidates contains candidate if {
 	some statement in input.sql.statements

@@ -29,10 +29,11 @@ test_unmasked_group_sees_everything if {
 	count(masking.deny) == 0 with input as request
 }
 
-test_transformed_outputs_redacted_whole if {
+# Redaction would keep whether the value is NULL, which can answer a guess about the source.
+test_transformed_outputs_nulled_whole if {
 	masking.masks == {
-		{"statement": 0, "output": "s", "strategy": "redact", "source": _source("ssn")},
-		{"statement": 0, "output": "a", "strategy": "redact", "source": _source("address.street")},
+		{"statement": 0, "output": "s", "strategy": "ALWAYS_NULL", "source": _source("ssn")},
+		{"statement": 0, "output": "a", "strategy": "ALWAYS_NULL", "source": _source("address.street")},
 		{"statement": 0, "output": "street", "strategy": "redact", "source": _source("address.street")},
 	} with input as td.crm_transformed
 }
@@ -244,13 +245,13 @@ test_unmasked_groups_do_not_lift_tags if {
 		with data.org.projects["acme-analytics"].datasets.workforce.tables.employees.unmasked_groups as ["data-engineers"]
 }
 
-test_transformed_tagged_outputs_redacted_but_always_null_kept if {
+test_transformed_tagged_outputs_nulled if {
 	request := _tagged_with_outputs("read", [
 		td.derived(0, "e", [td.col(_employees, "work_email")]),
 		td.derived(1, "d", [td.col(_leave, "diagnosis")]),
 	])
 	masking.masks == {
-		_mask("e", "redact", _employees, "work_email"),
+		_mask("e", "ALWAYS_NULL", _employees, "work_email"),
 		_mask("d", "ALWAYS_NULL", _leave, "diagnosis"),
 	} with input as request
 }
