@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { faultyUpstream, type FaultyUpstream } from '../support/faulty-upstream.double.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { refusal } from '../support/refusals.ts';
 
 let stack: Stack;
 /** Passes every call through; used here only to count tables.get calls. */
@@ -107,11 +108,13 @@ describe('tagged columns are masked through the query', () => {
     }
   });
 
-  it('TO_JSON_STRING of a tagged row, or a tagged value transformed: nulled whole', async () => {
-    const employeesJson = await rows(agent, 'SELECT TO_JSON_STRING(e) AS j FROM workforce.employees AS e');
-    expect(employeesJson.map((r) => r.j)).toEqual(Array(4).fill(null));
-    const leaveJson = await rows(agent, 'SELECT TO_JSON_STRING(l) AS j, UPPER(diagnosis) AS d FROM workforce.medical_leave AS l');
-    expect(leaveJson).toEqual(Array(3).fill({ j: null, d: null }));
+  it('TO_JSON_STRING of a tagged row, or a tagged value transformed: refused, naming the tagged columns', async () => {
+    const employeesJson = await refusal(agent.query('SELECT TO_JSON_STRING(e) AS j FROM workforce.employees AS e'));
+    expect(employeesJson.code).toBe(403);
+    expect(employeesJson.message).toContain('output j is computed from acme-analytics.workforce.employees.work_email');
+    const leaveJson = await refusal(agent.query('SELECT TO_JSON_STRING(l) AS j, UPPER(diagnosis) AS d FROM workforce.medical_leave AS l'));
+    expect(leaveJson.message).toContain('output d is computed from acme-analytics.workforce.medical_leave.diagnosis');
+    expect(leaveJson.message).toMatch(/\[sensitive_computation(, sensitive_computation)*\]$/);
   });
 
   it('SELECT *: every tagged column by its rule, a tagged field of a RECORD at its path, the rest untouched', async () => {

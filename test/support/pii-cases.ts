@@ -18,8 +18,7 @@ export const PII_CASES: PiiCase[] = [
   { sql: 'SELECT * FROM crm.customers ORDER BY customer_id', expect: 'masked' },
   { sql: 'SELECT c.* FROM crm.customers c ORDER BY customer_id', expect: 'masked' },
   { sql: 'SELECT address.street AS s, address.city AS city FROM crm.customers ORDER BY customer_id', expect: 'masked' },
-  { sql: "SELECT UPPER(ssn) AS u, CONCAT(name, ' <', email, '>') AS who FROM crm.customers ORDER BY customer_id", expect: 'masked' },
-  { sql: 'SELECT UPPER(ssn), customer_id FROM crm.customers ORDER BY customer_id', expect: 'masked' },
+  { sql: 'SELECT (SELECT ssn), customer_id FROM crm.customers ORDER BY customer_id', expect: 'masked' },
   { sql: 'SELECT 1 AS one; SELECT ssn FROM crm.customers ORDER BY customer_id', expect: 'masked' },
   { sql: "SELECT customer_id, notes FROM crm.customers WHERE customer_id IN ('C004', 'C005') ORDER BY customer_id", expect: 'masked' },
   { sql: `SELECT customer_id FROM crm.customers WHERE ssn = '${guess}'`, expect: { refused: 'sensitive_predicate' } },
@@ -31,4 +30,9 @@ export const PII_CASES: PiiCase[] = [
   { sql: `SELECT COUNT(*) AS n FROM (SELECT ssn FROM crm.customers INTERSECT DISTINCT SELECT '${guess}')`, expect: { refused: 'sensitive_predicate' } },
   { sql: `SELECT COUNT(*) AS n FROM (SELECT ssn FROM crm.customers UNION ALL SELECT '${guess}') GROUP BY ssn HAVING COUNT(*) > 1`, expect: { refused: 'sensitive_predicate' } },
   { sql: `SELECT customer_id, IF(ssn = '${guess}', 1, NULL) AS hit FROM crm.customers`, expect: { refused: 'sensitive_predicate' } },
+  // A value computed from a masked column answers a guess whatever its mask: by being NULL, or by failing.
+  { sql: "SELECT UPPER(ssn) AS u, CONCAT(name, ' <', email, '>') AS who FROM crm.customers ORDER BY customer_id", expect: { refused: 'sensitive_computation' } },
+  { sql: "SELECT customer_id, SAFE_DIVIDE(1, CAST(SUBSTR(ssn, 11, 1) AS INT64) - 1) AS d FROM crm.customers", expect: { refused: 'sensitive_computation' } },
+  { sql: "SELECT customer_id, 1 / (CAST(SUBSTR(ssn, 11, 1) AS INT64) - 1) AS d FROM crm.customers WHERE customer_id = 'C001'", expect: { refused: 'sensitive_computation' } },
+  { sql: 'SELECT customer_id, (SELECT COUNT(*) FROM UNNEST(GENERATE_ARRAY(1, CAST(SUBSTR(ssn, 11, 1) AS INT64)))) AS n FROM crm.customers', expect: { refused: 'sensitive_predicate' } },
 ];

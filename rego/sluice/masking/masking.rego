@@ -114,32 +114,20 @@ _within(path, ancestor) if {
 	substring(path, count(ancestor), 1) == "."
 }
 
-# A transformed value no longer has the shape a strategy expects (the last four characters
-# of CONCAT('', ssn) are not an SSN's), and whatever it still shows answers a question about
-# the source: even whether it is NULL (SAFE_DIVIDE(1, digit - 1), REGEXP_EXTRACT(ssn, r'^1'),
-# SAFE_CAST are NULL exactly when a guess about the value holds), which redaction would keep.
-# So it is nulled whole (the strictest strategy), a RECORD too, as its fields are no longer
-# addressable.
-_candidate(index, output, source, match) := {
-	"key": [index, output.name, match.path],
-	"strategy": match.strategy,
-	"source": {"table": source.table, "column": match.key},
-	"why": match.why,
-} if {
-	output.direct == true
-} else := {
-	"key": [index, output.name, []],
-	"strategy": _strictest,
-	"source": {"table": source.table, "column": match.key},
-	"why": match.why,
-}
-
+# Masks go on columns passed through unchanged (`direct`); a value computed from a sensitive
+# column is denied instead (deny_sensitive_computation).
 _candidates contains candidate if {
 	some statement in input.sql.statements
 	some output in statement.outputs
+	output.direct == true
 	some source in output.sources
 	some match in _matches(source.table, source.column)
-	candidate := _candidate(statement.index, output, source, match)
+	candidate := {
+		"key": [statement.index, output.name, match.path],
+		"strategy": match.strategy,
+		"source": {"table": source.table, "column": match.key},
+		"why": match.why,
+	}
 }
 
 # One mask per (statement, output, path), with the candidate that explains it (one whose
@@ -249,6 +237,29 @@ deny contains reason if {
 			" and uses sensitive column ", column.table, ".", match.key,
 		]),
 		"rule": "sluice.masking.deny_sensitive_write",
+		"statement": statement.index,
+	}
+}
+
+# deny_sensitive_computation: masks act on returned values, and a value computed from a column
+# the caller sees masked can answer a guess about it whatever mask it gets: by what it shows,
+# by whether it is NULL (SAFE_DIVIDE(1, digit - 1) is NULL exactly when the digit is 1), or by
+# whether the query fails (1 / (digit - 5) divides by zero exactly when it is 5; an INT64 SUM
+# overflows above a bound the caller picks). Such a column is returned only as itself, masked.
+deny contains reason if {
+	some statement in input.sql.statements
+	some output in statement.outputs
+	output.direct != true
+	some source in output.sources
+	some match in _matches(source.table, source.column)
+	reason := {
+		"code": "sensitive_computation",
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " output ", output.name, " is computed from ",
+			source.table, ".", match.key, ", which the caller may see only masked: select the column itself",
+			" (it is returned masked) or leave it out",
+		]),
+		"rule": "sluice.masking.deny_sensitive_computation",
 		"statement": statement.index,
 	}
 }

@@ -9,6 +9,11 @@ _customers := td.customers
 
 _source(column) := {"table": _customers, "column": column}
 
+_computed_message(output, table, column) := concat("", [
+	"statement 0 output ", output, " is computed from ", table, ".", column,
+	", which the caller may see only masked: select the column itself (it is returned masked) or leave it out",
+])
+
 _with_outputs(request, category, outputs) := object.union(request, {"sql": {"statements": [td.statement(
 	0, "SELECT", category,
 	request.sql.statements[0].tables,
@@ -29,13 +34,24 @@ test_unmasked_group_sees_everything if {
 	count(masking.deny) == 0 with input as request
 }
 
-# Redaction would keep whether the value is NULL, which can answer a guess about the source.
-test_transformed_outputs_nulled_whole if {
-	masking.masks == {
-		{"statement": 0, "output": "s", "strategy": "ALWAYS_NULL", "source": _source("ssn")},
-		{"statement": 0, "output": "a", "strategy": "ALWAYS_NULL", "source": _source("address.street")},
-		{"statement": 0, "output": "street", "strategy": "redact", "source": _source("address.street")},
-	} with input as td.crm_transformed
+# Any mask would leave what a computed value shows of its source (whether it is NULL, whether
+# computing it fails): only the column passed through is masked, the computed ones are denied.
+test_transformed_outputs_denied if {
+	street := {"statement": 0, "output": "street", "strategy": "redact", "source": _source("address.street")}
+	masking.masks == {street} with input as td.crm_transformed
+	reasons := masking.deny with input as td.crm_transformed
+	_codes(reasons) == {"sensitive_computation"}
+	{reason.rule | some reason in reasons} == {"sluice.masking.deny_sensitive_computation"}
+	{reason.message | some reason in reasons} == {
+		_computed_message("s", _customers, "ssn"),
+		_computed_message("a", _customers, "address.street"),
+	}
+}
+
+test_transformed_outputs_of_unmasked_caller_allowed if {
+	request := td.with_identity(td.crm_transformed, td.pii_reader)
+	count(masking.deny) == 0 with input as request
+	count(masking.masks) == 0 with input as request
 }
 
 test_field_inside_sensitive_record_masked_whole if {
@@ -67,7 +83,8 @@ test_disagreeing_sources_redacted if {
 }
 
 test_same_output_masked_once if {
-	output := td.derived(0, "v", [_source("ssn"), _source("email"), _source("ssn")])
+	sources := [_source("ssn"), _source("email"), _source("ssn")]
+	output := object.union(td.direct(0, "v", _customers, "ssn"), {"sources": sources})
 	request := _with_outputs(td.crm_select, "read", [output])
 	count(masking.masks) == 1 with input as request
 }
@@ -245,28 +262,32 @@ test_unmasked_groups_do_not_lift_tags if {
 		with data.org.projects["acme-analytics"].datasets.workforce.tables.employees.unmasked_groups as ["data-engineers"]
 }
 
-test_transformed_tagged_outputs_nulled if {
+test_transformed_tagged_outputs_denied if {
 	request := _tagged_with_outputs("read", [
 		td.derived(0, "e", [td.col(_employees, "work_email")]),
 		td.derived(1, "d", [td.col(_leave, "diagnosis")]),
 	])
-	masking.masks == {
-		_mask("e", "ALWAYS_NULL", _employees, "work_email"),
-		_mask("d", "ALWAYS_NULL", _leave, "diagnosis"),
-	} with input as request
+	count(masking.masks) == 0 with input as request
+	reasons := masking.deny with input as request
+	_codes(reasons) == {"sensitive_computation"}
+	count(reasons) == 2
 }
 
-# TO_JSON_STRING(e) AS j: every column of the row, tagged or not, flows into one value.
-test_whole_row_with_an_unmapped_tag_is_always_null if {
+# TO_JSON_STRING(e) AS j: every column of the row, tagged or not, flows into one value; each
+# tagged one, an unmapped tag's too, is named.
+test_whole_row_with_tagged_columns_denied if {
 	row := td.derived(0, "j", [
 		td.col(_employees, "employee_id"),
 		td.col(_employees, "work_email"),
 		td.col(_leave, "diagnosis"),
 	])
 	request := _tagged_with_outputs("read", [row])
-	masking.masks == {_mask("j", "ALWAYS_NULL", _leave, "diagnosis")} with input as request
-	some reason in masking.mask_reasons with input as request
-	contains(reason.message, td.unmapped_tag)
+	count(masking.masks) == 0 with input as request
+	reasons := masking.deny with input as request
+	{reason.message | some reason in reasons} == {
+		_computed_message("j", _employees, "work_email"),
+		_computed_message("j", _leave, "diagnosis"),
+	}
 }
 
 # UNION ALL of two tagged columns: the strictest, explained by the column that has it.
