@@ -126,10 +126,10 @@ export function lex(text: string): LexResult {
       i++;
       continue;
     }
-    // Comments: --, # and /* */ (not nested in BigQuery).
+    // Comments: --, # and /* */ (not nested in BigQuery). A line comment ends at a carriage
+    // return as at a line feed: what follows one is read, and runs.
     if ((c === CH_DASH && text.charCodeAt(i + 1) === CH_DASH) || c === CH_HASH) {
-      const eol = text.indexOf('\n', i);
-      i = eol < 0 ? n : eol + 1;
+      while (i < n && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13) i++;
       continue;
     }
     if (c === CH_SLASH && text.charCodeAt(i + 1) === CH_STAR) {

@@ -29,6 +29,24 @@ describe('splitting', () => {
     expect(first!.columns.map((c) => c.column).sort()).toEqual(['id', 'odd;name']);
   });
 
+  it('comments end where BigQuery ends them: the first */ (no nesting), a carriage return', () => {
+    const c = 'acme-analytics.crm.customers';
+    const predicates = (sql: string) => {
+      const s = statement(sql);
+      expect(s.parsed, s.error).toBe(true);
+      return s.predicate_columns.map((p) => `${p.table}:${p.column}`);
+    };
+    // What a nesting reader takes for the rest of a comment, BigQuery runs.
+    expect(predicates("SELECT customer_id FROM crm.customers /* /* */ WHERE ssn LIKE '1%' -- */")).toEqual([`${c}:ssn`]);
+    expect(predicates("SELECT customer_id FROM crm.customers --\rWHERE ssn LIKE '1%'")).toEqual([`${c}:ssn`]);
+    expect(predicates("SELECT customer_id FROM crm.customers #\rORDER BY ssn")).toEqual([`${c}:ssn`]);
+    const hidden = run('SELECT customer_id /* /* */ , ssn AS x -- */ \n FROM crm.customers');
+    expect(hidden.sql.statements[0]!.outputs.map((o) => o.name)).toEqual(['customer_id', 'x']);
+    // A second statement after a carriage return is one.
+    const smuggled = run('SELECT customer_id AS x FROM crm.customers --\r; SELECT ssn AS x FROM crm.customers');
+    expect(smuggled.sql.statements.map((s) => s.outputs.map((o) => o.sources.map((r) => r.column)))).toEqual([[['customer_id']], [['ssn']]]);
+  });
+
   it('escaped quotes inside literals do not end them', () => {
     const input = run("SELECT 'it\\'s; fine' AS a, r\"raw\\\";\" AS b FROM sales.orders; SELECT 2");
     expect(input.sql.statements.map((s) => s.type)).toEqual(['SELECT', 'SELECT']);

@@ -379,6 +379,47 @@ function blankRawLiterals(statement: string, span: StatementSpan): string {
   return sql;
 }
 
+/**
+ * `statement` with its comments blanked, as the lexer found them by BigQuery's rules: a block
+ * comment ends at the first `*\/` (polyglot nests them), a line comment at a carriage return
+ * too (polyglot reads on to the line feed). Read any other way, a comment could hide a clause
+ * or a statement from the analysis that BigQuery runs. Only the text between tokens is read
+ * (a caller may have put its own text there, as ml.ts does: it stays).
+ */
+function blankComments(statement: string, span: StatementSpan): string {
+  let out = '';
+  let from = 0;
+  for (const t of span.tokens) {
+    const start = t.start - span.start;
+    out += blankGapComments(statement.slice(from, start)) + statement.slice(start, t.end - span.start);
+    from = t.end - span.start;
+  }
+  return out + blankGapComments(statement.slice(from));
+}
+
+function blankGapComments(gap: string): string {
+  if (!/--|#|\/\*/.test(gap)) return gap;
+  let out = '';
+  let i = 0;
+  while (i < gap.length) {
+    let stop: number;
+    if (gap.startsWith('--', i) || gap[i] === '#') {
+      // Up to its line break, which stays.
+      const lineBreak = gap.slice(i).search(/[\r\n]/);
+      stop = lineBreak < 0 ? gap.length : i + lineBreak;
+    } else if (gap.startsWith('/*', i)) {
+      const close = gap.indexOf('*/', i + 2);
+      stop = close < 0 ? gap.length : close + 2;
+    } else {
+      out += gap[i++];
+      continue;
+    }
+    out += gap.slice(i, stop).replace(/[^\n]/g, ' ');
+    i = stop;
+  }
+  return out;
+}
+
 /** `text` with `start`..`end` blanked to spaces, line breaks kept: no position moves. */
 function blank(text: string, start: number, end: number): string {
   return text.slice(0, start) + text.slice(start, end).replace(/[^\n]/g, ' ') + text.slice(end);
@@ -459,7 +500,7 @@ function parserText(text: string, span: StatementSpan): ParserText | { error: st
   // BigQuery refuses a number glued to a name (`2024_sales.orders`, `1x`); polyglot reads a name.
   const glued = span.tokens.find((t, i) => t.kind === 'number' && !NUMBER.test(t.text) && !dashedPiece(span.tokens, i));
   if (glued !== undefined) return { error: `\`${glued.text}\` is neither a number nor a name BigQuery reads (a name cannot begin with a digit)` };
-  const blanked = [blankRawLiterals, blankReturnType, blankTableConnection, blankDropExternal, blankReplica].reduce((sql, f) => f(sql, span), text.slice(span.start, span.end));
+  const blanked = [blankComments, blankRawLiterals, blankReturnType, blankTableConnection, blankDropExternal, blankReplica].reduce((sql, f) => f(sql, span), text.slice(span.start, span.end));
   const { sql: statement, masked } = maskSystemTimes(blanked, span);
   const edits = insertions(span);
   if (edits.length === 0) return { sql: statement, placed: [], masked };
