@@ -211,6 +211,22 @@ export class Scope {
   }
 
   /**
+   * Whether `name` (lower case) is a range variable, a USING column or a column of a known schema
+   * here or in an enclosing query (`certain`), or may be a column of a table whose schema is
+   * not known (`possible`).
+   */
+  names(name: string): 'certain' | 'possible' | undefined {
+    let possible = false;
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+      if (s.relations.some((r) => r.alias === name) || s.using.has(name)) return 'certain';
+      const found = s.candidates(name);
+      if (found.some((c) => c.certain)) return 'certain';
+      if (found.length > 0) possible = true;
+    }
+    return possible ? 'possible' : undefined;
+  }
+
+  /**
    * Resolves a column path (lower-case identifiers: `a`, `t.a`, `t.address.city`,
    * `address.city`) to its lineage and records the source columns it reads.
    */

@@ -8,6 +8,30 @@ const derived = (name: string, ...src: string[]) => ({ name, lineage: 'known', d
 const c = (column: string) => `${CUSTOMERS}:${column}`;
 const o = (column: string) => `${ORDERS}:${column}`;
 
+describe('bare words other dialects call without parentheses', () => {
+  it('are names in BigQuery: now, sysdate, current_user, pi, …', () => {
+    const s = statement('SELECT id, now, sysdate AS s, current_user FROM (SELECT id, ssn AS now, email AS sysdate, name AS current_user FROM crm.customers)', { schemas });
+    expect(s.outputs.map(summary)).toEqual([direct('id', c('id')), direct('now', c('ssn')), direct('s', c('email')), direct('current_user', c('name'))]);
+    const filtered = statement("SELECT id FROM (SELECT id, ssn AS pi FROM crm.customers) WHERE pi LIKE '1%'", { schemas });
+    expect(filtered.predicate_columns.map((p) => p.column)).toEqual(['ssn']);
+    // A range variable so named is the whole row.
+    expect(statement('SELECT TO_JSON_STRING(now) AS j FROM crm.customers AS now', { schemas }).outputs[0]!.sources.map((x) => x.column)).toContain('ssn');
+  });
+
+  it('CURRENT_DATE and the like are calls, unless a column or alias has the name (ambiguous: refused)', () => {
+    expect(statement('SELECT id, CURRENT_DATE AS d, CURRENT_TIMESTAMP AS t FROM crm.customers', { schemas }).outputs.map(summary)).toEqual([
+      direct('id', c('id')),
+      derived('d'),
+      derived('t'),
+    ]);
+    const ambiguous = statement('SELECT current_date FROM (SELECT ssn AS current_date FROM crm.customers)', { schemas });
+    expect(ambiguous.parsed).toBe(false);
+    expect(ambiguous.error).toContain('`current_date` without parentheses where a column or alias has that name');
+    // A table of unknown schema may have such a column: it is read as one.
+    expect(statement('SELECT current_date FROM crm.customers').outputs[0]!.sources.map((x) => x.column)).toEqual(['current_date']);
+  });
+});
+
 describe('lineage through query structure', () => {
   it('aliases of tables and columns', () => {
     const s = statement('SELECT c.email AS contact, c.id FROM crm.customers AS c');

@@ -20,6 +20,19 @@ export interface ExprEnv {
 }
 
 /** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
+/**
+ * The only functions BigQuery calls without parentheses. polyglot also reads other dialects' bare
+ * words as calls (`now`, `sysdate`, `current_user`, `pi`): in BigQuery each is a name.
+ */
+export const NO_PAREN_CALLS = new Set(['current_date', 'current_datetime', 'current_time', 'current_timestamp']);
+
+/** A call written without parentheses that BigQuery reads as a name, as a column reference. */
+export function bareName(v: Variant): Variant | undefined {
+  if (v.kind !== 'function' || v.body.no_parens !== true || NO_PAREN_CALLS.has(String(v.body.name).toLowerCase())) return undefined;
+  expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'bare name');
+  return variant({ column: { name: { name: String(v.body.name), quoted: false }, table: null } }, 'bare name');
+}
+
 const SUBSCRIPTS = new Set(['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL']);
 const SET_OPERATION_KINDS = new Set(['union', 'intersect', 'except']);
 const LITERAL_KINDS = new Set(['literal', 'boolean', 'null', 'placeholder', 'parameter', 'var', 'data_type']);
@@ -216,6 +229,17 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
   // IN, ARRAY). Elsewhere it is the parser's misreading of `… (SELECT …) UNION ALL SELECT …`:
   // the set operation swallowed into the expression that ends in a subquery.
   if (isQuery(v)) refuse(`${v.kind.toUpperCase()} read inside an expression (a parenthesised subquery followed by a set operation)`, v.node);
+  if (v.kind === 'function' && v.body.no_parens === true) {
+    const name = bareName(v);
+    if (name !== undefined) return evalColumn(name, env);
+    const call = String(v.body.name).toLowerCase();
+    // BigQuery documents CURRENT_DATE and the like, unparenthesised, as ambiguous with a column or
+    // alias of that name: which it reads cannot be told, so neither is guessed. A table whose
+    // schema is not known may have such a column: read as one, whatever it holds is followed.
+    const named = env.aliases?.has(call) === true ? 'certain' : env.scope.names(call);
+    if (named === 'certain') refuse(`\`${call}\` without parentheses where a column or alias has that name`, v.node);
+    if (named === 'possible') return evalColumn(variant({ column: { name: { name: call, quoted: false }, table: null } }, 'bare name'), env);
+  }
   switch (v.kind) {
     case 'column':
       return evalColumn(v, env);

@@ -2,7 +2,7 @@
 // REPLACE, expanded against known schemas or kept as one column of unknown lineage.
 import type { Lineage } from '../lineage.ts';
 import type { DerivedColumn } from '../scope.ts';
-import { evalExpr, type ExprEnv } from './expr.ts';
+import { bareName, evalExpr, type ExprEnv } from './expr.ts';
 import { relationColumnsOf, scopeColumns, structColumns } from './star-columns.ts';
 import { expectFields, ident, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
 
@@ -10,6 +10,8 @@ import { expectFields, ident, items, nameIdent, refuse, variant, written, type V
 function implicitName(v: Variant): string | undefined {
   if (v.kind === 'paren') return implicitName(variant(v.body.this, 'select item'));
   if (v.kind === 'dot') return ident(v.body.field, 'field name').name;
+  const bare = bareName(v);
+  if (bare !== undefined) return implicitName(bare);
   if (v.kind !== 'column') return undefined;
   const name = ident(v.body.name, 'column name');
   if (!name.quoted && name.name.startsWith('@')) return undefined; // a query parameter
