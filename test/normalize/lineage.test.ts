@@ -131,6 +131,40 @@ describe('lineage through expressions', () => {
     expect(columns(d).some((x) => /month|second/.test(x))).toBe(false);
   });
 
+  it('a date part is a keyword only where the function takes one, SAFE. or not', () => {
+    const d = statement(
+      'SELECT DATE_DIFF(id, id, DAY) AS a, DATETIME_DIFF(id, id, WEEK(MONDAY)) AS b, TIME_DIFF(id, id, HOUR) AS c, ' +
+        'DATE_TRUNC(id, ISOWEEK) AS e, TIMESTAMP_TRUNC(id, DAY, "UTC") AS f, SAFE.DATE_TRUNC(id, MONTH) AS g, ' +
+        'SAFE.TIMESTAMP_DIFF(id, id, SECOND) AS h, LAST_DAY(id, WEEK) AS i, SAFE.LAST_DAY(id, WEEK(SUNDAY)) AS j, ' +
+        'EXTRACT(DAY FROM id) AS k, DATE_ADD(id, INTERVAL 1 DAY) AS l FROM crm.customers',
+      { schemas },
+    );
+    expect(d.parsed).toBe(true);
+    expect(d.outputs.map(summary)).toEqual(['a', 'b', 'c', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'].map((n) => derived(n, c('id'))));
+  });
+
+  it('a column named like a date part is a column in a value argument', () => {
+    const inner = '(SELECT id, ssn AS day, ssn AS second, email AS zone FROM crm.customers)';
+    const d = statement(
+      `SELECT DATE_DIFF(DATE '2000-01-01', day, DAY) AS a, TIMESTAMP_DIFF(TIMESTAMP '1970-01-01', second, SECOND) AS b, ` +
+        `SAFE.DATE_DIFF(second, id, DAY) AS e, DATE_BUCKET(DATE '2000-01-01', INTERVAL 1 DAY, day) AS f, ` +
+        `TIMESTAMP_BUCKET(TIMESTAMP '2000-01-01', INTERVAL 1 HOUR, second) AS g, TIMESTAMP_TRUNC(TIMESTAMP '2000-01-01', DAY, zone) AS h, ` +
+        `DATE_TRUNC(day, DAY) AS i, LAST_DAY(second) AS j FROM ${inner}`,
+      { schemas },
+    );
+    expect(d.parsed).toBe(true);
+    expect(d.outputs.map(summary)).toEqual([
+      derived('a', c('ssn')),
+      derived('b', c('ssn')),
+      derived('e', c('id'), c('ssn')),
+      derived('f', c('ssn')),
+      derived('g', c('ssn')),
+      derived('h', c('email')),
+      derived('i', c('ssn')),
+      derived('j', c('ssn')),
+    ]);
+  });
+
   it('JOIN USING merges the column; it is passed through from both sides', () => {
     const u = statement('SELECT id, total FROM sales.orders JOIN crm.customers USING (id)', { schemas });
     expect(u.outputs.map(summary)).toEqual([direct('id', c('id'), o('id')), direct('total', o('total'))]);

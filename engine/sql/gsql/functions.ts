@@ -78,11 +78,19 @@ const SPELLINGS: Record<string, string> = {
   j_s_o_n_array: 'JSON_ARRAY',
 };
 
-/** Date-part arguments (DATE_TRUNC(d, MONTH)) that could be read as column names. */
-const DATE_PART_FUNCTIONS = new Set([
-  'DATE_TRUNC', 'DATETIME_TRUNC', 'TIMESTAMP_TRUNC', 'TIME_TRUNC', 'DATE_DIFF', 'DATETIME_DIFF', 'TIMESTAMP_DIFF',
-  'TIME_DIFF', 'LAST_DAY', 'DATE_BUCKET', 'DATETIME_BUCKET', 'TIMESTAMP_BUCKET',
-]);
+/**
+ * The one argument (by position) where a function takes a date part as a keyword: DATE_DIFF(a, b,
+ * DAY), DATE_TRUNC(d, MONTH), LAST_DAY(d, WEEK(MONDAY)). Everywhere else a bare name is a column,
+ * however it is spelled: TIMESTAMP_TRUNC's third argument is a time zone, the BUCKET functions'
+ * third is an origin, and their width is an INTERVAL (whose unit is the literal's own syntax), as
+ * are the steps of DATE_ADD and GENERATE_DATE_ARRAY. EXTRACT's part is the `extract` node's field,
+ * and LAST_DAY's the `unit` of polyglot's `last_day` (SAFE.LAST_DAY is a plain call, read here).
+ */
+const DATE_PART_ARGUMENT: Record<string, number> = {
+  DATE_DIFF: 2, DATETIME_DIFF: 2, TIMESTAMP_DIFF: 2, TIME_DIFF: 2,
+  DATE_TRUNC: 1, DATETIME_TRUNC: 1, TIMESTAMP_TRUNC: 1, TIME_TRUNC: 1,
+  LAST_DAY: 1,
+};
 const DATE_PARTS = new Set([
   'MICROSECOND', 'MILLISECOND', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'DAYOFWEEK', 'DAYOFYEAR', 'WEEK', 'ISOWEEK', 'MONTH',
   'QUARTER', 'YEAR', 'ISOYEAR', 'DATE', 'DATETIME', 'TIME',
@@ -121,17 +129,22 @@ function isDatePart(node: unknown): boolean {
   return args.length === 1 && isBareColumn(args[0], WEEKDAYS);
 }
 
-function evalValues(value: unknown, env: ExprEnv, skipDateParts: boolean, arrayOf: boolean): Lineage[] {
+/** Position of the argument `name` (SAFE. or not) takes a date part at, if any. */
+function datePartArgument(name: string | undefined): number | undefined {
+  return name === undefined ? undefined : DATE_PART_ARGUMENT[name.replace(/^SAFE\./, '')];
+}
+
+function evalValues(value: unknown, env: ExprEnv, partAt: number | undefined, arrayOf: boolean): Lineage[] {
   if (!Array.isArray(value)) return [evalExpr(value, env)];
   // ARRAY(SELECT …): the call's parentheses are the subquery's.
   if (arrayOf && value.length === 1 && isQuery(variant(value[0], 'argument'))) return [subqueryValue(value[0], env)];
-  return value.map((a, i) => (skipDateParts && i >= 1 && isDatePart(a) ? CONSTANT : evalExpr(a, env)));
+  return value.map((a, i) => (i === partAt && isDatePart(a) ? CONSTANT : evalExpr(a, env)));
 }
 
 /** A call or operator: every value its payload holds, window specification aside (see expr.ts). */
 export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefined): Lineage {
   if (name !== undefined && !CONSTRUCTORS.has(name)) for (const n of writtenNames(v, name, env.ctx)) env.ctx.functions.add(n);
-  const skipDateParts = name !== undefined && DATE_PART_FUNCTIONS.has(name);
+  const partAt = datePartArgument(name);
   const parts: Lineage[] = [];
   for (const [key, value] of Object.entries(v.body)) {
     if (LAYOUT.has(key) || TYPE_KEYS.has(key) || value === null || value === undefined) continue;
@@ -143,7 +156,7 @@ export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefi
     else if (KEYWORD_KEYS[key] !== undefined && isBareColumn(value, KEYWORD_KEYS[key])) continue;
     else if (key === 'unit' && typeof value === 'object' && !Array.isArray(value) && isNode(value) && Object.values(value).every((x) => typeof x === 'string')) continue;
     else if (VALUE_KEYS.has(key)) {
-      const values = evalValues(value, env, skipDateParts && key === 'args', name === 'ARRAY' && key === 'args');
+      const values = evalValues(value, env, key === 'args' ? partAt : undefined, name === 'ARRAY' && key === 'args');
       if (name !== undefined && CONDITION_ARGUMENTS[name]?.has(key)) for (const l of values) env.ctx.predicate(l);
       parts.push(...values);
     }
