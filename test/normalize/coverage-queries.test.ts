@@ -82,6 +82,25 @@ describe('GROUP BY ROLLUP, CUBE and GROUPING SETS', () => {
   });
 });
 
+describe('GROUP BY ALL', () => {
+  it('groups by each select-list column whose item holds no aggregate or window function', () => {
+    const s = understood('SELECT SUBSTR(ssn, 1, 1) AS p, ARRAY_AGG(id) AS ids FROM crm.customers GROUP BY ALL');
+    expect(outputs(s)).toEqual([
+      { name: 'p', direct: false, sources: [c('ssn')] },
+      { name: 'ids', direct: false, sources: [c('id')] },
+    ]);
+    expect(predicates(s)).toEqual([c('ssn')]);
+    // Aggregates only: one group, as without GROUP BY.
+    expect(predicates(understood('SELECT COUNT(*) AS n, MAX(ssn) AS m FROM crm.customers GROUP BY ALL'))).toEqual([]);
+  });
+
+  it('is not read as a column named ALL, nor is a GROUP BY BigQuery refuses', () => {
+    expect(refusal('SELECT id FROM crm.customers GROUP BY ALL id')).toMatch(/^GROUP BY ALL followed by grouping items/);
+    expect(refusal('SELECT id FROM crm.customers GROUP BY DISTINCT id')).toMatch(/^GROUP BY DISTINCT/);
+    expect(refusal('SELECT id FROM crm.customers GROUP BY id, ALL')).toMatch(/reserved keyword ALL/);
+  });
+});
+
 describe('ORDER BY and LIMIT after a set operation or a parenthesised query', () => {
   it('ORDER BY a name of the result orders by that column of every branch', () => {
     expect(predicates(understood('SELECT ssn FROM crm.customers UNION ALL SELECT email FROM crm.customers ORDER BY ssn'))).toEqual([c('email'), c('ssn')]);

@@ -178,6 +178,10 @@ describe('pipe operators refused', () => {
     ['AGGREGATE … GROUP BY () with a key', 'FROM crm.customers |> AGGREGATE COUNT(*) GROUP BY (), ssn', 'pipe operator |> AGGREGATE … GROUP BY () among other keys is not analysed at 1:20'],
     ['AGGREGATE … GROUP AND ORDER BY', 'FROM crm.customers |> AGGREGATE COUNT(*) GROUP AND ORDER BY ssn', 'pipe operator |> AGGREGATE … GROUP AND ORDER BY is not analysed at 1:20'],
     ['AGGREGATE with an ordering suffix', 'FROM crm.customers |> AGGREGATE COUNT(*) AS n DESC GROUP BY ssn', 'pipe operator |> AGGREGATE with an ordering suffix (ASC, DESC) is not analysed at 1:20'],
+    // BigQuery refuses both ("GROUP BY ordinal not allowed in pipe AGGREGATE"); the standard form would read a position as a constant.
+    ['AGGREGATE … GROUP BY a position', 'FROM crm.customers |> EXTEND SUBSTR(ssn, 1, 1) AS p |> AGGREGATE ARRAY_AGG(id) AS ids GROUP BY 1', 'pipe operator |> AGGREGATE … GROUP BY a position is not analysed at 1:53'],
+    ['AGGREGATE … GROUP BY a position with an alias', 'FROM crm.customers |> AGGREGATE COUNT(*) AS n GROUP BY email, (2) AS k', 'pipe operator |> AGGREGATE … GROUP BY a position is not analysed at 1:20'],
+    ['AGGREGATE … GROUP BY ALL', 'FROM crm.customers |> AGGREGATE COUNT(*) AS n GROUP BY ALL', 'pipe operator |> AGGREGATE … GROUP BY ALL is not analysed at 1:20'],
     ['SELECT AS STRUCT followed by another operator', 'FROM crm.customers |> SELECT AS STRUCT id |> WHERE id = 1', 'pipe operator |> SELECT AS … (a value table) followed by another operator is not analysed at 1:20'],
     ['SELECT AS a type', 'FROM crm.customers |> SELECT AS ds.KeyValue id', 'pipe operator |> SELECT AS … (a value table) is not analysed at 1:20'],
     ['a value table as input', 'SELECT AS STRUCT 1 AS a |> WHERE a = 1', 'pipe operator |> WHERE on a value table (SELECT AS …) is not analysed at 1:25'],

@@ -31,9 +31,10 @@
 // `(<q>) PIVOT (…)`, `|> UNION ALL (q1), (q2)` as `SELECT * FROM (<q>) UNION ALL (q1) UNION ALL (q2)`.
 // Refused: CALL, RENAME (it keeps the column's place, which no SELECT * form does), WITH, IF,
 // ASSERT, DESCRIBE, FORK, TEE, the terminal operators, RECURSIVE UNION, MATCH_RECOGNIZE, BY NAME
-// set operations, AGGREGATE with ordering suffixes or with ROLLUP, CUBE, GROUPING SETS of anything
-// but column names, SELECT AS STRUCT / AS VALUE followed by another operator, a pipe after a WITH
-// clause, and a value table as input (SELECT AS …, FROM UNNEST(…) alone).
+// set operations, AGGREGATE with ordering suffixes, with ROLLUP, CUBE, GROUPING SETS of anything
+// but column names, or with GROUP BY ALL or a position (BigQuery takes neither there), SELECT AS
+// STRUCT / AS VALUE followed by another operator, a pipe after a WITH clause, and a value table
+// as input (SELECT AS …, FROM UNNEST(…) alone).
 //
 // Positions: the rewritten text is built of pieces copied from the statement and pieces written
 // here; a position in a copied piece maps back to where it is written, one in a written piece to
@@ -560,6 +561,10 @@ class Rewriter {
     const aggregates = aggEnd >= first + 1 ? this.items(first + 1, aggEnd) : [];
     let keys = group >= 0 ? this.items(group + 2, this.trailingComma(group + 2, last)) : [];
     if (group >= 0 && keys.length === 0) this.refuse(label, pipe);
+    // BigQuery's pipe AGGREGATE takes no GROUP BY ALL and no position ("GROUP BY ordinal not
+    // allowed"); the standard form written below would read `GROUP BY 1` as the constant 1.
+    if (keys.some(([x, y]) => x === y && isWord(this.tokens[x], 'ALL'))) this.refuse(`pipe operator |> AGGREGATE … GROUP BY ALL`, pipe);
+    if (keys.some(([x, y]) => this.integerLiteral(x, y))) this.refuse(`pipe operator |> AGGREGATE … GROUP BY a position`, pipe);
     const ordering = new Set(['ASC', 'DESC', 'NULLS']);
     for (const [x, y] of [...aggregates, ...keys]) {
       if (this.find(x, y, ordering) >= 0) this.refuse(`pipe operator |> AGGREGATE with an ordering suffix (ASC, DESC)`, pipe);
@@ -595,6 +600,19 @@ class Rewriter {
     if (sets) keys.forEach(([x, y], k) => out.push(w(k === 0 ? ' GROUP BY ' : ', '), ...this.copy(x, y)));
     else if (keys.length > 0) out.push(w(` GROUP BY ${keys.map((_, k) => k + 1).join(', ')}`));
     return { kind: 'query', q: out };
+  }
+
+  /** Whether x..y is an integer literal, signed or parenthesised, with or without an alias: `1`, `(-2) AS k`. */
+  integerLiteral(x: number, y: number): boolean {
+    let [a, b] = [x, y];
+    const t = this.tokens[b]!;
+    if (b > a && (t.kind === 'quoted' || (t.kind === 'word' && !RESERVED.has(t.upper)))) b -= isWord(this.tokens[b - 1], 'AS') ? 2 : 1;
+    for (;;) {
+      if (b > a && (isPunct(this.tokens[a], '-') || isPunct(this.tokens[a], '+'))) a++;
+      else if (isPunct(this.tokens[a], '(') && this.match.get(a) === b && b > a + 1) [a, b] = [a + 1, b - 1];
+      else break;
+    }
+    return a === b && this.tokens[a]!.kind === 'number' && /^(?:[0-9]+|0x[0-9a-f]+)$/i.test(this.tokens[a]!.text);
   }
 
   /** At x: `ROLLUP (`, `CUBE (` or `GROUPING SETS (`, as the index of that `(`; else undefined. */

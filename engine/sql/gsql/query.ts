@@ -272,14 +272,14 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
 
   // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
   if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
-  const { columns, aliases } = selectList(items(body.expressions), env);
+  const { columns, aliases, groupAll } = selectList(items(body.expressions), env, isNode(body.group_by) && body.group_by.all === true);
   for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
   const late: ExprEnv = { scope, ctx, aliases, windows: env.windows };
   // Predicates: what chooses, groups or orders rows. WHERE, HAVING, QUALIFY and ORDER BY choose
   // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
   // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
   // record theirs (evalWindowSpec).
-  if (body.group_by != null) groupBy(body.group_by, late, columns);
+  if (body.group_by != null) groupBy(body.group_by, late, columns, groupAll);
   if (body.distinct === true) for (const c of columns) ctx.predicate(c.lineage);
   if (body.having != null) ctx.predicate(clauseValue(body.having, 'HAVING', late));
   if (body.qualify != null) ctx.predicate(clauseValue(body.qualify, 'QUALIFY', late));
@@ -325,9 +325,21 @@ function clauseValue(node: unknown, what: string, env: ExprEnv): Lineage {
   return evalExpr(node.this, env);
 }
 
-function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
+/**
+ * GROUP BY: each key is a predicate. `GROUP BY ALL` groups by every select-list column whose item
+ * holds no aggregate or window function (`groupAll`, select-list.ts); BigQuery takes it alone,
+ * and has no `GROUP BY DISTINCT`. Before, ALL was passed over and its keys were no predicates.
+ */
+function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[], groupAll: readonly Lineage[]): void {
   if (!isNode(node)) return refuse('GROUP BY of an unexpected shape', node);
   if (node.totals === true) refuse('GROUP BY … WITH TOTALS', node);
+  if (node.all === false) refuse('GROUP BY DISTINCT', node);
+  if (node.all === true) {
+    if (items(node.expressions).length > 0) refuse('GROUP BY ALL followed by grouping items', node);
+    for (const lineage of groupAll) env.ctx.predicate(lineage);
+    return;
+  }
+  if (node.all != null) refuse('GROUP BY of an unexpected shape', node);
   const keys: unknown[] = [];
   for (const item of items(node.expressions)) groupingKeys(item, keys);
   for (const key of keys) env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, env));

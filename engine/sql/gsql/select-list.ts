@@ -1,10 +1,14 @@
 // The select list: named and anonymous columns, and `*`, `t.*`, `s.field.*` with EXCEPT and
 // REPLACE, expanded against known schemas or kept as one column of unknown lineage.
+import type { StatementContext } from '../context.ts';
 import type { Lineage } from '../lineage.ts';
 import type { DerivedColumn } from '../scope.ts';
 import { bareName, evalExpr, type ExprEnv } from './expr.ts';
+import { functionName, isFunctionVariant } from './functions.ts';
+import { isQuery } from './query.ts';
 import { relationColumnsOf, scopeColumns, structColumns } from './star-columns.ts';
-import { expectFields, ident, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
+import { factsOf } from './statement-facts.ts';
+import { expectFields, ident, isNode, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
 
 /** The name BigQuery gives an unaliased column: the last identifier of a path, else none. */
 function implicitName(v: Variant): string | undefined {
@@ -40,15 +44,55 @@ function distinctCall(item: unknown): unknown {
   return args.length === 1 ? { paren: { this: args[0] } } : refuse('DISTINCT with several values', v.node);
 }
 
-export function selectList(expressions: unknown[], env: ExprEnv): { columns: DerivedColumn[]; aliases: Map<string, Lineage> } {
+/** BigQuery's aggregate functions, by the name a call of the built-in is written with. */
+const AGGREGATES = new Set([
+  'ANY_VALUE', 'ARRAY_AGG', 'ARRAY_CONCAT_AGG', 'AVG', 'BIT_AND', 'BIT_OR', 'BIT_XOR', 'COUNT', 'COUNTIF', 'GROUPING',
+  'LOGICAL_AND', 'LOGICAL_OR', 'MAX', 'MAX_BY', 'MIN', 'MIN_BY', 'STRING_AGG', 'SUM', 'APPROX_COUNT_DISTINCT',
+  'APPROX_QUANTILES', 'APPROX_TOP_COUNT', 'APPROX_TOP_SUM', 'CORR', 'COVAR_POP', 'COVAR_SAMP', 'STDDEV', 'STDDEV_POP',
+  'STDDEV_SAMP', 'VAR_POP', 'VAR_SAMP', 'VARIANCE', 'ST_UNION_AGG', 'ST_CENTROID_AGG', 'ST_EXTENT',
+]);
+
+/**
+ * Whether a select item holds an aggregate or a window function of its own SELECT (one inside a
+ * subquery is the subquery's): GROUP BY ALL leaves such an item out of its keys, as BigQuery
+ * does. Only a built-in aggregate called by its own name counts, not a function of a dataset
+ * (`ds.sum(x)`, `HLL_COUNT.MERGE(x)`) nor a temporary function of the script that shares a
+ * built-in's name: a call not known to aggregate keeps its item a key, wider, never narrower.
+ */
+function aggregatesOrWindows(value: unknown, ctx: StatementContext): boolean {
+  if (Array.isArray(value)) return value.some((x) => aggregatesOrWindows(x, ctx));
+  if (!isNode(value)) return false;
+  const keys = Object.keys(value);
+  const body = value[keys[0]!];
+  if (keys.length === 1 && isNode(body)) {
+    const v: Variant = { kind: keys[0]!, body, node: value };
+    if (v.kind === 'subquery' || isQuery(v)) return false;
+    if (v.kind === 'window_function') return true;
+    if (isFunctionVariant(v.kind)) {
+      const name = functionName(v);
+      if (AGGREGATES.has(name) && factsOf(ctx)?.script.functions.has(name) !== true) return true;
+    }
+  }
+  return Object.values(value).some((x) => aggregatesOrWindows(x, ctx));
+}
+
+/**
+ * The columns of the select list and its aliases. With `byAll` (the SELECT has GROUP BY ALL),
+ * `groupAll` holds the lineage of each column GROUP BY ALL groups by: every one whose item holds
+ * no aggregate or window function (each column of a `*`).
+ */
+export function selectList(expressions: unknown[], env: ExprEnv, byAll = false): { columns: DerivedColumn[]; aliases: Map<string, Lineage>; groupAll: Lineage[] } {
   const columns: DerivedColumn[] = [];
   const aliases = new Map<string, Lineage>();
+  const groupAll: Lineage[] = [];
   let anonymous = 0;
   for (const [i, item] of expressions.entries()) {
     const raw = i === 0 ? distinctCall(withoutComments(item)) : withoutComments(item);
     const v = variant(raw, 'select item');
     if (v.kind === 'star') {
-      columns.push(...star(v, env));
+      const expanded = star(v, env);
+      columns.push(...expanded);
+      if (byAll) for (const c of expanded) groupAll.push(c.lineage);
       continue;
     }
     if (v.kind === 'alias') {
@@ -57,13 +101,15 @@ export function selectList(expressions: unknown[], env: ExprEnv): { columns: Der
       const lineage = evalExpr(v.body.this, env);
       aliases.set(name, lineage);
       columns.push({ name, lineage });
+      if (byAll && !aggregatesOrWindows(v.body.this, env.ctx)) groupAll.push(lineage);
       continue;
     }
     const lineage = evalExpr(raw, env);
     const name = implicitName(v) ?? `f${anonymous++}_`;
     columns.push({ name: name.toLowerCase(), lineage });
+    if (byAll && !aggregatesOrWindows(raw, env.ctx)) groupAll.push(lineage);
   }
-  return { columns, aliases };
+  return { columns, aliases, groupAll };
 }
 
 /** `*`, `t.*`, `s.field.*`, with EXCEPT (…) or REPLACE (… AS name). */
