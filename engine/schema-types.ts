@@ -1411,7 +1411,7 @@ export interface Statement {
    */
   columns: ColumnRef[];
   /**
-   * Source columns whose values decide which rows the statement touches or returns, or in what order, without being returned as such: WHERE, JOIN ON and USING, HAVING, QUALIFY, ORDER BY and WINDOW clauses, in the statement and every query inside it (not GROUP BY, which like DISTINCT shows which rows share a value but not the value). Masking an output does not hide a value used here (`WHERE ssn = '…'` tells which rows match). A column `*` stands for any column of its table, where a clause's lineage could not be traced.
+   * Source columns whose values decide which rows the statement touches or returns, how many, or in what order, without being returned as such: WHERE, JOIN ON and USING, HAVING, QUALIFY, ORDER BY, GROUP BY (ALL, ROLLUP, CUBE and GROUPING SETS too) and DISTINCT, set operations other than UNION ALL, window PARTITION BY and ORDER BY, PIVOT's FOR column, UNPIVOT dropping NULLs, the array of an UNNEST computed from columns, and conditions inside expressions (IF, CASE, NULLIF), in the statement and every query inside it. Masking an output does not hide a value used here (`WHERE ssn = '…'` tells which rows match). A column `*` stands for any column of its table, where a clause's lineage could not be traced.
    */
   predicate_columns: ColumnRef[];
   /**
