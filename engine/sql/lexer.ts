@@ -101,9 +101,86 @@ function skipQuoted(text: string, i: number, quote: number, triple: boolean): nu
   return -1;
 }
 
-/** Unescapes a backticked name's body (`\`` and `\\`); other escapes are kept verbatim. */
+/** One escape sequence of a quoted body: its offsets in the body and the text it stands for. */
+export interface Escape {
+  start: number;
+  end: number;
+  value: string;
+}
+
+export type Unescaped = { value: string; escapes: Escape[]; error?: undefined } | { value?: undefined; escapes?: undefined; error: string };
+
+/** The escapes of one character after a backslash, by that character. */
+const SIMPLE_ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['a', '\x07'], ['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t'], ['v', '\v'],
+  ['\\', '\\'], ['?', '?'], ['"', '"'], ["'", "'"], ['`', '`'],
+]);
+
+const OCTAL3 = /^[0-3][0-7]{2}$/;
+const HEX = /^[0-9a-fA-F]+$/;
+
+/**
+ * The body of a quoted string literal (not raw) or of a back-quoted name, as GoogleSQL reads it:
+ * both take the same escapes (zetasql/public/strings.cc, CUnescapeInternal). `\a \b \f \n \r
+ * \t \v \\ \? \" \' \``; `\ooo`, exactly three octal digits up to \377; `\xhh` or `\Xhh`,
+ * exactly two hex digits; `\uhhhh` and `\Uhhhhhhhh`, a code point that is no surrogate, at most
+ * U+10FFFF. An octal or hex escape is the code point of that value (`\163` is `s`, `\xe9` is
+ * `é`). A line break in the body (CR, LF or CRLF) reads as LF. Any other escape, an escaped line
+ * break or a trailing backslash is an error, as in BigQuery.
+ */
+export function unescapeQuoted(body: string): Unescaped {
+  if (!body.includes('\\') && !body.includes('\r')) return { value: body, escapes: [] };
+  let value = '';
+  const escapes: Escape[] = [];
+  const n = body.length;
+  let i = 0;
+  while (i < n) {
+    const c = body[i]!;
+    if (c === '\r') {
+      value += '\n';
+      i += body[i + 1] === '\n' ? 2 : 1;
+      continue;
+    }
+    if (c !== '\\') {
+      value += c;
+      i++;
+      continue;
+    }
+    if (i + 1 >= n) return { error: 'a trailing backslash' };
+    const e = body[i + 1]!;
+    let length = 2;
+    let char: string;
+    const simple = SIMPLE_ESCAPES.get(e);
+    if (simple !== undefined) {
+      char = simple;
+    } else if (e >= '0' && e <= '3') {
+      const digits = body.slice(i + 1, i + 4);
+      if (!OCTAL3.test(digits)) return { error: `\\${digits}: an octal escape takes exactly three octal digits` };
+      char = String.fromCodePoint(parseInt(digits, 8));
+      length = 4;
+    } else if (e === 'x' || e === 'X' || e === 'u' || e === 'U') {
+      const count = e === 'u' ? 4 : e === 'U' ? 8 : 2;
+      const digits = body.slice(i + 2, i + 2 + count);
+      if (digits.length !== count || !HEX.test(digits)) return { error: `\\${e}${digits}: \\${e} takes exactly ${count} hex digits` };
+      const cp = parseInt(digits, 16);
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return { error: `\\${e}${digits} is not a Unicode character` };
+      char = String.fromCodePoint(cp);
+      length = 2 + count;
+    } else if (e === '\n' || e === '\r') {
+      return { error: 'an escaped line break' };
+    } else {
+      return { error: `\\${e} is no escape sequence` };
+    }
+    escapes.push({ start: i, end: i + length, value: char });
+    value += char;
+    i += length;
+  }
+  return { value, escapes };
+}
+
+/** A back-quoted name's body as GoogleSQL reads it; verbatim when its escapes are invalid (the parser then refuses the name). */
 function unquoteName(body: string): string {
-  return body.includes('\\') ? body.replace(/\\(.)/g, '$1') : body;
+  return unescapeQuoted(body).value ?? body;
 }
 
 export function lex(text: string): LexResult {

@@ -203,8 +203,9 @@ export class Scope {
     if (found.length === 1) return found[0]!.lineage;
     if (found.length > 1) return ambiguous([name], found);
     const only = relations.length === 1 ? relations[0] : undefined;
-    // A column missing from a known schema still belongs to its table: schemas go stale.
-    if (only?.kind === 'table') return columnLineage(only.id, name);
+    // A table whose schema is not known offers the name as a possible column (columnOf), so here
+    // the schema is known and lacks it: what it reads is not known, as for an unqualified name.
+    if (only?.kind === 'table') return unknownLineage(`USING column ${name} is not in the known schema of table ${only.id}`, [only.id]);
     const tables = new Set<string>();
     for (const r of relations) for (const t of relationTables(r)) tables.add(t);
     return unknownLineage(`USING column ${name} is not a known column of the joined tables`, tables);
@@ -260,9 +261,19 @@ function fieldOfRelation(relation: Relation, path: readonly string[]): Lineage {
   const [column, ...fields] = path as [string, ...string[]];
   switch (relation.kind) {
     case 'table':
-      // A column missing from a known schema still belongs to this table: schemas go stale.
+      // A column the table's known schema lacks (a pseudo-column such as _TABLE_SUFFIX aside) is
+      // not trusted to be harmless: a name read differently from BigQuery would otherwise pass any
+      // column of the table as a new one. Its lineage is unknown and names the table, as an
+      // unqualified name no table in scope has.
+      if (relation.fields !== undefined && !relation.fields.byName.has(column) && !PSEUDO_COLUMNS.has(column)) {
+        return unknownLineage(`column ${column} is not in the known schema of table ${relation.id}`, [relation.id]);
+      }
       return columnLineage(relation.id, path.join('.'));
     case 'value':
+      // A field a known STRUCT element lacks, likewise.
+      if (relation.fields !== null && relation.fields !== undefined && !relation.fields.byName.has(column)) {
+        return unknownLineage(`field ${column} is not in the known fields of ${relation.alias ?? 'the UNNEST element'}`, relation.tables);
+      }
       return fieldOf(relation.value, path);
     case 'derived': {
       const found = columnOf(relation, column);

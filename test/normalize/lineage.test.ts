@@ -1,7 +1,7 @@
 // Output-column lineage: which source columns feed each result column, whether it is passed
 // through unchanged, and where the sources cannot be determined, why and from which tables.
 import { describe, expect, it } from 'vitest';
-import { CUSTOMERS, ORDERS, columns, output, schemas, statement, summary, tables } from './support.ts';
+import { CUSTOMERS, ORDERS, columns, output, predicates, schemas, statement, summary, tables } from './support.ts';
 
 const direct = (name: string, ...src: string[]) => ({ name, lineage: 'known', direct: true, sources: src.sort() });
 const derived = (name: string, ...src: string[]) => ({ name, lineage: 'known', direct: false, sources: src.sort() });
@@ -395,5 +395,52 @@ describe('writes carry the lineage of what they write', () => {
     expect(tables(statement('DROP TABLE crm.old'))).toEqual(['acme-analytics.crm.old:ddl']);
     expect(statement('TRUNCATE TABLE crm.old')).toMatchObject({ type: 'TRUNCATE_TABLE', category: 'write', parsed: true });
     expect(tables(statement('ALTER TABLE crm.old ADD COLUMN note STRING'))).toEqual(['acme-analytics.crm.old:ddl']);
+  });
+});
+
+describe('a column a known schema lacks', () => {
+  it('through its range variable: unknown lineage naming the table, not a column of it', () => {
+    const s = statement('SELECT c.not_a_column FROM crm.customers c', { schemas });
+    const out = output(s, 'not_a_column');
+    expect(summary(out)).toEqual({ name: 'not_a_column', lineage: 'unknown', direct: false, sources: [], tables: [CUSTOMERS] });
+    expect(out.reason).toBe(`column not_a_column is not in the known schema of table ${CUSTOMERS}`);
+    expect(columns(s)).toEqual([]);
+  });
+
+  it('unqualified, the same: unknown lineage naming the tables in scope', () => {
+    const s = statement('SELECT not_a_column FROM crm.customers c', { schemas });
+    expect(summary(output(s, 'not_a_column'))).toEqual({ name: 'not_a_column', lineage: 'unknown', direct: false, sources: [], tables: [CUSTOMERS] });
+  });
+
+  it('in a predicate, and as a JOIN … USING column of one table: any column of the table may be compared', () => {
+    const where = statement("SELECT id FROM crm.customers c WHERE c.not_a_column = 'x'", { schemas });
+    expect(predicates(where)).toEqual([c('*')]);
+    expect(summary(output(where, 'id'))).toEqual(direct('id', c('id')));
+    const using = statement('SELECT COUNT(*) AS n FROM crm.customers a JOIN crm.customers b USING (not_a_column)', { schemas });
+    expect(predicates(using)).toEqual([c('*')]);
+  });
+
+  it('a RECORD field path and the pseudo-columns BigQuery adds stay columns of the table', () => {
+    const s = statement('SELECT c.address.city, c._PARTITIONTIME AS t, c._PARTITIONDATE AS d, c._FILE_NAME AS f, c._TABLE_SUFFIX AS x FROM crm.customers c', { schemas });
+    expect(s.outputs.map(summary)).toEqual([
+      direct('city', c('address.city')),
+      direct('t', c('_partitiontime')),
+      direct('d', c('_partitiondate')),
+      direct('f', c('_file_name')),
+      direct('x', c('_table_suffix')),
+    ]);
+  });
+
+  it('without the table schema, any column through the range variable is the table’s', () => {
+    const s = statement('SELECT c.not_a_column FROM crm.customers c');
+    expect(summary(output(s, 'not_a_column'))).toEqual(direct('not_a_column', c('not_a_column')));
+  });
+});
+
+describe('a field a known STRUCT element lacks', () => {
+  it('through the UNNEST range variable: unknown lineage naming the table', () => {
+    const s = statement('SELECT i.sku, i.not_a_field FROM sales.orders o, UNNEST(o.items) AS i', { schemas });
+    expect(summary(output(s, 'sku'))).toEqual(direct('sku', o('items.sku')));
+    expect(summary(output(s, 'not_a_field'))).toEqual({ name: 'not_a_field', lineage: 'unknown', direct: false, sources: [], tables: [ORDERS] });
   });
 });

@@ -1,13 +1,77 @@
 // polyglot-sql (Rust compiled to WebAssembly), BigQuery dialect, for one statement at a time. The
 // module initialises its WebAssembly on import. Any refusal or crash becomes an error string;
 // describeParseError then names the token the parser stopped at, as written, at its line:column.
+// polyglot decodes only some of GoogleSQL's escapes in a back-quoted name (`\x73`, `\n`, not
+// `\163`, `\u0073`, `\U00000073`, `\X73`, `\?`): each name holding an escape is handed to it
+// decoded by the lexer's decoder (plainNames), so `s\163n` is the column ssn there as in BigQuery.
 import { Dialect, parse } from '@polyglot-sql/sdk';
-import type { Token } from '../lexer.ts';
+import { lex, unescapeQuoted, type Token } from '../lexer.ts';
 import type { StatementSpan } from '../split.ts';
 
 export type ParseResult = { ast: unknown; error?: undefined } | { ast?: undefined; error: string };
 
-export function parseStatement(sql: string): ParseResult {
+/** polyglot's spelling of one character of a name: escaped as it reads escapes (as GoogleSQL does), or as it is. */
+function polyglotSpelling(char: string): string {
+  const cp = char.codePointAt(0)!;
+  switch (char) {
+    case '\\': return '\\\\';
+    case '`': return '\\`';
+    case '\x07': return '\\a';
+    case '\b': return '\\b';
+    case '\f': return '\\f';
+    case '\n': return '\\n';
+    case '\r': return '\\r';
+    case '\t': return '\\t';
+    case '\v': return '\\v';
+  }
+  return cp < 0x20 || cp === 0x7f ? `\\x${cp.toString(16).padStart(2, '0')}` : char;
+}
+
+/** Length in code points, as polyglot counts offsets and columns. */
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * `sql` with each back-quoted name that holds an escape spelled so polyglot reads the name
+ * GoogleSQL does: each escape replaced by the character it stands for (or the escape polyglot
+ * decodes alike), spaces after the closing backquote keeping every later position. A decoded
+ * escape is never longer than the escape, so the name always fits. An invalid escape (BigQuery
+ * refuses the text) or a carriage return in a name is an error.
+ */
+export function plainNames(sql: string): string | { error: string } {
+  if (!sql.includes('\\')) return sql;
+  const lexed = lex(sql);
+  let out = '';
+  let from = 0;
+  for (const t of lexed.tokens) {
+    if (t.kind !== 'quoted') continue;
+    const body = sql.slice(t.start + 1, t.end - 1);
+    if (!body.includes('\\')) continue;
+    const written = sql.slice(t.start, t.end);
+    if (body.includes('\r')) return { error: `the back-quoted name ${written} holds a carriage return` };
+    const decoded = unescapeQuoted(body);
+    if (decoded.error !== undefined) return { error: `the back-quoted name ${written} holds an invalid escape (${decoded.error})` };
+    let name = '`';
+    let at = 0;
+    for (const e of decoded.escapes) {
+      name += body.slice(at, e.start) + polyglotSpelling(e.value);
+      at = e.end;
+    }
+    name += `${body.slice(at)}\``;
+    const pad = codePoints(written) - codePoints(name);
+    if (pad < 0) return { error: `the back-quoted name ${written} could not be handed to the parser` };
+    out += sql.slice(from, t.start) + name + ' '.repeat(pad);
+    from = t.end;
+  }
+  return from === 0 ? sql : out + sql.slice(from);
+}
+
+export function parseStatement(written: string): ParseResult {
+  const sql = plainNames(written);
+  if (typeof sql !== 'string') return { error: `parser: ${sql.error}` };
   let result: ReturnType<typeof parse>;
   try {
     result = parse(sql, Dialect.BigQuery);
