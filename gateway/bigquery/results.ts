@@ -71,7 +71,7 @@ function contentScanFor(policy: ResultPolicy, schema: TableSchema): ContentScan 
  */
 export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: HashKey, job?: string): Masker {
   try {
-    return compileMasker({ schema, masks: alignAnonymous(policy, schema), contentScan: contentScanFor(policy, schema), hashKey, job });
+    return compileMasker({ schema, masks: alignByPosition(policy, schema), contentScan: contentScanFor(policy, schema), hashKey, job });
   } catch (error) {
     throw refuseUnmaskable(error);
   }
@@ -192,24 +192,32 @@ export const WITHHELD_MESSAGE =
   'The query failed in BigQuery. Its error text is withheld because this query reads columns that are masked for you, and error texts can quote their values.';
 
 /**
- * Engines name unnamed result columns differently (BigQuery `f0_`, the emulator `$col1`). A mask
- * naming a column the result lacks moves to the column at the same position, but only when
- * the result has exactly the statement's outputs and that column's name is itself unknown to the
- * policy input. Anything else stays as it is and fails closed in the masker.
+ * The masks on the result's own columns. A result with exactly the statement's outputs has them in
+ * their order, but not always by their names: engines name unnamed columns their own way (BigQuery
+ * `f0_`, the emulator `$col1`), and BigQuery numbers them over the whole result where the analysis
+ * numbers each SELECT (`SELECT 1, * FROM (SELECT 2, (SELECT name) …)` is f0_, f1_, f2_ to BigQuery,
+ * f0_, f0__1, f1_ to the analysis), so a mask by name could land on another column. Each mask
+ * follows its output's position; a position whose names disagree, unless both are an unnamed
+ * column's, refuses the answer. A result of another width keeps the masks by name, and a mask
+ * naming a column it lacks fails closed in the masker.
  */
-function alignAnonymous(policy: ResultPolicy, schema: TableSchema): readonly Mask[] {
+function alignByPosition(policy: ResultPolicy, schema: TableSchema): readonly Mask[] {
   const outputs = policy.outputs;
   if (!outputs || outputs.length !== schema.fields.length) return policy.masks;
   const names = schema.fields.map((f) => f.name.toLowerCase());
-  const present = new Set(names);
-  const known = new Set(outputs);
+  const differs = names.findIndex((name, i) => name !== outputs[i]!.toLowerCase() && !(UNNAMED_OUTPUT.test(outputs[i]!) && UNNAMED_COLUMN.test(name)));
+  if (differs >= 0) {
+    throw new MaskingError('unknown_output', `the result's column ${differs + 1} is ${names[differs]}, where the statement's output is ${outputs[differs]}`);
+  }
   return policy.masks.map((mask) => {
-    if (mask.output === '*' || present.has(mask.output)) return mask;
-    const index = outputs.indexOf(mask.output);
-    if (index < 0 || known.has(names[index]!)) return mask;
-    return { ...mask, output: names[index]! };
+    const index = mask.output === '*' ? -1 : outputs.indexOf(mask.output);
+    return index < 0 ? mask : { ...mask, output: names[index]! };
   });
 }
+
+/** How the analysis names an unnamed output (f0_, deduplicated f0__1), and how engines name one. */
+const UNNAMED_OUTPUT = /^f\d+_(_\d+)?$/i;
+const UNNAMED_COLUMN = /^(f\d+_|\$col\d+)$/i;
 
 /** Masks of a full-table decision that concern the fields a projected schema still has. */
 export function masksWithin(masks: readonly Mask[], schema: TableSchema): Mask[] {

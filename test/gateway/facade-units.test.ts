@@ -96,6 +96,18 @@ describe('result shaping', () => {
     expect(thrown(() => maskQueryResults('jobs.query', named, { masks: policy.masks, outputs: ['f0_', 'id'] }, KEY)).reason).toBe('accessDenied');
   });
 
+  it('masks by position where BigQuery numbers unnamed columns over the whole result', () => {
+    // SELECT 1, * FROM (SELECT 2, (SELECT name) FROM crm.customers): f0_, f1_, f2_ to BigQuery; the
+    // analysis numbered each SELECT (f0_, f0__1, f1_), and its f1_ is BigQuery's f2_, not its f1_.
+    const schema = { fields: ['f0_', 'f1_', 'f2_'].map((name) => ({ name, type: 'STRING' })) };
+    const result = { schema, rows: [{ f: [{ v: '1' }, { v: '2' }, { v: 'Alice Smith' }] }] };
+    const policy = { masks: [{ output: 'f1_', strategy: 'redact' as const }], outputs: ['f0_', 'f0__1', 'f1_'] };
+    expect(maskQueryResults('jobs.query', result, policy, KEY).rows).toEqual([{ f: [{ v: '1' }, { v: '2' }, { v: '[REDACTED]' }] }]);
+    // A named column where the statement has another name: not the same result, refused.
+    const renamed = { ...result, schema: { fields: [{ name: 'f0_', type: 'STRING' }, { name: 'name', type: 'STRING' }, { name: 'f2_', type: 'STRING' }] } };
+    expect(thrown(() => maskQueryResults('jobs.query', renamed, policy, KEY)).reason).toBe('accessDenied');
+  });
+
   it('refuses rows that come without a schema, or do not match it, masks or not (the upstream failing: 502)', () => {
     const refusal = thrown(() => maskQueryResults('jobs.query', { rows: [row] }, { masks: [] }, KEY));
     expect([refusal.code, refusal.reason]).toEqual([502, 'backendError']);
