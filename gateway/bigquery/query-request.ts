@@ -109,6 +109,7 @@ export function parseInsertJob(project: string, body: unknown): ParsedInsertJob 
   }
   const query = object(configuration.query, 'configuration.query');
   checkFields(query, JOB_QUERY_PASS, 'JobConfigurationQuery');
+  if (query.scriptOptions !== undefined) checkScriptOptions(object(query.scriptOptions, 'configuration.query.scriptOptions'));
   const reference = job.jobReference === undefined ? {} : object(job.jobReference, 'jobReference');
   if (reference.projectId !== undefined && reference.projectId !== project) {
     throw invalid(`jobReference.projectId ${String(reference.projectId)} does not match the project in the URL (${project})`);
@@ -127,6 +128,24 @@ export function parseInsertJob(project: string, body: unknown): ParsedInsertJob 
       configuration: { ...configuration, query: withCap({ ...query, useLegacySql: false }, spec.maximumBytesBilled, cap) },
     }),
   };
+}
+
+/** ScriptOptions fields that change nothing about which rows come back. */
+const SCRIPT_OPTIONS_PASS = new Set(['statementTimeoutMs', 'statementByteBudget', 'keyResultStatement']);
+
+/**
+ * A script's result is its last statement's, which is the one the decision's masks are for.
+ * `keyResultStatement: FIRST_SELECT` would have BigQuery answer with the first SELECT's rows,
+ * masked for another statement's columns: refused.
+ */
+function checkScriptOptions(options: Record<string, unknown>): void {
+  for (const key of Object.keys(options)) {
+    if (!SCRIPT_OPTIONS_PASS.has(key)) throw invalid(`ScriptOptions field ${key} is not supported through the gateway`);
+  }
+  const key = options.keyResultStatement;
+  if (key !== undefined && key !== 'LAST' && key !== 'KEY_RESULT_STATEMENT_KIND_UNSPECIFIED') {
+    throw invalid(`scriptOptions.keyResultStatement ${JSON.stringify(key)} is not supported through the gateway: a script answers with its last statement's rows, the ones its masks are decided for`);
+  }
 }
 
 /** JobConfiguration fields a jobs.query request carries at its top level. */

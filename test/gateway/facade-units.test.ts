@@ -54,6 +54,17 @@ describe('query requests', () => {
     expect(thrown(() => parseInsertJob('p', { jobReference: { jobId: 'a/b' }, configuration: { query: { query: 'SELECT 1', useLegacySql: false } } })).code).toBe(400);
   });
 
+  it("refuses a script's key result statement other than its last: the masks are decided for the last", () => {
+    const job = (scriptOptions: unknown) => ({ configuration: { query: { query: 'SELECT name FROM crm.customers; SELECT 1', useLegacySql: false, scriptOptions } } });
+    const refused = thrown(() => parseInsertJob('p', job({ keyResultStatement: 'FIRST_SELECT' })));
+    expect(refused.code).toBe(400);
+    expect(refused.message).toContain('keyResultStatement "FIRST_SELECT"');
+    expect(thrown(() => parseInsertJob('p', job({ somethingNew: 1 }))).code).toBe(400);
+    for (const ok of [{ keyResultStatement: 'LAST' }, { statementTimeoutMs: '1000', statementByteBudget: '10' }, {}]) {
+      expect((parseInsertJob('p', job(ok)).forwardJob('j', 1) as { configuration: { query: { scriptOptions?: unknown } } }).configuration.query.scriptOptions).toEqual(ok);
+    }
+  });
+
   it('lets `false` through for fields refused when set', () => {
     expect(() => parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, createSession: false, continuous: false })).not.toThrow();
     expect(thrown(() => parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, createSession: true })).reason).toBe('accessDenied');
