@@ -31,7 +31,7 @@ import {
 } from './catalog.ts';
 import { BigQueryError, accessDenied, errorInfo, invalid, isBigQueryErrorBody, unauthenticated } from './errors.ts';
 import { HeldJobs, MAX_HELD_WAIT_MS, endedError, heldJobResource, pendingResults, type InsertJob } from './held-jobs.ts';
-import { parseInsertJob, parseQueryRequest, queryRequestAsJob, type QuerySpec } from './query-request.ts';
+import { callerRequestId, parseInsertJob, parseQueryRequest, queryRequestAsJob, type QuerySpec } from './query-request.ts';
 import {
   compileFor,
   jobKey,
@@ -391,7 +391,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       // connection requires them named), so the query must make a job whose statistics say so.
       const checksTables = (a: typeof auth) => a.estimate === undefined && connection.requireReferencedTables && !parsed.spec.dryRun;
       const send = (a: typeof auth) => {
-        const body = connection.upstream.boundLongPoll(parsed.forward(a.decision.limits?.maximum_bytes_billed));
+        const body = connection.upstream.boundLongPoll(callerRequestId(parsed.forward(a.decision.limits?.maximum_bytes_billed), who.identity));
         const forward = checksTables(a) ? { ...body, jobCreationMode: 'JOB_CREATION_REQUIRED' } : body;
         return upstream(req, reply, 'jobs.query', () => connection.upstream.query(projectId, forward, a.headers));
       };
@@ -412,7 +412,10 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         if (t) t.byteCap = { maximum_bytes_billed: cap, exceeded: false };
       }
       const policy = resultPolicy(auth.decision, auth.input);
-      const body = expectAnswer<QueryResults>('jobs.query', res, 'query results', upstreamMessage(policy));
+      const answer = expectAnswer<QueryResults>('jobs.query', res, 'query results', upstreamMessage(policy));
+      // A dry run reads nothing: rows in its answer (an upstream that ran the query anyway, or one
+      // repeating an earlier answer for the requestId) are not the dry run's, and are dropped.
+      const body = parsed.spec.dryRun ? withoutRows(answer) : answer;
       // Under a cap, the tables the finished job read are checked before any row is released.
       const checkTables = checksTables(auth);
       const jobId = body.jobReference?.jobId;
@@ -903,3 +906,9 @@ function pick(query: Record<string, string | undefined>, names: string[]): Query
 }
 
 export type { Connection };
+
+/** A query answer without rows: what a dry run answers. */
+function withoutRows<T extends { rows?: unknown; totalRows?: unknown; pageToken?: unknown }>(answer: T): T {
+  const { rows: _rows, totalRows: _total, pageToken: _page, ...rest } = answer;
+  return rest as T;
+}

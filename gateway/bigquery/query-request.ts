@@ -2,6 +2,7 @@
 // gateway decides on, and builds the body it forwards. Fields are allow-listed: anything that
 // would change what runs, who it runs as, or where results land is refused with a reason, never
 // silently dropped or passed through unseen.
+import { createHash } from 'node:crypto';
 import { accessDenied, invalid } from './errors.ts';
 
 export interface DatasetReference {
@@ -128,6 +129,19 @@ export function parseInsertJob(project: string, body: unknown): ParsedInsertJob 
       configuration: { ...configuration, query: withCap({ ...query, useLegacySql: false }, spec.maximumBytesBilled, cap) },
     }),
   };
+}
+
+/**
+ * A jobs.query body with its `requestId` scoped to the caller. BigQuery answers a repeated
+ * requestId with its first answer, rows included, and every caller reaches BigQuery as the same
+ * upstream principal: sent as written, one caller's id could fetch another caller's rows. The id
+ * sent is a UUID-shaped digest of the caller and its id, so a caller's own retry still finds its
+ * query.
+ */
+export function callerRequestId<T extends Record<string, unknown>>(body: T, caller: { issuer: string; subject: string }): T {
+  if (typeof body.requestId !== 'string') return body;
+  const h = createHash('sha256').update(`${caller.issuer}\u0000${caller.subject}\u0000${body.requestId}`).digest('hex');
+  return { ...body, requestId: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}` };
 }
 
 /** ScriptOptions fields that change nothing about which rows come back. */
