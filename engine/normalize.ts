@@ -81,7 +81,7 @@ function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
   const shapeKey = shape === undefined ? undefined : context + shape;
   const shared = shapeKey === undefined ? undefined : shapes.get(shapeKey);
   if (shared !== undefined) {
-    analysis = withText(shared, req.sql);
+    analysis = withText(shared, req.sql, names, lexed);
     stats.shapeHits++;
   } else {
     analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed);

@@ -75,7 +75,7 @@ export interface AuditRequestData {
    */
   sql: string | null;
   /**
-   * input.sql.hash: sha256 of the original text, whitespace-folded; identifies the statement even when its literals are redacted.
+   * input.sql.hash: identifies the statement as BigQuery runs it (its tokens, naming context and parameters); identifies it even when its literals are redacted.
    */
   sql_hash: string | null;
   /**
@@ -1384,7 +1384,7 @@ export interface RequestContext {
 export interface Sql {
   text: string;
   /**
-   * sha256 hex of the text with whitespace runs folded and ends trimmed; what statement-scoped grants name.
+   * Identifies the statement as BigQuery runs it: sha256 hex of the project and default dataset that qualify its names, of its tokens as written (layout and comments between them folded to one space, literals whole) and of the parameter values sent with it. What statement-scoped grants name.
    */
   hash: string;
   /**

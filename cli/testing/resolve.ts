@@ -159,7 +159,7 @@ export class SuiteResolver {
       const at = [...path, 'grants', i];
       const expiresAt = this.expiry(g, at);
       let hash = g.scope.statement_hash;
-      if (g.scope.kind === 'statement' && hash === undefined) hash = this.hashOf(g.scope.statement_sql ?? raw.sql ?? '', project ?? '', at);
+      if (g.scope.kind === 'statement' && hash === undefined) hash = this.hashOf(g.scope.statement_sql ?? raw.sql ?? '', project ?? '', raw.dataset ?? defaults.dataset, at);
       else if (g.scope.kind !== 'statement' && (g.scope.statement_hash || g.scope.statement_sql)) {
         this.src.report([...at, 'scope'], `statement_hash and statement_sql belong to scope kind "statement", not "${g.scope.kind}"`);
       }
@@ -241,10 +241,11 @@ export class SuiteResolver {
   }
 
   /** The statement hash exactly as the production normalizer computes it. */
-  private hashOf(sql: string, project: string, at: PathSegment[]): string | undefined {
+  /** The statement hash of `sql` in the request's naming context (project, default dataset), as the gateway computes it. */
+  private hashOf(sql: string, project: string, dataset: string | undefined, at: PathSegment[]): string | undefined {
     try {
       const identity: Identity = { subject: 'fixture', issuer: 'local', kind: 'human', groups: [], claims: {} };
-      return normalize({ identity, sql, project }).sql.hash;
+      return normalize({ identity, sql, project, ...(dataset !== undefined && { defaultDataset: dataset }) }).sql.hash;
     } catch (thrown) {
       this.src.report(at, `cannot compute the statement hash: ${(thrown as Error).message}`);
       return undefined;

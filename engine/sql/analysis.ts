@@ -3,9 +3,9 @@
 // hashes that identify a text, a text with its parameters, and a statement's shape.
 import { createHash, hash } from 'node:crypto';
 import type { Sql } from '../schema-types.ts';
-import { lex } from './lexer.ts';
+import { lex, type LexResult } from './lexer.ts';
 import { valueLiterals } from './literals.ts';
-import type { TableName } from './tables.ts';
+import type { NameContext, TableName } from './tables.ts';
 
 export interface SqlAnalysis {
   /** Deep-frozen: shared by every request with the same text and naming context. */
@@ -19,14 +19,26 @@ export interface SqlAnalysis {
   readonly byShape: boolean;
 }
 
-/** Whitespace that folding or trimming would change: any but a lone inner space. */
-const UNFOLDED = /[^\S ]| {2}|^ | $/;
-
-/** sha256 of the text with whitespace runs folded to one space and the ends trimmed. */
-export function sqlHash(text: string): string {
-  const folded = UNFOLDED.test(text) ? text.replace(/\s+/g, ' ').trim() : text;
+/**
+ * The statement as BigQuery runs it, hashed (what statement grants name): sha256 of the project
+ * and default dataset that qualify its names, and of its tokens as written with each gap between
+ * two of them (layout, comments) one space. Texts BigQuery reads alike share it. Where a comment
+ * or a string ends is the lexer's call, made by BigQuery's rules, so the line break that ends a
+ * comment is never folded into one that does not; and a literal is kept whole. A text that does
+ * not lex is hashed as written.
+ */
+export function sqlHash(text: string, names: NameContext, lexed: LexResult = lex(text)): string {
+  const dd = names.defaultDataset;
+  let canonical = `${names.project}\u0000${dd === undefined ? '' : `${dd.project}.${dd.dataset}`}\u0000`;
   // One-shot `hash` skips the Hash object createHash builds: about a microsecond less per text.
-  return hash('sha256', folded, 'hex');
+  if (lexed.error !== undefined) return hash('sha256', `${canonical}\u0001${text}`, 'hex');
+  let end = -1;
+  for (const t of lexed.tokens) {
+    if (end >= 0 && t.start !== end) canonical += ' ';
+    canonical += text.slice(t.start, t.end);
+    end = t.end;
+  }
+  return hash('sha256', canonical, 'hex');
 }
 
 /** sha256 of a text's hash and the parameter values sent with it (object keys sorted). */
@@ -67,8 +79,8 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The analysis of `text`, another text of the same literal shape as `shared`'s. */
-export function withText(shared: SqlAnalysis, text: string): SqlAnalysis {
-  const sql: Sql = { text, hash: sqlHash(text), parsed: shared.sql.parsed, statements: shared.sql.statements };
+/** The analysis of `text`, another text of the same literal shape as `shared`'s, in the same naming context. */
+export function withText(shared: SqlAnalysis, text: string, names: NameContext, lexed: LexResult): SqlAnalysis {
+  const sql: Sql = { text, hash: sqlHash(text, names, lexed), parsed: shared.sql.parsed, statements: shared.sql.statements };
   return Object.freeze({ sql: Object.freeze(sql), tables: shared.tables, byShape: true });
 }

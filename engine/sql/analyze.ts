@@ -187,6 +187,6 @@ export function analyzeSql(text: string, names: NameContext, catalog: SchemaCata
   const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);
-  const sql: Sql = { text, hash: sqlHash(text), parsed: statements.every((s) => s.parsed), statements };
+  const sql: Sql = { text, hash: sqlHash(text, names, lexed), parsed: statements.every((s) => s.parsed), statements };
   return deepFreeze({ sql, tables: [...tables.values()], byShape: analysed.every((a) => a.byShape) });
 }

@@ -47,7 +47,7 @@ describe('literal shape', () => {
     expect(second.source).toBe('shape');
     expect(second.input.sql.statements).toBe(first.input.sql.statements);
     expect(second.input.sql.text).toBe(JOIN('250', "'zz top%'"));
-    expect(second.input.sql.hash).toBe(sqlHash(JOIN('250', "'zz top%'")));
+    expect(second.input.sql.hash).toBe(sqlHash(JOIN('250', "'zz top%'"), { project: PROJECT }));
     expect(second.input.sql.hash).not.toBe(first.input.sql.hash);
     // Exactly what analysing the variant from scratch gives.
     expect(second.input).toEqual(fresh(JOIN('250', "'zz top%'")));
@@ -214,14 +214,32 @@ describe('literal shape over the fixture suites and the SQL corpus', () => {
 });
 
 describe('sqlHash', () => {
-  it('folds whitespace runs and trims, whichever whitespace the text holds', async () => {
-    const { createHash } = await import('node:crypto');
-    const reference = (text: string) => createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('hex');
-    const pieces = [' ', '  ', '\t', '\n', '\r\n', '\u00a0', '\u2028', '\ufeff', '\u3000', 'SELECT', "'a  b'", 'é'];
-    for (let i = 0; i < 3000; i++) {
-      let text = '';
-      for (let k = i; k > 0; k = Math.floor(k / pieces.length)) text += pieces[k % pieces.length];
-      expect(sqlHash(text), JSON.stringify(text)).toBe(reference(text));
+  const names = { project: PROJECT };
+  it('is the same for texts BigQuery reads alike: layout and comments between tokens', () => {
+    const base = sqlHash('SELECT a, b FROM t WHERE x = 1', names);
+    for (const text of ['SELECT a, b FROM t WHERE x = 1', ' SELECT\ta,\n  b -- note\nFROM /* c */ t WHERE x = 1 ', 'SELECT a, b # note\r\nFROM t\nWHERE x = 1;'.replace(';', '')]) {
+      expect(sqlHash(text, names), JSON.stringify(text)).toBe(base);
     }
+  });
+
+  it('differs where BigQuery reads differently: a line break that ends a comment, a literal, touching tokens', () => {
+    const folded = 'SELECT product FROM sales.orders -- nightly export; UNION ALL SELECT account FROM finance.ledger';
+    expect(sqlHash(folded.replace('; UNION', ';\nUNION'), names)).not.toBe(sqlHash(folded, names));
+    expect(sqlHash(folded.replace('; UNION', ';\rUNION'), names)).not.toBe(sqlHash(folded, names));
+    expect(sqlHash("SELECT 'a  b'", names)).not.toBe(sqlHash("SELECT 'a b'", names));
+    expect(sqlHash("SELECT 'a\tb'", names)).not.toBe(sqlHash("SELECT 'a b'", names));
+    expect(sqlHash('SELECT a, b', names)).not.toBe(sqlHash('SELECT a , b', names));
+  });
+
+  it('binds the project and default dataset that qualify the names', () => {
+    const text = 'SELECT account FROM ledger';
+    const finance = sqlHash(text, { project: PROJECT, defaultDataset: { project: PROJECT, dataset: 'finance' } });
+    expect(sqlHash(text, { project: PROJECT, defaultDataset: { project: PROJECT, dataset: 'public' } })).not.toBe(finance);
+    expect(sqlHash(text, { project: 'other-project', defaultDataset: { project: PROJECT, dataset: 'finance' } })).not.toBe(finance);
+    expect(sqlHash('SELECT 1 FROM ds.t', { project: 'p' })).not.toBe(sqlHash('SELECT 1 FROM ds.t', { project: 'q' }));
+  });
+
+  it('hashes a text that does not lex as written', () => {
+    expect(sqlHash("SELECT 'open", names)).not.toBe(sqlHash("SELECT  'open", names));
   });
 });

@@ -268,7 +268,7 @@ crm_unknown_lineage := object.union(crm_select, {"sql": object.union(crm_select.
 information_schema := request(
 	agent,
 	"SELECT * FROM `acme-analytics.sales.INFORMATION_SCHEMA.COLUMNS`",
-	"401694a5a4c946469580491a6a2de591be835ff389936fa9f04c1c591510fbef",
+	"61f53f3eae6ca3fe7a09a77357c2ccde2cf9ecbe11b3a831ce9384d5974a55ab",
 	[statement(0, "SELECT", "read", [ref("acme-analytics.sales.information_schema.columns", "read")], [])],
 	10 * mib,
 )

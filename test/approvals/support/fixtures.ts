@@ -1,7 +1,7 @@
 // Identities, policy inputs and `approve` decisions shaped like the default policy's, for the
 // approval tests; plus an event recorder and a controllable clock.
-import { createHash } from 'node:crypto';
 import type { Approval, Identity, PolicyInput } from '../../../engine/schema-types.ts';
+import { sqlHash as statementHash } from '../../../engine/sql/analysis.ts';
 import type { ApprovalEvent, RequestApprovalArgs } from '../../../gateway/approvals/index.ts';
 
 export const ISSUER = 'https://idp.acme-analytics.example';
@@ -19,8 +19,9 @@ export const carol = person('carol', ['data-owners', 'analysts']);
 export const bob = person('bob', ['analysts']);
 export const reportingAgent = agent('reporting-agent');
 
+/** The statement hash the gateway computes for `text` run in acme-analytics. */
 export function sqlHash(text: string): string {
-  return createHash('sha256').update(text.replace(/\s+/g, ' ').trim()).digest('hex');
+  return statementHash(text, { project: 'acme-analytics' });
 }
 
 export const LEDGER_SQL = 'SELECT account, amount FROM `acme-analytics.finance.ledger` WHERE booked_on >= "2025-01-01"';
