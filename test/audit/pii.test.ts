@@ -66,6 +66,13 @@ describe.each(storageTargets())('no raw PII in the audit trail on $engine', ({ e
       }),
     );
 
+    // 4. Literals written directly after a word, and an unquoted SSN: BigQuery reads them as
+    //    values, and so does the redaction.
+    const glued = crmSelect(AGENT, '0');
+    const gluedSql = `SELECT customer_id FROM \`acme-analytics.crm.customers\` WHERE TRUE OR'${EMAIL}'='x' AND'${SECOND_SSN}'=ssn OR ssn = ${SSN}`;
+    const gluedInput = { ...glued, sql: { ...glued.sql, text: gluedSql } };
+    await log.record(requestEvent(gluedInput, engine.evaluate(glued)));
+
     const records: AuditRecord[] = [];
     for await (const { record } of scanRecords(database.db)) records.push(record);
     const bodies = JSON.stringify(records);
@@ -102,5 +109,8 @@ describe.each(storageTargets())('no raw PII in the audit trail on $engine', ({ e
     expect(failed!.data.redactions).toContain('/error/message');
     expect(scrubbed!.data.response).toMatchObject({ scrubbed_values: 1, rows: [{ f: [{ v: 'call [REDACTED] after 5pm' }] }] });
     expect(scrubbed!.data.redactions).toContain('/response/rows');
+    const gluedRecord = records[3] as Extract<AuditRecord, { kind: 'request' }>;
+    expect(gluedRecord.data.sql).toBe("SELECT customer_id FROM `acme-analytics.crm.customers` WHERE TRUE OR?=? AND?=ssn OR ssn = ?-?-?");
+    expect(gluedRecord.data.input!.sql.text).toBe(gluedRecord.data.sql);
   });
 });

@@ -43,6 +43,17 @@ describe('redactSqlLiterals', () => {
     ['SELECT 1 -- customer 123-45-6789\nFROM t # note\n/* jane@example.com */', 'SELECT ? -- ?\nFROM t # ?\n/* ? */'],
     ["SELECT DATE '2024-01-01', INTERVAL 7 DAY", 'SELECT DATE ?, INTERVAL ? DAY'],
     ['SELECT `a``b` FROM t WHERE x = @param', 'SELECT `a``b` FROM t WHERE x = @param'],
+    // A literal written directly after a word is a word and then a literal, as BigQuery reads it.
+    ["SELECT * FROM t WHERE TRUE OR'jane.doe@example.com'='x'", 'SELECT * FROM t WHERE TRUE OR?=?'],
+    ["SELECT * FROM t WHERE TRUE AND'123-45-6789'=ssn", 'SELECT * FROM t WHERE TRUE AND?=ssn'],
+    ["SELECT * FROM t WHERE name LIKE'jane%' AND id IN('a','b')", 'SELECT * FROM t WHERE name LIKE? AND id IN(?,?)'],
+    ['SELECT * FROM t WHERE x = r"jane@example.com" OR y = B\'\\x00\' OR z = rb\'\\d\' OR w = BR"4111"', 'SELECT * FROM t WHERE x = ? OR y = ? OR z = ? OR w = ?'],
+    ["SELECT * FROM t WHERE a = '''jane\n'doe'\n''' OR b = \"\"\"4111111111111111\"\"\"", 'SELECT * FROM t WHERE a = ? OR b = ?'],
+    // Unquoted: every number is redacted, a dash between numbers included.
+    ['SELECT * FROM t WHERE ssn = 123-45-6789', 'SELECT * FROM t WHERE ssn = ?-?-?'],
+    ['SELECT * FROM t WHERE ssn=123-45-6789 OR a-123-45-6789 = 0', 'SELECT * FROM t WHERE ssn=?-?-? OR a-?-?-? = ?'],
+    ['SELECT 0x1F, 0XABCDEF, 1e10, 1.5E-3, 2e+7, -5, .25, 1. FROM t', 'SELECT ?, ?, ?, ?, ?, -?, ?, ? FROM t'],
+    ['SELECT a FROM my-project-123.sales.orders, acme-1-x.ds.t, ds.2024_sales WHERE a-1 = 2', 'SELECT a FROM my-project-123.sales.orders, acme-1-x.ds.t, ds.2024_sales WHERE a-? = ?'],
   ];
   it.each(cases)('%s', (sql, expected) => {
     expect(redactSqlLiterals(sql).text).toBe(expected);
@@ -54,6 +65,20 @@ describe('redactSqlLiterals', () => {
 
   it('copes with an unterminated literal by redacting to the end', () => {
     expect(redactSqlLiterals("SELECT 'abc").text).toBe('SELECT ?');
+  });
+
+  it('fails closed at a lexing error: everything from the error on is redacted', () => {
+    expect(redactSqlLiterals("SELECT 1 FROM t WHERE a = 'x' OR b = 'jane@example.com AND ssn = 123-45-6789").text).toBe('SELECT ? FROM t WHERE a = ? OR b = ?');
+    expect(redactSqlLiterals("SELECT 1 FROM t WHERE a = '''jane@example.com' OR 1=1").text).toBe('SELECT ? FROM t WHERE a = ?');
+    expect(redactSqlLiterals('SELECT 1 FROM t WHERE a = `jane@example.com').text).toBe('SELECT ? FROM t WHERE a = ?');
+    expect(redactSqlLiterals('SELECT 1 /* 123-45-6789').text).toBe('SELECT ? ?');
+  });
+
+  it('redacts what the engine lexer reads as a literal, and nothing it reads as a name', () => {
+    const sql = "SELECT `x-1`, b'\\x01', 'a' 'b', @p, ? FROM `p-1.d.t` AS t WHERE t.c1 = 42 AND e = 1e3";
+    const { text, removed } = redactSqlLiterals(sql);
+    expect(text).toBe("SELECT `x-1`, ?, ? ?, @p, ? FROM `p-1.d.t` AS t WHERE t.c1 = ? AND e = ?");
+    expect(removed).toEqual(['\\x01', 'a', 'b', '42', '1e3']);
   });
 });
 
