@@ -137,11 +137,11 @@ export interface AuditJobCheck {
 export interface AuditDoor {
   protocol: "mcp";
   /**
-   * The MCP method: tools/call, tools/list, …
+   * The MCP method: tools/call, tools/list, …; `other` for a method the MCP specification does not define, `(none)` when the body named none.
    */
   method: string;
   /**
-   * The tool called (tools/call).
+   * The tool called (tools/call); `other` for a name that is none of the gateway's tools.
    */
   tool: string | null;
   /**

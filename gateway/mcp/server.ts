@@ -6,7 +6,12 @@
 // Records: every tool call has its own request record (route `mcp.<tool>`, door `mcp`), and the
 // BigQuery calls it made have theirs, linked by `door.call_id`. Refused tokens and protocol
 // errors the SDK answers (unknown tool, malformed arguments, bad JSON) are recorded too.
-import { createMcpHandler, McpServer, type CallToolResult, type McpHttpHandler } from '@modelcontextprotocol/server';
+//
+// What a client names is bounded before it becomes a metrics label or a record field: a method
+// the MCP specification does not define is `other`, as is a tool name that is none of the
+// gateway's tools (anyone, even without a token, could otherwise write any text into /metrics, a
+// new series each, and into the audit trail).
+import { createMcpHandler, McpServer, type CallToolResult, type McpHttpHandler, type NotificationMethod, type RequestMethod } from '@modelcontextprotocol/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import type { AuditLog } from '../audit/index.ts';
@@ -40,6 +45,8 @@ interface Exchange {
 
 export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Promise<void> } {
   const tools = toolDefinitions(o);
+  const toolNames: ReadonlySet<string> = new Set(tools.map((t) => t.name));
+  const peek = (message: unknown) => peekMessage(message, toolNames);
   // Servers are made per request; their tools' schemas are converted to JSON Schema once.
   const schemas = new Map(tools.map((t) => [t, { input: convertedOnce(t.input), output: convertedOnce(t.output) }]));
   const handler: McpHttpHandler = createMcpHandler((ctx) => serverFor(ctx.authInfo?.extra?.exchange as Exchange), {
@@ -102,7 +109,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
     if (parsed === undefined) problem = 'the request body is not JSON';
     else if (message.method === 'tools/call') {
       const def = tools.find((t) => t.name === message.tool);
-      if (!def) problem = `unknown tool ${JSON.stringify(message.tool)}`;
+      if (!def) problem = 'unknown tool: the name is none of the gateway\'s tools (the name is not recorded)';
       else {
         const checked = def.input.safeParse((parsed as { params?: { arguments?: unknown } }).params?.arguments ?? {});
         if (!checked.success) problem = `invalid arguments for ${def.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ')}`;
@@ -237,13 +244,65 @@ function door(message: { method: string; tool?: string | null }, callId: string 
   return { protocol: 'mcp', method: message.method, tool: message.tool ?? null, call_id: callId };
 }
 
-/** The JSON-RPC method and tool name of a body, for records and metrics (the SDK validates it). */
+/** What a client's method or tool name is recorded as when it is none the gateway knows. */
+export const OTHER = 'other';
+
+/**
+ * The methods the MCP specification defines, as the SDK types them (the compiler checks this
+ * list against the SDK's: none missing, none extra), and the task methods it types apart.
+ */
+const SPEC_METHODS: Record<RequestMethod | NotificationMethod, true> = {
+  'completion/complete': true,
+  'elicitation/create': true,
+  initialize: true,
+  'logging/setLevel': true,
+  'notifications/cancelled': true,
+  'notifications/elicitation/complete': true,
+  'notifications/initialized': true,
+  'notifications/message': true,
+  'notifications/progress': true,
+  'notifications/prompts/list_changed': true,
+  'notifications/resources/list_changed': true,
+  'notifications/resources/updated': true,
+  'notifications/roots/list_changed': true,
+  'notifications/subscriptions/acknowledged': true,
+  'notifications/tools/list_changed': true,
+  ping: true,
+  'prompts/get': true,
+  'prompts/list': true,
+  'resources/list': true,
+  'resources/read': true,
+  'resources/subscribe': true,
+  'resources/templates/list': true,
+  'resources/unsubscribe': true,
+  'roots/list': true,
+  'sampling/createMessage': true,
+  'server/discover': true,
+  'subscriptions/listen': true,
+  'tools/call': true,
+  'tools/list': true,
+};
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
+  ...Object.keys(SPEC_METHODS),
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+  'notifications/tasks/status',
+]);
+
+/**
+ * The JSON-RPC method and tool name of a body, for records and metrics (the SDK validates it),
+ * bounded: a method the specification does not define and a tool name that is none of `tools`
+ * are `other`; `(none)` when the body names no method (not JSON, a batch, no string).
+ */
 type Peeked = { method: string; tool: string | null };
 
-function peek(message: unknown): Peeked {
+export function peekMessage(message: unknown, tools: ReadonlySet<string>): Peeked {
   const m = message as { method?: unknown; params?: { name?: unknown } } | undefined;
-  const method = typeof m?.method === 'string' ? m.method.slice(0, 64) : '(none)';
-  const tool = method === 'tools/call' && typeof m?.params?.name === 'string' ? m.params.name.slice(0, 64) : null;
+  const method = typeof m?.method !== 'string' ? '(none)' : KNOWN_METHODS.has(m.method) ? m.method : OTHER;
+  const name = (m?.params as { name?: unknown } | undefined)?.name;
+  const tool = method !== 'tools/call' ? null : typeof name === 'string' && tools.has(name) ? name : OTHER;
   return { method, tool };
 }
 

@@ -376,7 +376,9 @@ describe('bad input and attacks', () => {
 
     const records = await mcpRecords();
     const byId = records.find((r) => r.kind === 'request' && r.data.request_id === unknownId);
-    expect(byId?.data).toMatchObject({ route: 'mcp.drop_everything', error: { reason: 'invalid' }, door: { tool: 'drop_everything' } });
+    // A name that is none of the gateway's tools is recorded as `other`: the record holds no text the caller chose.
+    expect(byId?.data).toMatchObject({ route: 'mcp.other', error: { reason: 'invalid' }, door: { method: 'tools/call', tool: 'other' } });
+    expect(JSON.stringify(byId)).not.toContain('drop_everything');
     const refusedCalls = records.filter((r) => r.kind === 'request' && r.data.route === 'mcp.execute_sql' && r.data.status >= 400 && /sql/i.test(r.data.error?.message ?? ''));
     expect(refusedCalls.length).toBeGreaterThanOrEqual(2);
     // The gateway is unaffected.
@@ -416,6 +418,55 @@ describe('bad input and attacks', () => {
     const text = await res.text();
     expect(text).toContain('***-**-6701');
     expectNoSecrets(text);
+  });
+
+  it('keeps what a client names out of /metrics and the records unless the gateway knows it (methods, tool names)', async () => {
+    const series = async () => {
+      const text = String((await stack.fetch('/metrics', { agent: null })).body);
+      return { text, count: text.split('\n').filter((l) => l.startsWith('sluice_mcp_calls_total{')).length };
+    };
+    const before = await series();
+    const beforeRecords = (await mcpRecords()).length;
+    const post = (body: object, token?: string) =>
+      fetch(stack.mcpResource, {
+        method: 'POST',
+        headers: { ...(token && { authorization: `Bearer ${token}` }), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(body),
+      });
+    const JUNK_METHOD = 'ssn 123-45-6789';
+    const JUNK_TOOL = 'jane.doe@example.com 4111111111111111';
+    const junk = (i: number) => `junk-method-${i}-${Math.random().toString(36).slice(2)}`;
+    // Without a token: any method, any tool name.
+    const statuses = await Promise.all([
+      post({ jsonrpc: '2.0', id: 1, method: JUNK_METHOD }),
+      post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: JUNK_TOOL, arguments: {} } }),
+      ...Array.from({ length: 300 }, (_, i) => post({ jsonrpc: '2.0', id: i + 3, method: junk(i) })),
+    ].map((p) => p.then((r) => r.status)));
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    // With a token: an unknown method and an unknown tool name.
+    const token = await stack.mcpToken('reporting-agent');
+    const unknownMethod = await post({ jsonrpc: '2.0', id: 1, method: JUNK_METHOD }, token);
+    expect(unknownMethod.status).toBeGreaterThanOrEqual(200);
+    await unknownMethod.text();
+    const unknownTool = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: JUNK_TOOL, arguments: {} } }, token);
+    await unknownTool.text();
+
+    const after = await series();
+    // Bounded: the refused calls add at most the `other` series, however many names were sent.
+    expect(after.count - before.count).toBeLessThanOrEqual(3);
+    expect(after.text).toContain('sluice_mcp_calls_total{method="other",tool="",outcome="unauthenticated"}');
+    expect(after.text).toContain('sluice_mcp_calls_total{method="tools/call",tool="other",outcome="unauthenticated"}');
+    expect(after.text).toContain('sluice_mcp_calls_total{method="tools/call",tool="other",outcome="protocol_error"}');
+    for (const text of [JUNK_METHOD, JUNK_TOOL, 'junk-method', '123-45-6789', 'jane.doe@example.com', '4111111111111111']) {
+      expect(after.text.includes(text), `${text} in /metrics`).toBe(false);
+    }
+    const records = (await mcpRecords()).slice(beforeRecords);
+    expect(records.filter((r) => r.kind === 'token_failure')).toHaveLength(302);
+    const stored = JSON.stringify(records);
+    for (const text of [JUNK_METHOD, JUNK_TOOL, 'junk-method', '123-45-6789', 'jane.doe@example.com', '4111111111111111']) {
+      expect(stored.includes(text), `${text} in the records`).toBe(false);
+    }
+    expect(records.some((r) => r.kind === 'request' && r.data.route === 'mcp.other' && r.data.door?.tool === 'other')).toBe(true);
   });
 
   it('never serves one agent\'s job to another', async () => {
