@@ -615,8 +615,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       const counts = { cells: 0, scanned: 0 };
       const masked = fields ? maskTableData(body, { fields } as TableSchema, policy, hashKey, counts) : body;
       count(req, counts);
-      if (fields && masked.rows && req.query.selectedFields) {
-        masked.rows = projectRows(masked.rows, { fields } as TableSchema, req.query.selectedFields);
+      const selectedFields = fieldList(req.query, 'selectedFields');
+      if (fields && masked.rows && selectedFields) {
+        masked.rows = projectRows(masked.rows, { fields } as TableSchema, selectedFields);
       }
       // Rows only reach the agent (and the trail) masked, or unmasked when nothing applies to them.
       // tabledata.list answers carry no schema: the rows as sent are recorded.
@@ -635,7 +636,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     return throughUpstream(who, connection, async () => {
       const { auth, policy } = await wholeTable(req, reply, who, connection, ref, true);
       const res = await upstream(req, reply, 'tables.get', (signal) =>
-        connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, pick(req.query, ['selectedFields']), auth.headers, { signal }),
+        connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, { selectedFields: fieldList(req.query, 'selectedFields') }, auth.headers, { signal }),
       );
       const table = pickKeys(expectAnswer<Record<string, unknown>>('tables.get', res, 'table'), TABLE_FIELDS) as { schema?: TableSchema };
       if (table.schema && !passesThrough(policy, table.schema)) {
@@ -897,6 +898,17 @@ const TABLE_FIELDS = [
 
 function pickKeys(body: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => body?.[k] !== undefined).map((k) => [k, body[k]]));
+}
+
+/**
+ * A comma-separated list parameter (`selectedFields`), also when it is given more than once
+ * (`?selectedFields=a&selectedFields=b` arrives as an array): its parts joined with commas.
+ */
+function fieldList(query: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  throw invalid(`Invalid ${name}: give a comma-separated list of field names`);
 }
 
 function pick(query: Record<string, string | undefined>, names: string[]): Query {

@@ -274,6 +274,23 @@ describe('tabledata.list', () => {
     expectNoSecrets(tableRows);
   });
 
+  it('takes selectedFields given more than once as one comma-separated list', async () => {
+    const base = `/bigquery/v2/projects/${PROJECT}/datasets/crm/tables/customers`;
+    const repeated = await stack.fetch(`${base}/data?selectedFields=ssn&selectedFields=customer_id`, { agent: 'reporting-agent' });
+    const joined = await stack.fetch(`${base}/data?selectedFields=ssn,customer_id`, { agent: 'reporting-agent' });
+    expect(repeated.status, JSON.stringify(repeated.body)).toBe(200);
+    expect(repeated.body.rows).toEqual(joined.body.rows);
+    // In table schema order, masked.
+    expect(repeated.body.rows[0]).toEqual({ f: [{ v: 'C001' }, { v: '***-**-6701' }] });
+    expectNoSecrets(repeated.body);
+    const schema = await stack.fetch(`${base}?selectedFields=ssn&selectedFields=customer_id`, { agent: 'reporting-agent' });
+    expect(schema.status, JSON.stringify(schema.body)).toBe(200);
+    const unknown = await stack.fetch(`${base}/data?selectedFields=ssn&selectedFields=nope`, { agent: 'reporting-agent' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.errors[0].reason).toBe('invalid');
+    expect(unknown.body.error.message).toMatch(/^Invalid selectedFields: selected field "nope" is not in the table schema/);
+  });
+
   it('returns the same rows as the emulator for a table without sensitive columns', async () => {
     const [through] = await agent.dataset('public').table('holidays').getRows();
     const [plain] = await direct.dataset('public').table('holidays').getRows();
