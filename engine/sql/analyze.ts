@@ -61,7 +61,7 @@ function parsedStatement(head: StatementHead, ctx: StatementContext, outputs: Ou
     parsed: true,
     tables: [...ctx.tables.values()],
     columns: [...ctx.columns.values()],
-    predicate_columns: [...ctx.predicates.values()],
+    predicate_columns: ctx.predicateColumns(),
     functions: [...ctx.functions],
     outputs,
   };

@@ -58,6 +58,20 @@ export class StatementContext {
   predicate(lineage: Lineage): void {
     for (const [key, ref] of lineage.sources) if (!this.predicates.has(key)) this.predicates.set(key, ref);
     for (const table of lineage.unknown?.tables ?? []) this.predicates.set(sourceKey(table, '*'), { table, column: '*' });
+    if (lineage.unknown !== undefined && lineage.unknown.tables.size === 0) this.unplaced = true;
+  }
+
+  /**
+   * A predicate whose unknown lineage named no table in scope (a derived table naming a range
+   * variable beside it, which BigQuery does not let it see): it may read any table of the
+   * statement, so each stands as `*` when the statement is complete.
+   */
+  private unplaced = false;
+
+  /** The predicate columns, with `*` of every table for a predicate no table could be placed on. */
+  predicateColumns(): ColumnRef[] {
+    if (this.unplaced) for (const { id } of this.tables.values()) this.predicates.set(sourceKey(id, '*'), { table: id, column: '*' });
+    return [...this.predicates.values()];
   }
 
   /** Records a value as a predicate (see `predicate`) and hands it back. */
