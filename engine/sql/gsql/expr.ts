@@ -24,13 +24,18 @@ export interface ExprEnv {
  * The only functions BigQuery calls without parentheses. polyglot also reads other dialects' bare
  * words as calls (`now`, `sysdate`, `current_user`, `pi`): in BigQuery each is a name.
  */
-export const NO_PAREN_CALLS = new Set(['current_date', 'current_datetime', 'current_time', 'current_timestamp']);
+const NO_PAREN_CALLS = new Set(['current_date', 'current_datetime', 'current_time', 'current_timestamp']);
 
 /** A call written without parentheses that BigQuery reads as a name, as a column reference. */
 export function bareName(v: Variant): Variant | undefined {
   if (v.kind !== 'function' || v.body.no_parens !== true || NO_PAREN_CALLS.has(String(v.body.name).toLowerCase())) return undefined;
   expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'bare name');
-  return variant({ column: { name: { name: String(v.body.name), quoted: false }, table: null } }, 'bare name');
+  return columnNamed(String(v.body.name));
+}
+
+/** An unqualified, unquoted column reference to `name`, as the parser gives one. */
+function columnNamed(name: string): Variant {
+  return variant({ column: { name: { name, quoted: false }, table: null } }, 'bare name');
 }
 
 const SUBSCRIPTS = new Set(['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL']);
@@ -238,7 +243,7 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
     // schema is not known may have such a column: read as one, whatever it holds is followed.
     const named = env.aliases?.has(call) === true ? 'certain' : env.scope.names(call);
     if (named === 'certain') refuse(`\`${call}\` without parentheses where a column or alias has that name`, v.node);
-    if (named === 'possible') return evalColumn(variant({ column: { name: { name: call, quoted: false }, table: null } }, 'bare name'), env);
+    if (named === 'possible') return evalColumn(columnNamed(call), env);
   }
   switch (v.kind) {
     case 'column':

@@ -36,7 +36,7 @@
 //                           parameterised return type; the analysis does not read the type).
 // Every position polyglot reports (its error message, the spans in its tree) is moved back to the
 // statement as written. The token scan still checks the original text.
-import type { Token } from '../lexer.ts';
+import { lex, type Token } from '../lexer.ts';
 import { RESERVED } from '../keywords.ts';
 import { readPath } from '../scan.ts';
 import type { StatementSpan } from '../split.ts';
@@ -397,27 +397,16 @@ function blankComments(statement: string, span: StatementSpan): string {
   return out + blankGapComments(statement.slice(from));
 }
 
+/** `gap` with the comments in it blanked: everything the lexer reads as no token, line breaks kept. */
 function blankGapComments(gap: string): string {
   if (!/--|#|\/\*/.test(gap)) return gap;
   let out = '';
-  let i = 0;
-  while (i < gap.length) {
-    let stop: number;
-    if (gap.startsWith('--', i) || gap[i] === '#') {
-      // Up to its line break, which stays.
-      const lineBreak = gap.slice(i).search(/[\r\n]/);
-      stop = lineBreak < 0 ? gap.length : i + lineBreak;
-    } else if (gap.startsWith('/*', i)) {
-      const close = gap.indexOf('*/', i + 2);
-      stop = close < 0 ? gap.length : close + 2;
-    } else {
-      out += gap[i++];
-      continue;
-    }
-    out += gap.slice(i, stop).replace(/[^\n]/g, ' ');
-    i = stop;
+  let from = 0;
+  for (const t of lex(gap).tokens) {
+    out += gap.slice(from, t.start).replace(/[^\n]/g, ' ') + gap.slice(t.start, t.end);
+    from = t.end;
   }
-  return out;
+  return out + gap.slice(from).replace(/[^\n]/g, ' ');
 }
 
 /** `text` with `start`..`end` blanked to spaces, line breaks kept: no position moves. */
