@@ -1,7 +1,10 @@
 // Slack-compatible messages (`text` + Block Kit `blocks`) for approval events: an incoming-webhook
 // URL of Slack, Mattermost or a chat bridge can be the target as is. `text` is the fallback for
-// notifications; every string stays within Block Kit's limits.
+// notifications; every string stays within Block Kit's limits. A chat channel is a recording
+// outside the gateway, so the statement goes there with its literal values and comments replaced
+// by `?`, as in the audit trail; the approver page shows it whole, to approvers only.
 import type { ApprovalEvent, ApprovalSummary } from '../approvals/types.ts';
+import { redactSqlLiterals } from '../audit/sql-literals.ts';
 
 export interface SlackMessage {
   text: string;
@@ -81,7 +84,7 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
   if (event.action === 'requested') {
     const approvers = `${request.minApprovals} of ${request.approverGroups.join(', ')}`;
     const text = `Approval needed: ${request.requester.subject} (${request.requester.kind}) wants to query ${tables}. Approvers: ${approvers}.`;
-    const sql = request.sqlText.replace(/```/g, '`\u200b``');
+    const sql = redactSqlLiterals(request.sqlText).text.replace(/```/g, '`\u200b``');
     return {
       text: clip(text, 3000),
       blocks: [
@@ -98,6 +101,7 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
           ],
         },
         { type: 'section', text: mrkdwn(`\`\`\`${escapeMrkdwn(clip(sql, 2500))}\`\`\``) },
+        { type: 'context', elements: [mrkdwn('Literal values are shown as `?`; the request page shows the statement in full.')] },
         ...(request.reasons.length ? [{ type: 'context' as const, elements: request.reasons.slice(0, 10).map((r) => mrkdwn(escapeMrkdwn(r), 2000)) }] : []),
         review,
       ],

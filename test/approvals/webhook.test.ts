@@ -85,7 +85,7 @@ describe('approval webhook', () => {
 
     const message = JSON.parse(second.body) as { text: string; blocks: { type: string; elements?: { url?: string }[] }[] };
     expect(message.text).toContain('Approval needed: reporting-agent (agent) wants to query acme-analytics.finance.ledger');
-    expect(message.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context', 'actions']);
+    expect(message.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context', 'context', 'actions']);
     expect(message.blocks.at(-1)?.elements?.[0]?.url).toBe(approveUrl);
     expect(second.body).toContain('3.00 GiB');
 
@@ -94,6 +94,16 @@ describe('approval webhook', () => {
       ['delivered', 2, 200],
     ]);
     expect(webhookEvents[0]).toMatchObject({ kind: 'webhook', event: 'approval.requested', requestId: id });
+  });
+
+  it('sends the statement to the channel with its literal values and comments withheld', async () => {
+    const { target, webhook, store } = await setup([200]);
+    const sql = "SELECT account, amount FROM finance.ledger WHERE memo = 'jane.doe@example.com' AND amount > 123456789 -- card 4111111111111111";
+    await store.requestApproval(financeAsk(reportingAgent, { sql }));
+    expect(await webhook.drain(5000)).toBe(true);
+    const body = target.received[0]!.body;
+    for (const raw of ['jane.doe@example.com', '123456789', '4111111111111111']) expect(body).not.toContain(raw);
+    expect(body).toContain('WHERE memo = ? AND amount &gt; ? -- ?');
   });
 
   it('announces decisions, and records a delivery that keeps failing', async () => {
