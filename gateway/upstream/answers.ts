@@ -20,6 +20,9 @@ export function expectAnswer<T>(operation: string, res: UpstreamResponse, kind: 
   if (res.problem) throw invalidAnswer(operation, res.problem);
   const problem = SHAPES[kind](res.body);
   if (problem) throw invalidAnswer(operation, `${kind} that ${problem}`);
+  // selfLink is the resource's URL at the upstream: an address inside the deployment that the
+  // caller, which only ever talks to the gateway, has no use for.
+  delete (res.body as { selfLink?: unknown }).selfLink;
   return res.body as T;
 }
 

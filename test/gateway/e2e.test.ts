@@ -244,6 +244,12 @@ describe('masking', () => {
     const got = await stack.fetch(`/bigquery/v2/projects/${PROJECT}/jobs/${job.id}`, { agent: 'reporting-agent' });
     expect(got.status).toBe(200);
     expect(got.body.status.state).toBe('DONE');
+    // The upstream's address stays inside the deployment (BigQuery's selfLink names it).
+    const table = await stack.fetch(`/bigquery/v2/projects/${PROJECT}/datasets/crm/tables/customers`, { agent: 'reporting-agent' });
+    for (const answer of [got.body, page.body, table.body]) {
+      expect(answer).not.toHaveProperty('selfLink');
+      expect(JSON.stringify(answer)).not.toContain(new URL(stack.emulator.url).host);
+    }
   });
 
   it('serves a job only to the agent that ran it', async () => {
