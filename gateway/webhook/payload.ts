@@ -57,7 +57,9 @@ export function describeScope(request: Pick<ApprovalSummary, 'scope' | 'oneTime'
       ? `dataset ${(scope.datasets ?? []).join(', ')}`
       : scope.kind === 'tables'
         ? `tables ${(scope.tables ?? []).join(', ')}`
-        : `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…)`;
+        : scope.datasets?.length
+          ? `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…), reading dataset ${scope.datasets.join(', ')}`
+          : `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…)`;
   return request.oneTime ? `${what}, one run` : what;
 }
 

@@ -146,3 +146,25 @@ test_reasons_and_masks_always_arrays if {
 		decision.outcome in {"allow", "deny", "approve", "mask"}
 	}
 }
+
+# A one-time byte-threshold grant for a finance statement, once the finance grant is gone
+# (expired or revoked), does not read finance: data-owners' grant for the dataset is asked again.
+test_bytes_grant_is_no_dataset_grant if {
+	scan := td.grant("g-scan", {"kind": "statement", "statement_hash": td.finance_select.sql.hash})
+	request := td.with_bytes(td.with_grants(td.finance_select, [object.union(scan, {"one_time": true})]), 11 * td.gib)
+	decision := sluice.decision with input as request
+	decision.outcome == "approve"
+	decision.approval.scope == {"kind": "dataset", "datasets": ["acme-analytics.finance"]}
+}
+
+# A reusable grant from a dataset approved for one statement does not pay for the byte threshold,
+# which data.org.bytes.approval asks for on its own terms (one-time).
+test_dataset_statement_grant_is_no_bytes_grant if {
+	hash := td.finance_select.sql.hash
+	stmt := td.grant("g-stmt", {"kind": "statement", "statement_hash": hash, "datasets": ["acme-analytics.finance"]})
+	request := td.with_bytes(td.with_grants(td.finance_select, [stmt]), 11 * td.gib)
+	decision := sluice.decision with input as request
+	decision.outcome == "approve"
+	decision.approval.one_time == true
+	{r.code | some r in decision.reasons} == {"bytes_approval_required", "grant_used"}
+}

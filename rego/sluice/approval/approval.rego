@@ -20,7 +20,8 @@ _requests contains [[1, ""], _terms(data.org.bytes.approval, _statement_scope)] 
 }
 
 # What a grant covers, as the dataset's approval settings choose (`scope`): the datasets read
-# (default), only the tables read, or this statement only (its text and parameters).
+# (default), only the tables read, or this statement only (its text and parameters), naming
+# the datasets it may read so that the grant is not taken for the byte threshold's.
 _scope(settings, datasets, _) := {"kind": "dataset", "datasets": datasets} if {
 	object.get(settings, "scope", "dataset") == "dataset"
 }
@@ -29,7 +30,7 @@ _scope(settings, _, tables) := {"kind": "tables", "tables": tables} if {
 	settings.scope == "table"
 }
 
-_scope(settings, _, _) := _statement_scope if {
+_scope(settings, datasets, _) := object.union(_statement_scope, {"datasets": datasets}) if {
 	settings.scope == "statement"
 }
 

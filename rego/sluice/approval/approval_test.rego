@@ -86,7 +86,8 @@ test_statement_scope_binds_the_statement if {
 	finance := object.union(data.org.projects["acme-analytics"].datasets.finance, {"approval": {"scope": "statement"}})
 	requested := approval.requested with input as td.finance_select
 		with data.org.projects["acme-analytics"].datasets.finance as finance
-	requested.scope == {"kind": "statement", "statement_hash": td.finance_select.sql.hash}
+	hash := td.finance_select.sql.hash
+	requested.scope == {"kind": "statement", "statement_hash": hash, "datasets": ["acme-analytics.finance"]}
 }
 
 test_limits_come_from_the_data if {

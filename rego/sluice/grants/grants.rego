@@ -1,6 +1,6 @@
 # METADATA
 # description: |
-#   Which of the caller's grants cover a dataset, a table or this exact SQL text.
+#   Which of the caller's grants cover a dataset, a table or this exact SQL text (its scan).
 #   A grant counts only for its own subject and only until it expires.
 package sluice.grants
 
@@ -21,9 +21,22 @@ covers_table(grant, dataset_id, _) if {
 	dataset_id in grant.scope.datasets
 }
 
-covers_table(grant, _, _) if covers_statement(grant)
+# A statement grant reads only the datasets its approval was asked for (a dataset approval
+# scoped to the statement names them): the byte threshold's grant, which names none, was
+# approved for the scan, not for reading a dataset whose own approvers decide on it.
+covers_table(grant, dataset_id, _) if {
+	_same_statement(grant)
+	dataset_id in grant.scope.datasets
+}
 
+# Only the byte threshold's grant (a statement scope naming no datasets) pays for the scan: a
+# dataset approval scoped to the statement was given on that dataset's terms, not the bytes'.
 covers_statement(grant) if {
+	_same_statement(grant)
+	not grant.scope.datasets
+}
+
+_same_statement(grant) if {
 	grant.scope.kind == "statement"
 	grant.scope.statement_hash == input.sql.hash
 }

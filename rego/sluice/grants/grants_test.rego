@@ -23,13 +23,14 @@ test_tables_scope_covers_listed_table if {
 }
 
 test_statement_scope_covers_same_text if {
-	request := td.with_grants(td.finance_select, [_statement_grant])
-	grants.for_table(_finance, td.ledger) == _statement_grant with input as request
-	grants.for_statement == _statement_grant with input as request
+	grant := object.union(_statement_grant, {"scope": {"datasets": [_finance]}})
+	grants.for_table(_finance, td.ledger) == grant with input as td.with_grants(td.finance_select, [grant])
+	grants.for_statement == _statement_grant with input as td.with_grants(td.finance_select, [_statement_grant])
 }
 
 test_statement_scope_other_text_covers_nothing if {
-	request := td.with_grants(td.sales_select, [_statement_grant])
+	grant := object.union(_statement_grant, {"scope": {"datasets": [_finance]}})
+	request := td.with_grants(td.sales_select, [_statement_grant, grant])
 	not grants.for_table(_finance, td.ledger) with input as request
 	not grants.for_statement with input as request
 }
@@ -71,4 +72,24 @@ test_longest_lived_grant_cited if {
 	request := td.with_grants(td.finance_select, [_dataset_grant, longer])
 	grant := grants.for_table(_finance, td.ledger) with input as request
 	grant.id == "z-longer"
+}
+
+# The byte threshold's grant (a statement scope naming no datasets) pays for the scan only: it
+# is no grant to read a dataset whose approvers never saw the request, nor does it outlive the
+# dataset grant it was asked after.
+test_bytes_statement_grant_does_not_cover_a_read if {
+	request := td.with_grants(td.finance_select, [_statement_grant])
+	not grants.for_table(_finance, td.ledger) with input as request
+	grants.for_statement == _statement_grant with input as request
+}
+
+# A dataset approval scoped to the statement names its datasets: it covers their reads in that
+# statement, not another dataset's, and it does not pay for the byte threshold.
+test_dataset_statement_grant_covers_its_datasets_only if {
+	hash := td.finance_select.sql.hash
+	grant := _grant("g-stmt-finance", {"kind": "statement", "statement_hash": hash, "datasets": [_finance]})
+	request := td.with_grants(td.finance_select, [grant])
+	grants.for_table(_finance, td.ledger) == grant with input as request
+	not grants.for_table("acme-analytics.audit", "acme-analytics.audit.events") with input as request
+	not grants.for_statement with input as request
 }
