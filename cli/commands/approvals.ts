@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ApprovalsClient, ApprovalsClientError, type ApprovalRequestView, type VoteChoice } from '../../gateway/approvals/index.ts';
+import { visibleText } from '../../gateway/approvals/display.ts';
 import { describeScope, formatBytes } from '../../gateway/webhook/payload.ts';
 import { color, EXIT, UsageError } from '../output.ts';
 
@@ -75,7 +76,7 @@ function renderRequest(r: ApprovalRequestView): string {
     ...r.reasons.filter((x) => x.code !== 'grant_used').map((x) => `  - ${x.code}: ${x.message}`),
     '',
     'sql:',
-    ...r.sql.text.split('\n').map((l) => `  ${l}`),
+    ...visibleText(r.sql.text).split('\n').map((l) => `  ${l}`),
   ];
   if (r.votes.length) {
     lines.push('', 'votes:', ...r.votes.map((v) => `  ${v.at}  ${v.approver.subject}  ${v.vote}  ${v.comment}`));

@@ -4,6 +4,7 @@
 // outside the gateway, so the statement goes there with its literal values and comments replaced
 // by `?`, as in the audit trail; the approver page shows it whole, to approvers only.
 import type { ApprovalEvent, ApprovalSummary } from '../approvals/types.ts';
+import { visibleText } from '../approvals/display.ts';
 import { redactSqlLiterals } from '../audit/sql-literals.ts';
 
 export interface SlackMessage {
@@ -86,7 +87,7 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
   if (event.action === 'requested') {
     const approvers = `${request.minApprovals} of ${request.approverGroups.join(', ')}`;
     const text = `Approval needed: ${request.requester.subject} (${request.requester.kind}) wants to query ${tables}. Approvers: ${approvers}.`;
-    const sql = redactSqlLiterals(request.sqlText).text.replace(/```/g, '`\u200b``');
+    const sql = visibleText(redactSqlLiterals(request.sqlText).text).replace(/```/g, '`\u200b``');
     return {
       text: clip(text, 3000),
       blocks: [

@@ -81,6 +81,20 @@ describe('sluice approvals and sluice grants against a gateway', () => {
     expect(await sluice(['approvals', 'list', '--max-results', '0', ...as])).toMatchObject({ code: 2, stderr: expect.stringContaining('--max-results') });
   });
 
+  // The agent writes the SQL: a terminal escape in a comment could erase the lines `show` prints
+  // and draw another statement in their place, and a bidi control reorder what the approver reads.
+  it('shows the control and bidi characters of the SQL as visible escapes, never raw', async () => {
+    const auth = await gateway.authenticator.authenticate(bearer(await idp.tokenFor('reporting-agent')));
+    if (!auth.ok) throw new Error(auth.message);
+    const sql = 'SELECT account, amount, memo FROM `acme-analytics.finance.ledger` /*\u001b[2K\r  SELECT account FROM x */ -- a\u202eb\u2066c\u200b';
+    const { id } = await gateway.store.requestApproval(financeAsk(auth.identity, { sql }));
+    const show = await sluice(['approvals', 'show', id, '--gateway', gateway.url, '--token', alice]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).not.toMatch(/[\u001b\r\u202e\u2066\u200b]/);
+    expect(show.stdout).toContain('/*\\u{1B}[2K\\u{D}');
+    expect(show.stdout).toContain('-- a\\u{202E}b\\u{2066}c\\u{200B}');
+  });
+
   it('explains what is missing or wrong', async () => {
     expect(await sluice(['approvals', 'list', '--gateway', gateway.url])).toMatchObject({ code: 2, stderr: expect.stringContaining('no token') });
     expect(await sluice(['grants', 'list', '--token', alice], { SLUICE_GATEWAY: '' })).toMatchObject({ code: 2, stderr: expect.stringContaining('no gateway') });

@@ -2,6 +2,7 @@
 // one small stylesheet. Everything that came from a request or a person is escaped by `html`.
 import type { Reason } from '../../../engine/schema-types.ts';
 import { describeScope, formatBytes } from '../../webhook/payload.ts';
+import { visibleText } from '../display.ts';
 import type { Preview } from '../preview.ts';
 import type { ApprovalRequestView, ApprovalStatus, GrantStatus, GrantView } from '../types.ts';
 import { html, type Html } from './html.ts';
@@ -92,7 +93,7 @@ export function requestListPage(chrome: Chrome, listing: RequestListing): string
 ${requests.map(
   (r) => html`<tr>
 <td>${r.requester.subject} <span class="muted">(${r.requester.kind})</span></td>
-<td><code class="sql">${clip(r.sql.text, 160)}</code></td>
+<td><code class="sql">${clip(visibleText(r.sql.text), 160)}</code></td>
 <td>${r.tables.length ? html`<ul class="plain">${r.tables.map((t) => html`<li>${t}</li>`)}</ul>` : '—'}</td>
 <td>${formatBytes(r.estimatedBytes)}</td>
 <td>${reasonList(r.reasons)}</td>
@@ -166,7 +167,7 @@ ${state.notice ?? ''}
 ${r.decidedAt ? html`<dt>Decided</dt><dd>${time(r.decidedAt)}</dd>` : ''}
 </dl>
 <h2>SQL</h2>
-<pre class="sql"><code>${r.sql.text}</code></pre>
+<pre class="sql"><code>${visibleText(r.sql.text)}</code></pre>
 <h2>Why approval is needed</h2>
 ${reasonList(r.reasons)}
 ${preview

@@ -1,0 +1,17 @@
+// Text a requester wrote, as an approver is shown it: what runs, character for character. A
+// control character (a terminal escape that erases what was printed and draws something else),
+// a bidi control (which reorders what a browser or terminal shows, so a filter seems to apply
+// that sits in a comment) or an invisible format character (zero-width space, joiner) is shown
+// as a visible `\u{…}` escape, never raw. Line breaks and tabs stay: a CR LF is a line break, a
+// lone CR (a line break to BigQuery, an overwrite to a terminal) is shown and breaks the line.
+const HIDDEN = /\r\n|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+export function visibleText(text: string): string {
+  return text.replace(HIDDEN, (c) => {
+    if (c === '\n' || c === '\t') return c;
+    if (c === '\r\n') return '\n';
+    const escaped = `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`;
+    // Characters that break a line (to BigQuery's lexer or to a reader) still break it.
+    return c === '\r' || c === '\u0085' || c === '\u2028' || c === '\u2029' ? `${escaped}\n` : escaped;
+  });
+}
