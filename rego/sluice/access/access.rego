@@ -55,6 +55,30 @@ deny contains reason if {
 	}
 }
 
+# deny_granted_read_write: a just-in-time grant lets its holder read a dataset until it expires
+# or is revoked. A statement that writes (or defines, or exports) while reading a dataset the
+# caller reads only through such a grant would copy its rows where other readers reach them and
+# where neither expiry nor revocation follows: refused, whatever grant the caller holds.
+deny contains reason if {
+	some statement in input.sql.statements
+	statement.category != "read"
+	some ref in statement.tables
+	ref.mode == "read"
+	dataset := catalog.known_dataset(ref)
+	dataset.approval
+	not identity.member_of(object.get(dataset, "readers", []))
+	reason := {
+		"code": "granted_read_write_denied",
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " is ", statement.category, " and reads ", ref.id,
+			"; dataset ", _dataset_id(ref), " is readable by the caller only through a just-in-time grant,",
+			" which does not let it copy rows",
+		]),
+		"rule": "sluice.access.deny_granted_read_write",
+		"statement": statement.index,
+	}
+}
+
 _may_write(dataset_config) if {
 	not identity.is_agent
 	identity.member_of(object.get(dataset_config, "writers", []))

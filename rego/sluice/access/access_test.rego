@@ -88,3 +88,23 @@ test_ddl_mode_needs_writer if {
 test_unknown_tables_left_to_catalog if {
 	count(access.deny) == 0 with input as td.information_schema
 }
+
+# A writer copying finance rows into sales (which everyone reads) through a finance grant.
+_copy_tables := [td.ref(td.orders, "write"), td.ref(td.ledger, "read")]
+
+_finance_copy := object.union(td.finance_select, {
+	"identity": td.engineer,
+	"sql": {"statements": [td.statement(0, "INSERT", "write", _copy_tables, [])]},
+	"grants": [object.union(td.finance_grant, {"subject": td.engineer.subject})],
+})
+
+test_granted_read_is_not_copied if {
+	reasons := access.deny with input as _finance_copy
+	_codes(reasons) == {"granted_read_write_denied"}
+}
+
+test_reader_copies_what_it_reads if {
+	finance := object.union(data.org.projects["acme-analytics"].datasets.finance, {"readers": ["data-engineers"]})
+	count(access.deny) == 0 with input as _finance_copy
+		with data.org.projects["acme-analytics"].datasets.finance as finance
+}
