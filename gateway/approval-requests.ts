@@ -19,6 +19,8 @@ export interface ApprovalRequest {
   /** `sql.hash` of the policy input: what statement-scoped grants name. */
   sqlHash: string;
   sql: string;
+  /** The query parameters sent with `sql`, as sent (part of `sqlHash`). */
+  parameters?: unknown;
   approval: Approval;
   /** The pending reasons (grant_used left out). */
   reasons: { code: string; message: string }[];

@@ -386,6 +386,7 @@ export class Enforcer {
       project: ctx.project,
       sqlHash: input.sql.hash,
       sql: ctx.spec.sql,
+      ...(ctx.spec.queryParameters !== undefined && { parameters: ctx.spec.queryParameters }),
       approval,
       reasons,
       input,

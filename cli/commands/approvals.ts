@@ -77,6 +77,7 @@ function renderRequest(r: ApprovalRequestView): string {
     '',
     'sql:',
     ...visibleText(r.sql.text).split('\n').map((l) => `  ${l}`),
+    ...(r.sql.parameters !== undefined ? ['', 'query parameters (bound to the statement):', ...visibleText(JSON.stringify(r.sql.parameters, null, 2)).split('\n').map((l) => `  ${l}`)] : []),
   ];
   if (r.votes.length) {
     lines.push('', 'votes:', ...r.votes.map((v) => `  ${v.at}  ${v.approver.subject}  ${v.vote}  ${v.comment}`));

@@ -21,6 +21,7 @@ export function approvalRequestsOf(store: ApprovalStore): ApprovalRequests {
         identity: request.identity,
         sqlText: request.sql,
         sqlHash: request.sqlHash,
+        ...(request.parameters !== undefined && { parameters: request.parameters }),
         input: request.input,
         decision: request.decision,
       });

@@ -27,7 +27,8 @@ export interface ApprovalRequestView {
   /** `expired` as soon as the deadline passed, even before the sweeper records it. */
   status: ApprovalStatus;
   requester: { subject: string; issuer: string; kind: Identity['kind']; groups: string[] };
-  sql: { text: string; hash: string };
+  /** `parameters`: the query parameters sent with the text, as sent (their values are part of the hash). */
+  sql: { text: string; hash: string; parameters?: unknown };
   /** Every table the statements touch (project.dataset.table). */
   tables: string[];
   estimatedBytes: number | null;
@@ -66,6 +67,8 @@ export interface RequestApprovalArgs {
   sqlText: string;
   /** `input.sql.hash`: what statement-scoped grants name. */
   sqlHash: string;
+  /** The query parameters sent with the text, as sent: bound into `sqlHash`, shown to approvers. */
+  parameters?: unknown;
   input: PolicyInput;
   /** The policy's decision; its outcome must be `approve` and carry `approval`. */
   decision: { outcome: string; reasons: Reason[]; approval?: Approval };

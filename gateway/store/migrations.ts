@@ -277,6 +277,14 @@ const approvalListing: Migration = {
   },
 };
 
+// The query parameters a request was asked with: a statement grant is bound to their values, so
+// the approver is shown them with the SQL.
+const approvalParameters: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('approval_requests').addColumn('sql_parameters', 'text').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_approvals_concurrency': approvalsConcurrency,
@@ -286,4 +294,5 @@ export const migrations: Record<string, Migration> = {
   '0006_principal_status': principalStatus,
   '0007_principals': principals,
   '0008_approval_listing': approvalListing,
+  '0009_approval_parameters': approvalParameters,
 };

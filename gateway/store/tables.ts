@@ -41,6 +41,8 @@ export interface ApprovalRequestRow {
   issuer: string;
   sql_text: string;
   sql_hash: string;
+  /** The query parameters sent with the text (JSON), part of `sql_hash`; null when none were. */
+  sql_parameters: string | null;
   /** Who, what scope and which statement: a repeated ask reuses the pending request. */
   dedupe_key: string;
   input: string;

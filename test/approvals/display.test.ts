@@ -19,3 +19,13 @@ describe('the approver page shows the SQL as written', () => {
     for (const page of [detail, listing]) expect(page).not.toMatch(/[\u202e\u2066\u2069\u200b\u001b]/);
   });
 });
+
+describe('the approver page shows the query parameters bound to the statement', () => {
+  it('lists them under the SQL', () => {
+    const ask = { ...financeAsk(reportingAgent, { sql: 'SELECT account FROM `acme-analytics.finance.ledger` WHERE account LIKE @pattern' }), parameters: [{ name: 'pattern', parameterType: { type: 'STRING' }, parameterValue: { value: '%' } }] };
+    const row = newRequestRow(ask, ask.decision.approval!, Date.now(), 3_600_000);
+    const detail = requestDetailPage({ base: '/approve' }, { request: toRequestView(row, [], Date.now(), 'https://gateway.example/approve/requests/x') });
+    expect(detail).toContain('<h2>Query parameters</h2>');
+    expect(detail).toContain('&#34;value&#34;: &#34;%&#34;');
+  });
+});

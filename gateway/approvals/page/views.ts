@@ -168,6 +168,9 @@ ${r.decidedAt ? html`<dt>Decided</dt><dd>${time(r.decidedAt)}</dd>` : ''}
 </dl>
 <h2>SQL</h2>
 <pre class="sql"><code>${visibleText(r.sql.text)}</code></pre>
+${r.sql.parameters !== undefined ? html`<h2>Query parameters</h2>
+<p class="note">Sent with the statement and bound to it: the grant covers these values only.</p>
+<pre class="sql"><code>${visibleText(JSON.stringify(r.sql.parameters, null, 2))}</code></pre>` : ''}
 <h2>Why approval is needed</h2>
 ${reasonList(r.reasons)}
 ${preview
