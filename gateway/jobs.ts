@@ -32,6 +32,12 @@ export interface JobRecord {
    */
   unconfirmed?: boolean | undefined;
   /**
+   * Registered by a jobs.insert whose upstream answer has not come yet: the id may still name a
+   * job made outside the gateway (BigQuery then refuses the insert as a duplicate), so it is not
+   * served until the upstream's 200 says the job is the one this insert made.
+   */
+  inserting?: true | undefined;
+  /**
    * The job ran under a cap and was still running when answered: before its first page is
    * released, the tables it read are checked against the input it was decided on (SQL text removed).
    */

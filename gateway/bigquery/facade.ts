@@ -336,6 +336,10 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const projectId = project(req);
     const rec = await ownJob(who, projectId, req.params.jobId!);
     noteJob(req, rec.jobId, projectId, rec.location);
+    // Until its insert is answered, the id may name a job made outside the gateway (read or cancelled in its place).
+    if (rec.inserting) {
+      throw new BigQueryError(404, 'notFound', `Not found: Job ${projectId}:${rec.jobId}: its insert has not been answered yet, so the job cannot be read or cancelled through the gateway; try again once jobs.insert has answered.`);
+    }
     const connection = connections.forProject(projectId);
     // A held job has run nothing upstream yet: no credential until it is launched.
     const headers = rec.held ? {} : await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
@@ -480,7 +484,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       // not left registered. Registered before the job exists upstream, so a poll racing the insert
       // finds it.
       await beforeForward(req, 'jobs.insert');
-      if (!parsed.spec.dryRun && !(await fromStore('record the job', () => jobs.register(record(who, connection, projectId, jobId, parsed.spec.location, auth))))) {
+      if (!parsed.spec.dryRun && !(await fromStore('record the job', () => jobs.register({ ...record(who, connection, projectId, jobId, parsed.spec.location, auth), inserting: true })))) {
         throw new BigQueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${jobId}`);
       }
       // Not abandoned when the caller hangs up, nor cancelled when it times out: only a 200 says
@@ -500,6 +504,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       if (res.status !== 200 && !parsed.spec.dryRun) {
         // Nothing was created (or the id belonged to a job made elsewhere): forget it.
         await fromStore('forget the job', () => jobs.delete(projectId, jobId));
+      } else if (!parsed.spec.dryRun) {
+        // Only now is the job known to be the one this insert made: it is served from here on.
+        await fromStore('record the job', () => jobs.update(record(who, connection, projectId, jobId, parsed.spec.location, auth)), 'the job was created, but it cannot be read through the gateway');
       }
       const job = expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(policy));
       if (hangUp(reply).aborted && !parsed.spec.dryRun) {
