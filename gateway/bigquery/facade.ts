@@ -646,6 +646,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         connection.upstream.getTable(ref.projectId, ref.datasetId, ref.tableId, { selectedFields: fieldList(req.query, 'selectedFields') }, auth.headers, { signal }),
       );
       const table = pickKeys(expectAnswer<Record<string, unknown>>('tables.get', res, 'table'), TABLE_FIELDS) as { schema?: TableSchema };
+      if (table.schema) table.schema = shownSchema(table.schema);
       if (table.schema && !passesThrough(policy, table.schema)) {
         const masks = masksWithin(policy.masks, table.schema);
         const masked = compileFor({ ...policy, masks }, table.schema, hashKey).schema;
@@ -902,6 +903,24 @@ const TABLE_FIELDS = [
   'kind', 'etag', 'id', 'tableReference', 'schema', 'type', 'location', 'creationTime', 'lastModifiedTime',
   'numRows', 'numBytes', 'timePartitioning', 'rangePartitioning', 'clustering', 'requirePartitionFilter',
 ];
+
+/**
+ * Schema field keys a reader may see: what names and types the values. Never a column's
+ * description or default value expression, free text that can quote the values it describes.
+ */
+const SCHEMA_FIELD_KEYS = ['name', 'type', 'mode', 'fields', 'policyTags', 'precision', 'scale', 'maxLength', 'rangeElementType', 'roundingMode', 'collation'];
+
+function shownSchema(schema: TableSchema): TableSchema {
+  const shown = (fields: unknown): unknown =>
+    Array.isArray(fields)
+      ? fields.map((f) => {
+          const kept = pickKeys(f as Record<string, unknown>, SCHEMA_FIELD_KEYS);
+          if (kept.fields !== undefined) kept.fields = shown(kept.fields);
+          return kept;
+        })
+      : fields;
+  return { ...schema, fields: shown(schema.fields) as TableSchema['fields'] };
+}
 
 function pickKeys(body: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => body?.[k] !== undefined).map((k) => [k, body[k]]));

@@ -172,6 +172,34 @@ describe('tables.get', () => {
     expect(fields.filter(([, f]) => 'sluiceMask' in f)).toEqual([]);
   });
 
+  it('passes on no column descriptions or default value expressions: free text that can quote the values it describes', async () => {
+    const table = stack.direct().dataset('crm').table('customers');
+    const [before] = await table.getMetadata();
+    const described = (fields: Record<string, any>[]) =>
+      fields.map((f) =>
+        f.name === 'ssn' ? { ...f, description: 'National id, as in 123-45-6701 (Ada Sampleton)' } : f.name === 'notes' ? { ...f, defaultValueExpression: "'Ada Sampleton, 123-45-6701'" } : f,
+      );
+    await table.setMetadata({ schema: { fields: described(before.schema.fields) } });
+    try {
+      const [raw] = await table.getMetadata();
+      expect(JSON.stringify(raw.schema)).toContain('123-45-6701');
+      for (const agent of ['reporting-agent', 'pii-agent']) {
+        const res = await stack.fetch(`${api}/datasets/crm/tables/customers`, { agent, headers: { 'x-request-id': `described-${agent}` } });
+        expect(res.status).toBe(200);
+        const text = JSON.stringify(res.body);
+        expect(text, agent).not.toContain('123-45-6701');
+        expect(text, agent).not.toContain('Ada Sampleton');
+        const fields = Object.fromEntries(flatten(res.body.schema.fields));
+        expect(fields.ssn).toMatchObject({ name: 'ssn', type: 'STRING' });
+        expect(fields['address.street']).toMatchObject({ type: 'STRING' });
+        const [record] = await listRecords(stack.gateway.database.db, { requestId: `described-${agent}` });
+        expect(JSON.stringify(record!.record), agent).not.toContain('Ada Sampleton');
+      }
+    } finally {
+      await table.setMetadata({ schema: before.schema });
+    }
+  });
+
   it('passes the masks through the Python client, which keeps them on its SchemaField objects', async () => {
     const [masked] = await python('reporting-agent', [{ op: 'get_table', dataset: 'crm', table: 'customers' }]);
     const [raw] = await python('pii-agent', [{ op: 'get_table', dataset: 'crm', table: 'customers' }]);
