@@ -85,7 +85,7 @@ export function parseQueryRequest(project: string, body: unknown): ParsedQueryRe
   const req = object(body, 'request body');
   checkFields(req, QUERY_REQUEST_PASS, 'QueryRequest');
   const spec = readSpec(project, req, req.dryRun);
-  const base = { ...req, useLegacySql: false };
+  const base = { ...req, useLegacySql: false, ...decidedDataset(spec) };
   return {
     spec,
     forward: (cap) => withCap(base, spec.maximumBytesBilled, cap),
@@ -126,7 +126,7 @@ export function parseInsertJob(project: string, body: unknown): ParsedInsertJob 
     jobId,
     forwardJob: (id, cap) => ({
       jobReference: { projectId: project, jobId: id, ...(location && { location }) },
-      configuration: { ...configuration, query: withCap({ ...query, useLegacySql: false }, spec.maximumBytesBilled, cap) },
+      configuration: { ...configuration, query: withCap({ ...query, useLegacySql: false, ...decidedDataset(spec) }, spec.maximumBytesBilled, cap) },
     }),
   };
 }
@@ -225,6 +225,15 @@ function requireStandardSql(useLegacySql: unknown, sql: string): void {
     throw accessDenied(`Access Denied: this request does not set useLegacySql, so BigQuery would run it as legacy SQL, which this gateway does not accept; ${help}.`);
   }
   if (useLegacySql !== undefined && useLegacySql !== false) throw invalid('useLegacySql must be a boolean');
+}
+
+/**
+ * The default dataset as it was decided on, in place of the object the caller sent: BigQuery also
+ * reads a field by its proto name (`dataset_id`), so a second spelling beside `datasetId` would
+ * have the query run against another dataset than the one its tables were judged in.
+ */
+function decidedDataset(spec: QuerySpec): { defaultDataset?: DatasetReference } {
+  return spec.defaultDataset ? { defaultDataset: { projectId: spec.defaultDataset.projectId, datasetId: spec.defaultDataset.datasetId } } : {};
 }
 
 function withCap(body: Record<string, unknown>, callerCap: number | undefined, policyCap: number | undefined): Record<string, unknown> {

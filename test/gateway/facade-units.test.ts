@@ -37,6 +37,18 @@ describe('query requests', () => {
     expect(parseQueryRequest('p', { query: 'SELECT 1', useLegacySql: false, defaultDataset: { datasetId: 'sales' } }).spec.defaultDataset).toEqual({ projectId: 'p', datasetId: 'sales' });
   });
 
+  it('forwards the default dataset it decided on, never a second spelling of it BigQuery also reads', () => {
+    // BigQuery's JSON parser takes a field's proto name (dataset_id) as well as its JSON name
+    // (datasetId): a body carrying both would be decided on one dataset and run against the other.
+    const dd = { datasetId: 'public', projectId: 'p', dataset_id: 'crm', project_id: 'q' };
+    const query = parseQueryRequest('p', { query: 'SELECT * FROM holidays', useLegacySql: false, defaultDataset: dd });
+    expect(query.spec.defaultDataset).toEqual({ projectId: 'p', datasetId: 'public' });
+    expect(query.forward(undefined).defaultDataset).toEqual({ projectId: 'p', datasetId: 'public' });
+    const job = parseInsertJob('p', { configuration: { query: { query: 'SELECT * FROM holidays', useLegacySql: false, defaultDataset: dd } } });
+    expect(job.spec.defaultDataset).toEqual({ projectId: 'p', datasetId: 'public' });
+    expect((job.forwardJob('j', undefined) as { configuration: { query: { defaultDataset: unknown } } }).configuration.query.defaultDataset).toEqual({ projectId: 'p', datasetId: 'public' });
+  });
+
   it('builds the upstream job with the chosen id, the URL project and the cap', () => {
     const parsed = parseInsertJob('p', {
       jobReference: { projectId: 'p', location: 'EU' },
