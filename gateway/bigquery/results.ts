@@ -81,7 +81,7 @@ export function compileFor(policy: ResultPolicy, schema: TableSchema, hashKey: H
  * Masks a QueryResponse / GetQueryResultsResponse in place of a copy, once its rows are known to
  * match its schema (rows that do not, or rows without a schema, are the upstream failing: 502).
  */
-export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableRow[]; jobReference?: { projectId?: string; jobId?: string }; queryId?: string }>(
+export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableRow[]; jobReference?: { projectId?: string; jobId?: string }; queryId?: string; errors?: unknown }>(
   operation: string,
   body: T,
   policy: ResultPolicy,
@@ -89,6 +89,21 @@ export function maskQueryResults<T extends { schema?: TableSchema; rows?: TableR
   counts?: MaskCounts,
   job: string | undefined = jobOf(body),
 ): T {
+  return withheldErrors(maskRowsOf(operation, body, policy, hashKey, counts, job), policy);
+}
+
+/**
+ * The errors and warnings a query answer reports beside its rows (`errors`), their texts withheld
+ * as a failed job's are: they can quote the values they met.
+ */
+function withheldErrors<T extends { errors?: unknown }>(body: T, policy: ResultPolicy): T {
+  if (!Array.isArray(body.errors) || !withholds(policy)) return body;
+  const rewrite = upstreamMessage(policy);
+  const errors = body.errors.map((e: unknown) => (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string' ? { ...e, message: rewrite((e as { message: string }).message) } : e));
+  return { ...body, errors };
+}
+
+function maskRowsOf<T extends { schema?: TableSchema; rows?: TableRow[] }>(operation: string, body: T, policy: ResultPolicy, hashKey: HashKey, counts: MaskCounts | undefined, job: string | undefined): T {
   if (!body.schema) {
     if (body.rows?.length) throw invalidAnswer(operation, 'query results with rows but no schema');
     return body;

@@ -160,6 +160,24 @@ describe('upstream error texts', () => {
     expect(res.body.error.message).toContain('no_such_column');
   });
 
+  it("are withheld from a finished query's errors and warnings for a query that reads masked columns", async () => {
+    const agent = freshAgent();
+    const sql = 'SELECT customer_id, name FROM crm.customers ORDER BY customer_id LIMIT 2';
+    const warnings: Fault = { kind: 'warnings', errors: [{ reason: 'invalid', message: "Error while reading data, error message: 'Ada Sampleton' is not a valid value" }] };
+    upstream.fault('jobs.query', warnings);
+    upstream.fault('jobs.getQueryResults', warnings);
+    const res = await stack.fetch(queries, { method: 'POST', agent, headers: { 'x-request-id': `warned-${agent}` }, body: JSON.stringify({ query: sql, useLegacySql: false, maxResults: 1 }) });
+    expect(res.status).toBe(200);
+    expect(res.body.rows).toHaveLength(2);
+    expect(res.body.errors[0].reason).toBe('invalid');
+    const page = await stack.fetch(`${queries}/${res.body.jobReference.jobId}?startIndex=1`, { agent });
+    expect(page.status).toBe(200);
+    for (const answer of [res.body, page.body]) {
+      expect(JSON.stringify(answer)).not.toContain('Ada Sampleton');
+      expect(answer.errors[0].message).toContain('withheld');
+    }
+  });
+
   it('are withheld for a query that reads masked columns (they can quote values)', async () => {
     const res = await query(freshAgent(), `typo-pii-${next}`, 'SELECT name, CAST(notes AS INT64) AS n FROM crm.customers');
     expect(res.status).toBe(400);

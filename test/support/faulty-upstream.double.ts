@@ -17,6 +17,8 @@ export type Fault =
   | { kind: 'cut-chunked' }
   /** Answers after `ms`; a jobs.query answer then says the job is still running. */
   | { kind: 'slow'; ms: number; running?: boolean }
+  /** Adds `errors` to a 200 answer, as BigQuery reports the errors or warnings met by a job that still answers. */
+  | { kind: 'warnings'; errors: { reason: string; message: string }[] }
   /** Appends columns to every result schema (and their values to every row); `replace` overwrites cells of the columns asked for. */
   | { kind: 'extra-columns'; columns: ExtraColumn[]; replace?: Record<number, string> };
 
@@ -146,6 +148,13 @@ export async function faultyUpstream(emulatorUrl: string): Promise<FaultyUpstrea
             delete json.totalRows;
             json.jobComplete = false;
           }
+          res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+          return;
+        }
+        case 'warnings': {
+          const answer = await forward(req, body);
+          const json = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+          if (answer.status === 200) json.errors = fault.errors.map((e) => ({ ...e, location: '', debugInfo: '' }));
           res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
           return;
         }
