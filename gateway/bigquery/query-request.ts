@@ -256,6 +256,8 @@ function readBytes(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : typeof value === 'number' ? value : NaN;
   if (!Number.isSafeInteger(n) || n < 0) throw invalid('maximumBytesBilled must be a non-negative integer');
+  // Clients and drivers send 0 to mean "no cap": forwarded as the smaller cap, it could lift the policy's.
+  if (n === 0) throw invalid('maximumBytesBilled 0 is not accepted through the gateway: leave it out (the policy sets the cap) or give a positive number of bytes');
   return n;
 }
 

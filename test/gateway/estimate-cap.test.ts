@@ -188,6 +188,27 @@ describe('estimate_mode cap, require_referenced_tables', () => {
     expect(seen.dryRuns).toBe(1);
   });
 
+  it("refuses a caller's byte cap of 0, which clients and drivers send to mean no cap: the policy's cap is never replaced by it", async () => {
+    const sql = bigquery(salesSql('zero-cap'), { bytes: DENY_ABOVE + 1, tables: [ORDERS] });
+    for (const maximumBytesBilled of ['0', 0]) {
+      const res = await rawQuery(stack, sql, `zero-cap-${typeof maximumBytesBilled}`, { maximumBytesBilled });
+      expect(res.status).toBe(400);
+      expect(res.body.error.errors[0].reason).toBe('invalid');
+      expect(res.body.error.message).toContain('maximumBytesBilled');
+      const insert = await stack.fetch(`/bigquery/v2/projects/${PROJECT}/jobs`, {
+        method: 'POST',
+        agent: 'reporting-agent',
+        body: JSON.stringify({ configuration: { query: { query: sql, useLegacySql: false, maximumBytesBilled } } }),
+      });
+      expect(insert.status).toBe(400);
+    }
+    const seen = upstreamOf(double, sql);
+    expect(seen.runs).toEqual([]);
+    expect(seen.refusals).toEqual([]);
+    expect(seen.dryRuns).toBe(0);
+    expect((await requestRecord(stack, 'zero-cap-string')).error.reason).toBe('invalid');
+  });
+
   it('withholds every row of a finished job that read a table the parser missed', async () => {
     const sql = bigquery(salesSql('unparsed'), { bytes: 5 * MiB, tables: [ORDERS, LEDGER] });
     const err = await refusal(agent.query(sql));
