@@ -458,7 +458,11 @@ export class Enforcer {
     }
   }
 
-  /** One line per decision: who, what (by hash; SQL can hold literal PII), outcome and why. */
+  /**
+   * One line per decision: who, outcome and why. Not the SQL (it can hold literal PII) nor its
+   * hash (which covers the literals, so hashing guesses gives them back): the line's request id
+   * finds its audit record, which holds both redacted and keyed.
+   */
   #logDecision(ctx: QueryContext, evaluation: Evaluation & { input?: PolicyInput }, estimate: DryRunResult | undefined): void {
     ctx.log?.info(
       {
@@ -472,7 +476,6 @@ export class Enforcer {
           reasons: evaluation.decision.reasons.map((r) => r.code),
           masks: evaluation.decision.masks.length,
           revision: evaluation.revision,
-          sql_hash: evaluation.input?.sql.hash,
           bytes: estimate?.bytes,
           eval_us: Math.round(evaluation.evalNs / 1000),
           ...(evaluation.error && { engine_error: evaluation.error.code }),

@@ -103,7 +103,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const jobs = new DatabaseJobStore(database.db, { retentionSeconds: config.limits.jobRetentionSeconds });
   let audit: AuditLog;
   try {
-    audit = await AuditLog.open(database, options.audit);
+    audit = await AuditLog.open(database, { statementKey: hashKey, ...options.audit });
   } catch (error) {
     if (ownDatabase) await database.close();
     throw new GatewayConfigError(`the audit trail cannot be opened in ${redact(database.url)}: ${(error as Error).message}`);

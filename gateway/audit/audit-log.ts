@@ -23,6 +23,7 @@ import { GENESIS_HASH, indexedColumns, linkHash, recordBody } from './chain.ts';
 import { AuditClosedError, AuditRecordError, AuditUnavailableError } from './errors.ts';
 import type { AuditEvent, RecordedAudit } from './events.ts';
 import { prepareEvent, type PrepareOptions } from './prepare.ts';
+import type { HashKey } from '../masking/index.ts';
 import { isConnectionLost, isUniqueViolation } from './store-errors.ts';
 
 export interface AuditLogOptions {
@@ -38,6 +39,8 @@ export interface AuditLogOptions {
   sqlLiterals?: 'redact' | 'keep';
   /** Backstop content scan of recorded response values. Default true. */
   scrubResponse?: boolean;
+  /** Key of the statement hashes recorded where SQL literals are redacted (prepare.ts statementDigest). */
+  statementKey?: HashKey | undefined;
   /** Called after each successful commit, for metrics. */
   onCommit?: (info: { records: number; ms: number }) => void;
   /** Clock, for tests. */
@@ -96,6 +99,7 @@ export class AuditLog {
       sqlLiterals: options.sqlLiterals ?? 'redact',
       maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
       scrubResponse: options.scrubResponse ?? true,
+      statementKey: options.statementKey,
     };
     this.#onCommit = options.onCommit;
     this.#now = options.now ?? Date.now;

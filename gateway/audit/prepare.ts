@@ -2,7 +2,7 @@
 // normalized, and nothing kept that the trail must not hold: SQL literals and comments (unless the
 // log is told to keep them), values quoted back in error messages, sensitive values the masker
 // should have caught in the response (a backstop scan), and anything beyond the response size cap.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type {
   AuditApprovalData,
   AuditCellValue,
@@ -18,6 +18,7 @@ import type {
   PolicyInput,
 } from '../../engine/schema-types.ts';
 import { compileContentScanner, type ContentScanner } from '../masking/detectors.ts';
+import type { HashKey } from '../masking/index.ts';
 import { REDACTED } from '../masking/strategies.ts';
 import { claimedIdentity, sanitizeClaim } from './claimed.ts';
 import { AuditRecordError } from './errors.ts';
@@ -32,6 +33,28 @@ export interface PrepareOptions {
   maxResponseBytes: number;
   /** Run the content detectors over recorded response values (default true). */
   scrubResponse: boolean;
+  /**
+   * Key of the statement hashes recorded where literals are redacted (see statementDigest); none:
+   * recorded as computed.
+   */
+  statementKey?: HashKey | undefined;
+}
+
+/**
+ * How a statement hash (`sql.hash`, a statement grant's `statement_hash`) is recorded. It covers
+ * the statement's literals and query parameters, so where the trail redacts them a plain hash
+ * gives them back to whoever hashes guesses (an SSN is a billion guesses): it is recorded keyed
+ * (HMAC-SHA256 under the gateway's key), which still tells statements apart and finds the same
+ * one again, and stays consistent across the input, its grants and the decision.
+ */
+function statementDigest(options: PrepareOptions): (hash: string) => string {
+  const key = options.statementKey;
+  if (options.sqlLiterals !== 'redact' || key === undefined) return (hash) => hash;
+  return (hash) => createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key).update(`sluice statement hash\0${hash}`).digest('hex');
+}
+
+function digestScope<T extends { statement_hash?: string } | null | undefined>(scope: T, digest: (hash: string) => string): T {
+  return scope && typeof scope.statement_hash === 'string' ? { ...scope, statement_hash: digest(scope.statement_hash) } : scope;
 }
 
 export interface PreparedEvent {
@@ -56,9 +79,9 @@ export function prepareEvent(event: AuditEvent, options: PrepareOptions, nowMs: 
     case 'forward':
       return { kind: 'forward', atMs, data: prepareForward(event, options) };
     case 'approval':
-      return { kind: 'approval', atMs, data: prepareApproval(event) };
+      return { kind: 'approval', atMs, data: prepareApproval(event, options) };
     case 'grant':
-      return { kind: 'grant', atMs, data: prepareGrant(event) };
+      return { kind: 'grant', atMs, data: prepareGrant(event, options) };
     case 'token_failure':
       return { kind: 'token_failure', atMs, data: prepareTokenFailure(event) };
     case 'config_reload':
@@ -112,6 +135,12 @@ function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditReq
   }
   const response = e.response ? captureResponse(e.response, options) : null;
   if (response && response.scrubbed_values > 0) redactions.push('/response/rows');
+  const digest = statementDigest(options);
+  if (input) {
+    const grants = input.grants?.map((g) => (g.scope ? { ...g, scope: digestScope(g.scope, digest) } : g));
+    input = { ...input, sql: { ...input.sql, hash: digest(input.sql.hash) }, ...(grants && { grants }) };
+  }
+  if (decision?.approval) decision = { ...decision, approval: { ...decision.approval, scope: digestScope(decision.approval.scope, digest) } };
 
   return {
     request_id: e.request_id,
@@ -175,7 +204,7 @@ function prepareForward(e: ForwardAuditEvent, options: PrepareOptions): AuditFor
     operation: e.operation,
     project: e.project ?? null,
     sql,
-    sql_hash: e.sql_hash ?? null,
+    sql_hash: e.sql_hash ? statementDigest(options)(e.sql_hash) : null,
     outcome: e.outcome ?? null,
     revision: e.revision ?? null,
     tables: [...(e.tables ?? [])],
@@ -275,7 +304,8 @@ function scrubRow(row: AuditTableRow): { row: AuditTableRow; count: number } {
   return { row: walk(row), count };
 }
 
-function prepareApproval(e: ApprovalAuditEvent): AuditApprovalData {
+function prepareApproval(e: ApprovalAuditEvent, options: PrepareOptions): AuditApprovalData {
+  const digest = statementDigest(options);
   if (e.approval_id !== null) requireString(e.approval_id, 'approval_id');
   requireString(e.action, 'action');
   return {
@@ -288,16 +318,17 @@ function prepareApproval(e: ApprovalAuditEvent): AuditApprovalData {
     comment: e.comment ?? null,
     approver_groups: [...(e.approver_groups ?? [])],
     min_approvals: e.min_approvals ?? null,
-    scope: e.scope ? { ...e.scope } : null,
+    scope: e.scope ? digestScope({ ...e.scope }, digest) : null,
     tables: [...(e.tables ?? [])],
-    sql_hash: e.sql_hash ?? null,
+    sql_hash: e.sql_hash ? digest(e.sql_hash) : null,
     grant_id: e.grant_id ?? null,
     operation: e.operation ?? null,
     error: e.error ? { code: e.error.code, message: e.error.message } : null,
   };
 }
 
-function prepareGrant(e: GrantAuditEvent): AuditGrantData {
+function prepareGrant(e: GrantAuditEvent, options: PrepareOptions): AuditGrantData {
+  const digest = statementDigest(options);
   requireString(e.grant_id, 'grant_id');
   requireString(e.action, 'action');
   if (e.expires_at && Number.isNaN(e.expires_at.getTime())) throw new AuditRecordError('grant expires_at is not a valid date');
@@ -306,7 +337,7 @@ function prepareGrant(e: GrantAuditEvent): AuditGrantData {
     action: e.action,
     subject: e.subject ?? null,
     issuer: e.issuer ?? null,
-    scope: e.scope ? { ...e.scope } : null,
+    scope: e.scope ? digestScope({ ...e.scope }, digest) : null,
     one_time: e.one_time ?? null,
     expires_at: e.expires_at ? rfc3339(e.expires_at.getTime()) : null,
     approval_id: e.approval_id ?? null,

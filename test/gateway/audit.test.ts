@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalize } from '../../engine/normalize.ts';
 import { listRecords, verifyAudit, type StoredRecord } from '../../gateway/audit/index.ts';
 import { CLI_CLIENT_ID, CLI_REDIRECT_URI, humanAccessToken } from '../approvals/support/human-login.ts';
 import { sluice } from '../support/cli.ts';
@@ -205,6 +206,35 @@ describe('the audit trail of the gateway', () => {
       expect(text, where).toContain(`audit-masked-${first}`);
       expect(secrets.filter((s) => text.includes(s)), where).toEqual([]);
     }
+  });
+
+  it('records no statement hash that gives back a redacted literal or parameter to whoever hashes guesses', async () => {
+    // A PII reader looks a customer up by SSN: the literal (and the parameter) are redacted from
+    // the record, but sql.hash covers them, so a plain hash in the trail or the log is an oracle.
+    const ssn = '123-45-6707';
+    const byLiteral = `SELECT customer_id FROM crm.customers WHERE ssn = '${ssn}'`;
+    expect((await query('audit-oracle-literal', byLiteral, 'pii-agent')).status).toBe(200);
+    const byParameter = 'SELECT customer_id FROM crm.customers WHERE ssn = @ssn';
+    const parameters = [{ name: 'ssn', parameterType: { type: 'STRING' }, parameterValue: { value: ssn } }];
+    const res = await stack.fetch(queries, {
+      method: 'POST',
+      agent: 'pii-agent',
+      headers: { 'x-request-id': 'audit-oracle-parameter' },
+      body: JSON.stringify({ query: byParameter, useLegacySql: false, parameterMode: 'NAMED', queryParameters: parameters }),
+    });
+    expect(res.status).toBe(200);
+    const identity = { subject: 'pii-agent', issuer: 'x', groups: [] } as never;
+    const hashOf = (sql: string, params?: unknown) => normalize({ identity, sql, project: PROJECT, route: 'jobs.query', ...(params !== undefined && { parameters: params }) }).sql.hash;
+    const guesses = new Set([hashOf(byLiteral), hashOf(byParameter, parameters)]);
+    const found = [...(await recordsOf('audit-oracle-literal')), ...(await recordsOf('audit-oracle-parameter'))];
+    expect(found.map((r) => r.record.kind).sort()).toEqual(['forward', 'forward', 'request', 'request']);
+    const text = JSON.stringify(found) + stack.logs.join('');
+    expect(text).not.toContain(ssn);
+    for (const guess of guesses) expect(text).not.toContain(guess);
+    // The records still tell one statement from another, and the same statement run again.
+    const request = found.find((r) => r.record.kind === 'request')!.record as { data: { sql_hash: string; input: { sql: { hash: string } } } };
+    expect(request.data.sql_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(request.data.input.sql.hash).toBe(request.data.sql_hash);
   });
 
   it('sends nothing upstream when the trail cannot record: 503 backendError, and no job runs', async () => {
