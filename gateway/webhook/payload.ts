@@ -51,16 +51,22 @@ export function formatBytes(bytes: number | null): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
-export function describeScope(request: Pick<ApprovalSummary, 'scope' | 'oneTime'>): string {
+/**
+ * The scope in words. `hash: false` leaves out a statement scope's hash prefix: where the statement
+ * is shown with its literals withheld (the webhook), the hash of the whole text would let a reader
+ * test guesses of them.
+ */
+export function describeScope(request: Pick<ApprovalSummary, 'scope' | 'oneTime'>, { hash = true }: { hash?: boolean } = {}): string {
   const { scope } = request;
+  const statement = hash ? `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…)` : 'this statement only';
   const what =
     scope.kind === 'dataset'
       ? `dataset ${(scope.datasets ?? []).join(', ')}`
       : scope.kind === 'tables'
         ? `tables ${(scope.tables ?? []).join(', ')}`
         : scope.datasets?.length
-          ? `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…), reading dataset ${scope.datasets.join(', ')}`
-          : `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…)`;
+          ? `${statement}, reading dataset ${scope.datasets.join(', ')}`
+          : statement;
   return request.oneTime ? `${what}, one run` : what;
 }
 
@@ -98,7 +104,7 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
             mrkdwn(`*Requested by*\n${requester} (${request.requester.kind})`, 2000),
             mrkdwn(`*Tables*\n${escapeMrkdwn(tables)}`, 2000),
             mrkdwn(`*Estimated bytes*\n${formatBytes(request.estimatedBytes)}`, 2000),
-            mrkdwn(`*Access asked for*\n${escapeMrkdwn(describeScope(request))} for ${duration(request.grantTtlSeconds)}`, 2000),
+            mrkdwn(`*Access asked for*\n${escapeMrkdwn(describeScope(request, { hash: false }))} for ${duration(request.grantTtlSeconds)}`, 2000),
             mrkdwn(`*Approvers*\n${escapeMrkdwn(approvers)}`, 2000),
             mrkdwn(`*Decide by*\n${request.expiresAt}`, 2000),
           ],
@@ -113,7 +119,7 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
 
   const outcome =
     event.action === 'approved'
-      ? `Approved by ${who(event)}: ${request.requester.subject} may query ${tables} (${describeScope(request)}, ${duration(request.grantTtlSeconds)}).`
+      ? `Approved by ${who(event)}: ${request.requester.subject} may query ${tables} (${describeScope(request, { hash: false })}, ${duration(request.grantTtlSeconds)}).`
       : event.action === 'rejected'
         ? `Rejected by ${who(event)}: ${request.requester.subject}'s request to query ${tables}.`
         : `Expired undecided: ${request.requester.subject}'s request to query ${tables}.`;

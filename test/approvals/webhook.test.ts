@@ -106,6 +106,18 @@ describe('approval webhook', () => {
     expect(body).toContain('WHERE memo = ? AND amount &gt; ? -- ?');
   });
 
+  it('names a statement scope without its hash, which would let the channel test guesses of the withheld literals', async () => {
+    const { target, webhook, store } = await setup([200]);
+    const sql = "SELECT account FROM finance.ledger WHERE memo = 'jane.doe@example.com'";
+    const ask = financeAsk(reportingAgent, { sql });
+    const hash = ask.sqlHash;
+    await store.requestApproval(financeAsk(reportingAgent, { sql, approval: { scope: { kind: 'statement', statement_hash: hash } } }));
+    expect(await webhook.drain(5000)).toBe(true);
+    const body = target.received[0]!.body;
+    expect(body).toContain('this statement only');
+    expect(body).not.toContain(hash.slice(0, 8));
+  });
+
   it('announces decisions, and records a delivery that keeps failing', async () => {
     const { target, webhook, webhookEvents, store } = await setup([503], { maxAttempts: 3 });
     const { id } = await store.requestApproval(financeAsk(reportingAgent));
