@@ -1,5 +1,7 @@
 // The facade's pure parts: request parsing, result shaping, job records and approval ids.
 import { describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { registerDiscovery } from '../../gateway/bigquery/discovery.ts';
 import { approvalId, DerivedApprovalIds } from '../../gateway/approval-requests.ts';
 import { BigQueryError } from '../../gateway/bigquery/errors.ts';
 import { parseInsertJob, parseQueryRequest } from '../../gateway/bigquery/query-request.ts';
@@ -169,5 +171,25 @@ describe('approval request ids', () => {
     });
     expect(ticket.url).toBe(`https://sluice.example/approvals/${ticket.id}`);
     expect(ticket.expiresAt).toBe(now.getTime() / 1000 + 600);
+  });
+});
+
+describe('the discovery document', () => {
+  it('built from the Host header, is kept out of shared caches; with public_url it is the same for everyone', async () => {
+    for (const publicUrl of [undefined, 'https://sluice.example']) {
+      const app = Fastify();
+      registerDiscovery(app, publicUrl);
+      const res = await app.inject({ url: '/$discovery/rest?version=v2', headers: { host: 'attacker.example' } });
+      expect(res.statusCode).toBe(200);
+      if (publicUrl === undefined) {
+        expect(res.json().rootUrl).toBe('http://attacker.example/');
+        expect(res.headers['cache-control']).toBe('private, no-store');
+        expect(res.headers.vary).toMatch(/\bHost\b/);
+      } else {
+        expect(res.json().rootUrl).toBe('https://sluice.example/');
+        expect(res.headers['cache-control']).toBeUndefined();
+      }
+      await app.close();
+    }
   });
 });
