@@ -131,12 +131,20 @@ export interface UsingColumn {
   readonly hides: ReadonlySet<Relation>;
 }
 
+/** An entry of `Scope.starOrder`: a relation's columns, or the merged column of a JOIN … USING. */
+export type StarEntry = Relation | { readonly kind: 'using'; readonly name: string };
+
 export class Scope {
   readonly parent: Scope | undefined;
   readonly ctes: CteEnv | undefined;
   readonly relations: Relation[] = [];
   /** JOIN … USING columns: one merged value per name, hiding the right sides' own columns. */
   readonly using = new Map<string, UsingColumn>();
+  /**
+   * The FROM clause's columns in the order `*` lists them (gsql/from.ts): each relation, and each
+   * JOIN … USING column ahead of the columns of the join it merges, as BigQuery lists them.
+   */
+  readonly starOrder: StarEntry[] = [];
 
   /** Without WITH names of its own, a scope sees its parent's (a script's temporary tables: gsql/script.ts). */
   constructor(parent: Scope | undefined, ctes: CteEnv | undefined) {

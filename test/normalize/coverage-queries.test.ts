@@ -151,6 +151,23 @@ describe('JOIN … USING with parenthesised joins', () => {
     expect(names(known('SELECT * FROM sales.orders a JOIN sales.orders b USING (id) JOIN sales.orders c USING (id)')).filter((n) => n.startsWith('id'))).toEqual(['id']);
   });
 
+  it('`*` lists each USING column first, then the left side\'s other columns, then the right side\'s, as BigQuery does', () => {
+    // (a, b, c) JOIN (a, d) USING (a) JOIN (b, e) USING (b): b, a, c, d, e.
+    expect(names(known('SELECT * FROM (SELECT 1 a, 2 b, 3 c) JOIN (SELECT 1 a, 4 d) USING (a) JOIN (SELECT 2 b, 5 e) USING (b)'))).toEqual(['b', 'a', 'c', 'd', 'e']);
+    // Several USING columns in the list's order; a comma join groups to the left; a parenthesised join keeps its own order.
+    expect(names(known("SELECT * FROM (SELECT 'x' a1, 1 a2, 2 a3, 'y' a4) JOIN (SELECT 2 a3, 'x' a1, 'y' a4) USING (a3, a1, a4)"))).toEqual(['a3', 'a1', 'a4', 'a2']);
+    expect(names(known('SELECT * FROM (SELECT 4 c), (SELECT 1 a, 2 k) JOIN (SELECT 3 b, 2 k) USING (k)'))).toEqual(['k', 'c', 'a', 'b']);
+    expect(names(known('SELECT * FROM (SELECT 4 c) JOIN ((SELECT 1 a, 2 k) JOIN (SELECT 3 b, 2 k) USING (k)) ON TRUE'))).toEqual(['c', 'k', 'a', 'b']);
+    // Read by position, the columns are BigQuery's: the union's second column is the SSN, ORDER BY 1 orders by the USING column.
+    const s = known('SELECT id AS p, Name AS q FROM crm.customers UNION ALL SELECT * FROM (SELECT ssn, id FROM crm.customers) JOIN (SELECT id FROM crm.customers) USING (id)');
+    expect(outputs(s)).toEqual([
+      { name: 'p', direct: true, sources: [c('id')] },
+      { name: 'q', direct: true, sources: [c('name'), c('ssn')] },
+    ]);
+    const ordered = known('SELECT * FROM (SELECT ssn, id FROM crm.customers) JOIN (SELECT id FROM crm.customers) USING (id) ORDER BY 2');
+    expect(predicates(ordered)).toEqual([c('id'), c('ssn')]);
+  });
+
   it('a name merged in two parenthesised joins that no USING brings together is refused', () => {
     expect(refusal('SELECT * FROM (sales.orders a JOIN sales.orders b USING (id)) JOIN (crm.customers c JOIN sales.orders d USING (id)) ON a.id = c.id')).toMatch(
       /^USING column id merged in two parenthesised joins is not analysed/,

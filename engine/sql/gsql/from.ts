@@ -4,7 +4,7 @@
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, lineageTables, type Lineage } from '../lineage.ts';
 import { relationColumns } from '../relation.ts';
-import { recordFields, type DerivedRelation, type Relation, type Scope, type UsingColumn, type ValueRelation } from '../scope.ts';
+import { recordFields, type DerivedRelation, type Relation, type Scope, type StarEntry, type UsingColumn, type ValueRelation } from '../scope.ts';
 import { implicitAlias, writtenKey } from '../tables.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { pivotRelation, predictRelation, unpivotRelation } from './table-operators.ts';
@@ -26,15 +26,19 @@ export function addFromClause(scope: Scope, from: unknown, joins: unknown, ctx: 
     if (!isNode(from)) refuse('FROM of an unexpected shape', from);
     for (const item of items(from.expressions)) adopt(scope, addFromItem(scope, item, ctx).merged);
   }
-  for (const join of items(joins)) addJoin(scope, join, 0, ctx);
+  for (const join of items(joins)) addJoin(scope, join, 0, 0, ctx);
 }
 
-/** A JOIN whose left operand is the scope's relations from `start` on (a parenthesised join's own, or all). */
-function addJoin(scope: Scope, node: unknown, start: number, ctx: StatementContext): void {
+/**
+ * A JOIN whose left operand is the scope's relations from `start` on (a parenthesised join's own,
+ * or all), which `scope.starOrder` lists from `orderStart` on.
+ */
+function addJoin(scope: Scope, node: unknown, start: number, orderStart: number, ctx: StatementContext): void {
   const v = variant({ join: node }, 'JOIN');
   expectFields(v, JOIN_FIELDS, 'JOIN');
   if (!JOIN_KINDS.has(String(v.body.kind))) refuse(`${String(v.body.kind)} JOIN`, v.node);
   const count = scope.relations.length;
+  const rightAt = scope.starOrder.length;
   const { relation, merged } = addFromItem(scope, v.body.this, ctx);
   // USING against a parenthesised join finds the column among every relation it holds, or the
   // one it merged with a USING of its own.
@@ -44,6 +48,21 @@ function addJoin(scope: Scope, node: unknown, start: number, ctx: StatementConte
   if (v.body.on != null) ctx.predicate(evalExpr(v.body.on, { scope, ctx }));
   const left = scope.relations.slice(start, count);
   for (const name of names) scope.join(name, left, right, merged?.get(name), ctx);
+  if (names.length > 0) usingFirst(scope, [...new Set(names)], orderStart, rightAt);
+}
+
+/**
+ * `*` over `l JOIN r USING (k, …)` lists the merged columns first, in the USING list's order, then
+ * l's other columns, then r's, as BigQuery does (`(a, b, c) JOIN (b, d) USING (b)` is b, a, c, d).
+ * Before, each merged column kept its place among l's columns: `*` over it, read by position (a
+ * set operation's branch, ORDER BY 2), then named another column than BigQuery's.
+ */
+function usingFirst(scope: Scope, names: readonly string[], orderStart: number, rightAt: number): void {
+  const named = new Set(names);
+  const other = (e: StarEntry) => !(e.kind === 'using' && named.has(e.name));
+  const left = scope.starOrder.slice(orderStart, rightAt).filter(other);
+  const right = scope.starOrder.slice(rightAt).filter(other);
+  scope.starOrder.splice(orderStart, scope.starOrder.length - orderStart, ...names.map((name) => ({ kind: 'using' as const, name })), ...left, ...right);
 }
 
 /**
@@ -71,9 +90,10 @@ function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): { rela
     const outer = new Map(scope.using);
     scope.using.clear();
     const start = scope.relations.length;
+    const orderStart = scope.starOrder.length;
     const first = addFromItem(scope, v.body.left, ctx);
     adopt(scope, first.merged);
-    for (const join of items(v.body.joins)) addJoin(scope, join, start, ctx);
+    for (const join of items(v.body.joins)) addJoin(scope, join, start, orderStart, ctx);
     const merged = new Map(scope.using);
     scope.using.clear();
     for (const [name, column] of outer) scope.using.set(name, column);
@@ -105,9 +125,12 @@ function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): { rela
   }
   const relation = withAlias(fromRelation(scope, item, ctx), alias);
   scope.relations.push(relation);
+  scope.starOrder.push(relation);
   if (item.kind === 'unnest' && item.body.with_ordinality === true) {
     const offset = optionalIdent(item.body.offset_alias, 'WITH OFFSET alias')?.name ?? 'offset';
-    scope.relations.push({ kind: 'value', alias: offset.toLowerCase(), value: CONSTANT, fields: null, tables: new Set() });
+    const position: ValueRelation = { kind: 'value', alias: offset.toLowerCase(), value: CONSTANT, fields: null, tables: new Set() };
+    scope.relations.push(position);
+    scope.starOrder.push(position);
   }
   return { relation };
 }

@@ -4,17 +4,32 @@
 import type { StatementContext } from '../context.ts';
 import { columnLineage, fieldOf, lineageTables, unknownLineage, type Lineage } from '../lineage.ts';
 import { recordFields, relationTables, type DerivedColumn, type Relation, type Scope } from '../scope.ts';
+import { unsupported } from '../ast.ts';
 
-/** `*` over a FROM clause: each relation's columns, a USING column once. */
+/**
+ * `*` over a FROM clause: each relation's columns, a USING column once, ahead of the columns of
+ * the join that merged it (`scope.starOrder`). A scope whose relations that order does not list
+ * exactly is refused rather than guessed.
+ */
 export function scopeColumns(scope: Scope): DerivedColumn[] {
+  // A scope given its relations directly (TRANSFORM's, PIVOT's input) has no join to order.
+  const order = scope.starOrder.length === 0 && scope.using.size === 0 ? scope.relations : scope.starOrder;
+  const listed = order.filter((e): e is Relation => e.kind !== 'using');
+  if (listed.length !== scope.relations.length || listed.some((r, i) => r !== scope.relations[i])) {
+    unsupported('`*` over range variables whose order is not known');
+  }
   const out: DerivedColumn[] = [];
-  for (const relation of scope.relations) {
-    for (const c of relationColumnsOf(relation)) {
+  for (const entry of order) {
+    if (entry.kind === 'using') {
+      const merged = scope.using.get(entry.name);
+      if (merged === undefined) unsupported(`\`*\` over a USING column ${entry.name} that is not merged`);
+      out.push({ name: entry.name, lineage: merged.lineage });
+      continue;
+    }
+    for (const c of relationColumnsOf(entry)) {
       const using = c.lookup === undefined ? scope.using.get(c.name) : undefined;
-      // A USING column stands for the columns of the joins that merged it, not another relation's.
-      const merged = using?.within.has(relation) === true ? using : undefined;
-      if (merged === undefined) out.push(c);
-      else if (!merged.hides.has(relation)) out.push({ name: c.name, lineage: merged.lineage });
+      // A USING column stands, listed first, for the columns of the joins that merged it.
+      if (using?.within.has(entry) !== true) out.push(c);
     }
   }
   return out;
