@@ -64,6 +64,22 @@ describe('predicate columns', () => {
     expect(of("SELECT o.id FROM sales.orders o, (SELECT x FROM UNNEST(SPLIT(o.customer_id, '-')) x)")).toEqual([o('*')]);
   });
 
+  // BigQuery's select-list aliases (explicit ones, the last name of a path, the columns of `*`)
+  // override the FROM clause's names, range variables included, in HAVING, QUALIFY, ORDER BY and a
+  // GROUP BY key that is a name or path; any other GROUP BY key reads the FROM clause's names only.
+  it.each([
+    ['ORDER BY the last name of a path', "SELECT c.address.street FROM crm.customers c, (SELECT 'x' AS street) d ORDER BY street", [c('address.street')]],
+    ['GROUP BY the last name of a path', "SELECT c.address.street, COUNT(*) AS n FROM crm.customers c, (SELECT 'x' AS street) d GROUP BY street", [c('address.street')]],
+    ['ORDER BY a field of an alias named like a range variable', "SELECT c.address AS d FROM crm.customers c, (SELECT 'x' AS street) d ORDER BY d.street", [c('address.street')]],
+    ['QUALIFY a field of an alias named like a range variable', "SELECT c.address AS d, COUNT(*) OVER () AS n FROM crm.customers c, (SELECT 'x' AS street) d QUALIFY d.street LIKE '1%'", [c('address.street')]],
+    ['ORDER BY a field of a column of `*` named like a range variable', "SELECT * FROM crm.customers c, (SELECT 'x' AS street) address ORDER BY address.street", [c('address.street')]],
+    ['an alias in a subquery in ORDER BY', 'SELECT ssn AS id FROM crm.customers ORDER BY (SELECT id)', [c('ssn')]],
+    ['a GROUP BY expression reads the FROM clause, not an alias', "SELECT ANY_VALUE(id) AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY CONCAT(ssn, '')", [c('ssn')]],
+    ['a GROUP BY name reads the alias', 'SELECT id AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY ssn', [c('id')]],
+  ])('select-list names: %s', (_, sql, expected) => {
+    expect(of(sql)).toEqual([...expected].sort());
+  });
+
   it('JOIN USING compares the column of both sides', () => {
     expect(of('SELECT o.total FROM sales.orders o JOIN (SELECT id AS customer_id, email FROM crm.customers) c USING (customer_id)')).toEqual([c('id'), o('customer_id')]);
   });

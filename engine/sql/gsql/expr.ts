@@ -13,8 +13,6 @@ import { expectFields, ident, nameIdent, items, isNode, refuse, variant, written
 export interface ExprEnv {
   readonly scope: Scope;
   readonly ctx: StatementContext;
-  /** Select-list aliases, visible to GROUP BY, HAVING, QUALIFY and ORDER BY. */
-  readonly aliases?: ReadonlyMap<string, Lineage>;
   /** The SELECT's named windows (its WINDOW clause): the lineage of what each partitions and orders by. */
   readonly windows?: ReadonlyMap<string, readonly Lineage[]>;
 }
@@ -94,10 +92,6 @@ function evalColumn(v: Variant, env: ExprEnv): Lineage {
   const path = columnPath(v)!;
   // `@param` is read as a column named "@param"; a back-quoted `@x` is a real column.
   if (v.kind === 'column' && v.body.table == null && isParameterName(ident(v.body.name, 'column name').name, v)) return CONSTANT;
-  if (path.length === 1 && env.aliases !== undefined) {
-    const alias = env.aliases.get(path[0]!);
-    if (alias !== undefined) return alias;
-  }
   return env.scope.resolve(path, env.ctx);
 }
 
@@ -241,7 +235,7 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
     // BigQuery documents CURRENT_DATE and the like, unparenthesised, as ambiguous with a column or
     // alias of that name: which it reads cannot be told, so neither is guessed. A table whose
     // schema is not known may have such a column: read as one, whatever it holds is followed.
-    const named = env.aliases?.has(call) === true ? 'certain' : env.scope.names(call);
+    const named = env.scope.names(call);
     if (named === 'certain') refuse(`\`${call}\` without parentheses where a column or alias has that name`, v.node);
     if (named === 'possible') return evalColumn(columnNamed(call), env);
   }

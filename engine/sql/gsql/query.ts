@@ -2,7 +2,7 @@
 // clauses of each SELECT. Results have the shape of the current analyzer's (../query.ts), so
 // ../statement.ts turns the outermost one into outputs the same way.
 import type { StatementContext } from '../context.ts';
-import { CONSTANT, transformed, type Lineage } from '../lineage.ts';
+import { transformed, type Lineage } from '../lineage.ts';
 import { relationColumns, type QueryResult } from '../relation.ts';
 import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
@@ -55,7 +55,7 @@ function query(node: unknown, outer: Scope | undefined, ctes: CteEnv | undefined
   }
   if (v.kind === 'select') {
     const swallowed = swallowedSetOperation(v);
-    return swallowed === undefined ? select(v, outer, ctes, ctx, []) : setOperation(swallowed, outer, ctes, ctx);
+    return swallowed === undefined ? select(v, outer, ctes, ctx) : setOperation(swallowed, outer, ctes, ctx);
   }
   if (SET_OPERATIONS.has(v.kind)) return setOperation(v, outer, ctes, ctx);
   return refuse(`query of kind ${v.kind}`, v.node);
@@ -169,15 +169,15 @@ function setOperation(v: Variant, outer: Scope | undefined, ctes: CteEnv | undef
  */
 function queryTail(v: Variant, result: QueryResult, last: SelectTail | undefined, scope: Scope, ctx: StatementContext): void {
   if (v.body.order_by != null) {
-    const aliases = new Map(last?.env.aliases);
     const named = new Set<string>();
+    const columns: DerivedColumn[] = [];
     for (const c of result.columns) {
       const name = c.name.toLowerCase();
       if (c.lookup !== undefined || c.name === '*' || named.has(name)) continue;
       named.add(name);
-      aliases.set(name, c.lineage);
+      columns.push({ name, lineage: c.lineage });
     }
-    const late: ExprEnv = { scope: last?.env.scope ?? scope, ctx, aliases };
+    const late: ExprEnv = { scope: aliasScope(last?.env.scope ?? scope, columns), ctx };
     orderBy(v.body.order_by, late, result.columns);
   }
   limit(v.body.limit, v.body.offset, { scope, ctx });
@@ -261,7 +261,21 @@ function baseBranch(body: unknown): unknown {
   }
 }
 
-function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext, resultNames: readonly string[]): Analysed {
+/**
+ * The scope GROUP BY (a key that is a name or path), HAVING, QUALIFY and ORDER BY resolve names in:
+ * the select list's named columns (`named`, selectList) before the FROM clause's names, range
+ * variables included, as BigQuery's select-list aliases override them (`SELECT c.address.street
+ * FROM crm.customers c, (SELECT 'x' AS street) d ORDER BY street` orders by the street; `SELECT
+ * c.address AS d … ORDER BY d.street` too). A name two columns share is ambiguous. Subqueries
+ * there see the same names. Before, only explicit aliases were seen, and only as a whole name.
+ */
+function aliasScope(scope: Scope, named: readonly DerivedColumn[]): Scope {
+  const names = new Scope(scope, scope.ctes);
+  names.relations.push({ kind: 'derived', alias: undefined, columns: named, tables: scope.tables() });
+  return names;
+}
+
+function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, ctx: StatementContext): Analysed {
   expectFields(v, SELECT_FIELDS, 'SELECT');
   const body = v.body;
   const env0 = body.with != null ? defineCtes(body.with, ctes, ctx) : ctes;
@@ -272,14 +286,13 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
 
   // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
   if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
-  const { columns, aliases, groupAll } = selectList(items(body.expressions), env, isNode(body.group_by) && body.group_by.all === true);
-  for (const name of resultNames) if (!aliases.has(name)) aliases.set(name, CONSTANT);
-  const late: ExprEnv = { scope, ctx, aliases, windows: env.windows };
+  const { columns, named, groupAll } = selectList(items(body.expressions), env, isNode(body.group_by) && body.group_by.all === true);
+  const late: ExprEnv = { scope: aliasScope(scope, named), ctx, windows: env.windows };
   // Predicates: what chooses, groups or orders rows. WHERE, HAVING, QUALIFY and ORDER BY choose
   // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
   // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
   // record theirs (evalWindowSpec).
-  if (body.group_by != null) groupBy(body.group_by, late, columns, groupAll);
+  if (body.group_by != null) groupBy(body.group_by, env, late, columns, groupAll);
   if (body.distinct === true) for (const c of columns) ctx.predicate(c.lineage);
   if (body.having != null) ctx.predicate(clauseValue(body.having, 'HAVING', late));
   if (body.qualify != null) ctx.predicate(clauseValue(body.qualify, 'QUALIFY', late));
@@ -330,7 +343,7 @@ function clauseValue(node: unknown, what: string, env: ExprEnv): Lineage {
  * holds no aggregate or window function (`groupAll`, select-list.ts); BigQuery takes it alone,
  * and has no `GROUP BY DISTINCT`. Before, ALL was passed over and its keys were no predicates.
  */
-function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[], groupAll: readonly Lineage[]): void {
+function groupBy(node: unknown, env: ExprEnv, late: ExprEnv, columns: readonly DerivedColumn[], groupAll: readonly Lineage[]): void {
   if (!isNode(node)) return refuse('GROUP BY of an unexpected shape', node);
   if (node.totals === true) refuse('GROUP BY … WITH TOTALS', node);
   if (node.all === false) refuse('GROUP BY DISTINCT', node);
@@ -342,7 +355,16 @@ function groupBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[],
   if (node.all != null) refuse('GROUP BY of an unexpected shape', node);
   const keys: unknown[] = [];
   for (const item of items(node.expressions)) groupingKeys(item, keys);
-  for (const key of keys) env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, env));
+  // A key that is a name or path names a select-list column first (BigQuery matches it against
+  // the aliases); any other key reads the FROM clause's names only, as BigQuery resolves it there
+  // (`SELECT ANY_VALUE(customer_id) AS ssn … GROUP BY CONCAT(ssn, '')` groups by the column ssn).
+  for (const key of keys) env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, isPath(key) ? late : env));
+}
+
+function isPath(node: unknown): boolean {
+  let v = variant(node, 'GROUP BY item');
+  while (v.kind === 'dot') v = variant(v.body.this, 'GROUP BY item');
+  return v.kind === 'column';
 }
 
 /** ROLLUP, CUBE and GROUPING SETS as polyglot names them (a function called `groupingsets` keeps its spelling). */

@@ -77,13 +77,16 @@ function aggregatesOrWindows(value: unknown, ctx: StatementContext): boolean {
 }
 
 /**
- * The columns of the select list and its aliases. With `byAll` (the SELECT has GROUP BY ALL),
- * `groupAll` holds the lineage of each column GROUP BY ALL groups by: every one whose item holds
- * no aggregate or window function (each column of a `*`).
+ * The columns of the select list, and those of them a later clause can name (`named`): BigQuery's
+ * select-list aliases, which GROUP BY, HAVING, QUALIFY and ORDER BY see before the FROM clause's
+ * names (range variables included). Each is an explicit alias, the last name of a path (`c.ssn`
+ * is `ssn`) or a column of `*`; a column without a name (f0_) is none. With `byAll` (the SELECT
+ * has GROUP BY ALL), `groupAll` holds the lineage of each column GROUP BY ALL groups by: every one
+ * whose item holds no aggregate or window function (each column of a `*`).
  */
-export function selectList(expressions: unknown[], env: ExprEnv, byAll = false): { columns: DerivedColumn[]; aliases: Map<string, Lineage>; groupAll: Lineage[] } {
+export function selectList(expressions: unknown[], env: ExprEnv, byAll = false): { columns: DerivedColumn[]; named: DerivedColumn[]; groupAll: Lineage[] } {
   const columns: DerivedColumn[] = [];
-  const aliases = new Map<string, Lineage>();
+  const named: DerivedColumn[] = [];
   const groupAll: Lineage[] = [];
   let anonymous = 0;
   for (const [i, item] of expressions.entries()) {
@@ -91,38 +94,48 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
     const v = variant(raw, 'select item');
     if (v.kind === 'star') {
       const expanded = star(v, env);
-      columns.push(...expanded);
-      if (byAll) for (const c of expanded) groupAll.push(c.lineage);
+      columns.push(...expanded.columns);
+      named.push(...expanded.named);
+      if (byAll) for (const c of expanded.columns) groupAll.push(c.lineage);
       continue;
     }
     if (v.kind === 'alias') {
       expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'select item');
       const name = nameIdent(v.body.alias, 'column alias').name.toLowerCase();
       const lineage = evalExpr(v.body.this, env);
-      aliases.set(name, lineage);
       columns.push({ name, lineage });
+      named.push({ name, lineage });
       if (byAll && !aggregatesOrWindows(v.body.this, env.ctx)) groupAll.push(lineage);
       continue;
     }
     const lineage = evalExpr(raw, env);
-    const name = implicitName(v) ?? `f${anonymous++}_`;
-    columns.push({ name: name.toLowerCase(), lineage });
+    const implicit = implicitName(v)?.toLowerCase();
+    columns.push({ name: implicit ?? `f${anonymous++}_`, lineage });
+    if (implicit !== undefined) named.push({ name: implicit, lineage });
     if (byAll && !aggregatesOrWindows(raw, env.ctx)) groupAll.push(lineage);
   }
-  return { columns, aliases, groupAll };
+  return { columns, named, groupAll };
 }
 
-/** `*`, `t.*`, `s.field.*`, with EXCEPT (…) or REPLACE (… AS name). */
-function star(v: Variant, env: ExprEnv): DerivedColumn[] {
+/**
+ * `*`, `t.*`, `s.field.*`, with EXCEPT (…) or REPLACE (… AS name): its columns, and those a later
+ * clause names it by (selectList). A column of `*` over a range variable whose schema is not known
+ * is named as the range variable's own column is, which the FROM clause resolves alike, unless the
+ * name is a range variable or USING column there (which the column would hide) or REPLACE gives it
+ * another value; any other such column stays a possible name.
+ */
+function star(v: Variant, env: ExprEnv): { columns: DerivedColumn[]; named: DerivedColumn[] } {
   expectFields(v, new Set(['table', 'except', 'replace']), 'SELECT *');
   const { scope, ctx } = env;
   const qualifier = v.body.table == null ? [] : written([ident(v.body.table, 'star qualifier')]).map((p) => p.toLowerCase());
 
   let columns: readonly DerivedColumn[];
+  let ofRelation = true;
   if (qualifier.length === 0) {
     columns = scopeColumns(scope);
   } else {
     const relation = qualifier.length === 1 ? scope.rangeVariable(qualifier[0]!) : undefined;
+    ofRelation = relation !== undefined;
     columns = relation !== undefined ? relationColumnsOf(relation) : structColumns(scope.resolve(qualifier, ctx), qualifier, ctx);
   }
 
@@ -136,13 +149,19 @@ function star(v: Variant, env: ExprEnv): DerivedColumn[] {
   if (v.body.replace != null && !Array.isArray(v.body.replace)) refuse('REPLACE list of an unexpected shape', v.node);
 
   const out: DerivedColumn[] = [];
+  const named: DerivedColumn[] = [];
+  const hides = (n: string) => replace.has(n) || scope.relations.some((r) => r.alias === n) || scope.using.has(n);
   for (const c of columns) {
     if (c.lookup !== undefined) {
       const lookup = c.lookup;
-      out.push({ name: c.name, lineage: c.lineage, lookup: (n) => (except.has(n) ? undefined : (replace.get(n) ?? lookup(n))) });
+      const column: DerivedColumn = { name: c.name, lineage: c.lineage, lookup: (n) => (except.has(n) ? undefined : (replace.get(n) ?? lookup(n))) };
+      out.push(column);
+      named.push(ofRelation ? { ...column, lookup: (n) => (hides(n) ? column.lookup!(n) : undefined) } : column);
     } else if (!except.has(c.name)) {
-      out.push({ name: c.name, lineage: ctx.use(replace.get(c.name) ?? c.lineage) });
+      const column: DerivedColumn = { name: c.name, lineage: ctx.use(replace.get(c.name) ?? c.lineage) };
+      out.push(column);
+      named.push(column);
     }
   }
-  return out;
+  return { columns: out, named };
 }
