@@ -37,7 +37,7 @@ export function queryOutputs(result: QueryResult, names?: readonly string[]): Ou
     return [toOutput(0, '*', lineage)];
   }
   const rename = names !== undefined && names.length === result.columns.length && result.columns.every((c) => c.lookup === undefined);
-  const named = result.columns.map((c, i) => ({ name: rename ? names[i]! : c.name, lineage: c.lineage }));
+  const named = result.columns.map((c, i) => ({ name: rename ? names[i]! : c.name, lineage: c.lineage, lookup: c.lookup }));
   return resultNames(named, result.tables).map((c, i) => toOutput(i, c.name, c.lineage));
 }
 
@@ -47,11 +47,21 @@ export function queryOutputs(result: QueryResult, names?: readonly string[]): Ou
  * result lacks fails at the gateway, so a wrong guess fails closed.) Where the renamed name is
  * itself taken, the output cannot be told apart by name and its lineage becomes unknown.
  */
-function resultNames(columns: readonly { name: string; lineage: Lineage }[], tables: ReadonlySet<string>): { name: string; lineage: Lineage }[] {
+function resultNames(columns: readonly Pick<DerivedColumn, 'name' | 'lineage' | 'lookup'>[], tables: ReadonlySet<string>): { name: string; lineage: Lineage }[] {
   const taken = new Set(columns.map((c) => c.name));
   const seen = new Map<string, number>();
+  // `*` columns whose names are not known: one of them may be named like a later column, which
+  // BigQuery then renames (`x` becomes `x_1`), and a mask by name would land on the hidden one.
+  const hidden: ((name: string) => Lineage | undefined)[] = [];
   return columns.map((c) => {
-    if (c.name === '*') return c;
+    if (c.name === '*') {
+      if (c.lookup !== undefined) hidden.push(c.lookup);
+      return c;
+    }
+    if (hidden.some((lookup) => lookup(c.name) !== undefined)) {
+      const reason = `a column of \`*\` before result column ${c.name}, whose names are not known, may be named ${c.name} too (BigQuery then renames this one)`;
+      return { name: c.name, lineage: unknownLineage(reason, tables, [c.lineage]) };
+    }
     const count = seen.get(c.name) ?? 0;
     seen.set(c.name, count + 1);
     if (count === 0) return c;

@@ -326,6 +326,19 @@ describe('result column names', () => {
     ]);
   });
 
+  it('a column after a `*` whose names are not known has unknown lineage: the `*` may hold its name, which BigQuery gives the hidden column', () => {
+    // sales.orders without its schema: if it has a column `x`, BigQuery names the result x, …, x_1,
+    // and a mask on x would land on the orders column, not on the SSN.
+    const s = statement('SELECT o.*, c.ssn AS x FROM crm.customers c, sales.orders o', { schemas: { [CUSTOMERS]: schemas[CUSTOMERS]! } });
+    expect(s.outputs.map(summary)[1]).toEqual({ name: 'x', lineage: 'unknown', direct: false, sources: [c('ssn')], tables: [CUSTOMERS, ORDERS] });
+    // Before the `*`, the name is the column's own: BigQuery renames the hidden one.
+    const before = statement('SELECT c.ssn AS x, o.* FROM crm.customers c, sales.orders o', { schemas: { [CUSTOMERS]: schemas[CUSTOMERS]! } });
+    expect(before.outputs.map(summary)[0]).toEqual(direct('x', c('ssn')));
+    // `* EXCEPT` that drops the name: it cannot hide it.
+    const except = statement('SELECT o.* EXCEPT (x), c.ssn AS x FROM crm.customers c, sales.orders o', { schemas: { [CUSTOMERS]: schemas[CUSTOMERS]! } });
+    expect(except.outputs.map(summary)[1]).toEqual(direct('x', c('ssn')));
+  });
+
   it('anonymous expressions are f0_, f1_, … in order', () => {
     const s = statement('SELECT 1, email, UPPER(name), LENGTH(ssn) AS n, 2 FROM crm.customers');
     expect(s.outputs.map((x) => x.name)).toEqual(['f0_', 'email', 'f1_', 'n', 'f2_']);
