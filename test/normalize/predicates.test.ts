@@ -76,6 +76,7 @@ describe('predicate columns', () => {
     ['an alias in a subquery in ORDER BY', 'SELECT ssn AS id FROM crm.customers ORDER BY (SELECT id)', [c('ssn')]],
     ['a GROUP BY expression reads the FROM clause, not an alias', "SELECT ANY_VALUE(id) AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY CONCAT(ssn, '')", [c('ssn')]],
     ['a GROUP BY name reads the alias', 'SELECT id AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY ssn', [c('id')]],
+    ['a GROUP BY bare word reads the alias, as a name does', 'SELECT ssn AS now, COUNT(*) AS n FROM (SELECT id AS now, ssn FROM crm.customers) GROUP BY now', [c('ssn')]],
   ])('select-list names: %s', (_, sql, expected) => {
     expect(of(sql)).toEqual([...expected].sort());
   });

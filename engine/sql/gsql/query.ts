@@ -7,7 +7,7 @@ import { relationColumns, type QueryResult } from '../relation.ts';
 import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
 import { combineBranches, sameColumns } from './branches.ts';
-import { evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
+import { bareName, evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
 import { addFromClause } from './from.ts';
 import { selectList } from './select-list.ts';
 import { variablesOf } from './statement-facts.ts';
@@ -361,10 +361,11 @@ function groupBy(node: unknown, env: ExprEnv, late: ExprEnv, columns: readonly D
   for (const key of keys) env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, isPath(key) ? late : env));
 }
 
+/** A name or path, a bare word other dialects call (`now`) included: BigQuery reads it as a name. */
 function isPath(node: unknown): boolean {
   let v = variant(node, 'GROUP BY item');
   while (v.kind === 'dot') v = variant(v.body.this, 'GROUP BY item');
-  return v.kind === 'column';
+  return v.kind === 'column' || bareName(v) !== undefined;
 }
 
 /** ROLLUP, CUBE and GROUPING SETS as polyglot names them (a function called `groupingsets` keeps its spelling). */
