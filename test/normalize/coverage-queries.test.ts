@@ -123,6 +123,23 @@ describe('ORDER BY and LIMIT after a set operation or a parenthesised query', ()
   });
 });
 
+describe('a parenthesised query in FROM, followed by a set operation', () => {
+  it('is the first branch\'s FROM item, not a derived table of the set operation', () => {
+    // BigQuery: (SELECT b, a FROM (…)) UNION ALL (…), columns by position: the names land in a.
+    // polyglot read FROM ((…) UNION ALL (…)), and `b, a` picked the union's columns by name.
+    const s = understood('SELECT b, a FROM (SELECT address.city AS a, address.street AS b FROM crm.customers) UNION ALL (SELECT ssn, Name FROM crm.customers)');
+    expect(outputs(s)).toEqual([
+      { name: 'b', direct: true, sources: [c('address.street'), c('ssn')] },
+      { name: 'a', direct: true, sources: [c('address.city'), c('name')] },
+    ]);
+    // After a FROM-clause comma or a join keyword too, and before INTERSECT or EXCEPT.
+    expect(outputs(understood('SELECT id FROM crm.customers, (SELECT 1 AS b) UNION ALL SELECT 2'))).toEqual([{ name: 'id', direct: false, sources: [c('id')] }]);
+    expect(outputs(understood('SELECT b FROM crm.customers CROSS JOIN (SELECT ssn AS b FROM crm.customers) EXCEPT DISTINCT SELECT Name FROM crm.customers', { schemas }))).toEqual([{ name: 'b', direct: true, sources: [c('name'), c('ssn')] }]);
+    // A select-list subquery followed by a set operation keeps its reading (no alias is added there).
+    expect(outputs(understood("SELECT 'x' AS a, (SELECT 1) UNION ALL SELECT Name, 2 FROM crm.customers")).map((o) => o.name)).toEqual(['a', 'f0_']);
+  });
+});
+
 describe('JOIN … USING with parenthesised joins', () => {
   /** With the tables' schemas, so that `*` lists columns. */
   const known = (sql: string) => understood(sql, { schemas });

@@ -17,6 +17,10 @@
 //                           materialized view's rows and columns as they are)
 //   `PIVOT(… FOR a + b IN (…))` → PIVOT(… FOR (a + b) IN (…)) (polyglot reads only a column or a
 //                           parenthesised expression there)
+//   `FROM (SELECT …) UNION ALL …` → FROM (SELECT …) AS sluice_from_0 UNION ALL … (polyglot reads an
+//                           unaliased parenthesised query in FROM followed by a set operator as
+//                           a derived table of the set operation; BigQuery as the first branch's
+//                           FROM item. The alias is named nowhere in the statement)
 //   `f(x) OVER (…)[OFFSET(0)]`, `f(x) OVER (…).a` → (f(x) OVER (…))[OFFSET(0)], (f(x) OVER (…)).a
 //                           (polyglot reads no subscript or field after a window call; the
 //                           subscript applies to the call's value either way)
@@ -281,6 +285,57 @@ function tableNames(tokens: readonly Token[]): Token[] {
   return out;
 }
 
+const SET_OPERATORS = new Set(['UNION', 'INTERSECT', 'EXCEPT']);
+const QUERY_STARTS = new Set(['SELECT', 'WITH', 'FROM']);
+const JOIN_WORDS = new Set(['JOIN', 'CROSS', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'OUTER']);
+
+/** Whether the `,` at `i` separates FROM items: the nearest clause keyword before it at its depth is FROM. */
+function fromComma(tokens: readonly Token[], i: number): boolean {
+  for (let depth = 0, j = i - 1; j >= 0; j--) {
+    const t = tokens[j]!;
+    if (isPunct(t, ')') || isPunct(t, ']')) depth++;
+    else if (isPunct(t, '(') || isPunct(t, '[')) {
+      if (depth === 0) return false;
+      depth--;
+    } else if (depth === 0 && t.kind === 'word' && (t.upper === 'FROM' || JOIN_WORDS.has(t.upper))) return true;
+    else if (depth === 0 && t.kind === 'word' && (t.upper === 'SELECT' || t.upper === 'WHERE' || t.upper === 'GROUP' || t.upper === 'ORDER' || t.upper === 'BY' || t.upper === 'SET' || t.upper === 'VALUES')) return false;
+  }
+  return false;
+}
+
+/**
+ * The `)` of each unaliased parenthesised query in FROM (after FROM, a FROM-clause comma or a join
+ * keyword) that a set operator follows: `SELECT b FROM (SELECT …) UNION ALL SELECT …`. BigQuery
+ * reads the set operation as the query's, the parenthesised query as its first branch's FROM
+ * item; polyglot reads `(SELECT …) UNION ALL SELECT …` as the FROM item, a derived table of the
+ * set operation, and the select list then picks the union's columns by name, not by position.
+ * An alias named nowhere in the statement ends the FROM item there, for polyglot as for BigQuery.
+ */
+function derivedBeforeSetOperation(tokens: readonly Token[]): Token[] {
+  const out: Token[] = [];
+  tokens.forEach((t, i) => {
+    if (!isPunct(t, '(')) return;
+    const next = tokens[i + 1];
+    if (next === undefined || next.kind !== 'word' || !QUERY_STARTS.has(next.upper)) return;
+    const before = tokens[i - 1];
+    const inFrom = isWord(before, 'FROM') || (before?.kind === 'word' && JOIN_WORDS.has(before.upper)) || (isPunct(before, ',') && fromComma(tokens, i - 1));
+    if (!inFrom) return;
+    const close = closing(tokens, i);
+    const after = tokens[close + 1];
+    if (close < 0 || after === undefined || after.kind !== 'word' || !SET_OPERATORS.has(after.upper)) return;
+    out.push(tokens[close]!);
+  });
+  return out;
+}
+
+/** An alias no token of the statement spells, in any case or quoting. */
+function freshAlias(tokens: readonly Token[]): string {
+  const taken = new Set(tokens.filter((t) => t.kind === 'word' || t.kind === 'quoted').map((t) => t.text.replace(/`/g, '').toLowerCase()));
+  let n = 0;
+  while (taken.has(`sluice_from_${n}`)) n++;
+  return `sluice_from_${n}`;
+}
+
 function insertions(span: StatementSpan): Insertion[] {
   const out: Insertion[] = [];
   const tokens = span.tokens;
@@ -299,6 +354,11 @@ function insertions(span: StatementSpan): Insertion[] {
   if (replica !== undefined) out.push({ at: tokens[replica]!.start - span.start, text: 'SELECT * FROM ' });
   for (const e of pivotForExpressions(tokens)) out.push({ at: e.first.start - span.start, text: '(' }, { at: e.last.end - span.start, text: ')' });
   for (const call of windowCallsSubscripted(tokens)) out.push({ at: call.first.start - span.start, text: '(' }, { at: call.last.end - span.start, text: ')' });
+  const derived = derivedBeforeSetOperation(tokens);
+  if (derived.length > 0) {
+    const alias = freshAlias(tokens);
+    for (const close of derived) out.push({ at: close.end - span.start, text: ` AS ${alias}` });
+  }
   // Stable: INTO goes before a target's opening back-quote at the same place.
   return out.sort((a, b) => a.at - b.at);
 }
