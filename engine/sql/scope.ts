@@ -3,6 +3,7 @@
 // Resolution follows BigQuery: range variables before columns, inner scopes before outer.
 // Where a name could belong to more than one table and the schemas cannot tell, the value's
 // lineage is unknown and names every candidate table: never a guess.
+import { unsupported } from './ast.ts';
 import { PSEUDO_COLUMNS, fieldIndex, isRecord, type FieldIndex } from './catalog.ts';
 import type { StatementContext } from './context.ts';
 import { columnLineage, fieldOf, passedThrough, transformed, unknownLineage, type Lineage } from './lineage.ts';
@@ -55,12 +56,37 @@ export class CteEnv {
     this.parent = parent;
   }
 
+  /**
+   * WITH RECURSIVE names not yet read, each with what reads (and defines) it: BigQuery makes every
+   * name of such a clause visible to each of its queries, a later one's too, so a query naming a
+   * later one has it read first rather than taking the name for a table. A name met again while it
+   * is being read is a cycle, which BigQuery refuses.
+   */
+  private readonly pending = new Map<string, () => void>();
+  private readonly reading = new Set<string>();
+
+  declare(name: string, read: () => void): void {
+    this.pending.set(name, read);
+  }
+
   define(name: string, relation: DerivedRelation): void {
+    this.pending.delete(name);
     this.entries.set(name, relation);
   }
 
   find(name: string): DerivedRelation | undefined {
-    return this.entries.get(name) ?? this.parent?.find(name);
+    const found = this.entries.get(name);
+    if (found !== undefined) return found;
+    const read = this.pending.get(name);
+    if (read === undefined) return this.parent?.find(name);
+    if (this.reading.has(name)) unsupported(`WITH RECURSIVE query ${name} named while it is being read (a cycle, or its base term naming it)`);
+    this.reading.add(name);
+    try {
+      read();
+    } finally {
+      this.reading.delete(name);
+    }
+    return this.entries.get(name) ?? unsupported(`WITH RECURSIVE query ${name} that was not defined when read`);
   }
 }
 

@@ -205,3 +205,20 @@ describe('ORDER BY … COLLATE', () => {
     expect(refusal('SELECT email FROM crm.customers ORDER BY ssn COLLATE und')).toMatch(/^COLLATE with anything but a string literal is not analysed/);
   });
 });
+
+describe('WITH RECURSIVE names', () => {
+  it('are visible to every query of the clause, a later one included, never read as the table of that name', () => {
+    // BigQuery reads `orders` in `a` as the WITH query defined after it, whose product is the SSN;
+    // read in order, it was the table sales.orders, and the SSN came back unmasked.
+    const s = understood('WITH RECURSIVE a AS (SELECT product FROM orders), orders AS (SELECT ssn AS product FROM crm.customers) SELECT product FROM a', { defaultDataset: 'sales' });
+    expect(tables(s)).toEqual([`${CUSTOMERS}:read`]);
+    expect(outputs(s)).toEqual([{ name: 'product', direct: true, sources: [c('ssn')] }]);
+    // An earlier one, and its own name in a recursive query, are read as before.
+    expect(understood('WITH RECURSIVE a AS (SELECT 1 AS x), b AS (SELECT x FROM a) SELECT x FROM b').outputs.map((o) => o.name)).toEqual(['x']);
+    expect(understood('WITH RECURSIVE t AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT n FROM t').outputs.map((o) => o.name)).toEqual(['n']);
+    // Queries naming each other in a cycle, which BigQuery refuses, are refused.
+    expect(refusal('WITH RECURSIVE a AS (SELECT x FROM b), b AS (SELECT x FROM a) SELECT x FROM a')).toMatch(/named while it is being read/);
+    // Without RECURSIVE a later name is not visible: the table it names.
+    expect(tables(understood('WITH a AS (SELECT product FROM orders), orders AS (SELECT 1 AS product) SELECT product FROM a', { defaultDataset: 'sales' }))).toEqual([`${ORDERS}:read`]);
+  });
+});

@@ -219,14 +219,25 @@ function defineCtes(withNode: unknown, ctes: CteEnv | undefined, ctx: StatementC
   if (!isNode(withNode)) return refuse('WITH of an unexpected shape', withNode);
   if (withNode.search != null) refuse('WITH … SEARCH', withNode);
   const env = new CteEnv(ctes);
-  for (const entry of items(withNode.ctes)) {
+  const entries = items(withNode.ctes).map((entry) => {
     if (!isNode(entry)) refuse('WITH entry of an unexpected shape', entry);
     const name = ident(entry.alias, 'WITH name').name;
     if (items(entry.columns).length > 0 || items(entry.key_expressions).length > 0) refuse('WITH column lists', entry);
     const key = name.toLowerCase();
-    const result = withNode.recursive === true ? recursiveQuery(key, entry.this, env, ctx) : analyzeQuery(entry.this, variablesOf(ctx), env, ctx);
-    env.define(key, { kind: 'derived', alias: key, columns: relationColumns(result), tables: result.tables });
-    ctx.explained.add(writtenKey([name]));
+    const read = () => {
+      const result = withNode.recursive === true ? recursiveQuery(key, entry.this, env, ctx) : analyzeQuery(entry.this, variablesOf(ctx), env, ctx);
+      env.define(key, { kind: 'derived', alias: key, columns: relationColumns(result), tables: result.tables });
+      ctx.explained.add(writtenKey([name]));
+    };
+    return { key, read };
+  });
+  if (withNode.recursive === true) {
+    // Every name is visible to every query of the clause, a later one's included (BigQuery): a
+    // query naming a later one has it read first. Before, it was read as the table of that name.
+    for (const { key, read } of entries) env.declare(key, read);
+    for (const { key } of entries) env.find(key);
+  } else {
+    for (const { read } of entries) read();
   }
   return env;
 }
