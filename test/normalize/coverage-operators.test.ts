@@ -89,6 +89,17 @@ describe('PIVOT column names of unaliased values', () => {
   });
 });
 
+describe('PIVOT grouping columns', () => {
+  it('are the input columns the aggregates and FOR column do not refer to, by what their names resolve to', () => {
+    // The subquery's `name` is its own column: the input's name is a grouping column, returned and grouped by.
+    const s = understood('SELECT * FROM (SELECT name, id, email FROM crm.customers) PIVOT(COUNT((SELECT COUNT(name) FROM (SELECT 1 AS name))) AS c FOR id IN (1 AS one))');
+    expect(outputs(s).map((x) => x.name)).toEqual(['name', 'email', 'c_one']);
+    expect(predicates(s)).toEqual([c('email'), c('id'), c('name')]);
+    // A field of a column refers to the column, which is no grouping column.
+    expect(outputs(understood("WITH t AS (SELECT STRUCT(1 AS x, 'a' AS y) AS s, 2 AS k) SELECT * FROM t PIVOT(SUM(s.x) FOR s.y IN ('a', 'b'))")).map((x) => x.name)).toEqual(['k', 'a', 'b']);
+  });
+});
+
 describe('named windows defined as another', () => {
   it('`WINDOW w2 AS w1` reads as `w2 AS (w1)`: every window specification is a predicate', () => {
     const s = understood('SELECT id, SUM(total) OVER w3 AS running FROM sales.orders WINDOW w1 AS (PARTITION BY customer_id), w2 AS w1, w3 AS (w2 ORDER BY id)');

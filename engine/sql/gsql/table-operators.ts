@@ -1,10 +1,11 @@
 // FROM items that reshape another relation: PIVOT, UNPIVOT and the ML functions (./ml.ts). Each
 // is read as a derived table whose columns carry the lineage BigQuery gives them.
-import type { StatementContext } from '../context.ts';
-import { CONSTANT, passedThrough, transformed, type Lineage } from '../lineage.ts';
+import { StatementContext } from '../context.ts';
+import { CONSTANT, columnLineage, passedThrough, transformed, type Lineage } from '../lineage.ts';
 import { Scope, relationTables, type DerivedColumn, type DerivedRelation, type Relation } from '../scope.ts';
 import { evalExpr } from './expr.ts';
 import { relationColumnsOf } from './star-columns.ts';
+import { bindFacts, factsOf } from './statement-facts.ts';
 import { expectFields, ident, isNode, items, optionalIdent, refuse, variant, type Variant } from './tree.ts';
 
 type InputOf = (node: unknown) => Relation;
@@ -15,17 +16,44 @@ const INT64_LIMIT = 2n ** 63n;
 /** A name BigQuery uses as is for a pivot column. */
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The input's columns but those named (the columns PIVOT and UNPIVOT consume). */
-function remainingColumns(input: Relation, consumed: ReadonlySet<string>): DerivedColumn[] {
+/**
+ * The input's columns but those consumed (the columns PIVOT and UNPIVOT consume): a listed column
+ * by `consumed`, one hidden behind a `*` whose names are not known by `named` (the names written).
+ */
+function remainingColumns(input: Relation, consumed: ReadonlySet<string>, named: ReadonlySet<string> = consumed): DerivedColumn[] {
   const out: DerivedColumn[] = [];
   for (const c of relationColumnsOf(input)) {
     if (c.lookup !== undefined) {
       const lookup = c.lookup;
-      out.push({ name: c.name, lineage: c.lineage, lookup: (n) => (consumed.has(n) ? undefined : lookup(n)) });
+      out.push({ name: c.name, lineage: c.lineage, lookup: (n) => (named.has(n) ? undefined : lookup(n)) });
     } else if (!consumed.has(c.name)) {
       out.push(c);
     }
   }
+  return out;
+}
+
+/** A table id no table has: the source of the input's columns while PIVOT's references are probed. */
+const PROBE = '\u0000pivot input';
+
+/**
+ * The listed input columns PIVOT's aggregates and FOR expression refer to, as BigQuery decides it
+ * (the columns their names resolve to): the expressions are read once more over the input with
+ * each column standing for itself, in a context of their own. A name that resolves elsewhere (a
+ * subquery's own column, a date part) is no reference; a field (`s.x`) or the whole row is.
+ * Before, every name written counted, so a subquery's `name` took the input's name column out of
+ * the grouping columns, which BigQuery then returned unseen by the analysis.
+ */
+function referencedColumns(input: Relation, scope: Scope, values: readonly unknown[], ctx: StatementContext): Set<string> {
+  const probe = new StatementContext(ctx.names, ctx.catalog);
+  const facts = factsOf(ctx);
+  if (facts !== undefined) bindFacts(probe, facts);
+  const columns = relationColumnsOf(input).map((c) => (c.lookup === undefined ? { name: c.name, lineage: columnLineage(PROBE, c.name) } : c));
+  const standIn: DerivedRelation = { kind: 'derived', alias: input.alias, columns, tables: new Set() };
+  const env = { scope: inputScope(scope, standIn), ctx: probe };
+  for (const value of values) evalExpr(value, env);
+  const out = new Set<string>();
+  for (const ref of probe.columns.values()) if (ref.table === PROBE) out.add(ref.column.split('.')[0]!);
   return out;
 }
 
@@ -85,12 +113,14 @@ export function pivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: S
   const input = inputOf(v.body.this);
   const env = { scope: inputScope(scope, input), ctx };
   const inputAlias = input.alias;
-  const consumed = new Set<string>();
+  const named = new Set<string>();
+  const values: unknown[] = [];
   const aggregates: { alias: string | undefined; lineage: Lineage }[] = [];
   for (const a of items(v.body.expressions)) {
     const av = variant(a, 'PIVOT aggregate');
     const value = av.kind === 'alias' ? av.body.this : a;
-    columnNames(value, inputAlias, consumed);
+    columnNames(value, inputAlias, named);
+    values.push(value);
     aggregates.push({ alias: av.kind === 'alias' ? ident(av.body.alias, 'PIVOT aggregate alias').name : undefined, lineage: evalExpr(value, env) });
   }
   const fields = items(v.body.fields);
@@ -98,11 +128,12 @@ export function pivotRelation(v: Variant, scope: Scope, inputOf: InputOf, ctx: S
   const forIn = variant(fields[0], 'PIVOT FOR clause');
   if (forIn.kind !== 'in') refuse('PIVOT FOR clause of an unexpected shape', forIn.node);
   expectFields(forIn, new Set(['this', 'expressions']), 'PIVOT FOR clause');
-  columnNames(forIn.body.this, inputAlias, consumed);
+  columnNames(forIn.body.this, inputAlias, named);
+  values.push(forIn.body.this);
   const pivotColumn = evalExpr(forIn.body.this, env);
   if (aggregates.length > 1 && aggregates.some((a) => a.alias === undefined)) refuse('PIVOT with several aggregates not all named', v.node);
 
-  const columns = remainingColumns(input, consumed);
+  const columns = remainingColumns(input, referencedColumns(input, scope, values, ctx), named);
   // The FOR column decides which output column a value lands in, and PIVOT groups by the
   // columns it leaves: both steer the result, as a WHERE and a GROUP BY do.
   ctx.predicate(pivotColumn);
