@@ -1,7 +1,10 @@
 // Export of request records as OPA decision-log events, one JSON object per line, so any tool
 // that consumes OPA's decision logs (SIEM pipelines, `opa`-aware dashboards) reads sluice's.
 //
-//   decision_id   the gateway's request id          path       "sluice/decision"
+//   decision_id   the request record's own id (unique, the same when resent; the request id is the
+//                 caller's to choose, so a collector deduping on it would drop decisions)
+//   request_context.http.headers["x-request-id"]: the gateway's request id, where OPA puts the
+//                 request headers it is told to log      path  "sluice/decision"
 //   input         the policy input                  result     the decision document
 //   timestamp     RFC 3339 time of the request      bundles    {sluice: {revision}}
 //   labels        {app, id: stream, version}        requested_by  the authenticated subject
@@ -17,6 +20,7 @@ export const MASKED_VALUE = '**REDACTED**';
 
 export interface DecisionLogEvent {
   decision_id: string;
+  request_context: { http: { headers: { 'x-request-id': [string] } } };
   labels: { app: string; id: string; version: string };
   path: typeof DECISION_PATH;
   input?: PolicyInput;
@@ -52,7 +56,8 @@ export function toDecisionLogEvent(record: AuditRequestRecord, options: Decision
   timer('timer_server_handler_ns', d.timings_ms.total);
 
   const event: DecisionLogEvent = {
-    decision_id: d.request_id,
+    decision_id: record.id,
+    request_context: { http: { headers: { 'x-request-id': [d.request_id] } } },
     labels: { app: 'sluice', id: record.stream, version: options.version ?? '0.1.0' },
     path: DECISION_PATH,
     ...(d.input && { input: structuredClone(d.input) }),

@@ -7,7 +7,7 @@
 // and moves a cursor kept in the database (decision_log_cursors: one row per stream) only after the
 // collector answered 2xx. After a restart, a collector outage or a failed upload, shipping resumes
 // at the cursor and a batch is rebuilt from the same records, so a resent event carries the same
-// decision_id (the request id) and a collector can dedupe the one case that resends after a 2xx:
+// decision_id (the request record's id) and a collector can dedupe the one case that resends after a 2xx:
 // a crash between the 2xx and the cursor write.
 //
 // Replicas sharing PostgreSQL each ship their own stream (the cursor is keyed by stream), so no

@@ -25,7 +25,7 @@ describe.each(storageTargets())('OPA decision-log export on $engine', ({ url }) 
     const masked = crmSelect(AGENT);
     const maskedEval = engine.evaluate(masked);
     const first = requestEvent(masked, maskedEval);
-    await log.record(first);
+    const firstRecord = await log.record(first);
     const approve = financeSelect(ANALYST);
     await log.record(requestEvent(approve, engine.evaluate(approve)));
     await log.record(plainEvent(1)); // no decision: not a decision-log event
@@ -41,7 +41,8 @@ describe.each(storageTargets())('OPA decision-log export on $engine', ({ url }) 
     const events = lines.map((line) => JSON.parse(line) as DecisionLogEvent);
     const [event] = events;
     expect(event).toMatchObject({
-      decision_id: first.request_id,
+      decision_id: firstRecord.id,
+      request_context: { http: { headers: { 'x-request-id': [first.request_id] } } },
       path: 'sluice/decision',
       labels: { app: 'sluice', id: 'gw-export' },
       bundles: { sluice: { revision: engine.revision } },

@@ -28,11 +28,11 @@ describe('decision logs shipped from a running gateway', () => {
     });
   }
 
-  /** Request ids of the decisions in the audit trail, with how many records carry each. */
+  /** Record ids of the decisions in the audit trail (their decision_id), with how many records carry each. */
   async function recordedDecisions(): Promise<Map<string, number>> {
     const ids = new Map<string, number>();
     for await (const { record } of scanRecords(stack.gateway.database.db, { kinds: ['request'] })) {
-      if (record.kind === 'request' && record.data.decision) ids.set(record.data.request_id, (ids.get(record.data.request_id) ?? 0) + 1);
+      if (record.kind === 'request' && record.data.decision) ids.set(record.id, (ids.get(record.id) ?? 0) + 1);
     }
     return ids;
   }
@@ -89,6 +89,29 @@ describe('decision logs shipped from a running gateway', () => {
     expect(metrics).not.toMatch(/sluice_decision_log_dropped_total\{[^}]*\} [1-9]/);
     expect(metrics).toContain('sluice_decision_log_buffered 0');
     expect(shipper.status()).toMatchObject({ dropped: { buffer_full: 0, max_age: 0, oversized: 0 }, consecutiveFailures: 0 });
+  });
+
+  it('gives each decision its own decision_id when a caller sends the same x-request-id every time', { timeout: 60_000 }, async () => {
+    // A collector dedupes on decision_id; were it the caller-chosen request id, an agent reusing
+    // one would have every decision after its first dropped there.
+    collector.mode = 'ok';
+    const harmless = 'SELECT product FROM sales.orders LIMIT 1';
+    const probing = 'SELECT product, SUM(units) AS units FROM sales.orders GROUP BY product';
+    for (const query of [harmless, probing]) {
+      const res = await stack.fetch(`/bigquery/v2/projects/${stack.emulator.project}/queries`, {
+        method: 'POST',
+        agent: AGENT,
+        headers: { 'x-request-id': 'same-id-every-time' },
+        body: JSON.stringify({ query, useLegacySql: false }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const reusing = () => collector.events.filter((e) => e.request_context.http.headers['x-request-id'][0] === 'same-id-every-time');
+    await eventually(() => reusing().length === 2, 20_000, 'both decisions');
+    const [first, second] = reusing();
+    expect(first!.decision_id).not.toBe(second!.decision_id);
+    expect(first!.input?.sql.text).toBe('SELECT product FROM sales.orders LIMIT ?'); // literals redacted
+    expect(second!.input?.sql.text).toBe(probing);
   });
 
   it('does not slow requests when the collector hangs: they complete while uploads time out', { timeout: 120_000 }, async () => {

@@ -113,11 +113,13 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     const log = capturingLog();
     const shipper = ship(parts, { registry, log, section: { max_batch_bytes: 32 * 1024, credentials: { bearer: { token: 'tok-123' } } } });
     const ids: string[] = [];
+    const requestIds: string[] = [];
     const record = async (from: number, to: number) => {
       const events = Array.from({ length: to - from }, (_, k) => decision(from + k));
-      ids.push(...events.map((e) => e.request_id));
       // No decision: a request record that is not a decision-log event.
-      await Promise.all([...events.map((e) => parts.audit.record(e)), parts.audit.record(plainEvent(from))]);
+      const [recorded] = await Promise.all([Promise.all(events.map((e) => parts.audit.record(e))), parts.audit.record(plainEvent(from))]);
+      ids.push(...recorded.map((r) => r.id));
+      requestIds.push(...events.map((e) => e.request_id));
     };
 
     await record(0, 150);
@@ -156,7 +158,8 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     const event = collector.events.find((e) => e.decision_id === ids[1])!;
     expect(event).toMatchObject({ path: 'sluice/decision', labels: { app: 'sluice', id: 'gw-a' }, requested_by: AGENT.subject, result: masked.evaluation.decision });
     // The cursor is persisted past the last decision.
-    const last = await findRecords(parts.database.db, ids.at(-1)!);
+    expect(event.request_context).toEqual({ http: { headers: { 'x-request-id': [requestIds[1]] } } });
+    const last = await findRecords(parts.database.db, requestIds.at(-1)!);
     expect(await storedCursor(parts.database.db, 'gw-a')).toBeGreaterThanOrEqual(last[0]!.record.seq);
   });
 
@@ -181,7 +184,7 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     await eventually(() => collector.events.length >= 60, 20_000, 'the first 60');
     collector.mode = 'fail';
     const during = Array.from({ length: 40 }, (_, i) => decision(100 + i));
-    await Promise.all(during.map((e) => first.audit.record(e)));
+    const duringIds = (await Promise.all(during.map((e) => first.audit.record(e)))).map((r) => r.id);
     await shipper.close();
     await first.audit.close();
     await first.database.close();
@@ -189,14 +192,14 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     // Recorded while no shipper ran at all.
     const second = await open();
     const offline = Array.from({ length: 30 }, (_, i) => decision(200 + i));
-    await Promise.all(offline.map((e) => second.audit.record(e)));
+    const offlineIds = (await Promise.all(offline.map((e) => second.audit.record(e)))).map((r) => r.id);
     collector.mode = 'ok';
     shipper = ship(second);
     await eventually(() => collector.events.length >= 130, 20_000, 'the rest');
     await new Promise((resolve) => setTimeout(resolve, 200)); // nothing more arrives
     const counts = collector.counts();
     expect(collector.events).toHaveLength(130);
-    for (const e of [...during, ...offline]) expect(counts.get(e.request_id), e.request_id).toBe(1);
+    for (const id of [...duringIds, ...offlineIds]) expect(counts.get(id), id).toBe(1);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
@@ -208,7 +211,8 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     collector.mode = 'fail';
     const shipper = ship(parts, { registry, log, section: { max_buffered_events: 20 } });
     const events = Array.from({ length: 50 }, (_, i) => decision(i));
-    for (const e of events) await parts.audit.record(e);
+    const recorded = [];
+    for (const e of events) recorded.push(await parts.audit.record(e));
     await eventually(() => shipper.status().dropped.buffer_full === 30, 45_000, 'the buffer bound');
     expect(await metric(registry, 'sluice_decision_log_dropped_total', { reason: 'buffer_full' })).toBe(30);
     expect(shipper.status().buffered).toBeLessThanOrEqual(20);
@@ -217,7 +221,7 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     collector.mode = 'ok';
     // Shipped means the cursor moved past them too (the collector sees a batch before its 2xx).
     await eventually(() => collector.events.length === 20 && shipper.status().shipped === 20, 45_000, 'the 20 kept');
-    expect(collector.events.map((e) => e.decision_id)).toEqual(events.slice(30).map((e) => e.request_id)); // the newest, in order
+    expect(collector.events.map((e) => e.decision_id)).toEqual(recorded.slice(30).map((r) => r.id)); // the newest, in order
 
     // Too old to ship: a clock two hours ahead of the records, max age one hour.
     await shipper.close();
@@ -238,12 +242,12 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     const shipA = ship(a);
     const shipB = ship(b);
     const events = Array.from({ length: 200 }, (_, i) => decision(i));
-    await Promise.all(events.map((e, i) => (i % 2 ? a : b).audit.record(e)));
+    const recorded = await Promise.all(events.map((e, i) => (i % 2 ? a : b).audit.record(e)));
     await eventually(() => collector.events.length >= 200, 20_000, 'both streams');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(collector.events).toHaveLength(200);
     expect(collector.counts().size).toBe(200);
-    expect(new Set(collector.events.filter((e) => e.labels.id === 'replica-a').map((e) => e.decision_id))).toEqual(new Set(events.filter((_, i) => i % 2).map((e) => e.request_id)));
+    expect(new Set(collector.events.filter((e) => e.labels.id === 'replica-a').map((e) => e.decision_id))).toEqual(new Set(recorded.filter((_, i) => i % 2).map((r) => r.id)));
     expect(shipA.status().shipped + shipB.status().shipped).toBe(200);
   });
 });
