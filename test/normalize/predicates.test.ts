@@ -77,6 +77,12 @@ describe('predicate columns', () => {
     ['a GROUP BY expression reads the FROM clause, not an alias', "SELECT ANY_VALUE(id) AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY CONCAT(ssn, '')", [c('ssn')]],
     ['a GROUP BY name reads the alias', 'SELECT id AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY ssn', [c('id')]],
     ['a GROUP BY bare word reads the alias, as a name does', 'SELECT ssn AS now, COUNT(*) AS n FROM (SELECT id AS now, ssn FROM crm.customers) GROUP BY now', [c('ssn')]],
+    // A named window is read where it is used (BigQuery resolves its names at the call): in QUALIFY
+    // and ORDER BY the select-list names override the FROM clause's there too. Its definition still
+    // reads the FROM clause's names, for the select list's uses.
+    ['QUALIFY through a named window', 'SELECT ssn AS id FROM crm.customers QUALIFY ROW_NUMBER() OVER w = 1 WINDOW w AS (ORDER BY id)', [c('id'), c('ssn')]],
+    ['ORDER BY through a named window', 'SELECT ssn AS id FROM crm.customers WINDOW w AS (ORDER BY id) ORDER BY ROW_NUMBER() OVER w', [c('id'), c('ssn')]],
+    ['QUALIFY through a window built on a named one', 'SELECT ssn AS id FROM crm.customers QUALIFY ROW_NUMBER() OVER (w2) = 1 WINDOW w1 AS (PARTITION BY id), w2 AS (w1 ORDER BY email)', [c('email'), c('id'), c('ssn')]],
   ])('select-list names: %s', (_, sql, expected) => {
     expect(of(sql)).toEqual([...expected].sort());
   });

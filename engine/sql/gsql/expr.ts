@@ -15,6 +15,12 @@ export interface ExprEnv {
   readonly ctx: StatementContext;
   /** The SELECT's named windows (its WINDOW clause): the lineage of what each partitions and orders by. */
   readonly windows?: ReadonlyMap<string, readonly Lineage[]>;
+  /**
+   * The WINDOW clause's specifications, where a clause resolves names otherwise than the select list
+   * (QUALIFY, ORDER BY: select-list names first): BigQuery resolves a named window's names where it
+   * is used, so a window named there is read again in that clause's names.
+   */
+  readonly windowSpecs?: ReadonlyMap<string, unknown>;
 }
 
 /** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
@@ -143,6 +149,10 @@ export function evalWindowSpec(spec: unknown, env: ExprEnv): Lineage[] {
   if (spec.window_name != null && env.windows !== undefined) {
     const name = ident(spec.window_name, 'window name').name.toLowerCase();
     if (!env.windows.has(name)) refuse(`window ${name} that the WINDOW clause does not define`, spec);
+    // Its partitioning and order as this clause's names read them (the definition read the FROM
+    // clause's): in QUALIFY and ORDER BY a select-list alias overrides a FROM column of its name.
+    const named = env.windowSpecs?.get(name);
+    if (named !== undefined) evalWindowSpec(named, env);
   }
   return out;
 }

@@ -298,7 +298,7 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
   if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
   const { columns, named, groupAll } = selectList(items(body.expressions), env, isNode(body.group_by) && body.group_by.all === true);
-  const late: ExprEnv = { scope: aliasScope(scope, named), ctx, windows: env.windows };
+  const late: ExprEnv = { scope: aliasScope(scope, named), ctx, windows: env.windows, windowSpecs: windowSpecs(items(body.windows)) };
   // Predicates: what chooses, groups or orders rows. WHERE, HAVING, QUALIFY and ORDER BY choose
   // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
   // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
@@ -341,6 +341,13 @@ function namedWindows(entries: readonly unknown[], base: ExprEnv): Map<string, r
   };
   for (const [name, spec] of specs) resolve(name, spec);
   return windows;
+}
+
+/** The WINDOW clause's specifications by name (namedWindows checked their shape). */
+function windowSpecs(entries: readonly unknown[]): Map<string, unknown> {
+  const specs = new Map<string, unknown>();
+  for (const w of entries) if (isNode(w)) specs.set(ident(w.name, 'WINDOW name').name.toLowerCase(), w.spec);
+  return specs;
 }
 
 /** WHERE, HAVING, QUALIFY: `{this: condition}`. */
