@@ -350,6 +350,10 @@ export interface AuditScope {
   datasets?: string[];
   tables?: string[];
   statement_hash?: string;
+  /**
+   * For the byte threshold's statement grant: the bytes the statement was estimated to scan when it was approved. The grant pays for a scan up to this plus the billing headroom (`maximum_bytes_billed.headroom_percent`), and caps the job there under `estimate_mode: cap`.
+   */
+  max_bytes?: number;
 }
 export interface AuditGrantRecord {
   v: AuditRecordVersion;
@@ -666,6 +670,10 @@ export interface Approval {
     datasets?: string[];
     tables?: string[];
     statement_hash?: string;
+    /**
+     * For the byte threshold's statement grant: the bytes the statement was estimated to scan when it was approved. The grant pays for a scan up to this plus the billing headroom (`maximum_bytes_billed.headroom_percent`), and caps the job there under `estimate_mode: cap`.
+     */
+    max_bytes?: number;
   };
 }
 export interface Limits {
@@ -700,6 +708,10 @@ export type FixtureSchemasRef =
     };
 export type FixtureRoute = "jobs.query" | "jobs.insert" | "tabledata.list" | "cli";
 export type FixtureName = string;
+/**
+ * A byte count: an integer, or a string with a binary or decimal unit (`10 GiB`, `1TiB`, `500 MB`).
+ */
+export type FixtureBytes1 = number | string;
 /**
  * Name of an identity of the suite, or one written inline.
  */
@@ -768,6 +780,7 @@ export type FixtureExpectation =
           datasets?: string[];
           tables?: string[];
           statement_hash?: string;
+          max_bytes?: FixtureBytes;
         };
       };
       /**
@@ -890,6 +903,7 @@ export interface FixtureGrant {
      * SQL whose hash the grant names (kind statement).
      */
     statement_sql?: string;
+    max_bytes?: FixtureBytes1;
   };
   /**
    * Seconds after the suite's `now`.
@@ -1531,6 +1545,10 @@ export interface GrantScope {
    */
   tables?: string[];
   statement_hash?: string;
+  /**
+   * For the byte threshold's statement grant: the bytes the statement was estimated to scan when it was approved. The grant pays for a scan up to this plus the billing headroom (`maximum_bytes_billed.headroom_percent`), and caps the job there under `estimate_mode: cap`.
+   */
+  max_bytes?: number;
 }
 
 /**

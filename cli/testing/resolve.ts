@@ -361,6 +361,7 @@ export class SuiteResolver {
         ...(g.scope.datasets && { datasets: g.scope.datasets }),
         ...(g.scope.tables && { tables: g.scope.tables }),
         ...(hash !== undefined && { statement_hash: hash }),
+        ...(g.scope.max_bytes !== undefined && { max_bytes: parseBytes(g.scope.max_bytes) }),
       },
       expires_at: expiresAt,
       ...(g.one_time !== undefined && { one_time: g.one_time }),

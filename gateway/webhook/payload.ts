@@ -58,7 +58,8 @@ export function formatBytes(bytes: number | null): string {
  */
 export function describeScope(request: Pick<ApprovalSummary, 'scope' | 'oneTime'>, { hash = true }: { hash?: boolean } = {}): string {
   const { scope } = request;
-  const statement = hash ? `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…)` : 'this statement only';
+  const bytes = scope.max_bytes === undefined ? '' : `, scanning at most ${formatBytes(scope.max_bytes)} (and the billing headroom)`;
+  const statement = `${hash ? `this statement only (${(scope.statement_hash ?? '').slice(0, 12)}…)` : 'this statement only'}${bytes}`;
   const what =
     scope.kind === 'dataset'
       ? `dataset ${(scope.datasets ?? []).join(', ')}`

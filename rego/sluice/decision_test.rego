@@ -150,7 +150,8 @@ test_reasons_and_masks_always_arrays if {
 # A one-time byte-threshold grant for a finance statement, once the finance grant is gone
 # (expired or revoked), does not read finance: data-owners' grant for the dataset is asked again.
 test_bytes_grant_is_no_dataset_grant if {
-	scan := td.grant("g-scan", {"kind": "statement", "statement_hash": td.finance_select.sql.hash})
+	scope := {"kind": "statement", "statement_hash": td.finance_select.sql.hash, "max_bytes": 11 * td.gib}
+	scan := td.grant("g-scan", scope)
 	request := td.with_bytes(td.with_grants(td.finance_select, [object.union(scan, {"one_time": true})]), 11 * td.gib)
 	decision := sluice.decision with input as request
 	decision.outcome == "approve"

@@ -15,9 +15,12 @@ _requests contains [[0, datasets[0]], _terms(settings, _scope(settings, datasets
 	tables := sort({need.table | some need in access.pending; need.approval == settings})
 }
 
-_requests contains [[1, ""], _terms(data.org.bytes.approval, _statement_scope)] if {
+# The byte threshold's approval names the bytes the approver is shown: its grant pays for no more.
+_requests contains [[1, ""], _terms(data.org.bytes.approval, _bytes_scope)] if {
 	estimate.needs_approval
 }
+
+_bytes_scope := object.union(_statement_scope, {"max_bytes": input.estimate.bytes})
 
 # What a grant covers, as the dataset's approval settings choose (`scope`): the datasets read
 # (default), only the tables read, or this statement only (its text and parameters), naming

@@ -58,7 +58,7 @@ test_bytes_approval_scoped_to_statement if {
 		"grant_ttl_seconds": 3600,
 		"request_ttl_seconds": 86400,
 		"one_time": true,
-		"scope": {"kind": "statement", "statement_hash": td.sales_select.sql.hash},
+		"scope": {"kind": "statement", "statement_hash": td.sales_select.sql.hash, "max_bytes": 11 * td.gib},
 		"limits": data.org.approval_limits,
 	} with input as request
 }

@@ -150,10 +150,12 @@ grant_reasons contains reason if {
 }
 
 # The byte thresholds above which this caller's outcome would change: deny_above, and
-# approve_above unless a statement grant already pays for the scan.
+# approve_above unless a statement grant already pays for the scan, and then the most it pays for.
 _cap_thresholds contains data.org.bytes.deny_above
 
 _cap_thresholds contains data.org.bytes.approve_above if not grants.for_statement
+
+_cap_thresholds contains grants.scan_bound(grants.for_statement)
 
 # The lowest of the thresholds, at most `maximum_bytes_billed.cap` and at least 10 MiB
 # (10485760): BigQuery bills a query at least 10 MiB, so under a lower maximumBytesBilled

@@ -5,7 +5,12 @@ import data.sluice.testdata_test as td
 
 _codes(reasons) := {reason.code | some reason in reasons}
 
-_statement_grant := td.grant("g-bytes", {"kind": "statement", "statement_hash": td.sales_select.sql.hash})
+_statement_scope := {"kind": "statement", "statement_hash": td.sales_select.sql.hash, "max_bytes": 11 * td.gib}
+
+_statement_grant := td.grant("g-bytes", _statement_scope)
+
+# What _statement_grant pays for: its 11 GiB plus the 25 % billing headroom.
+_bound := 14763950080
 
 test_small_scan_passes if {
 	count(estimate.deny) == 0 with input as td.sales_select
@@ -89,6 +94,17 @@ test_statement_grant_covers_bytes if {
 	contains(reason.message, "g-bytes")
 }
 
+# The approver was shown 11 GiB: the grant pays for that plus the billing headroom, not for data
+# grown since; a statement grant naming no bytes pays for nothing.
+test_statement_grant_pays_for_the_approved_scan_only if {
+	not estimate.needs_approval with input as td.with_grants(td.with_bytes(td.sales_select, _bound), [_statement_grant])
+	estimate.needs_approval with input as td.with_grants(td.with_bytes(td.sales_select, _bound + 1), [_statement_grant])
+	unbounded := td.grant("g-unbounded", {"kind": "statement", "statement_hash": td.sales_select.sql.hash})
+	estimate.needs_approval with input as td.with_grants(td.with_bytes(td.sales_select, 11 * td.gib), [unbounded])
+	estimate.maximum_bytes_billed == 10 * td.gib with input as td.with_grants(td.sales_select, [unbounded])
+		with input.estimate as _cap
+}
+
 test_dataset_grant_does_not_cover_bytes if {
 	grant := td.grant("g-sales", {"kind": "dataset", "datasets": ["acme-analytics.sales"]})
 	estimate.needs_approval with input as td.with_grants(td.with_bytes(td.sales_select, 11 * td.gib), [grant])
@@ -132,10 +148,13 @@ test_cap_without_grant_capped_at_approve_above if {
 	count(estimate.grant_reasons) == 0 with input as td.sales_select with input.estimate as _cap
 }
 
-test_cap_with_statement_grant_capped_at_deny_above if {
+test_cap_with_statement_grant_capped_at_its_approved_bytes if {
 	request := td.with_grants(td.sales_select, [_statement_grant])
 
-	estimate.maximum_bytes_billed == _tib with input as request with input.estimate as _cap
+	estimate.maximum_bytes_billed == _bound with input as request with input.estimate as _cap
+	big := object.union(_statement_grant, {"scope": {"max_bytes": 2 * _tib}})
+	estimate.maximum_bytes_billed == _tib with input as td.with_grants(td.sales_select, [big])
+		with input.estimate as _cap
 	not estimate.needs_approval with input as request with input.estimate as _cap
 
 	# The grant lifts the cap, so this run uses it (a one-time grant is spent).
@@ -143,7 +162,7 @@ test_cap_with_statement_grant_capped_at_deny_above if {
 	_codes(reasons) == {"grant_used"}
 	some reason in reasons
 	reason.grant == "g-bytes"
-	contains(reason.message, "1099511627776")
+	contains(reason.message, "14763950080")
 }
 
 test_cap_grants_that_do_not_pay_for_the_scan if {
@@ -163,7 +182,8 @@ test_cap_never_above_the_cap if {
 	estimate.maximum_bytes_billed == 5 * td.gib with input as td.sales_select with input.estimate as _cap
 		with data.org.bytes.maximum_bytes_billed.cap as 5 * td.gib
 	request := td.with_grants(td.sales_select, [_statement_grant])
-	estimate.maximum_bytes_billed == 50 * td.gib with input as request with input.estimate as _cap
+	big := td.with_grants(td.sales_select, [object.union(_statement_grant, {"scope": {"max_bytes": 100 * td.gib}})])
+	estimate.maximum_bytes_billed == 50 * td.gib with input as big with input.estimate as _cap
 		with data.org.bytes.maximum_bytes_billed.cap as 50 * td.gib
 
 	# A grant that cannot lift the cap is not used.
@@ -236,7 +256,7 @@ test_cap_decision_carries_the_cap if {
 		with input.estimate as _cap
 	granted.outcome == "allow"
 	[reason.grant | some reason in granted.reasons] == ["g-bytes"]
-	granted.limits.maximum_bytes_billed == _tib
+	granted.limits.maximum_bytes_billed == _bound
 }
 
 # source "job": a finished job's figures, judged by the same rules.

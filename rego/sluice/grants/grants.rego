@@ -31,10 +31,24 @@ covers_table(grant, dataset_id, _) if {
 
 # Only the byte threshold's grant (a statement scope naming no datasets) pays for the scan: a
 # dataset approval scoped to the statement was given on that dataset's terms, not the bytes'.
+# It pays for the scan the approver was shown (`max_bytes`, the estimate then) plus the billing
+# headroom, not a larger one, which data grown since would bring. Under a cap, where the
+# decision knows no bytes, the job is capped at that bound instead (estimate.rego).
 covers_statement(grant) if {
 	_same_statement(grant)
 	not grant.scope.datasets
+	_within_scan(grant)
 }
+
+_within_scan(grant) if {
+	input.estimate.source == "cap"
+	is_number(scan_bound(grant))
+}
+
+_within_scan(grant) if input.estimate.bytes <= scan_bound(grant)
+
+# The most a statement grant pays for: the approved bytes plus the billing headroom.
+scan_bound(grant) := ceil((grant.scope.max_bytes * (100 + data.org.bytes.maximum_bytes_billed.headroom_percent)) / 100)
 
 _same_statement(grant) if {
 	grant.scope.kind == "statement"

@@ -11,7 +11,9 @@ _dataset_grant := _grant("g-dataset", {"kind": "dataset", "datasets": [_finance]
 
 _tables_grant := _grant("g-tables", {"kind": "tables", "tables": [td.ledger]})
 
-_statement_grant := _grant("g-statement", {"kind": "statement", "statement_hash": td.finance_select.sql.hash})
+_statement_scope := {"kind": "statement", "statement_hash": td.finance_select.sql.hash, "max_bytes": 11 * td.gib}
+
+_statement_grant := _grant("g-statement", _statement_scope)
 
 test_dataset_scope_covers_its_tables if {
 	request := td.with_grants(td.finance_select, [_dataset_grant])
