@@ -64,6 +64,8 @@ describe('a SELECT ending in a subquery, followed by a set operation', () => {
   it('a set operation inside a call or in parentheses is still refused', () => {
     expect(refusal('SELECT ABS((SELECT 1) UNION ALL SELECT 2)')).toMatch(/^UNION read inside an expression/);
     expect(refusal('SELECT name FROM crm.customers WHERE id LIKE (SELECT 1) UNION ALL SELECT 2')).toMatch(/^UNION read inside an expression/);
+    // IS [NOT] DISTINCT FROM's FROM starts no FROM clause: the subquery is no FROM item.
+    expect(refusal('SELECT name FROM crm.customers WHERE id IS NOT DISTINCT FROM (SELECT 1) UNION ALL SELECT 2')).toMatch(/^UNION read inside an expression/);
   });
 });
 

@@ -318,7 +318,9 @@ function derivedBeforeSetOperation(tokens: readonly Token[]): Token[] {
     const next = tokens[i + 1];
     if (next === undefined || next.kind !== 'word' || !QUERY_STARTS.has(next.upper)) return;
     const before = tokens[i - 1];
-    const inFrom = isWord(before, 'FROM') || (before?.kind === 'word' && JOIN_WORDS.has(before.upper)) || (isPunct(before, ',') && fromComma(tokens, i - 1));
+    // `IS [NOT] DISTINCT FROM (SELECT …)` compares with a subquery: no FROM clause.
+    const clauseFrom = isWord(before, 'FROM') && !isWord(tokens[i - 2], 'DISTINCT');
+    const inFrom = clauseFrom || (before?.kind === 'word' && JOIN_WORDS.has(before.upper)) || (isPunct(before, ',') && fromComma(tokens, i - 1));
     if (!inFrom) return;
     const close = closing(tokens, i);
     const after = tokens[close + 1];
