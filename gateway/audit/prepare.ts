@@ -50,7 +50,11 @@ export interface PrepareOptions {
 function statementDigest(options: PrepareOptions): (hash: string) => string {
   const key = options.statementKey;
   if (options.sqlLiterals !== 'redact' || key === undefined) return (hash) => hash;
-  return (hash) => createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key).update(`sluice statement hash\0${hash}`).digest('hex');
+  // A key of its own, derived from the gateway's: the `hash` masking strategy HMACs values the
+  // caller chooses under the gateway's key, so a masked value spelling this digest's input must
+  // not give the digest back.
+  const own = createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key).update('sluice audit statement digest key').digest();
+  return (hash) => createHmac('sha256', own).update(hash).digest('hex');
 }
 
 function digestScope<T extends { statement_hash?: string } | null | undefined>(scope: T, digest: (hash: string) => string): T {

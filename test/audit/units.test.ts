@@ -1,4 +1,5 @@
 // The pure parts: canonical JSON, SQL literal redaction, event preparation, times, the 503 body.
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { auditUnavailableBody, canonicalJson, CanonicalJsonError, parseDuration, parseTimeOrAgo, redactSqlLiterals } from '../../gateway/audit/index.ts';
 import { prepareEvent } from '../../gateway/audit/prepare.ts';
@@ -104,6 +105,18 @@ describe('prepareEvent', () => {
     expect(data.sql).toBe("SELECT 1 WHERE x = 'a'");
     expect(data.error!.message).toBe('bad value [REDACTED]');
     expect(data.redactions).toEqual(['/error/message']);
+  });
+
+  it('records a statement hash under a key of its own, which the hash masking strategy never uses', () => {
+    const key = Buffer.alloc(32, 7);
+    const hash = 'a'.repeat(64);
+    const forward = { kind: 'forward' as const, request_id: 'f-1', identity: { subject: 'agent-1', issuer: 'https://idp.test', kind: 'agent' as const, groups: [] }, route: 'jobs.query', operation: 'jobs.query', sql_hash: hash };
+    const recorded = (prepareEvent(forward, { ...options, statementKey: key }, 0).data as { sql_hash: string }).sql_hash;
+    expect(recorded).toMatch(/^[0-9a-f]{64}$/);
+    // Not the gateway key's HMAC of anything a masked value could spell out around the hash.
+    for (const text of [hash, `sluice statement hash\0${hash}`]) expect(recorded).not.toBe(createHmac('sha256', key).update(text).digest('hex'));
+    expect((prepareEvent(forward, { ...options, statementKey: key }, 0).data as { sql_hash: string }).sql_hash).toBe(recorded);
+    expect((prepareEvent(forward, { ...options, statementKey: Buffer.alloc(32, 8) }, 0).data as { sql_hash: string }).sql_hash).not.toBe(recorded);
   });
 
   it('fills every field, so records read the same on every engine', () => {
