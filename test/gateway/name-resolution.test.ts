@@ -40,11 +40,6 @@ const AGENT = 'reporting-agent';
  * is known). `over-read`: it names a table BigQuery does not read (a false refusal, never a leak).
  */
 const KNOWN_DIVERGENCES: Record<string, { kind: 'bypass' | 'over-read'; bigquery: string; normalizer: string }> = {
-  'WITH RECURSIVE: an earlier WITH query naming a later WITH name reads that WITH query': {
-    kind: 'over-read',
-    bigquery: 'the WITH query customers (WITH RECURSIVE puts every WITH name in scope of every WITH query); no table',
-    normalizer: 'acme-analytics.crm.customers',
-  },
   'WITH RECURSIVE: a WITH name spelled like a table, named before it is defined: the WITH query': {
     kind: 'over-read',
     bigquery: 'the WITH query `crm.customers`; no table',
