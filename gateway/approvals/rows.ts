@@ -41,6 +41,9 @@ export function canonicalScope(scope: GrantScope): GrantScope {
     ...(datasets && { datasets }),
     ...(tables && { tables }),
     ...(scope.statement_hash !== undefined && { statement_hash: scope.statement_hash }),
+    // The bytes a byte threshold's approval was asked for: what its grant pays for (a changed
+    // estimate is another ask, shown with its own figure).
+    ...(scope.max_bytes !== undefined && { max_bytes: scope.max_bytes }),
   };
 }
 

@@ -155,7 +155,7 @@ describe('estimate_mode cap, require_referenced_tables', () => {
     expect(view.body.input.estimate).toMatchObject({ source: 'dry_run', bytes: estimate });
   });
 
-  it('runs a statement its caller holds a grant for at once under the deny threshold, and spends the one-time grant', async () => {
+  it('runs a statement its caller holds a grant for at once, capped at the bytes approved plus the headroom, and spends the one-time grant', async () => {
     const estimate = APPROVE_ABOVE + 2 * GiB;
     const sql = bigquery(salesSql('granted'), { bytes: estimate, tables: [ORDERS] });
     const id = approvalIdOf(await refusal(agent.query(sql)));
@@ -168,7 +168,8 @@ describe('estimate_mode cap, require_referenced_tables', () => {
     expect(seen.dryRuns).toBe(0);
     expect(seen.refusals).toEqual([]);
     expect(seen.runs).toHaveLength(1);
-    expect(seen.runs[0]).toMatchObject({ route: 'jobs.query', maximumBytesBilled: String(DENY_ABOVE) });
+    // The approver saw the dry run's estimate: the grant pays for that plus the 25 % billing headroom.
+    expect(seen.runs[0]).toMatchObject({ route: 'jobs.query', maximumBytesBilled: String(Math.ceil((estimate * 125) / 100)) });
 
     // Bytes approvals are one-time: the grant was spent on that run.
     approvalIdOf(await refusal(agent.query(sql)));
