@@ -13,8 +13,9 @@ describe('attacks with job ids', () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      // BigQuery answers an insert under an existing id with 409 duplicate, and not at once.
-      upstream: async (url) => (double = await duplicateJobIds(url, { insertDelayMs: 1500 })).url,
+      // BigQuery answers an insert under an existing id with 409 duplicate, and not at once (long
+      // enough here for the reads below to land first on a loaded machine).
+      upstream: async (url) => (double = await duplicateJobIds(url, { insertDelayMs: 4000 })).url,
     });
   });
   afterAll(async () => {
@@ -35,7 +36,7 @@ describe('attacks with job ids', () => {
       agent: AGENT,
       body: JSON.stringify({ jobReference: { projectId: PROJECT, jobId: foreign }, configuration: { query: { query: 'SELECT 1 AS x', useLegacySql: false } } }),
     });
-    for (let i = 0; i < 100 && !double!.inserts.get(foreign); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && !double!.inserts.get(foreign); i++) await new Promise((r) => setTimeout(r, 20));
     expect(double!.inserts.get(foreign)).toBe(1);
     const reads = await Promise.all([
       stack.fetch(`${JOBS}/queries/${foreign}?timeoutMs=0`, { agent: AGENT }),
