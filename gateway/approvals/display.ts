@@ -2,9 +2,12 @@
 // control character (a terminal escape that erases what was printed and draws something else),
 // a bidi control (which reorders what a browser or terminal shows, so a filter seems to apply
 // that sits in a comment) or an invisible format character (zero-width space, joiner) is shown
-// as a visible `\u{…}` escape, never raw. Line breaks and tabs stay: a CR LF is a line break, a
-// lone CR (a line break to BigQuery, an overwrite to a terminal) is shown and breaks the line.
-const HIDDEN = /\r\n|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+// as a visible `\u{…}` escape, never raw, and so is every character Unicode says a renderer may
+// draw as nothing (Default_Ignorable_Code_Point: Hangul fillers, variation selectors, tag
+// characters) and the braille blank, which draws as a space but is none to BigQuery. Line breaks
+// and tabs stay: a CR LF is a line break, a lone CR (a line break to BigQuery, an overwrite to a
+// terminal) is shown and breaks the line.
+const HIDDEN = /\r\n|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 
 export function visibleText(text: string): string {
   return text.replace(HIDDEN, (c) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { visibleText } from '../../gateway/approvals/display.ts';
 import { requestDetailPage, requestListPage } from '../../gateway/approvals/page/views.ts';
 import { newRequestRow, toRequestView } from '../../gateway/approvals/rows.ts';
 import { financeAsk, reportingAgent } from './support/fixtures.ts';
@@ -17,6 +18,16 @@ describe('the approver page shows the SQL as written', () => {
     expect(detail).toContain("/*\\u{202E} \\u{2066}WHERE account = &#39;petty-cash&#39;\\u{2069} \\u{2066}*/\\u{200B}\\u{1B}[8m");
     const listing = requestListPage({ base: '/approve' }, { status: 'pending', items: [view], counts: { pending: 1, approved: 0, rejected: 0, expired: 0, withdrawn: 0 } });
     for (const page of [detail, listing]) expect(page).not.toMatch(/[\u202e\u2066\u2069\u200b\u001b]/);
+  });
+});
+
+describe('characters drawn as nothing or as a blank', () => {
+  it('are escaped too: Hangul fillers, the braille blank, variation selectors, tag characters', () => {
+    const hidden = ['\u3164', '\u115f', '\u1160', '\uffa0', '\u2800', '\ufe0f', '\u{e0041}', '\u00ad'];
+    const shown = visibleText(`SELECT 1 /*${hidden.join('')}*/`);
+    expect(shown).toBe('SELECT 1 /*\\u{3164}\\u{115F}\\u{1160}\\u{FFA0}\\u{2800}\\u{FE0F}\\u{E0041}\\u{AD}*/');
+    // Letters, accents and ordinary spaces stay as written.
+    expect(visibleText("SELECT 'café', 'naïve' AS 名前")).toBe("SELECT 'café', 'naïve' AS 名前");
   });
 });
 
