@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ApprovalsClient, ApprovalsClientError, type ApprovalRequestView, type VoteChoice } from '../../gateway/approvals/index.ts';
-import { visibleText } from '../../gateway/approvals/display.ts';
+import { visibleParameters, visibleText } from '../../gateway/approvals/display.ts';
 import { describeScope, formatBytes } from '../../gateway/webhook/payload.ts';
 import { color, EXIT, UsageError } from '../output.ts';
 
@@ -77,7 +77,7 @@ function renderRequest(r: ApprovalRequestView): string {
     '',
     'sql:',
     ...visibleText(r.sql.text).split('\n').map((l) => `  ${l}`),
-    ...(r.sql.parameters !== undefined ? ['', 'query parameters (bound to the statement):', ...visibleText(JSON.stringify(r.sql.parameters, null, 2)).split('\n').map((l) => `  ${l}`)] : []),
+    ...(r.sql.parameters !== undefined ? ['', 'query parameters (bound to the statement):', ...visibleParameters(r.sql.parameters).split('\n').map((l) => `  ${l}`)] : []),
   ];
   if (r.votes.length) {
     lines.push('', 'votes:', ...r.votes.map((v) => `  ${v.at}  ${v.approver.subject}  ${v.vote}  ${v.comment}`));

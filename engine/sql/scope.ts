@@ -148,13 +148,12 @@ function wholeRow(relation: Relation): Lineage {
 }
 
 /**
- * A JOIN … USING column: its merged value, the relations of the joins that merged it (whose own
- * column of that name it stands for), and those of them whose column it hides.
+ * A JOIN … USING column: its merged value, and the relations of the joins that merged it (whose
+ * own column of that name it stands for).
  */
 export interface UsingColumn {
   readonly lineage: Lineage;
   readonly within: ReadonlySet<Relation>;
-  readonly hides: ReadonlySet<Relation>;
 }
 
 /** An entry of `Scope.starOrder`: a relation's columns, or the merged column of a JOIN … USING. */
@@ -228,8 +227,8 @@ export class Scope {
     const merged = passedThrough([leftSide, rightSide]);
     ctx.use(merged);
     ctx.predicate(merged); // JOIN USING compares the columns
-    // Every right side joined on the name so far keeps its column hidden (`a JOIN b USING (k) JOIN c USING (k)`: one k).
-    this.using.set(name, { lineage: merged, within: new Set([...left, ...(earlier?.within ?? []), ...right]), hides: new Set([...(earlier?.hides ?? []), ...right]) });
+    // Every side joined on the name so far is merged into one column (`a JOIN b USING (k) JOIN c USING (k)`: one k).
+    this.using.set(name, { lineage: merged, within: new Set([...left, ...(earlier?.within ?? []), ...right]) });
   }
 
   private usingSide(name: string, relations: readonly Relation[]): Lineage {

@@ -18,3 +18,8 @@ export function visibleText(text: string): string {
     return c === '\r' || c === '\u0085' || c === '\u2028' || c === '\u2029' ? `${escaped}\n` : escaped;
   });
 }
+
+/** A request's query parameters as the approver reads them: indented JSON, shown as visibleText. */
+export function visibleParameters(parameters: unknown): string {
+  return visibleText(JSON.stringify(parameters, null, 2));
+}

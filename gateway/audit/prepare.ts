@@ -40,6 +40,9 @@ export interface PrepareOptions {
   statementKey?: HashKey | undefined;
 }
 
+/** The digest of the last key seen: a gateway has one. */
+let derived: { key: HashKey; digest: (hash: string) => string } | undefined;
+
 /**
  * How a statement hash (`sql.hash`, a statement grant's `statement_hash`) is recorded. It covers
  * the statement's literals and query parameters, so where the trail redacts them a plain hash
@@ -50,11 +53,14 @@ export interface PrepareOptions {
 function statementDigest(options: PrepareOptions): (hash: string) => string {
   const key = options.statementKey;
   if (options.sqlLiterals !== 'redact' || key === undefined) return (hash) => hash;
-  // A key of its own, derived from the gateway's: the `hash` masking strategy HMACs values the
-  // caller chooses under the gateway's key, so a masked value spelling this digest's input must
-  // not give the digest back.
-  const own = createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key).update('sluice audit statement digest key').digest();
-  return (hash) => createHmac('sha256', own).update(hash).digest('hex');
+  if (derived?.key !== key) {
+    // A key of its own, derived from the gateway's (once, not per record): the `hash` masking
+    // strategy HMACs values the caller chooses under the gateway's key, so a masked value
+    // spelling this digest's input must not give the digest back.
+    const own = createHmac('sha256', typeof key === 'string' ? Buffer.from(key, 'utf8') : key).update('sluice audit statement digest key').digest();
+    derived = { key, digest: (hash) => createHmac('sha256', own).update(hash).digest('hex') };
+  }
+  return derived.digest;
 }
 
 function digestScope<T extends { statement_hash?: string } | null | undefined>(scope: T, digest: (hash: string) => string): T {

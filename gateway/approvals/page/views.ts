@@ -2,7 +2,7 @@
 // one small stylesheet. Everything that came from a request or a person is escaped by `html`.
 import type { Reason } from '../../../engine/schema-types.ts';
 import { describeScope, formatBytes } from '../../webhook/payload.ts';
-import { visibleText } from '../display.ts';
+import { visibleParameters, visibleText } from '../display.ts';
 import type { Preview } from '../preview.ts';
 import type { ApprovalRequestView, ApprovalStatus, GrantStatus, GrantView } from '../types.ts';
 import { html, type Html } from './html.ts';
@@ -170,7 +170,7 @@ ${r.decidedAt ? html`<dt>Decided</dt><dd>${time(r.decidedAt)}</dd>` : ''}
 <pre class="sql"><code>${visibleText(r.sql.text)}</code></pre>
 ${r.sql.parameters !== undefined ? html`<h2>Query parameters</h2>
 <p class="note">Sent with the statement and bound to it: the grant covers these values only.</p>
-<pre class="sql"><code>${visibleText(JSON.stringify(r.sql.parameters, null, 2))}</code></pre>` : ''}
+<pre class="sql"><code>${visibleParameters(r.sql.parameters)}</code></pre>` : ''}
 <h2>Why approval is needed</h2>
 ${reasonList(r.reasons)}
 ${preview
