@@ -10,21 +10,17 @@ active contains grant if {
 	grant.expires_at > input.now.unix
 }
 
-# A scope counts only through the field its kind names.
-covers_table(grant, _, table_id) if {
+# A scope counts only through the field its kind names. A statement grant reads only the
+# datasets its approval was asked for (a dataset approval scoped to the statement names them):
+# the byte threshold's grant, which names none, was approved for the scan, not for reading a
+# dataset whose own approvers decide on it.
+covers_table(grant, dataset_id, table_id) if {
 	grant.scope.kind == "tables"
 	table_id in grant.scope.tables
-}
-
-covers_table(grant, dataset_id, _) if {
+} else if {
 	grant.scope.kind == "dataset"
 	dataset_id in grant.scope.datasets
-}
-
-# A statement grant reads only the datasets its approval was asked for (a dataset approval
-# scoped to the statement names them): the byte threshold's grant, which names none, was
-# approved for the scan, not for reading a dataset whose own approvers decide on it.
-covers_table(grant, dataset_id, _) if {
+} else if {
 	_same_statement(grant)
 	dataset_id in grant.scope.datasets
 }
@@ -43,9 +39,9 @@ covers_statement(grant) if {
 _within_scan(grant) if {
 	input.estimate.source == "cap"
 	is_number(scan_bound(grant))
+} else if {
+	input.estimate.bytes <= scan_bound(grant)
 }
-
-_within_scan(grant) if input.estimate.bytes <= scan_bound(grant)
 
 # The most a statement grant pays for: the approved bytes plus the billing headroom.
 scan_bound(grant) := ceil((grant.scope.max_bytes * (100 + data.org.bytes.maximum_bytes_billed.headroom_percent)) / 100)

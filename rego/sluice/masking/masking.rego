@@ -21,9 +21,11 @@ _strictest := "ALWAYS_NULL"
 _beyond_redact := ["ALWAYS_NULL", "null"]
 
 # Whether the caller sees some column of the table masked, listed or tagged.
-_sensitive_table(table_id) if _listed_masked(table_id)
-
-_sensitive_table(table_id) if _tagged_masked(table_id)
+_sensitive_table(table_id) if {
+	_listed_masked(table_id)
+} else if {
+	_tagged_masked(table_id)
+}
 
 # The table's listed sensitive columns (column -> strategy) when it has some and the caller
 # sees them masked; undefined otherwise. Tables the request reads are looked up once each (by
@@ -31,9 +33,7 @@ _sensitive_table(table_id) if _tagged_masked(table_id)
 _listed_masked(table_id) := columns if {
 	columns := _read_tables[table_id]
 	count(columns) > 0
-}
-
-_listed_masked(table_id) := columns if {
+} else := columns if {
 	not _read_tables[table_id]
 	columns := _masked(catalog.table_config(table_id))
 }
@@ -105,11 +105,11 @@ _match(column, key, strategy, why) := {"key": key, "strategy": strategy, "why": 
 	_within(key, column)
 }
 
-_within(path, ancestor) if path == ancestor
-
-# A field inside: the ancestor and a dot start the path (tested without building that prefix,
-# as most columns start with no sensitive key).
+# The path itself, or a field inside: the ancestor and a dot start the path (tested without
+# building that prefix, as most columns start with no sensitive key).
 _within(path, ancestor) if {
+	path == ancestor
+} else if {
 	startswith(path, ancestor)
 	substring(path, count(ancestor), 1) == "."
 }
@@ -312,16 +312,12 @@ _reads_scanned_dataset if {
 	some statement in input.sql.statements
 	some ref in statement.tables
 	concat(".", [ref.project, ref.dataset]) in object.get(data.org.content_scan, "datasets", [])
-}
-
-_reads_scanned_dataset if {
+} else if {
 	some statement in input.sql.statements
 	some ref in statement.tables
 	some table in catalog.known_dataset(ref).tables
 	count(object.get(table, "sensitive_columns", {})) > 0
-}
-
-_reads_scanned_dataset if {
+} else if {
 	some statement in input.sql.statements
 	some ref in statement.tables
 	count(object.get(ref, "policy_tags", {})) > 0
