@@ -9,8 +9,8 @@ import { readBundle } from './bundle.ts';
 import { DEFAULT_BUNDLE, ENTRYPOINT } from './build.ts';
 import { EngineError, describeThrown, type EngineErrorCode } from './errors.ts';
 import { normalize, type NormalizeRequest } from './normalize.ts';
-import { inputJson } from './input-json.ts';
-import { formatErrors, validateDecision, validateInput } from './schemas.ts';
+import { inputDocument } from './input-json.ts';
+import { formatErrors, inputErrors, validateDecision } from './schemas.ts';
 import { evaluator, type Evaluator } from './wasm.ts';
 import type { Decision, PolicyInput } from './schema-types.ts';
 
@@ -102,10 +102,11 @@ export class Engine {
     const refuse = (code: EngineErrorCode, message: string) =>
       finish({ outcome: 'deny', reasons: [{ code, message, rule: 'engine' }], masks: [] }, { code, message });
 
-    if (!validateInput(input)) return refuse('input_invalid', `policy input fails its schema: ${formatErrors(validateInput.errors)}`);
+    const invalid = inputErrors(input);
+    if (invalid) return refuse('input_invalid', `policy input fails its schema: ${formatErrors(invalid)}`);
     let result: unknown;
     try {
-      result = active.evaluate(inputJson(input));
+      result = active.evaluate(inputDocument(input));
     } catch (thrown) {
       return refuse('evaluation_failed', `policy evaluation failed: ${describeThrown(thrown)}`);
     }

@@ -1,39 +1,65 @@
-// The policy input's JSON text for the WASM evaluator. The normalizer's analyses are cached,
-// deep-frozen and shared by every request with the same SQL shape, so the statements' JSON
-// (most of the document) is produced once per analysis and spliced in; the rest (identity,
-// clock, request, grants, estimate, the SQL text and hash) is serialized per request.
+// The policy input for the WASM evaluator, as JSON text. The normalizer's analyses are cached,
+// deep-frozen and shared by every request with the same SQL shape, so the statements (most of
+// the document) are kept apart: their JSON is produced once per analysis, and the evaluator
+// parses them into the policy's memory once too (wasm.ts). The rest (identity, clock, request,
+// grants, estimate, the SQL text and hash) is serialized per request.
 import type { PolicyInput } from './schema-types.ts';
+import { isDeepFrozen } from './sql/analysis.ts';
+
+/** An input document in two parts: `statements`, when given, belongs at sql.statements of `json`. */
+export interface InputDocument {
+  json: string;
+  statements?: { value: object; json: string };
+}
 
 const statementsJson = new WeakMap<object, string>();
 
-function deepFrozen(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  if (!Object.isFrozen(value)) return false;
-  for (const child of Object.values(value)) if (!deepFrozen(child)) return false;
-  return true;
-}
 
 /** JSON.stringify of a frozen value, remembered: a frozen value cannot change. */
 function frozenJson(value: object): string | undefined {
   let json = statementsJson.get(value);
   if (json === undefined) {
-    if (!deepFrozen(value)) return undefined;
+    if (!isDeepFrozen(value)) return undefined;
     json = JSON.stringify(value);
     statementsJson.set(value, json);
   }
   return json;
 }
 
-/** Same document as JSON.stringify(input); members may come in another order. */
-export function inputJson(input: PolicyInput): string {
+/** The input split for the evaluator; statements that can still change stay in `json`. */
+export function inputDocument(input: PolicyInput): InputDocument {
   const sql = input.sql as PolicyInput['sql'] | undefined;
   const statements = sql?.statements;
-  if (typeof statements !== 'object' || statements === null || !Object.isFrozen(statements)) return JSON.stringify(input);
+  if (typeof statements !== 'object' || statements === null || !Object.isFrozen(statements)) return { json: JSON.stringify(input) };
   const cached = frozenJson(statements);
-  if (cached === undefined) return JSON.stringify(input);
-  const { statements: _statements, ...sqlRest } = sql!;
+  if (cached === undefined) return { json: JSON.stringify(input) };
   const { sql: _sql, ...rest } = input;
-  return `${open(JSON.stringify(rest))}"sql":${open(JSON.stringify(sqlRest))}"statements":${cached}}}`;
+  return { json: `${open(JSON.stringify(rest))}"sql":${sqlJson(sql!)}}`, statements: { value: statements, json: cached } };
+}
+
+const sqlJsons = new WeakMap<object, string>();
+
+/** The sql member's JSON without its statements; remembered for a frozen one (a cached analysis's). */
+function sqlJson(sql: PolicyInput['sql']): string {
+  let json = sqlJsons.get(sql);
+  if (json === undefined) {
+    const { statements: _statements, ...rest } = sql;
+    json = JSON.stringify(rest);
+    if (Object.isFrozen(sql)) sqlJsons.set(sql, json);
+  }
+  return json;
+}
+
+/** The whole document's JSON: the same document as JSON.stringify(input); members may come in another order. */
+export function documentJson(document: InputDocument): string {
+  if (!document.statements) return document.json;
+  // json ends with the sql object's closing brace and the document's.
+  const head = document.json.slice(0, -2);
+  return `${head}${head.endsWith('{') ? '' : ','}"statements":${document.statements.json}}}`;
+}
+
+export function inputJson(input: PolicyInput): string {
+  return documentJson(inputDocument(input));
 }
 
 /** An object's JSON without its closing brace, ready for one more member. */

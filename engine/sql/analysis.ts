@@ -65,6 +65,24 @@ export function sqlShapeHash(text: string): string {
   return h.digest('hex');
 }
 
+/** Objects found deep-frozen: they stay so, so each is walked once. */
+const knownDeepFrozen = new WeakSet<object>();
+
+/** Whether nothing in the value can change any more. */
+export function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || knownDeepFrozen.has(value)) return true;
+  if (!frozenThrough(value)) return false;
+  knownDeepFrozen.add(value);
+  return true;
+}
+
+function frozenThrough(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const child of Object.values(value)) if (!frozenThrough(child)) return false;
+  return true;
+}
+
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

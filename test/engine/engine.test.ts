@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createTarGzip } from 'nanotar';
 import { describe, expect, it } from 'vitest';
-import { buildBundle, Engine, EngineError } from '../../engine/index.ts';
+import { buildBundle, Engine, EngineError, normalize } from '../../engine/index.ts';
+import type { PolicyInput } from '../../engine/schema-types.ts';
+import { deepFreeze } from '../../engine/sql/analysis.ts';
 import { compilePolicy, compileRaw, decisionRego, minimalInput, writePolicy } from '../support/policy.ts';
 
 const allowWhenA = decisionRego(`
@@ -111,6 +113,24 @@ decision := {"outcome": "mask", "reasons": [], "masks": []} if input.identity.su
     expect(engine.evaluate(minimalInput({ identity: { ...minimalInput().identity, subject: 'someone-else' } })).decision.reasons[0]?.code).toBe('decision_undefined');
     const bad = { ...minimalInput(), extra: true } as never;
     expect(engine.evaluate(bad).decision).toMatchObject({ outcome: 'deny', reasons: [{ code: 'input_invalid' }] });
+  });
+
+  it('checks a cached analysis once, and the rest of every input every time', async () => {
+    const engine = await Engine.load((await buildBundle()).path);
+    const request = { identity: minimalInput().identity, sql: 'SELECT order_id FROM sales.orders', project: 'acme-analytics', estimate: { bytes: 10, source: 'dry_run' as const } };
+    const good = normalize(request);
+    expect(engine.evaluate(good).error).toBeUndefined();
+    // Same (already checked) statements, a bad envelope: refused, and the problem named.
+    const bad = engine.evaluate({ ...good, now: { unix: 'soon' } } as never);
+    expect(bad.decision.reasons[0]?.code).toBe('input_invalid');
+    expect(bad.error?.message).toMatch(/\/now\/unix/);
+    expect(engine.evaluate(normalize(request)).error).toBeUndefined();
+    // Frozen statements that fail their schema are refused every time, never remembered as checked.
+    const broken = deepFreeze([{ ...good.sql.statements[0]!, category: 'nonsense' }]) as unknown as PolicyInput['sql']['statements'];
+    for (let i = 0; i < 2; i++) {
+      const result = engine.evaluate({ ...good, sql: { ...good.sql, statements: broken } });
+      expect(result.error?.message).toMatch(/\/sql\/statements\/0\/category/);
+    }
   });
 });
 

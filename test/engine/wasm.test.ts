@@ -1,12 +1,15 @@
 // The engine's direct opa_eval path and the input serialization it is fed: same results as the
 // SDK's evaluate, whatever the input's size, and never a stale document.
+import { readFile } from 'node:fs/promises';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { describe, expect, it } from 'vitest';
 import { readBundle } from '../../engine/bundle.ts';
-import { inputJson } from '../../engine/input-json.ts';
+import { buildBundle } from '../../engine/build.ts';
+import { inputDocument, inputJson } from '../../engine/input-json.ts';
 import { normalize } from '../../engine/normalize.ts';
 import type { PolicyInput } from '../../engine/schema-types.ts';
 import { evaluator } from '../../engine/wasm.ts';
+import { PII_CASES } from '../support/pii-cases.ts';
 import { compileRaw, minimalInput } from '../support/policy.ts';
 
 const echo = `package t
@@ -17,13 +20,20 @@ import rego.v1
 result := {"input": input, "text_length": count(input.sql.text), "tables": [t.id | some s in input.sql.statements; some t in s.tables]}
 `;
 
-async function policy() {
-  const bundle = await readBundle(await compileRaw({ 't/p.rego': echo }, 't/result'));
-  const loaded = await loadPolicy(bundle.wasm, { initial: 5, maximum: 4096 });
-  loaded.setData(JSON.parse(new TextDecoder().decode(bundle.data)) as object);
-  const entrypoint = (loaded.entrypoints as Record<string, number>)['t/result']!;
-  return { loaded, entrypoint, evaluate: evaluator(loaded, entrypoint) };
+/** The SDK's instance (`loaded`) and the evaluator's own: the evaluator keeps values in its instance's memory. */
+async function load(bundleBytes: Uint8Array, name: string, arenaBytes?: number) {
+  const bundle = await readBundle(bundleBytes);
+  const instance = async () => {
+    const policy = await loadPolicy(bundle.wasm, { initial: 5, maximum: 4096 });
+    policy.setData(JSON.parse(new TextDecoder().decode(bundle.data)) as object);
+    return policy;
+  };
+  const loaded = await instance();
+  const entrypoint = (loaded.entrypoints as Record<string, number>)[name]!;
+  return { loaded, entrypoint, evaluate: evaluator(await instance(), entrypoint, arenaBytes) };
 }
+
+const policy = async (arenaBytes?: number) => load(await compileRaw({ 't/p.rego': echo }, 't/result'), 't/result', arenaBytes);
 
 const request = (sql: string) => ({
   identity: minimalInput().identity,
@@ -58,17 +68,48 @@ describe('evaluator', () => {
   it('returns what the SDK returns', async () => {
     const { loaded, entrypoint, evaluate } = await policy();
     for (const input of [minimalInput(), normalize(request('SELECT * FROM sales.orders WHERE id = 5; SELECT email FROM crm.customers'))]) {
-      expect(evaluate(inputJson(input))).toEqual(loaded.evaluate(input, entrypoint));
+      expect(evaluate(inputDocument(input))).toEqual(loaded.evaluate(input, entrypoint));
     }
+  });
+
+  it('parses an analysis once and keeps it intact across evaluations, arena resets and other inputs', async () => {
+    // A 64 KiB arena holds a few analyses: rotating through many forces it to start over often.
+    for (const arenaBytes of [undefined, 64 * 1024]) {
+      const { loaded, entrypoint, evaluate } = await policy(arenaBytes);
+      const inputs = [
+        ...PII_CASES.map((c) => normalize(request(c.sql))),
+        minimalInput(),
+        normalize(request('SELECT * FROM sales.orders WHERE id = 5; SELECT email FROM crm.customers')),
+      ];
+      expect(inputs.filter((input) => inputDocument(input).statements).length).toBe(inputs.length - 1);
+      for (let round = 0; round < 3; round++) {
+        for (const input of inputs) expect(evaluate(inputDocument(input))).toEqual(loaded.evaluate(input, entrypoint));
+      }
+    }
+  });
+
+  it('decides as the SDK does with the project policy, input after input', async () => {
+    const { loaded, entrypoint, evaluate } = await load(await readFile((await buildBundle()).path), 'sluice/decision', 256 * 1024);
+    const reader = { ...minimalInput().identity, groups: ['pii-readers'] };
+    const inputs = PII_CASES.flatMap((c) => [normalize(request(c.sql)), normalize({ ...request(c.sql), identity: reader })]);
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 2; round++) {
+      for (const input of inputs) {
+        const expected = loaded.evaluate(input, entrypoint) as [{ result: { outcome: string } }];
+        outcomes.add(expected[0].result.outcome);
+        expect(evaluate(inputDocument(input))).toEqual(expected);
+      }
+    }
+    expect([...outcomes].sort()).toEqual(['allow', 'deny', 'mask']);
   });
 
   it('grows the WASM memory for a large input and keeps working afterwards', async () => {
     const { loaded, entrypoint, evaluate } = await policy();
     // Far beyond the 5 initial pages, and with multi-byte characters.
     const big = minimalInput({ sql: { text: `SELECT '${'é☃x'.repeat(300_000)}'`, hash: 'h', parsed: true, statements: [] } });
-    const result = evaluate(inputJson(big)) as [{ result: { text_length: number; input: PolicyInput } }];
+    const result = evaluate(inputDocument(big)) as [{ result: { text_length: number; input: PolicyInput } }];
     expect(result[0].result.text_length).toBe(big.sql.text.length);
     expect(result[0].result.input).toEqual(big);
-    expect(evaluate(inputJson(minimalInput()))).toEqual(loaded.evaluate(minimalInput(), entrypoint));
+    expect(evaluate(inputDocument(minimalInput()))).toEqual(loaded.evaluate(minimalInput(), entrypoint));
   });
 });
