@@ -11,6 +11,7 @@ import { EngineError, describeThrown, type EngineErrorCode } from './errors.ts';
 import { normalize, type NormalizeRequest } from './normalize.ts';
 import { inputDocument } from './input-json.ts';
 import { formatErrors, inputErrors, validateDecision } from './schemas.ts';
+import { isDeepFrozen } from './sql/analysis.ts';
 import { evaluator, type Evaluator } from './wasm.ts';
 import type { Decision, PolicyInput } from './schema-types.ts';
 
@@ -30,6 +31,17 @@ interface Active {
   /** The entrypoint's evaluation from the input's JSON text. */
   evaluate: Evaluator;
   revision: string;
+}
+
+/** Decisions that passed their schema check; the evaluator shares frozen ones between requests. */
+const validDecisions = new WeakSet<object>();
+
+/** validateDecision, done once for a decision the evaluator shares (deep-frozen, so it cannot change). */
+function checkedDecision(decision: unknown): decision is Decision {
+  if (typeof decision === 'object' && decision !== null && validDecisions.has(decision)) return true;
+  if (!validateDecision(decision)) return false;
+  if (isDeepFrozen(decision)) validDecisions.add(decision);
+  return true;
 }
 
 /** WASM memory ceiling (64 KiB pages): a runaway policy fails the request instead of the process. */
@@ -112,7 +124,7 @@ export class Engine {
     }
     const decision = Array.isArray(result) && result.length === 1 ? (result[0] as { result?: unknown }).result : undefined;
     if (decision === undefined) return refuse('decision_undefined', `the policy produced no decision at ${ENTRYPOINT}`);
-    if (!validateDecision(decision)) {
+    if (!checkedDecision(decision)) {
       return refuse('decision_invalid', `the policy's decision fails its schema: ${formatErrors(validateDecision.errors)}`);
     }
     return finish(decision);

@@ -9,6 +9,7 @@
 // Policies built for an older ABI fall back to the SDK's `evaluate`.
 import type { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { documentJson, type InputDocument } from './input-json.ts';
+import { deepFreeze } from './sql/analysis.ts';
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
@@ -49,6 +50,27 @@ const decoder = new TextDecoder();
 
 export type Evaluator = (document: InputDocument) => unknown;
 
+/** Results this short are remembered by their text, decoded and deep-frozen. */
+const MEMO_TEXT = 4096;
+const MEMO_ENTRIES = 1024;
+const decoded = new Map<string, unknown>();
+
+/**
+ * A result's value. Decisions repeat (most requests get one of a few), and JSON.parse of one
+ * costs as much as a tenth of the policy's evaluation, so a short result is decoded once per
+ * text and shared, frozen so that no caller can change what the next one gets.
+ */
+function decodedResult(text: string): unknown {
+  if (text.length > MEMO_TEXT) return JSON.parse(text);
+  let value = decoded.get(text);
+  if (value === undefined) {
+    value = deepFreeze(JSON.parse(text));
+    if (decoded.size >= MEMO_ENTRIES) decoded.clear();
+    decoded.set(text, value);
+  }
+  return value;
+}
+
 export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes = ARENA_BYTES): Evaluator {
   const state = policy as unknown as PolicyState;
   const instance = 'instance' in state.wasmInstance ? state.wasmInstance.instance : state.wasmInstance;
@@ -74,7 +96,7 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
     const heap = new Uint8Array(memory.buffer);
     const end = heap.indexOf(0, address);
     if (address === 0 || end < 0) throw new Error('opa_eval returned no result');
-    return JSON.parse(decoder.decode(heap.subarray(address, end)));
+    return decodedResult(decoder.decode(heap.subarray(address, end)));
   };
 
   return (document) => {
