@@ -30,6 +30,13 @@ describe('predicate columns', () => {
     ['GROUPING SETS and CUBE', 'SELECT name, COUNT(*) AS n FROM crm.customers GROUP BY GROUPING SETS ((1), (email, id), CUBE(ssn), ())', [c('email'), c('id'), c('name'), c('ssn')]],
     ['DISTINCT', 'SELECT DISTINCT email FROM crm.customers', [c('email')]],
     ['ORDER BY a position', 'SELECT ssn, id FROM crm.customers ORDER BY 1 DESC', [c('ssn')]],
+    // BigQuery takes any ORDER BY or GROUP BY item that resolves to an INT64 literal as a position:
+    // in parentheses, in hex, with a COLLATE (zetasql ResolveOrderingExprs).
+    ['ORDER BY a parenthesised position', 'SELECT id, ssn FROM crm.customers ORDER BY (2)', [c('ssn')]],
+    ['ORDER BY a position with COLLATE', "SELECT id, ssn FROM crm.customers ORDER BY 2 COLLATE 'und:ci' DESC", [c('ssn')]],
+    ['ORDER BY a hex position', 'SELECT id, ssn FROM crm.customers ORDER BY 0x2', [c('ssn')]],
+    ['GROUP BY a hex position', 'SELECT email, COUNT(*) AS n FROM crm.customers GROUP BY 0x1', [c('email')]],
+    ['ORDER BY a parenthesised position after UNION ALL', 'SELECT id, ssn FROM crm.customers UNION ALL SELECT id, ssn FROM crm.customers ORDER BY ((2))', [c('ssn')]],
     ['ORDER BY a position after UNION ALL', 'SELECT ssn FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY 1', [c('ssn'), 'acme-analytics.crm.leads:email']],
     ['ORDER BY a name after UNION ALL', "SELECT ssn FROM crm.customers UNION ALL SELECT '1' ORDER BY ssn", [c('ssn')]],
     ['ORDER BY a name after UNION ALL, every branch', 'SELECT id, ssn FROM crm.customers UNION ALL SELECT id, email FROM crm.customers ORDER BY SSN', [c('email'), c('ssn')]],

@@ -194,13 +194,21 @@ function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[])
 
 /**
  * `ORDER BY 2`, `GROUP BY 1`: an integer literal names the select-list column at that position
- * (1-based), whose value then steers the result; undefined for any other expression. Behind a `*`
- * of a table whose columns are not known, the position is not known either: every column.
+ * (1-based), whose value then steers the result; undefined for any other expression. BigQuery
+ * takes any item that resolves to an INT64 literal so: in parentheses (`ORDER BY (2)`), in hex
+ * (`0x2`), with a COLLATE (`ORDER BY 2 COLLATE 'und:ci'`). Behind a `*` of a table whose columns
+ * are not known, the position is not known either: every column. Before, only a bare decimal
+ * literal was a position, and `ORDER BY (2)` ordered by a masked column unseen.
  */
 function byPosition(node: unknown, columns: readonly DerivedColumn[]): Lineage | undefined {
-  const v = variant(node, 'expression');
-  if (v.kind !== 'literal' || v.body.literal_type !== 'number' || !/^[0-9]+$/.test(String(v.body.value))) return undefined;
-  const position = Number(v.body.value);
+  let v = variant(node, 'expression');
+  while ((v.kind === 'paren' || v.kind === 'collation' || v.kind === 'annotated') && isNode(v.body.this)) v = variant(v.body.this, 'expression');
+  if (v.kind !== 'literal') return undefined;
+  const digits = String(v.body.value);
+  const decimal = v.body.literal_type === 'number' && /^[0-9]+$/.test(digits);
+  const hex = v.body.literal_type === 'hex_number' && /^[0-9a-fA-F]+$/.test(digits);
+  if (!decimal && !hex) return undefined;
+  const position = decimal ? Number(digits) : parseInt(digits, 16);
   if (columns.slice(0, position).some((c) => c.lookup !== undefined || c.name === '*')) return transformed(columns.map((c) => c.lineage));
   const column = columns[position - 1];
   return column === undefined ? refuse(`position ${position} past the select list`, v.node) : column.lineage;
