@@ -241,6 +241,31 @@ deny contains reason if {
 	}
 }
 
+# deny_scanned_write: the content scan reads answers, not what a statement writes. Values read
+# from a table whose answers are scanned (free text the lineage cannot see) and written to one
+# whose answers are not would reach every later reader of that table unscanned, the writer
+# included, so a caller the scan applies to may not write them there.
+deny contains reason if {
+	_scan_config
+	some statement in input.sql.statements
+	statement.category != "read"
+	some source in statement.tables
+	source.mode == "read"
+	_scanned(source)
+	some target in statement.tables
+	target.mode != "read"
+	not _scanned(target)
+	reason := {
+		"code": "scanned_write_denied",
+		"message": concat("", [
+			"statement ", format_int(statement.index, 10), " is ", statement.category, " and copies values of ",
+			source.id, ", whose answers are scanned for sensitive values, into ", target.id, ", whose answers are not",
+		]),
+		"rule": "sluice.masking.deny_scanned_write",
+		"statement": statement.index,
+	}
+}
+
 # deny_sensitive_computation: masks act on returned values, and a value computed from a column
 # the caller sees masked can answer a guess about it whatever mask it gets: by what it shows,
 # by whether it is NULL (SAFE_DIVIDE(1, digit - 1) is NULL exactly when the digit is 1), or by
@@ -311,14 +336,16 @@ _scan_config := {"detectors": config.detectors, "strategy": config.strategy} if 
 _reads_scanned_dataset if {
 	some statement in input.sql.statements
 	some ref in statement.tables
+	_scanned(ref)
+}
+
+# Whether answers reading the table are scanned whole: it is in a configured dataset, one that
+# holds sensitive columns, or it has policy-tagged columns.
+_scanned(ref) if {
 	concat(".", [ref.project, ref.dataset]) in object.get(data.org.content_scan, "datasets", [])
 } else if {
-	some statement in input.sql.statements
-	some ref in statement.tables
 	some table in catalog.known_dataset(ref).tables
 	count(object.get(table, "sensitive_columns", {})) > 0
 } else if {
-	some statement in input.sql.statements
-	some ref in statement.tables
 	count(object.get(ref, "policy_tags", {})) > 0
 }

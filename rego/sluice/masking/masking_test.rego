@@ -128,6 +128,35 @@ test_write_reading_sensitive_column_denied if {
 	count(masking.deny) == 0 with input as td.with_identity(request, td.pii_reader)
 }
 
+# INSERT INTO sales.orders (order_id, product) SELECT customer_id, notes FROM crm.customers
+_copy_notes_to_sales := td.request(
+	td.engineer,
+	"INSERT INTO sales.orders (order_id, product) SELECT customer_id, notes FROM crm.customers",
+	"5f0c0a4d6a3e2b1c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c",
+	[td.statement(0, "INSERT", "write", [td.ref(td.orders, "write"), td.ref(td.customers, "read")], [
+		td.direct(0, "order_id", td.customers, "customer_id"),
+		td.direct(1, "product", td.customers, "notes"),
+	])],
+	td.mib,
+)
+
+test_write_copying_scanned_values_out_denied if {
+	_codes(masking.deny) == {"scanned_write_denied"} with input as _copy_notes_to_sales
+}
+
+test_write_copying_scanned_values_allowed_for_exempt_group if {
+	exempt := object.union(td.engineer, {"groups": ["data-engineers", "pii-readers"]})
+	count(masking.deny) == 0 with input as td.with_identity(_copy_notes_to_sales, exempt)
+}
+
+test_write_copying_scanned_values_allowed_without_content_scan if {
+	count(masking.deny) == 0 with input as _copy_notes_to_sales with data.org.content_scan as {}
+}
+
+test_write_reading_and_writing_unscanned_tables_allowed if {
+	count(masking.deny) == 0 with input as td.select_then_delete
+}
+
 _with_predicates(request, columns) := object.union(request, {"sql": {"statements": [object.union(
 	request.sql.statements[0],
 	{"predicate_columns": columns},
