@@ -86,8 +86,11 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
       if (!reply.raw.writableFinished) gone.abort(new Error('the MCP client went away'));
     });
     const exchange: Exchange = { caller: { identity: auth.identity, token: bearerToken(req.headers.authorization)! }, req, signal: gone.signal };
-    if (!(await recordRefused(req, auth.identity, message, parsed))) {
-      return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
+    // The SDK serves a JSON-RPC batch (2025-03-26) message by message: each is checked as if sent alone.
+    for (const one of Array.isArray(parsed) ? parsed : [parsed]) {
+      if (!(await recordRefused(req, auth.identity, peek(one), one))) {
+        return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
+      }
     }
     const response = await handler.fetch(webRequest(req, o.auth.resource), {
       authInfo: { token: exchange.caller.token, clientId: auth.identity.subject, scopes: [], resource: new URL(o.auth.resource), extra: { exchange } },
@@ -100,8 +103,9 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
 
   /**
    * A POST the SDK will refuse without running a tool (not JSON, an unknown tool, arguments that
-   * fail the tool's schema) is recorded here, before the SDK answers it. Returns false when the
-   * refusal could not be recorded (the request is then not served).
+   * fail the tool's schema), or such a message of a batch, is recorded here, before the SDK
+   * answers it. Returns false when the refusal could not be recorded (the request is then not
+   * served).
    */
   async function recordRefused(req: FastifyRequest, identity: Identity, message: Peeked, parsed: unknown): Promise<boolean> {
     let problem: string | undefined;
