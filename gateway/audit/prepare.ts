@@ -137,10 +137,13 @@ function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditReq
 
   const evaluation = e.evaluation ?? null;
   let decision = evaluation?.decision ?? null;
-  if (decision && removed.length && decision.reasons.some((r) => r.rule === 'engine')) {
-    // Engine-made reasons (normalize_failed) quote the parser, which quotes the SQL; the policy's
-    // own reasons are built from names, never values, and are kept as the policy wrote them.
-    const reasons = decision.reasons.map((r, i) => (r.rule === 'engine' ? { ...r, message: scrubLiterals(r.message, `/decision/reasons/${i}/message`) } : r));
+  // Engine-made reasons (normalize_failed) quote the parser, which quotes the SQL, and so does a
+  // policy reason that repeats a statement's parser error (statement_unparsed); the policy's other
+  // reasons are built from names, never values, and are kept as the policy wrote them.
+  const parserErrors = (e.input?.sql.statements ?? []).flatMap((s) => (s.error ? [s.error] : []));
+  const quotesParser = (r: { rule?: string; message: string }) => r.rule === 'engine' || parserErrors.some((error) => r.message.includes(error));
+  if (decision && removed.length && decision.reasons.some(quotesParser)) {
+    const reasons = decision.reasons.map((r, i) => (quotesParser(r) ? { ...r, message: scrubLiterals(r.message, `/decision/reasons/${i}/message`) } : r));
     decision = { ...decision, reasons };
   }
   const response = e.response ? captureResponse(e.response, options) : null;

@@ -237,6 +237,22 @@ describe('the audit trail of the gateway', () => {
     expect(request.data.input.sql.hash).toBe(request.data.sql_hash);
   });
 
+  it('keeps a literal the parser quotes out of the recorded reasons of a refusal', async () => {
+    // A customer's name as a literal where the parser gives up: the policy's statement_unparsed
+    // reason quotes the parser, which quotes the literal. No detector knows a name.
+    const name = 'Evangeline Quarrington-Voss';
+    const refused = await query('audit-parser-literal', `SELECT customer_id FROM crm.customers WHERE (name = '${name}'`, 'pii-agent');
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain('[statement_unparsed]');
+    const [request] = (await recordsOf('audit-parser-literal')).map((r) => r.record);
+    expect(request!.kind).toBe('request');
+    const data = request!.data as { decision: { reasons: { code: string; message: string }[] }; redactions: string[] };
+    expect(data.decision.reasons.map((r) => r.code)).toEqual(['statement_unparsed']);
+    expect(data.decision.reasons[0]!.message).toMatch(/^statement 0 could not be parsed: syntax not understood near /);
+    expect(data.redactions).toContain('/decision/reasons/0/message');
+    expect(JSON.stringify(request) + stack.logs.join('')).not.toContain(name);
+  });
+
   it('sends nothing upstream when the trail cannot record: 503 backendError, and no job runs', async () => {
     // Recorded, so it runs: one job upstream (its dry run is cached from the first run).
     expect((await query('audit-forwarded-0001', sql.allowed)).status).toBe(200);
