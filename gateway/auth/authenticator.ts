@@ -107,6 +107,13 @@ const ASYMMETRIC_ALGORITHMS = new Set([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
 ]);
 
+/**
+ * Every JWS algorithm name (RFC 7518, RFC 8037, RFC 8812) the gateway knows: a refused
+ * token's `alg` is named in the refusal only when it is one of these. Anything else in the unverified
+ * header is the sender's free text, kept out of the answer, its challenge header and the audit trail.
+ */
+const JWS_ALGORITHMS = new Set([...ASYMMETRIC_ALGORITHMS, 'none', 'HS256', 'HS384', 'HS512', 'ES256K', 'Ed448']);
+
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 interface IssuerState {
@@ -325,7 +332,8 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticator 
     }
     if (typeof alg !== 'string' || !ASYMMETRIC_ALGORITHMS.has(alg)) {
       // Covers `none` and the HMAC family (public-key-as-secret confusion) before any key is touched.
-      return fail('disallowed_algorithm', `signing algorithm ${typeof alg === 'string' ? alg : '(none)'} is not allowed`);
+      const named = typeof alg !== 'string' ? '(none)' : JWS_ALGORITHMS.has(alg) ? alg : '(not a JWS algorithm)';
+      return fail('disallowed_algorithm', `signing algorithm ${named} is not allowed`);
     }
     if (typeof iss !== 'string') return fail('untrusted_issuer', 'token names no issuer');
     const state = states.get(iss);

@@ -469,6 +469,43 @@ describe('bad input and attacks', () => {
     expect(records.some((r) => r.kind === 'request' && r.data.route === 'mcp.other' && r.data.door?.tool === 'other')).toBe(true);
   });
 
+  it('keeps the algorithm name of an unverified token out of the answer, its challenge and the records unless it is a JWS algorithm', async () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const forged = (alg: string) => `${b64({ alg, typ: 'JWT' })}.${b64({ iss: stack.idp.issuer, sub: 'reporting-agent', exp: 4_102_444_800 })}.AAAA`;
+    const JUNK = ['jane.doe@example.com Evangeline Quarrington-Voss', 'x\r\nSet-Cookie: session=stolen'];
+    const beforeRecords = (await mcpRecords()).length;
+    for (const alg of [...JUNK, 'HS256']) {
+      const token = forged(alg);
+      const mcp = await fetch(stack.mcpResource, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      const mcpText = await mcp.text();
+      expect(mcp.status, mcpText).toBe(401);
+      const challenge = mcp.headers.get('www-authenticate') ?? '';
+      expect(challenge).toMatch(/error="invalid_token"/);
+      const rest = await fetch(`${stack.gatewayUrl}/bigquery/v2/projects/${PROJECT}/queries`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'SELECT 1', useLegacySql: false }),
+      });
+      const restText = await rest.text();
+      expect(rest.status).toBe(401);
+      if (alg === 'HS256') {
+        // A JWS algorithm's name says what was refused.
+        expect(challenge).toContain('HS256');
+        expect(restText).toContain('HS256');
+      } else {
+        for (const text of [mcpText, challenge, restText]) expect(text).not.toContain(alg.slice(0, 12));
+      }
+    }
+    const records = (await mcpRecords()).slice(beforeRecords);
+    expect(records.filter((r) => r.kind === 'token_failure' && r.data.reason === 'disallowed_algorithm')).toHaveLength(6);
+    const stored = JSON.stringify(records) + stack.logs.join('');
+    for (const alg of JUNK) expect(stored).not.toContain(alg.slice(0, 12));
+  });
+
   it('never serves one agent\'s job to another', async () => {
     const reader = await connect('pii-agent');
     const own = await call(reader, 'execute_sql', { sql: 'SELECT customer_id, ssn FROM crm.customers ORDER BY customer_id', max_results: 2 });
