@@ -104,8 +104,9 @@ function withheldErrors<T extends { errors?: unknown }>(body: T, policy: ResultP
 }
 
 function maskRowsOf<T extends { schema?: TableSchema; rows?: TableRow[] }>(operation: string, body: T, policy: ResultPolicy, hashKey: HashKey, counts: MaskCounts | undefined, job: string | undefined): T {
-  if (!body.schema) {
-    if (body.rows?.length) throw invalidAnswer(operation, 'query results with rows but no schema');
+  // A write's answer has no columns: no schema (BigQuery) or one without fields (the emulator).
+  if (!body.schema || !Array.isArray(body.schema.fields)) {
+    if (body.rows?.length) throw invalidAnswer(operation, body.schema ? 'a result whose schema has no fields' : 'query results with rows but no schema');
     return body;
   }
   conform(operation, body.schema, body.rows);
@@ -181,7 +182,7 @@ interface JobResource {
 export function sanitizeJob<T extends JobResource>(job: T, policy: ResultPolicy, hashKey: HashKey): T {
   if (!job || typeof job !== 'object') return job;
   const schema = job.statistics?.query?.schema;
-  const reshape = schema !== undefined && !passesThrough(policy, schema);
+  const reshape = schema !== undefined && Array.isArray(schema.fields) && !passesThrough(policy, schema);
   if (!reshape && !withholds(policy)) return job;
   const out = structuredClone(job);
   if (reshape) out.statistics!.query!.schema = compileFor(policy, schema, hashKey).schema;

@@ -5,7 +5,7 @@ import { registerDiscovery } from '../../gateway/bigquery/discovery.ts';
 import { approvalId, DerivedApprovalIds } from '../../gateway/approval-requests.ts';
 import { BigQueryError } from '../../gateway/bigquery/errors.ts';
 import { parseInsertJob, parseQueryRequest } from '../../gateway/bigquery/query-request.ts';
-import { maskQueryResults, projectRows, selectFields } from '../../gateway/bigquery/results.ts';
+import { maskQueryResults, projectRows, sanitizeJob, selectFields, type ResultPolicy } from '../../gateway/bigquery/results.ts';
 import type { Approval, Identity } from '../../engine/schema-types.ts';
 import type { TableSchema } from '../../gateway/masking/index.ts';
 
@@ -141,6 +141,18 @@ describe('result shaping', () => {
     expect([mistyped.code, mistyped.reason]).toEqual([502, 'backendError']);
     expect(mistyped.message).toContain('row 0 field n holds a value that is not of its declared type');
     expect(mistyped.message).not.toContain('123-45-6701');
+  });
+
+  it("answers a write's result and job, which have no columns (no schema, or one without fields), as they are", () => {
+    const scanned: ResultPolicy = { masks: [], outputs: [], contentScan: { detectors: ['ssn'], strategy: 'redact', scope: 'unexpected_answers' } };
+    for (const schema of [undefined, {} as TableSchema]) {
+      const answer = { jobReference: { jobId: 'j' }, jobComplete: true, numDmlAffectedRows: '1', ...(schema && { schema }) };
+      expect(maskQueryResults('jobs.query', answer, scanned, KEY)).toEqual(answer);
+      const job = { statistics: { query: { ...(schema && { schema }), numDmlAffectedRows: '1' } }, status: { errors: [] } };
+      expect(sanitizeJob(job, scanned, KEY)).toEqual(job);
+    }
+    // Rows with a schema that has no fields are still the upstream failing.
+    expect(thrown(() => maskQueryResults('jobs.query', { schema: {} as TableSchema, rows: [row] }, scanned, KEY)).code).toBe(502);
   });
 });
 
