@@ -137,14 +137,17 @@ function prepareRequest(e: RequestAuditEvent, options: PrepareOptions): AuditReq
 
   const evaluation = e.evaluation ?? null;
   let decision = evaluation?.decision ?? null;
-  // Engine-made reasons (normalize_failed) quote the parser, which quotes the SQL, and so does a
-  // policy reason that repeats a statement's parser error (statement_unparsed); the policy's other
-  // reasons are built from names, never values, and are kept as the policy wrote them.
-  const parserErrors = (e.input?.sql.statements ?? []).flatMap((s) => (s.error ? [s.error] : []));
-  const quotesParser = (r: { rule?: string; message: string }) => r.rule === 'engine' || parserErrors.some((error) => r.message.includes(error));
-  if (decision && removed.length && decision.reasons.some(quotesParser)) {
-    const reasons = decision.reasons.map((r, i) => (quotesParser(r) ? { ...r, message: scrubLiterals(r.message, `/decision/reasons/${i}/message`) } : r));
-    decision = { ...decision, reasons };
+  // Reasons may quote the SQL: engine-made ones (normalize_failed) quote the parser, which quotes
+  // the text; a policy's may repeat a statement's parser error (statement_unparsed) or quote the
+  // text itself, for a policy is the deployment's own code. Every reason has the redacted literals
+  // taken out.
+  if (decision && removed.length) {
+    const original = decision.reasons;
+    const reasons = original.map((r, i) => {
+      const message = scrubLiterals(r.message, `/decision/reasons/${i}/message`);
+      return message === r.message ? r : { ...r, message };
+    });
+    if (reasons.some((r, i) => r !== original[i])) decision = { ...decision, reasons };
   }
   const response = e.response ? captureResponse(e.response, options) : null;
   if (response && response.scrubbed_values > 0) redactions.push('/response/rows');

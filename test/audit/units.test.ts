@@ -119,6 +119,21 @@ describe('prepareEvent', () => {
     expect((prepareEvent(forward, { ...options, statementKey: Buffer.alloc(32, 8) }, 0).data as { sql_hash: string }).sql_hash).not.toBe(recorded);
   });
 
+  it("takes the redacted literals out of every decision reason, whichever rule wrote it", () => {
+    // A deployment's own rule quoting the SQL, beside one that quotes nothing.
+    const sql = "SELECT customer_id FROM crm.customers WHERE name = 'Evangeline Quarrington-Voss'";
+    const reasons = [
+      { code: 'org_refused', message: `refused: ${sql}`, rule: 'org.custom' },
+      { code: 'plain', message: 'statement 0 reads crm.customers', rule: 'org.plain' },
+    ];
+    const evaluation = { decision: { outcome: 'deny' as const, reasons, masks: [] }, revision: 'r', evalNs: 0 };
+    const data = prepareEvent(plainEvent(1, { sql, evaluation }), options, 0).data as AuditRequestData;
+    expect(JSON.stringify(data)).not.toContain('Quarrington');
+    expect(data.decision!.reasons.map((r) => r.message)).toEqual(["refused: SELECT customer_id FROM crm.customers WHERE name = '?'", reasons[1]!.message]);
+    expect(data.redactions).toContain('/decision/reasons/0/message');
+    expect(data.redactions).not.toContain('/decision/reasons/1/message');
+  });
+
   it('fills every field, so records read the same on every engine', () => {
     const data = prepareEvent(plainEvent(1), options, 0).data as AuditRequestData;
     expect(Object.values(data).every((v) => v !== undefined)).toBe(true);
