@@ -197,8 +197,7 @@ function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[])
  * (1-based), whose value then steers the result; undefined for any other expression. BigQuery
  * takes any item that resolves to an INT64 literal so: in parentheses (`ORDER BY (2)`), in hex
  * (`0x2`), with a COLLATE (`ORDER BY 2 COLLATE 'und:ci'`). Behind a `*` of a table whose columns
- * are not known, the position is not known either: every column. Before, only a bare decimal
- * literal was a position, and `ORDER BY (2)` ordered by a masked column unseen.
+ * are not known, the position is not known either: every column.
  */
 function byPosition(node: unknown, columns: readonly DerivedColumn[]): Lineage | undefined {
   let v = variant(node, 'expression');
