@@ -8,9 +8,12 @@
 //   opa_eval     the compiled policy alone (the whole input already in WASM memory, parsed on
 //                every call, as for a new analysis; result not decoded)
 // Paths run interleaved in small batches, so a busy machine slows them alike. Run: `just bench`
-// or `node bench/decision.ts` (BENCH_N samples per path, default 10 000).
+// or `node bench/decision.ts` (BENCH_N samples per path, default 10 000). BENCH_AGAINST=<dir of
+// another checkout, its bundle built> adds that checkout's engine on the first three paths, in
+// the same run (`git worktree add /tmp/prev HEAD~3 && (cd /tmp/prev && npm ci && npx sluice build)`).
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { readBundle } from '../engine/bundle.ts';
 import { buildBundle, Engine, normalize, type NormalizeRequest } from '../engine/index.ts';
@@ -55,10 +58,16 @@ const evaluate = evaluator(kept, entrypoint);
 
 let cold = 0;
 let literal = 0;
+const decidePaths = (label: string, e: Pick<Engine, 'decide'>): { name: string; run: () => void }[] => [
+  { name: `cold: new query shape (parse + analyse + evaluate)${label}`, run: () => e.decide(request(join(`units_${cold++}`, 1))) },
+  { name: `literal variant: shape cache + evaluate${label}`, run: () => e.decide(request(join('units', 1_000_000 + literal++))) },
+  { name: `repeated SQL: text cache + evaluate${label}`, run: () => e.decide(request(join('units', 7))) },
+];
+const against = process.env.BENCH_AGAINST;
+const other = against && (await import(resolve(against, 'engine/index.ts'))) as typeof import('../engine/index.ts');
 const paths: { name: string; run: () => void }[] = [
-  { name: 'cold: new query shape (parse + analyse + evaluate)', run: () => engine.decide(request(join(`units_${cold++}`, 1))) },
-  { name: 'literal variant: shape cache + evaluate', run: () => engine.decide(request(join('units', 1_000_000 + literal++))) },
-  { name: 'repeated SQL: text cache + evaluate', run: () => engine.decide(request(join('units', 7))) },
+  ...decidePaths('', engine),
+  ...(other ? decidePaths(` (${against})`, await other.Engine.load(resolve(against, 'build/bundle.tar.gz'))) : []),
   { name: 'Engine.evaluate (validation + WASM)', run: () => engine.evaluate(ready) },
   { name: 'policy in WASM, analysis kept parsed (evaluator)', run: () => evaluate(inputDocument(ready)) },
   { name: 'opa_eval alone (policy in WASM, whole input parsed)', run: () => opaEval(0, entrypoint, raw.dataAddr, base, written, base + written, 0) },
