@@ -15,8 +15,8 @@ export interface InputDocument {
 const statementsJson = new WeakMap<object, string>();
 
 
-/** JSON.stringify of a frozen value, remembered: a frozen value cannot change. */
-function frozenJson(value: object): string | undefined {
+/** JSON.stringify of a deep-frozen value (an analysis's statements), remembered: it cannot change. */
+export function frozenJson(value: object): string | undefined {
   let json = statementsJson.get(value);
   if (json === undefined) {
     if (!isDeepFrozen(value)) return undefined;

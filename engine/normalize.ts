@@ -4,6 +4,7 @@
 // by exact text (a repeated query costs a map lookup), and by literal shape (engine/sql/
 // literals.ts: the same query with other values in it shares the parse; only `sql.text` and
 // `sql.hash` are its own).
+import { frozenJson } from './input-json.ts';
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
 import { boundHash, withText, type SqlAnalysis } from './sql/analysis.ts';
 import { analyzeSql } from './sql/analyze.ts';
@@ -36,7 +37,12 @@ export interface NormalizeRequest {
 }
 
 const CACHE_ENTRIES = 2048;
-/** Rough memory budget: an analysis weighs a few times its text (key, tokens' results, outputs). */
+/**
+ * Rough memory budget. An entry weighs its key and its analysis: the analysis's statements as
+ * objects (about their JSON's length again) and their JSON, which the evaluator keeps beside
+ * them (input-json.ts). A short text can have a large analysis (`SELECT *, *, …` over a wide
+ * table), so the text's length alone says nothing of it.
+ */
 const CACHE_WEIGHT = 64 * 1024 * 1024;
 /** Longer texts are analysed every time rather than pinned in memory. */
 const CACHE_MAX_TEXT = 64 * 1024;
@@ -85,11 +91,17 @@ function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
     stats.shapeHits++;
   } else {
     analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed);
-    if (shapeKey !== undefined && analysis.byShape) shapes.set(shapeKey, analysis, 4 * shapeKey.length + 4096);
+    if (shapeKey !== undefined && analysis.byShape) shapes.set(shapeKey, analysis, 4 * shapeKey.length + analysisWeight(analysis));
     stats.analysed++;
   }
-  if (cacheable) analyses.set(key, analysis, 4 * key.length + (shared === undefined ? 4096 : 512));
+  // Charged in full even when it shares another text's statements: the entry alone keeps them alive.
+  if (cacheable) analyses.set(key, analysis, 4 * key.length + analysisWeight(analysis));
   return analysis;
+}
+
+/** What an analysis keeps in memory, in bytes (roughly): its statements as objects and as JSON. */
+function analysisWeight(analysis: SqlAnalysis): number {
+  return 4096 + 2 * (frozenJson(analysis.sql.statements)?.length ?? 0);
 }
 
 /** The last second formatted: requests within one second share the text. */
