@@ -33,4 +33,33 @@ describe("the gateway's schema cache keeps the tags", () => {
       expect(input.sql.statements[0]!.tables[0]!.policy_tags).toEqual({ diagnosis: [TAG(5199)] });
     }
   });
+
+  it('a schema read with one upstream credential is never served to another', async () => {
+    // Under workload identity each caller reaches BigQuery as itself: what one may see another may not.
+    const id = `${PROJECT}.workforce.medical_leave`;
+    const fields = [{ name: 'diagnosis', type: 'STRING', policyTags: { names: [TAG(5199)] } }];
+    let calls = 0;
+    const upstream = {
+      async tableSchema(_p: string, _d: string, _t: string, headers: Record<string, string>) {
+        calls++;
+        return headers.Authorization === 'Bearer hr-agent' ? { schema: { fields: structuredClone(fields) } } : undefined;
+      },
+    } as unknown as BigQueryUpstream;
+    const hr = { Authorization: 'Bearer hr-agent' };
+    const other = { Authorization: 'Bearer other-agent' };
+
+    // The caller without access does not empty the cache for the one with it…
+    let cache = new SchemaCache(60);
+    expect(await cache.fetch('acme', upstream, [id], other)).toEqual({});
+    expect((await cache.fetch('acme', upstream, [id], hr))[id]).toEqual(fields);
+    // …and is not given what the one with access read.
+    cache = new SchemaCache(60);
+    expect((await cache.fetch('acme', upstream, [id], hr))[id]).toEqual(fields);
+    expect(await cache.fetch('acme', upstream, [id], other)).toEqual({});
+    // One credential's reads are still cached for it.
+    calls = 0;
+    await cache.fetch('acme', upstream, [id], hr);
+    await cache.fetch('acme', upstream, [id], other);
+    expect(calls).toBe(0);
+  });
 });
