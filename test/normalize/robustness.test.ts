@@ -56,3 +56,43 @@ describe('robustness', () => {
     expect(chained.tables.map((t) => t.id)).toEqual(['acme-analytics.sales.orders']);
   });
 });
+
+describe('select lists beyond any real query', () => {
+  const WIDE = 'acme-analytics.crm.wide';
+  const wide = { ...schemas, [WIDE]: Array.from({ length: 4000 }, (_, i) => ({ name: `c${i}`, type: 'STRING' })) };
+  const timed = (sql: string, options: Parameters<typeof run>[1]) => {
+    const started = performance.now();
+    const input = run(sql, options);
+    return { statements: input.sql.statements, ms: performance.now() - started };
+  };
+
+  it('refuses a select list wider than BigQuery allows, and `*` over such a scope, quickly', () => {
+    // 3 × 4,000 columns: beyond BigQuery's 10,000.
+    const { statements, ms } = timed('SELECT *, *, * FROM crm.wide', { schemas: wide });
+    expect(statements[0]!.parsed).toBe(false);
+    expect(statements[0]!.error).toMatch(/more than 10,000 columns \(BigQuery's limit\)/);
+    const joined = run('SELECT * FROM crm.wide a, crm.wide b, crm.wide c', { schemas: wide }).sql.statements[0]!;
+    expect(joined.error).toMatch(/`\*` over more than 10,000 columns/);
+    // Two such lists are BigQuery's too, and read.
+    expect(run('SELECT *, * FROM crm.wide', { schemas: wide }).sql.statements[0]!.outputs).toHaveLength(8000);
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it('refuses `SELECT *, *` doubling through nested queries before it builds millions of columns', () => {
+    let sql = 'SELECT * FROM crm.customers';
+    for (let i = 0; i < 14; i++) sql = `SELECT *, * FROM (${sql})`;
+    const { statements, ms } = timed(sql, { schemas });
+    expect(statements[0]!.parsed).toBe(false);
+    expect(statements[0]!.error).toMatch(/more than 10,000 columns/);
+    expect(ms).toBeLessThan(2_000);
+  });
+
+  it("bounds the columns a whole text's statements build, each within BigQuery's limit", () => {
+    const one = 'SELECT *, * FROM crm.wide';
+    const { statements, ms } = timed(Array(14).fill(one).join(';\n'), { schemas: wide });
+    // 8,000 columns each: the first twelve fit in 100,000, the rest are refused.
+    expect(statements.map((s) => s.parsed)).toEqual([...Array(12).fill(true), ...Array(2).fill(false)]);
+    expect(statements[12]!.error).toMatch(/build more than 100,000 columns in all/);
+    expect(ms).toBeLessThan(4_000);
+  });
+});

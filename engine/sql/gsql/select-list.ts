@@ -84,6 +84,24 @@ function aggregatesOrWindows(value: unknown, ctx: StatementContext): boolean {
  * has GROUP BY ALL), `groupAll` holds the lineage of each column GROUP BY ALL groups by: every one
  * whose item holds no aggregate or window function (each column of a `*`).
  */
+/** BigQuery's most columns in a table, a query result or a view definition. */
+const MAX_COLUMNS = 10_000;
+/**
+ * Select-list columns one text may build in all, its subqueries' and statements' together: each
+ * costs analysis time and memory, and a few hundred characters of `SELECT *, *` over nested
+ * queries or wide tables ask for hundreds of thousands.
+ */
+const MAX_TEXT_COLUMNS = 100_000;
+
+/** Counts `added` columns of a select list of `total`, refusing past either bound. */
+function bounded(total: number, added: number, env: ExprEnv, node: unknown): void {
+  if (total > MAX_COLUMNS) refuse(`a select list of more than ${MAX_COLUMNS.toLocaleString('en')} columns (BigQuery's limit)`, node);
+  const script = factsOf(env.ctx)?.script;
+  if (script === undefined) return;
+  script.columns += added;
+  if (script.columns > MAX_TEXT_COLUMNS) refuse(`a text whose select lists build more than ${MAX_TEXT_COLUMNS.toLocaleString('en')} columns in all`, node);
+}
+
 export function selectList(expressions: unknown[], env: ExprEnv, byAll = false): { columns: DerivedColumn[]; named: DerivedColumn[]; groupAll: Lineage[] } {
   const columns: DerivedColumn[] = [];
   const named: DerivedColumn[] = [];
@@ -94,13 +112,15 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
     const v = variant(raw, 'select item');
     if (v.kind === 'star') {
       const expanded = star(v, env);
-      columns.push(...expanded.columns);
-      named.push(...expanded.named);
+      bounded(columns.length + expanded.columns.length, expanded.columns.length, env, v.node);
+      for (const c of expanded.columns) columns.push(c);
+      for (const c of expanded.named) named.push(c);
       if (byAll) for (const c of expanded.columns) groupAll.push(c.lineage);
       continue;
     }
     if (v.kind === 'alias') {
       expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'select item');
+      bounded(columns.length + 1, 1, env, v.node);
       const name = nameIdent(v.body.alias, 'column alias').name.toLowerCase();
       const lineage = evalExpr(v.body.this, env);
       columns.push({ name, lineage });
@@ -108,6 +128,7 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
       if (byAll && !aggregatesOrWindows(v.body.this, env.ctx)) groupAll.push(lineage);
       continue;
     }
+    bounded(columns.length + 1, 1, env, v.node);
     const lineage = evalExpr(raw, env);
     const implicit = implicitName(v)?.toLowerCase();
     columns.push({ name: implicit ?? `f${anonymous++}_`, lineage });
@@ -138,6 +159,7 @@ function star(v: Variant, env: ExprEnv): { columns: DerivedColumn[]; named: Deri
     ofRelation = relation !== undefined;
     columns = relation !== undefined ? relationColumnsOf(relation) : structColumns(scope.resolve(qualifier, ctx), qualifier, ctx);
   }
+  if (columns.length > MAX_COLUMNS) refuse(`\`*\` over more than ${MAX_COLUMNS.toLocaleString('en')} columns (BigQuery's limit)`, v.node);
 
   const except = new Set(items(v.body.except).map((e) => ident(e, 'EXCEPT column').name.toLowerCase()));
   const replace = new Map<string, Lineage>();

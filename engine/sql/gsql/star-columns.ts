@@ -1,6 +1,6 @@
-// The columns `*` stands for over a FROM clause, a range variable or a RECORD value. Mirrors the
-// private helpers of ../select-list.ts (to be exported from there when the front ends merge): they
-// work on scopes and lineage only, not on any syntax tree.
+// The columns `*` stands for over a FROM clause, a range variable or a RECORD value, for the
+// select list and the table operators alike: they work on scopes and lineage only, not on any
+// syntax tree.
 import type { StatementContext } from '../context.ts';
 import { columnLineage, fieldOf, lineageTables, unknownLineage, type Lineage } from '../lineage.ts';
 import { recordFields, relationTables, type DerivedColumn, type Relation, type Scope } from '../scope.ts';

@@ -21,6 +21,8 @@ export interface ScriptState {
    * follow may have changed them (later reads are then refused).
    */
   readonly tempTables: Map<string, TempTable>;
+  /** Select-list columns the text's statements built so far (select-list.ts bounds them). */
+  columns: number;
 }
 
 export interface TempTable {
@@ -41,7 +43,7 @@ export interface StatementFacts {
 const facts = new WeakMap<StatementContext, StatementFacts>();
 
 export function newScript(): ScriptState {
-  return { variables: new Map(), functions: new Map(), tables: new Map(), tempTables: new Map() };
+  return { variables: new Map(), functions: new Map(), tables: new Map(), tempTables: new Map(), columns: 0 };
 }
 
 /** Call names of a statement's tokens: `SUBSTR (` and `safe.substr(` both count (the last word). */
