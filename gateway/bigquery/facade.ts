@@ -312,12 +312,12 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   };
 
   /** Pages of a job whose grant was revoked are refused; a grant that merely expired keeps them readable. */
-  const refuseRevokedGrants = async (req: Req, rec: JobRecord) => {
+  const refuseRevokedGrants = async (req: Req, rec: { jobId?: string | undefined; grantIds?: readonly string[] | undefined }) => {
     const revoked = await enforcer.revokedGrants(rec.grantIds);
     if (revoked.length === 0) return;
     req.log.info({ job: rec.jobId, revoked_grants: revoked }, 'results refused: a grant the job relied on was revoked');
     throw accessDenied(`Access Denied: the grant(s) ${revoked.join(', ')} this job relied on were revoked; its results are no longer served. [grant_revoked]`, [
-      errorInfo('GRANT_REVOKED', { reasons: 'grant_revoked', grants: revoked.join(','), job_id: rec.jobId, request_id: req.id }),
+      errorInfo('GRANT_REVOKED', { reasons: 'grant_revoked', grants: revoked.join(','), ...(rec.jobId && { job_id: rec.jobId }), request_id: req.id }),
     ]);
   };
 
@@ -448,6 +448,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
           throw accessDenied(`Access Denied: Job ${projectId}:${jobId} is already known to the gateway under another request.`);
         }
       }
+      // A grant revoked while the query ran lets none of its rows out, as it lets out no later page.
+      if (!parsed.spec.dryRun) await refuseRevokedGrants(req, { jobId, grantIds: grantsCited(auth.decision, auth.input.grants ?? []) });
       // Only now is the job known to be this caller's: one it has left is cancelled.
       if (hangUp(reply).aborted) {
         if (jobId && !parsed.spec.dryRun && body.jobComplete === false) {
