@@ -78,8 +78,10 @@ export class PrincipalStatusStore {
           .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return { applied: false, reason: 'replayed' as const };
       }
-      const status = await write(tx, change);
+      // The counter first: its row lock makes concurrent changes (other replicas, the CLI) wait
+      // here, so each reads the status the one before it committed instead of overwriting it.
       await tx.updateTable('principal_status_version').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', 1).execute();
+      const status = await write(tx, change);
       return { applied: true as const, status };
     });
   }
