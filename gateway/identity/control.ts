@@ -79,9 +79,12 @@ export class PrincipalControl {
     );
     if (!result.applied) return result;
     if (action === 'enable' && result.status.disabled) {
-      // The store kept a local kill switch in force: say so instead of recording an enable.
-      const message = `${r.signal} would enable ${r.subject}, which \`sluice principals disable\` disabled; only \`sluice principals enable\` lifts that`;
-      await this.refused({ action: 'signal_refused', issuer: r.issuer, subject: r.subject, signal: r.signal, actor: r.actor, jti: r.jti?.jti ?? null, error: { code: 'kill_switch_in_force', message } });
+      // The store kept a disable in force (a local kill switch, or one introspection did not make): say so instead of recording an enable.
+      const message =
+        result.status.signal === 'cli'
+          ? `${r.signal} would enable ${r.subject}, which \`sluice principals disable\` disabled; only \`sluice principals enable\` lifts that`
+          : `${r.signal} would enable ${r.subject}, which ${result.status.signal} disabled; an active token does not lift that`;
+      await this.refused({ action: 'signal_refused', issuer: r.issuer, subject: r.subject, signal: r.signal, actor: r.actor, jti: r.jti?.jti ?? null, error: { code: result.status.signal === 'cli' ? 'kill_switch_in_force' : 'disable_in_force', message } });
       return { applied: true, status: result.status, withdrawn: [], revoked: [], recorded: true };
     }
     this.#o.onChange?.(result.status);

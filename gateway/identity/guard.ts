@@ -62,7 +62,9 @@ export function guardAuthenticator(inner: Authenticator, o: GuardOptions): Authe
       case 'active':
         if (recheck) {
           try {
-            await o.control.enable({ issuer, subject: identity.subject, reason: 'the issuer calls a token issued after the disable active', signal: 'introspection', actor: issuer });
+            const enabled = await o.control.enable({ issuer, subject: identity.subject, reason: 'the issuer calls a token issued after the disable active', signal: 'introspection', actor: issuer });
+            // Disabled meanwhile by something else than introspection: that disable stands.
+            if (enabled.applied && enabled.status.disabled) return refuse(identity, 'principal_disabled', describeDisabled(enabled.status));
           } catch (error) {
             o.log.warn({ issuer, subject: identity.subject, err: { message: (error as Error).message } }, 're-enabling the principal failed');
             return refuse(identity, 'principal_disabled', describeDisabled(status!));

@@ -95,10 +95,12 @@ export class PrincipalStatusStore {
 async function write(tx: Transaction<Tables>, change: StatusChange): Promise<PrincipalStatus> {
   const current = await tx.selectFrom('principal_status').selectAll().where('issuer', '=', change.issuer).where('subject', '=', change.subject).executeTakeFirst();
   // An introspection-made disable is lifted by the next active token: it never replaces another
-  // disable. A local kill switch (`cli`) is lifted only locally, never by the provider's signals.
+  // disable, nor does an active token lift another one. A local kill switch (`cli`) is lifted only
+  // locally, never by the provider's signals.
   const disabled = Number(current?.disabled) === 1;
   const keep =
     (change.action === 'disable' && change.signal === 'introspection' && disabled) ||
+    (change.action === 'enable' && change.signal === 'introspection' && current?.signal !== 'introspection' && disabled) ||
     (change.action === 'enable' && change.signal !== 'cli' && current?.signal === 'cli' && disabled);
   const next: PrincipalStatusRow =
     keep && current
