@@ -494,10 +494,19 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       // job it created is cancelled. A transport failure leaves the record, marked unconfirmed:
       // the job may exist upstream, and its owner may read it.
       let res;
+      let sent = false;
+      const forwarded = parsed.forwardJob(jobId, cap);
       try {
-        res = await upstream(req, reply, 'jobs.insert', () => connection.upstream.insertJob(projectId, parsed.forwardJob(jobId, cap), auth.headers));
+        res = await upstream(req, reply, 'jobs.insert', () => {
+          sent = true;
+          return connection.upstream.insertJob(projectId, forwarded, auth.headers);
+        });
       } catch (error) {
-        if (!parsed.spec.dryRun) {
+        if (!parsed.spec.dryRun && !sent) {
+          // Never sent (the caller hung up first): the id names no job this insert made. Left
+          // registered, it stays unreadable (never answered) until it expires.
+          await jobs.delete(projectId, jobId).catch((e: Error) => req.log.warn({ job: jobId, err: { type: e.name, message: e.message } }, 'job not forgotten'));
+        } else if (!parsed.spec.dryRun) {
           const unconfirmed = { ...record(who, connection, projectId, jobId, parsed.spec.location, auth), unconfirmed: true };
           await jobs.update(unconfirmed).catch((e: Error) => req.log.warn({ job: jobId, err: { type: e.name, message: e.message } }, 'job not marked unconfirmed'));
         }
