@@ -140,13 +140,15 @@ function stars(n: number): string {
   return n <= STARS.length ? STARS.slice(0, n) : '*'.repeat(n);
 }
 
-const ALPHANUMERIC = /[\p{L}\p{N}]/u;
+// Marks (combining accents, vowel signs, viramas) count and are hidden like letters: left visible
+// beside the letters kept they spelled out more than four characters of a word.
+const ALPHANUMERIC = /[\p{L}\p{N}\p{M}]/u;
 
 function isAsciiAlphanumeric(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-/** The same by code point, for text beyond ASCII (names, addresses in other scripts). */
+/** The same by code point, for text beyond ASCII (names, addresses in other scripts); marks count as characters. */
 function lastFourUnicode(value: string): string {
   const chars = Array.from(value);
   let total = 0;
