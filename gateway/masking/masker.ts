@@ -202,7 +202,8 @@ class CompiledMasker implements Masker {
 
   #scan(plan: FieldPlan, v: CellValue, json: boolean): CellValue {
     const text = scalar(plan, v);
-    let masked = this.#scanner!.scan(text);
+    let masked = json ? this.#scanJsonStrings(text) : text;
+    if (masked !== null) masked = this.#scanner!.scan(masked);
     if (masked === text) return v;
     // A replacement that landed outside a JSON string literal (a card number stored as a JSON
     // number) would make the document unparseable: mask the whole document as one JSON string.
@@ -213,6 +214,30 @@ class CompiledMasker implements Masker {
     this.#cells++;
     this.#scanCells++;
     return masked;
+  }
+
+  /**
+   * A JSON text's string literals scanned as the strings they hold: an escape (`\n`, `\t`,
+   * `\u002d`) would otherwise stand in the detectors' way though the client decodes it. A literal
+   * with a match is written back masked; null when the strategy nulls the whole value.
+   */
+  #scanJsonStrings(text: string): string | null {
+    if (!text.includes('\\')) return text;
+    let nulled = false;
+    const out = text.replace(JSON_STRING, (literal) => {
+      if (nulled || !literal.includes('\\')) return literal;
+      let decoded: string;
+      try {
+        decoded = JSON.parse(literal) as string;
+      } catch {
+        return literal;
+      }
+      const masked = this.#scanner!.scan(decoded);
+      if (masked === decoded) return literal;
+      if (masked === null) nulled = true;
+      return JSON.stringify(masked ?? '');
+    });
+    return nulled ? null : out;
   }
 
   #scanOther(plan: FieldPlan, v: CellValue): CellValue {
@@ -247,6 +272,9 @@ function scalar(plan: FieldPlan, v: CellValue): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new MaskingError('row_shape', `field ${plan.name}: expected a scalar value`);
 }
+
+/** A JSON string literal, escapes included. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 
 function isJson(text: string): boolean {
   try {
