@@ -70,8 +70,11 @@ type Params = Record<string, string>;
 type Generic = { Params: Params; Querystring: Record<string, string | undefined>; Body: unknown };
 type Req = FastifyRequest<Generic>;
 
-/** Query parameters forwarded to jobs.getQueryResults (`fields` is applied by the gateway). */
-const RESULTS_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'timeoutMs', 'location', 'formatOptions.useInt64Timestamp', 'formatOptions.timestampOutputFormat'];
+/**
+ * Query parameters forwarded to jobs.getQueryResults (`fields` is applied by the gateway). Not
+ * `location`: the job's own is sent (see `atJobLocation`).
+ */
+const RESULTS_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'timeoutMs', 'formatOptions.useInt64Timestamp', 'formatOptions.timestampOutputFormat'];
 /** tabledata.list parameters forwarded (`selectedFields` is applied by the gateway after masking). */
 const TABLEDATA_PARAMS = ['pageToken', 'startIndex', 'maxResults', 'formatOptions.useInt64Timestamp', 'formatOptions.timestampOutputFormat'];
 
@@ -305,6 +308,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       );
       // A 409 means the id names a job made elsewhere (a stalled launch is never inserted again): it ends the held job, never serves that job.
       expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(resultPolicy(auth.decision, auth.input)));
+      return answeredLocation(res.body);
     };
     const { rec, headers } = await heldJobs.advance(ctx, c.rec, waitMs, insert);
     if (rec.held) return { ...c, rec };
@@ -516,8 +520,10 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
         // Nothing was created (or the id belonged to a job made elsewhere): forget it.
         await fromStore('forget the job', () => jobs.delete(projectId, jobId));
       } else if (!parsed.spec.dryRun) {
-        // Only now is the job known to be the one this insert made: it is served from here on.
-        await fromStore('record the job', () => jobs.update(record(who, connection, projectId, jobId, parsed.spec.location, auth)), 'the job was created, but it cannot be read through the gateway');
+        // Only now is the job known to be the one this insert made: it is served from here on, in
+        // the location BigQuery put it (it picks one when the caller names none).
+        const location = answeredLocation(res.body) ?? parsed.spec.location;
+        await fromStore('record the job', () => jobs.update(record(who, connection, projectId, jobId, location, auth)), 'the job was created, but it cannot be read through the gateway');
       }
       const job = expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(policy));
       if (hangUp(reply).aborted && !parsed.spec.dryRun) {
@@ -559,7 +565,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const { who, c: job } = await ownJobCall(req, reply, 0);
     if (job.rec.held) return selectFields(heldJobResource(job.rec), req.query.fields);
     const { c, body } = await onJob(req, reply, who, job, 'jobs.get', 'job', false, ({ projectId, rec, connection, headers }, signal) =>
-      connection.upstream.getJob(projectId, rec.jobId, pick(req.query, ['location']), headers, { signal }),
+      connection.upstream.getJob(projectId, rec.jobId, atJobLocation(rec), headers, { signal }),
     );
     return selectFields(sanitizeJob(body, policyOf(c.rec), hashKey), req.query.fields);
   });
@@ -575,7 +581,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       job.headers = await enforcer.credentialHeaders(job.connection, who, rec.credentialTtlSeconds);
     }
     const { c, body } = await onJob(req, reply, who, job, 'jobs.cancel', 'cancel answer', false, ({ projectId, rec, connection, headers }) =>
-      connection.upstream.cancelJob(projectId, rec.jobId, pick(req.query, ['location']), headers),
+      connection.upstream.cancelJob(projectId, rec.jobId, atJobLocation(rec), headers),
     );
     return body.job ? { ...body, job: sanitizeJob(body.job as object, policyOf(c.rec), hashKey) } : body;
   });
@@ -590,7 +596,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     }
     await refuseRevokedGrants(req, job.rec);
     const { c, body } = await onJob(req, reply, who, job, 'jobs.getQueryResults', 'query results', true, ({ projectId, rec, connection, headers }, signal) =>
-      connection.upstream.getQueryResults(projectId, rec.jobId, connection.upstream.boundLongPoll(pick(req.query, RESULTS_PARAMS)), headers, { signal }),
+      connection.upstream.getQueryResults(projectId, rec.jobId, connection.upstream.boundLongPoll({ ...pick(req.query, RESULTS_PARAMS), ...atJobLocation(rec) }), headers, { signal }),
     );
     const pending = c.rec.tablesCheck;
     if (pending && body.jobComplete !== false) {
@@ -851,6 +857,23 @@ type JobStatistics = {
 };
 
 type QueryResults = { jobReference?: { jobId?: string; location?: string }; jobComplete?: boolean; schema?: TableSchema; rows?: TableRow[]; totalRows?: string; totalBytesProcessed?: string };
+
+/**
+ * The location a call on a job names upstream: the job's own, as recorded when BigQuery answered
+ * the query or insert that made it, never one the caller sends. BigQuery names a job by its
+ * project, location and id, so the id of a caller's own job may also name a job made outside the
+ * gateway in another location, which the caller's location would have read (or cancelled) with
+ * the masks of its own job.
+ */
+function atJobLocation(rec: { location?: string | undefined }): Query {
+  return rec.location ? { location: rec.location } : {};
+}
+
+/** The location a job resource (a jobs.insert answer) says BigQuery runs the job in. */
+function answeredLocation(body: unknown): string | undefined {
+  const location = (body as { jobReference?: { location?: unknown } } | null)?.jobReference?.location;
+  return typeof location === 'string' && location !== '' ? location : undefined;
+}
 
 /** The caller closed its connection: nothing reaches it any more, but the record says what happened. */
 function callerGone(): BigQueryError {

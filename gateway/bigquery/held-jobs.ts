@@ -30,7 +30,8 @@ export interface HeldJobsOptions {
 }
 
 /** Inserts the approved job upstream; a BigQueryError (sanitized) when BigQuery refused it. */
-export type InsertJob = (rec: JobRecord, parsed: ParsedInsertJob, auth: Authorization) => Promise<void>;
+/** Inserts a claimed job upstream; resolves to the location BigQuery answered it runs in, when it said. */
+export type InsertJob = (rec: JobRecord, parsed: ParsedInsertJob, auth: Authorization) => Promise<string | undefined>;
 
 /** The poll's own context: its caller, and its audit trail for the fresh decision and the insert. */
 export type PollContext = Omit<QueryContext, 'route' | 'spec' | 'project'>;
@@ -146,8 +147,9 @@ export class HeldJobs {
     }
     const claimed: JobRecord = { ...this.#o.recordOf(ctx.caller, rec, auth), createdAt: rec.createdAt, held, launching: Date.now() };
     if (!(await this.#replace(deciding, claimed))) return undefined;
+    let location: string | undefined;
     try {
-      await insert(claimed, parsed, auth);
+      location = await insert(claimed, parsed, auth);
     } catch (error) {
       if (!(error instanceof BigQueryError) || error.code >= 500) {
         // Unknown whether it landed: held again, for the next poll to decide and insert anew.
@@ -157,7 +159,9 @@ export class HeldJobs {
       const ended = withError(claimed, { reason: error.reason, message: error.message });
       return (await this.#replace(claimed, ended)) ? { rec: ended } : { rec: await this.#reread(claimed) };
     }
-    const { held: _held, launching: _launching, ...launched } = claimed;
+    const { held: _held, launching: _launching, ...inserted } = claimed;
+    // Read from then on where BigQuery put it (it picks a location when the request names none).
+    const launched: JobRecord = { ...inserted, location: location ?? inserted.location };
     // Only the poll whose claim still stands serves the job it inserted.
     if (!(await this.#replace(claimed, launched))) return { rec: await this.#reread(claimed) };
     return { rec: launched, headers: auth.headers };
