@@ -421,11 +421,13 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       }
       const policy = resultPolicy(auth.decision, auth.input);
       const answer = expectAnswer<QueryResults>('jobs.query', res, 'query results', upstreamMessage(policy));
-      // A dry run reads nothing: rows in its answer (an upstream that ran the query anyway, or one
-      // repeating an earlier answer for the requestId) are not the dry run's, and are dropped.
-      const body = parsed.spec.dryRun ? withoutRows(answer) : answer;
       // Under a cap, the tables the finished job read are checked before any row is released.
       const checkTables = checksTables(auth);
+      // A dry run reads nothing: rows in its answer (an upstream that ran the query anyway, or one
+      // repeating an earlier answer for the requestId) are not the dry run's, and are dropped. Nor
+      // are the rows a job still running has written so far (incremental results) released before
+      // its tables are checked.
+      const body = parsed.spec.dryRun || (checkTables && answer.jobComplete === false) ? withoutRows(answer) : answer;
       const jobId = body.jobReference?.jobId;
       if (jobId) noteJob(req, jobId, projectId, body.jobReference?.location);
       const t = trail(req);
@@ -604,9 +606,11 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       const { tablesCheck: _, ...checked } = c.rec;
       await fromStore('record the job\'s table check', () => jobs.update(checked), 'the query ran, but its results are withheld');
     }
+    // The rows a job still running has written so far (incremental results) wait for its table check.
+    const page = pending && body.jobComplete === false ? withoutRows(body) : body;
     const counts = { cells: 0, scanned: 0 };
     // Named by the job the caller asked about, as jobs.query names it: RANDOM_HASH agrees on every page.
-    const masked = maskQueryResults('jobs.getQueryResults', body as QueryResults, policyOf(c.rec), hashKey, counts, jobKey(c.projectId, c.rec.jobId));
+    const masked = maskQueryResults('jobs.getQueryResults', page as QueryResults, policyOf(c.rec), hashKey, counts, jobKey(c.projectId, c.rec.jobId));
     count(req, counts);
     answered(req, masked);
     return selectFields(masked, req.query.fields);

@@ -291,6 +291,25 @@ describe('estimate_mode cap, require_referenced_tables', () => {
     expect(double.jobGets).toEqual([jobId, jobId]);
   });
 
+  it('releases none of the rows a running job has written so far (writeIncrementalResults) before its tables are checked', async () => {
+    const sql = bigquery(salesSql('incremental_unparsed'), { bytes: 5 * MiB, tables: [ORDERS, LEDGER], running: 2 });
+    const first = await rawQuery(stack, sql, 'cap-incremental-unparsed', { timeoutMs: 0, writeIncrementalResults: true });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ jobComplete: false });
+    for (const product of PRODUCTS) expect(JSON.stringify(first.body)).not.toContain(product);
+    const jobId = first.body.jobReference.jobId as string;
+    // A poll that finds it still running, then the one that finds it done.
+    const running = await stack.fetch(`${queries}/${jobId}?timeoutMs=0`, { agent: 'reporting-agent' });
+    expect(running.status).toBe(200);
+    expect(running.body).toMatchObject({ jobComplete: false });
+    for (const product of PRODUCTS) expect(JSON.stringify(running.body)).not.toContain(product);
+    expect(double.jobGets).toEqual([]);
+    const done = await stack.fetch(`${queries}/${jobId}`, { agent: 'reporting-agent' });
+    expect(done.status).toBe(403);
+    expect(JSON.stringify(done.body)).toContain('unparsed_table_reference');
+    for (const product of PRODUCTS) expect(JSON.stringify(done.body)).not.toContain(product);
+  });
+
   it('keeps the dry run first for jobs.insert', async () => {
     const sql = bigquery(salesSql('insert'), { bytes: 5 * MiB, tables: [ORDERS] });
     const [job] = await agent.createQueryJob({ query: sql });

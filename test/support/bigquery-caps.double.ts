@@ -10,7 +10,9 @@
 //     runs, nothing is billed);
 //   - answers jobs.get of a job it saw pass with that figure and those tables in its statistics;
 //   - optionally answers a job as still running for its first polls (`runningPolls`), as BigQuery
-//     does when the job outlasts the call's timeoutMs;
+//     does when the job outlasts the call's timeoutMs; a job sent with `writeIncrementalResults`
+//     answers those polls with the rows it has written so far, as BigQuery does for incremental
+//     results;
 //   - answers a jobs.query sent with `jobCreationMode: JOB_CREATION_OPTIONAL` as a query run
 //     without a job (a `queryId`, no `jobReference`), as BigQuery may for short queries.
 // It counts real runs (reached the emulator), cap refusals and dry runs, and records the
@@ -102,6 +104,8 @@ export async function bigQueryCaps(emulatorUrl: string, behaviour: Partial<BigQu
   const sqlOf = new Map<string, string>();
   /** Answers on each job so far that said it was still running. */
   const runningAnswers = new Map<string, number>();
+  /** Jobs sent with writeIncrementalResults: their running answers carry the rows written so far. */
+  const incremental = new Set<string>();
 
   const forward = (req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
     new Promise((resolve, reject) => {
@@ -152,6 +156,7 @@ export async function bigQueryCaps(emulatorUrl: string, behaviour: Partial<BigQu
     const seen = runningAnswers.get(jobId) ?? 0;
     if (seen >= double.runningPolls(sql)) return answer;
     runningAnswers.set(jobId, seen + 1);
+    if (incremental.has(jobId)) return { ...answer, jobComplete: false };
     const { rows: _r, schema: _s, totalRows: _t, pageToken: _p, totalBytesProcessed: _b, ...rest } = answer;
     return { ...rest, jobComplete: false };
   };
@@ -194,6 +199,7 @@ export async function bigQueryCaps(emulatorUrl: string, behaviour: Partial<BigQu
           double.runs.push({ route, sql, jobId, maximumBytesBilled: cap });
           double.events.push(`run ${jobId}`);
           if (jobId) sqlOf.set(jobId, sql);
+          if (jobId && query?.writeIncrementalResults === true) incremental.add(jobId);
           if (answer.status !== 200 || !out) return json(res, answer.status, out ?? answer.body.toString('utf8'));
           if (route === 'jobs.insert') return json(res, 200, out);
           // jobs.query answers say how many bytes the job processed.
