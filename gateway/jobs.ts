@@ -20,6 +20,8 @@ export interface JobRecord {
   outputs?: readonly string[] | undefined;
   /** Upstream error texts are withheld from the caller. */
   withholdErrors?: boolean | undefined;
+  /** The statement whose rows come back returns none (see ResultPolicy.rowless). */
+  rowless?: boolean | undefined;
   credentialTtlSeconds?: number | undefined;
   /** Policy revision that decided. */
   revision: string;

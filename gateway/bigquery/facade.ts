@@ -350,7 +350,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     return { projectId, rec, connection, headers };
   };
 
-  const policyOf = (rec: JobRecord): ResultPolicy => ({ masks: rec.masks, contentScan: rec.contentScan, outputs: rec.outputs, withholdErrors: rec.withholdErrors });
+  const policyOf = (rec: JobRecord): ResultPolicy => ({ masks: rec.masks, contentScan: rec.contentScan, outputs: rec.outputs, withholdErrors: rec.withholdErrors, rowless: rec.rowless });
 
   /**
    * The tables a finished job read, as its statistics name them, decided on again with the input

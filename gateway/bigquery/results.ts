@@ -14,6 +14,8 @@ export interface ResultPolicy {
   outputs?: readonly string[] | undefined;
   /** Upstream error texts are withheld (any statement reads a column masked for the caller). */
   withholdErrors?: boolean | undefined;
+  /** The statement whose result comes back returns no rows (a write, DDL): rows in an answer are another statement's. */
+  rowless?: boolean | undefined;
 }
 
 /**
@@ -22,11 +24,13 @@ export interface ResultPolicy {
  */
 export function resultPolicy(decision: Pick<Decision, 'masks' | 'content_scan'>, input: Pick<PolicyInput, 'sql'>): ResultPolicy {
   const last = input.sql.statements.length - 1;
+  const statement = input.sql.statements[last];
   return {
     masks: decision.masks.filter((m) => m.statement === undefined || m.statement === last),
     contentScan: decision.content_scan,
-    outputs: input.sql.statements[last]?.outputs.map((o) => o.name),
+    outputs: statement?.outputs.map((o) => o.name),
     withholdErrors: withholdsErrors(decision),
+    ...(statement !== undefined && statement.category !== 'read' && { rowless: true }),
   };
 }
 
@@ -104,6 +108,9 @@ function withheldErrors<T extends { errors?: unknown }>(body: T, policy: ResultP
 }
 
 function maskRowsOf<T extends { schema?: TableSchema; rows?: TableRow[] }>(operation: string, body: T, policy: ResultPolicy, hashKey: HashKey, counts: MaskCounts | undefined, job: string | undefined): T {
+  if (policy.rowless && body.rows?.length) {
+    throw accessDenied("Access Denied: the answer holds rows, but the query's last statement returns none: they are another statement's, which were not decided on as the answer. [unexpected_rows]");
+  }
   // A write's answer has no columns: no schema (BigQuery) or one without fields (the emulator).
   if (!body.schema || !Array.isArray(body.schema.fields)) {
     if (body.rows?.length) throw invalidAnswer(operation, body.schema ? 'a result whose schema has no fields' : 'query results with rows but no schema');

@@ -51,4 +51,16 @@ describe('answers to a write', () => {
     expect(await inserted('DML-2')).toBe(1);
     expect(await inserted('DML-1')).toBe(1);
   });
+
+  it("refuses rows in the answer of a script whose last statement returns none: they would be another statement's", async () => {
+    // The SELECT's masks are its own; the script's answer is its last statement's, an INSERT, which has none.
+    const script = "SELECT customer_id, ssn FROM crm.customers; INSERT INTO sales.orders (order_id) VALUES ('DML-S')";
+    const raw = await stack.fetch(`/bigquery/v2/projects/${PROJECT}/queries`, { method: 'POST', agent: WRITER, body: JSON.stringify({ query: script, useLegacySql: false }) });
+    const [direct] = await stack.direct().query('SELECT ssn FROM crm.customers');
+    const ssns = (direct as { ssn: string | null }[]).flatMap((r) => (r.ssn ? [r.ssn] : []));
+    expect(ssns.length).toBeGreaterThan(0);
+    for (const ssn of ssns) expect(JSON.stringify(raw.body)).not.toContain(ssn);
+    if (raw.status === 200) expect(raw.body.rows ?? []).toEqual([]);
+    else expect([raw.status, raw.body.error.errors[0].reason]).toEqual([403, 'accessDenied']);
+  });
 });

@@ -151,6 +151,12 @@ describe('result shaping', () => {
       const job = { statistics: { query: { ...(schema && { schema }), numDmlAffectedRows: '1' } }, status: { errors: [] } };
       expect(sanitizeJob(job, scanned, KEY)).toEqual(job);
     }
+    // Rows where the decided statement returns none are another statement's: refused.
+    const rows = { jobReference: { jobId: 'j' }, schema: { fields: [{ name: 'ssn', type: 'STRING' }] }, rows: [{ f: [{ v: '123-45-6701' }] }] };
+    const refused = thrown(() => maskQueryResults('jobs.query', rows, { ...scanned, rowless: true }, KEY));
+    expect([refused.code, refused.reason]).toEqual([403, 'accessDenied']);
+    expect(refused.message).not.toContain('123-45-6701');
+    expect(maskQueryResults('jobs.query', { ...rows, rows: [] }, { ...scanned, rowless: true }, KEY).rows).toEqual([]);
     // Rows with a schema that has no fields are still the upstream failing.
     expect(thrown(() => maskQueryResults('jobs.query', { schema: {} as TableSchema, rows: [row] }, scanned, KEY)).code).toBe(502);
   });
