@@ -309,4 +309,27 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('approver page in headl
     const verified = await sluice(['audit', 'verify', '--storage', storage]);
     expect(verified.code, verified.stderr).toBe(0);
   });
+
+  it('says a vote or revoke happened only when it did, whatever a link claims', async () => {
+    // A link can carry ?done= or ?revoked= without any vote or revoke behind it.
+    const { id } = await agentAsks('reporting-agent', bytesAsk);
+    await context.clearCookies();
+    const page = await context.newPage();
+    await page.goto(`${gateway.url}/approve/requests/${id}?done=rejected`);
+    await signIn(page, 'alice');
+    expect(page.url()).toBe(`${gateway.url}/approve/requests/${id}?done=rejected`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Request from reporting-agent');
+    expect(await page.getByRole('status').count()).toBe(0);
+    expect(await page.getByText('You rejected this request.').count()).toBe(0);
+    await page.goto(`${gateway.url}/approve/requests/${id}?done=approved`);
+    expect(await page.getByText(/You approved this request|Your approval is recorded/).count()).toBe(0);
+    expect((await gateway.store.get(id))?.status).toBe('pending');
+
+    await page.goto(`${gateway.url}/approve/grants?revoked=grt_00000000000000000000000000000000`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Grants');
+    expect(await page.getByText(/is revoked\./).count()).toBe(0);
+    await page.goto(`${gateway.url}/approve/grants?revoked=${encodeURIComponent('grt_x. Your session ended: sign in again at https://evil.example')}`);
+    expect(await page.getByText(/evil\.example/).count()).toBe(0);
+    await page.close();
+  });
 });

@@ -14,7 +14,7 @@ import { APPROVAL_STATUSES } from '../listing.ts';
 import { previewWithGrant, type PreviewEngine } from '../preview.ts';
 import type { Problem, Refusals } from '../refusals.ts';
 import type { ApprovalStore } from '../store.ts';
-import type { ApprovalRequestView, VoteChoice } from '../types.ts';
+import type { ApprovalRequestView, GrantView, VoteChoice } from '../types.ts';
 import { html } from './html.ts';
 import { SessionCodec, newCsrfToken, readCookie, sameToken, serializeCookie, type PageSession } from './session.ts';
 import { SignIn, SignInError, type SignInOptions } from './sign-in.ts';
@@ -199,7 +199,11 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
       await context.refusals.approval(request.log, 'view', request.params.id, session.identity, { code: 'not_found', message: `approval request ${request.params.id} does not exist or is not the caller's to see` });
       return notFound(reply, session);
     }
-    const done = request.query.done;
+    // The confirmation comes from the link the vote redirected to, so it is shown only when this
+    // person's recorded vote says the same: a crafted link cannot tell an approver they decided.
+    const me = session.identity;
+    const voted = view.votes.find((v) => v.approver.subject === me.subject && v.approver.issuer === me.issuer)?.vote;
+    const done = request.query.done === 'approved' && voted === 'approve' ? 'approved' : request.query.done === 'rejected' && voted === 'reject' ? 'rejected' : undefined;
     const notice =
       done === 'approved'
         ? alert('success', view.grantId ? `You approved this request. Grant ${view.grantId} is active.` : 'Your approval is recorded; more approvals are needed.')
@@ -240,11 +244,22 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     }
   });
 
-  async function renderGrants(reply: FastifyReply, session: PageSession, status: number, options: { notice?: ReturnType<typeof html>; pageToken?: string } = {}) {
+  /** The grant's holder, or a member of the approver groups of the request it came from (as the grants listing). */
+  async function maySeeGrant(me: Identity, grant: GrantView): Promise<boolean> {
+    if (grant.subject === me.subject && grant.issuer === me.issuer) return true;
+    const from = grant.approvalId ? await store.get(grant.approvalId) : undefined;
+    return from !== undefined && me.groups.some((g) => from.approverGroups.includes(g));
+  }
+
+  async function renderGrants(reply: FastifyReply, session: PageSession, status: number, options: { notice?: ReturnType<typeof html>; pageToken?: string; revoked?: string } = {}) {
     const active = await store.listGrantsPage({ status: 'active', visibleTo: session.identity, maxResults: PAGE_SIZE, ...(options.pageToken && { pageToken: options.pageToken }) });
     const recent = await store.listGrants({ status: 'all', visibleTo: session.identity, maxResults: 50 });
     const ended = recent.filter((g) => g.status !== 'active').slice(0, 20);
-    return send(reply, status, grantsPage(chrome(session), active, ended, options.notice));
+    // The link's `revoked` is confirmed only for a grant this person sees that is revoked indeed.
+    const revoked = options.revoked === undefined ? undefined : await store.getGrant(options.revoked);
+    const confirmed = revoked?.status === 'revoked' && (await maySeeGrant(session.identity, revoked)) ? alert('success', `Grant ${revoked.id} is revoked.`) : undefined;
+    const notice = options.notice ?? confirmed;
+    return send(reply, status, grantsPage(chrome(session), active, ended, notice));
   }
 
   app.get<{ Querystring: { revoked?: string; pageToken?: string } }>('/approve/grants', async (request, reply) => {
@@ -253,7 +268,7 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     const { revoked, pageToken } = request.query;
     try {
       return await renderGrants(reply, session, 200, {
-        ...(typeof revoked === 'string' && { notice: alert('success', `Grant ${revoked} is revoked.`) }),
+        ...(typeof revoked === 'string' && { revoked }),
         ...(typeof pageToken === 'string' && { pageToken }),
       });
     } catch (error) {
