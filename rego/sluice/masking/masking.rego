@@ -315,9 +315,11 @@ _predicate_keys(column) := {"*"} if {
 	_sensitive_table(column.table)
 }
 
-_candidate_tables(_, output) := output.tables
-
-_candidate_tables(statement, output) := [ref.id | some ref in statement.tables] if not output.tables
+# The tables an output of unknown lineage names; every table of the statement when it names
+# none (no `tables`, or an empty list, which would otherwise leave nothing to check).
+_candidate_tables(statement, output) := output.tables if {
+	count(output.tables) > 0
+} else := [ref.id | some ref in statement.tables]
 
 # Backstop: values the lineage does not flag (free text, JSON, a value in a column of another
 # type) are scanned for the configured detectors. Every answer is scanned when the request reads

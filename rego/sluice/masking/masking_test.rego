@@ -110,6 +110,13 @@ test_unknown_lineage_without_candidates_assumes_all_tables if {
 	_codes(masking.deny) == {"lineage_unknown_sensitive"} with input as request
 }
 
+# An empty list of candidate tables names none, so every table of the statement is a candidate.
+test_unknown_lineage_with_empty_candidates_assumes_all_tables if {
+	output := object.union(td.crm_unknown_lineage.sql.statements[0].outputs[0], {"tables": []})
+	request := _with_outputs(td.crm_select, "read", [output])
+	_codes(masking.deny) == {"lineage_unknown_sensitive"} with input as request
+}
+
 test_unknown_lineage_allowed_for_unmasked_group if {
 	count(masking.deny) == 0 with input as td.with_identity(td.crm_unknown_lineage, td.pii_reader)
 }
