@@ -74,9 +74,9 @@ _read_tags[ref.id] := {column: rules |
 }
 
 # A mapped tag masks with its strategy (the strictest when it names none), unless the caller
-# is among its raw_readers.
+# is among its raw_readers. A tag listed with nothing under it (null) names neither.
 _tag_rule(tag) := [object.get(config, "strategy", _strictest), concat("", ["has policy tag ", tag])] if {
-	config := data.org.policy_tags[tag]
+	config := _tag_config(data.org.policy_tags[tag])
 	not identity.member_of(object.get(config, "raw_readers", []))
 }
 
@@ -87,6 +87,10 @@ _tag_rule(tag) := [
 ] if {
 	not data.org.policy_tags[tag]
 }
+
+_tag_config(config) := config if is_object(config)
+
+else := {}
 
 # How a referenced column meets the sensitive ones: it is one (or a field inside one), or it
 # is a RECORD holding sensitive fields, which then have a path below it.

@@ -282,6 +282,15 @@ test_mapped_tag_without_strategy_masks_always_null if {
 	_mask("work_email", "ALWAYS_NULL", _employees, "work_email") in masks
 }
 
+# A tag listed with nothing under it (YAML `tag:` is null) is a mapped tag with neither a strategy
+# nor raw readers: the strictest mask for everyone, not no mask at all.
+test_mapped_tag_with_empty_entry_masks_always_null if {
+	email_tag := td.tag("5102")
+	tags := object.union(object.remove(data.org.policy_tags, [email_tag]), {email_tag: null})
+	masks := masking.masks with input as _tagged with data.org.policy_tags as tags
+	_mask("work_email", "ALWAYS_NULL", _employees, "work_email") in masks
+}
+
 test_raw_readers_of_one_tag_do_not_read_another if {
 	request := _tagged_with_outputs("read", [
 		td.direct(0, "work_email", _employees, "work_email"),
