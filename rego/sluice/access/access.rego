@@ -11,13 +11,19 @@ import data.sluice.identity
 
 # Reads of a known table by a caller who is not among its dataset's readers:
 # [statement index, table ref, the dataset's approval settings or false when it has none].
-_foreign_reads contains [statement.index, ref, object.get(dataset, "approval", false)] if {
+_foreign_reads contains [statement.index, ref, _approval(dataset)] if {
 	some statement in input.sql.statements
 	some ref in statement.tables
 	ref.mode == "read"
 	dataset := catalog.known_dataset(ref)
 	not identity.member_of(object.get(dataset, "readers", []))
 }
+
+# An approval block that is not a mapping (YAML `approval:` with nothing under it is null)
+# offers no approval path.
+_approval(dataset) := dataset.approval if {
+	is_object(dataset.approval)
+} else := false
 
 # `deny` is one rule with a body per check (each reason's `rule` names the check).
 

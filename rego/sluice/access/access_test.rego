@@ -25,6 +25,15 @@ test_finance_needs_approval if {
 	count(access.deny) == 0 with input as td.finance_select
 }
 
+# An approval block with nothing in it (YAML `approval:` is null) is no approval path: the read
+# is denied, not let through for want of approvers to ask.
+test_empty_approval_entry_denies_non_readers if {
+	_codes(access.deny) == {"dataset_access_denied"} with input as td.finance_select
+		with data.org.projects["acme-analytics"].datasets.finance.approval as null
+	count(access.pending) == 0 with input as td.finance_select
+		with data.org.projects["acme-analytics"].datasets.finance.approval as null
+}
+
 test_approval_reason_names_approvers if {
 	reasons := access.approve_dataset with input as td.finance_select
 	_codes(reasons) == {"approval_required"}
