@@ -45,11 +45,21 @@ _read_tables[ref.id] := _masked_or_none(config) if {
 	config := catalog.known_dataset(ref).tables[ref.table]
 }
 
-_masked(config) := columns if {
-	columns := object.get(config, "sensitive_columns", {})
-	count(columns) > 0
+_masked(config) := _strategies(listed) if {
+	listed := object.get(config, "sensitive_columns", {})
+	count(listed) > 0
 	not identity.member_of(object.get(config, "unmasked_groups", []))
 }
+
+# Column -> strategy. A column listed without one (a list of names, or a name with nothing
+# after it) is masked at the strictest.
+_strategies(listed) := {column: _strategy_or_strictest(strategy) | some column, strategy in listed} if {
+	is_object(listed)
+} else := {column: _strictest | some column in listed}
+
+_strategy_or_strictest(strategy) := strategy if is_string(strategy)
+
+else := _strictest
 
 _masked_or_none(config) := columns if {
 	columns := _masked(config)

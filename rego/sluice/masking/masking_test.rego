@@ -28,6 +28,20 @@ test_direct_sensitive_outputs_masked_with_their_strategy if {
 	} with input as td.crm_select
 }
 
+# Sensitive columns listed without a strategy, as a list of names or a name with nothing after it
+# (null), are masked at the strictest rather than returned as they are.
+test_sensitive_columns_without_strategy_masked_always_null if {
+	ssn := {"statement": 0, "output": "ssn", "strategy": "ALWAYS_NULL", "source": _source("ssn")}
+	street := object.union(
+		{"statement": 0, "output": "address", "path": ["street"]},
+		{"strategy": "ALWAYS_NULL", "source": _source("address.street")},
+	)
+	masking.masks == {ssn, street} with input as td.crm_select
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as ["ssn", "address.street"]
+	ssn in masking.masks with input as td.crm_select
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as {"ssn": null}
+}
+
 test_unmasked_group_sees_everything if {
 	request := td.with_identity(td.crm_select, td.pii_reader)
 	count(masking.masks) == 0 with input as request
