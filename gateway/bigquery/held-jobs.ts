@@ -29,8 +29,10 @@ export interface HeldJobsOptions {
   recordOf(who: Caller, rec: JobRecord, auth: Authorization): JobRecord;
 }
 
-/** Inserts the approved job upstream; a BigQueryError (sanitized) when BigQuery refused it. */
-/** Inserts a claimed job upstream; resolves to the location BigQuery answered it runs in, when it said. */
+/**
+ * Inserts the approved job upstream: resolves to the location BigQuery answered it runs in, when
+ * it said; a BigQueryError (sanitized) when BigQuery refused it.
+ */
 export type InsertJob = (rec: JobRecord, parsed: ParsedInsertJob, auth: Authorization) => Promise<string | undefined>;
 
 /** The poll's own context: its caller, and its audit trail for the fresh decision and the insert. */

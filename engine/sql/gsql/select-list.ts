@@ -7,7 +7,7 @@ import { bareName, evalExpr, type ExprEnv } from './expr.ts';
 import { functionName, isFunctionVariant } from './functions.ts';
 import { isQuery } from './query.ts';
 import { relationColumnsOf, scopeColumns, structColumns } from './star-columns.ts';
-import { factsOf } from './statement-facts.ts';
+import { factsOf, type ScriptState } from './statement-facts.ts';
 import { expectFields, ident, isNode, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
 
 /** The name BigQuery gives an unaliased column: the last identifier of a path, else none. */
@@ -94,9 +94,8 @@ const MAX_COLUMNS = 10_000;
 const MAX_TEXT_COLUMNS = 100_000;
 
 /** Counts `added` columns of a select list of `total`, refusing past either bound. */
-function bounded(total: number, added: number, env: ExprEnv, node: unknown): void {
+function bounded(total: number, added: number, script: ScriptState | undefined, node: unknown): void {
   if (total > MAX_COLUMNS) refuse(`a select list of more than ${MAX_COLUMNS.toLocaleString('en')} columns (BigQuery's limit)`, node);
-  const script = factsOf(env.ctx)?.script;
   if (script === undefined) return;
   script.columns += added;
   if (script.columns > MAX_TEXT_COLUMNS) refuse(`a text whose select lists build more than ${MAX_TEXT_COLUMNS.toLocaleString('en')} columns in all`, node);
@@ -106,13 +105,14 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
   const columns: DerivedColumn[] = [];
   const named: DerivedColumn[] = [];
   const groupAll: Lineage[] = [];
+  const script = factsOf(env.ctx)?.script;
   let anonymous = 0;
   for (const [i, item] of expressions.entries()) {
     const raw = i === 0 ? distinctCall(withoutComments(item)) : withoutComments(item);
     const v = variant(raw, 'select item');
     if (v.kind === 'star') {
       const expanded = star(v, env);
-      bounded(columns.length + expanded.columns.length, expanded.columns.length, env, v.node);
+      bounded(columns.length + expanded.columns.length, expanded.columns.length, script, v.node);
       for (const c of expanded.columns) columns.push(c);
       for (const c of expanded.named) named.push(c);
       if (byAll) for (const c of expanded.columns) groupAll.push(c.lineage);
@@ -120,7 +120,7 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
     }
     if (v.kind === 'alias') {
       expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'select item');
-      bounded(columns.length + 1, 1, env, v.node);
+      bounded(columns.length + 1, 1, script, v.node);
       const name = nameIdent(v.body.alias, 'column alias').name.toLowerCase();
       const lineage = evalExpr(v.body.this, env);
       columns.push({ name, lineage });
@@ -128,7 +128,7 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
       if (byAll && !aggregatesOrWindows(v.body.this, env.ctx)) groupAll.push(lineage);
       continue;
     }
-    bounded(columns.length + 1, 1, env, v.node);
+    bounded(columns.length + 1, 1, script, v.node);
     const lineage = evalExpr(raw, env);
     const implicit = implicitName(v)?.toLowerCase();
     columns.push({ name: implicit ?? `f${anonymous++}_`, lineage });
