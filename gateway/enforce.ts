@@ -5,7 +5,7 @@
 // A decision that relied on one-time grants spends them before it comes back; an `approve` is
 // filed as an approval request and, when the caller asked to be held, waited on and re-decided.
 import { createHash, randomUUID } from 'node:crypto';
-import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
+import { normalize, withEstimate, type Decision, type Engine, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';

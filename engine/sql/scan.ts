@@ -35,7 +35,6 @@ const FROM_ENDS = new Set([
   'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT',
   'SELECT', 'SET', 'WHEN', 'THEN', 'ELSE', 'END', 'OPTIONS',
 ]);
-const TARGET_KINDS = new Set(['TABLE', 'VIEW']);
 const PROCEDURAL_LEADS = new Set(['BEGIN', 'THEN', 'ELSE', 'DO', 'LOOP', 'REPEAT']);
 
 function isPunct(t: Token | undefined, text: string): boolean {

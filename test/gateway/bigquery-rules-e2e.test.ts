@@ -172,12 +172,10 @@ function selection(rule: BigQueryRule): { names: string[]; sql: string } {
 describe.each(BIGQUERY_RULES)('%s through the gateway', (rule) => {
   const { names, sql } = selection(rule);
   let agent: BigQuery;
-  let direct: BigQuery;
 
   beforeAll(async () => {
     await usePolicy(rule);
     agent = stack.client('reporting-agent');
-    direct = stack.direct();
   });
 
   it('the Node client gets the rule\'s values, in each column\'s type (jobs.query and jobs.insert)', async () => {

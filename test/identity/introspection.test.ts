@@ -5,7 +5,6 @@
 // logged and audited and change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_AUDIENCE } from '../../demo/idp.ts';
-import { verifyAudit } from '../../gateway/audit/index.ts';
 import { PrincipalStatusStore } from '../../gateway/identity/index.ts';
 import { sluice } from '../support/cli.ts';
 import { refusal } from '../support/refusals.ts';

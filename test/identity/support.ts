@@ -3,8 +3,7 @@
 // replica on the same database, provider and emulator; and an agent with a grant and a pending
 // approval request to be cut off.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../support/ports.ts';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { DEFAULT_AUDIENCE } from '../../demo/idp.ts';
@@ -20,14 +19,6 @@ export const FINANCE_SQL = 'SELECT account, SUM(amount) AS total FROM finance.le
 export const FINANCE_SQL_2 = 'SELECT account FROM finance.ledger ORDER BY account';
 export const ORDERS_SQL = 'SELECT COUNT(*) AS n FROM sales.orders';
 export const SECRET_ENV = 'SLUICE_TEST_INTROSPECTION_SECRET';
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface RevocationStackOptions {
   /** The issuer's `introspection:` block (client id and secret env are filled in). */
@@ -135,3 +126,4 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
 export async function principalRecords(stack: Stack): Promise<AuditPrincipalRecord['data'][]> {
   return (await records(stack, 'principal')).flatMap((r) => (r.kind === 'principal' ? [r.data] : []));
 }
+export { freePort };

@@ -2,7 +2,7 @@
 // labels, PIVOT column names BigQuery derives from unaliased values, named windows defined as
 // another, and `table` as a name. Tables, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
-import { CUSTOMERS, ORDERS, PROJECT, analysed, outputs, predicates, refusal, understood } from './support.ts';
+import { CUSTOMERS, ORDERS, PROJECT, outputs, predicates, refusal, understood } from './support.ts';
 
 const c = (column: string) => `${CUSTOMERS}:${column}`;
 const o = (column: string) => `${ORDERS}:${column}`;

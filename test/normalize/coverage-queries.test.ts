@@ -3,7 +3,7 @@
 // output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
 import type { Statement } from '../../engine/schema-types.ts';
-import { CUSTOMERS, ORDERS, PROJECT, analysed, outputs, predicates, refusal, schemas, understood } from './support.ts';
+import { CUSTOMERS, ORDERS, PROJECT, outputs, predicates, refusal, schemas, understood } from './support.ts';
 
 const c = (column: string) => `${CUSTOMERS}:${column}`;
 const o = (column: string) => `${ORDERS}:${column}`;

@@ -4,7 +4,7 @@
 // PIVOT … FOR an expression, a subscript after a window call and DECLARE of a name polyglot takes
 // for its keyword (PATTERN). Tables, modes, output names, lineage and predicate columns.
 import { describe, expect, it } from 'vitest';
-import { CUSTOMERS, PROJECT, analysed, outputs, predicates, run, schemas, tables, understood } from './support.ts';
+import { CUSTOMERS, analysed, outputs, predicates, run, schemas, tables, understood } from './support.ts';
 
 const c = (column: string) => `${CUSTOMERS}:${column}`;
 

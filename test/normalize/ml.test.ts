@@ -13,7 +13,6 @@ import { normalize } from '../../engine/normalize.ts';
 import type { Identity, Output, Statement, TableRef } from '../../engine/schema-types.ts';
 import { analyzeSql } from '../../engine/sql/analyze.ts';
 import { schemaCatalog } from '../../engine/sql/catalog.ts';
-import { lex } from '../../engine/sql/lexer.ts';
 import { CUSTOMERS, ORDERS, PROJECT, schemas, statement } from './support.ts';
 
 const MODEL = `${PROJECT}.sales.churn`;

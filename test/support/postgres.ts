@@ -2,7 +2,7 @@
 // a free port on 127.0.0.1. Started once per test run (vitest globalSetup) and stopped after.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, chownSync, rmSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,16 +23,6 @@ function binDir(): string | undefined {
 export function postgresAvailable(): boolean {
   const bin = binDir();
   return !!bin && existsSync(join(bin, 'initdb'));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startPostgres(): Promise<PostgresCluster> {

@@ -2,8 +2,7 @@
 // reference organisation, the local OIDC provider, the compiled policy and the gateway in between.
 // Agents are the official @google-cloud/bigquery client holding a token from the provider.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { freePort } from './ports.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,15 +166,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await rm(state, { recursive: true, force: true });
     },
   };
-}
-
-/** A port nothing listens on right now (the gateway takes it moments later). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

@@ -7,7 +7,7 @@ import { relationColumns, type QueryResult } from '../relation.ts';
 import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
 import { combineBranches, sameColumns } from './branches.ts';
-import { bareName, evalAll, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
+import { bareName, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
 import { addFromClause } from './from.ts';
 import { selectList } from './select-list.ts';
 import { variablesOf } from './statement-facts.ts';

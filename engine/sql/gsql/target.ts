@@ -4,7 +4,7 @@
 import type { StatementContext, TableMode } from '../context.ts';
 import { Scope } from '../scope.ts';
 import { implicitAlias, type TableName } from '../tables.ts';
-import { expectFields, ident, nameIdent, optionalIdent, refuse, variant, written } from './tree.ts';
+import { expectFields, nameIdent, optionalIdent, refuse, variant, written } from './tree.ts';
 
 const TARGET_FIELDS = new Set(['name', 'schema', 'catalog', 'alias', 'alias_explicit_as']);
 

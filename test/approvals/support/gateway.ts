@@ -1,7 +1,6 @@
 // A gateway carrying only the approvals plugin, wired the way the real server wires it: the real
 // authenticator trusting the local identity provider, the store on a real database.
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { freePort } from '../../support/ports.ts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createAuthenticator, type Authenticator } from '../../../gateway/auth/index.ts';
 import { approvalsPlugin, createApprovalStore, type ApprovalStore, type ApprovalsPluginOptions, type ApprovalStoreOptions } from '../../../gateway/approvals/index.ts';
@@ -15,17 +14,6 @@ export interface TestGateway {
   database: Database;
   authenticator: Authenticator;
   close(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export interface GatewayOptions {
@@ -60,3 +48,4 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     },
   };
 }
+export { freePort };
