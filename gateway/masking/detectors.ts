@@ -36,18 +36,84 @@ const MIN_DIGITS: Record<Detector, number> = {
   phone: 8, // E.164's shortest; NANP has 10
 };
 
-/** A cheap pass that lets most values (names, codes, short numbers) skip the regex entirely. */
-function isCandidate(text: string, minDigits: number, wantsAt: boolean): boolean {
+const ND = /\p{Nd}/u;
+const DASH = /[\p{Pd}\u2212\uFE63\uFF0D]/u;
+const SPACE = /\p{Zs}/u;
+const INVISIBLE = /[\p{Cf}\p{Mn}\p{Me}]/u;
+const folds = new Map<number, string>();
+
+/**
+ * What a non-ASCII character reads as, for the patterns: a decimal digit of any script
+ * (fullwidth `１`, Arabic-Indic `١`, mathematical `𝟏`) is its ASCII digit, a dash or a minus sign
+ * `-`, a space ` `, a compatibility form that is one ASCII character (fullwidth `＠`, `（`) that
+ * character; an invisible character (zero-width, soft hyphen, combining mark) is nothing. A
+ * reader sees the same value in either spelling, so the scan does too.
+ */
+function fold(cp: number): string {
+  let folded = folds.get(cp);
+  if (folded === undefined) {
+    const char = String.fromCodePoint(cp);
+    const compat = char.normalize('NFKC');
+    if (ND.test(char)) {
+      // Unicode encodes every script's digits as whole runs 0-9, so a digit's value is its
+      // distance from the start of its run, modulo 10 (some runs of digits follow each other).
+      let start = cp;
+      while (ND.test(String.fromCodePoint(start - 1))) start--;
+      folded = String((cp - start) % 10);
+    } else if (DASH.test(char)) folded = '-';
+    else if (SPACE.test(char)) folded = ' ';
+    else if (INVISIBLE.test(char)) folded = '';
+    else if (compat.length === 1 && compat.charCodeAt(0) < 0x80) folded = compat;
+    else folded = char;
+    if (folds.size < 65_536) folds.set(cp, folded);
+  }
+  return folded;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/gu;
+
+/**
+ * The text as the patterns read it (see `fold`), with where each of its characters starts in
+ * `text`: no character folds into more code units than it has, so when the lengths agree each
+ * kept its place (the usual case: accented letters fold to themselves), and `starts` is omitted.
+ */
+function folded(text: string): { text: string; starts?: number[] } {
+  const out = text.replace(NON_ASCII, (char) => fold(char.codePointAt(0)!));
+  if (out.length === text.length) return { text: out };
+  const starts: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    for (let k = cp < 0x80 ? 1 : fold(cp).length; k > 0; k--) starts.push(i);
+    i += width;
+  }
+  return { text: out, starts };
+}
+
+/**
+ * A cheap pass that lets most values (names, codes, short numbers) skip the regex entirely:
+ * false when the text, folded, has too few digits and no `@`; 'folded' when it may hold a
+ * match and has non-ASCII characters, so the patterns must read it folded.
+ */
+function isCandidate(text: string, minDigits: number, wantsAt: boolean): boolean | 'folded' {
   let digits = 0;
+  let found = false;
+  let ascii = true;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+    let c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      ascii = false;
+      const cp = text.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      c = fold(cp).charCodeAt(0);
+    }
     if (c >= 48 && c <= 57) {
-      if (++digits >= minDigits) return true;
+      if (++digits >= minDigits) found = true;
     } else if (c === 64 && wantsAt) {
-      return true;
+      found = true;
     }
   }
-  return false;
+  return found && (ascii || 'folded');
 }
 
 export type DetectionCounts = Record<Detector, number>;
@@ -106,11 +172,34 @@ export function compileContentScanner(
     return found ? null : text;
   };
 
+  /** Matches found in the folded text replace what they cover in the text as written. */
+  const scanFolded = (text: string, view: { text: string; starts?: number[] }): string | null => {
+    if (nullsValues(config.strategy)) return scanForNull(view.text) === null ? null : text;
+    const at = (i: number) => (view.starts ? (i < view.starts.length ? view.starts[i]! : text.length) : i);
+    let out = '';
+    let from = 0;
+    view.text.replace(pattern, (match: string, ...rest: unknown[]) => {
+      const d = detectorOf(rest[rest.length - 1] as Record<string, string | undefined>, match);
+      if (d !== undefined) {
+        counts[d]++;
+        const offset = rest[rest.length - 3] as number;
+        const start = at(offset);
+        const end = at(offset + match.length);
+        out += text.slice(from, start) + replaceMatch(text.slice(start, end), d);
+        from = end;
+      }
+      return '';
+    });
+    return from === 0 ? text : out + text.slice(from);
+  };
+
   return {
     counts,
     strategy: config.strategy,
     scan(text: string): string | null {
-      if (!isCandidate(text, minDigits, wantsAt)) return text;
+      const candidate = isCandidate(text, minDigits, wantsAt);
+      if (candidate === false) return text;
+      if (candidate === 'folded') return scanFolded(text, folded(text));
       if (nullsValues(config.strategy)) return scanForNull(text);
       return text.replace(pattern, replacer);
     },
