@@ -43,13 +43,17 @@ function tableName(project: string, dataset: string, table: string): TableName {
   return name;
 }
 
+/** View names BigQuery documents as synonyms of another view, by the one the id names. */
+const VIEW_SYNONYMS: Record<string, string> = { jobs_by_project: 'jobs', jobs_timeline_by_project: 'jobs_timeline' };
+
 /**
- * An INFORMATION_SCHEMA view: the dataset is `<scope>.information_schema`, where the scope is
+ * An INFORMATION_SCHEMA view (one id per view, whichever synonym names it): the dataset is `<scope>.information_schema`, where the scope is
  * a dataset (`ds.INFORMATION_SCHEMA.TABLES`) or a region (`region-us.INFORMATION_SCHEMA.JOBS`).
  */
 function informationSchema(parts: string[], at: number, raw: string, ctx: NameContext): Qualified {
   if (parts.length !== at + 2) return { error: `INFORMATION_SCHEMA name ${raw} must end in one view name` };
-  const view = parts[at + 1]!.toLowerCase();
+  const written = parts[at + 1]!.toLowerCase();
+  const view = VIEW_SYNONYMS[written] ?? written;
   // A project and a region qualifier (`region-us`) are case-insensitive; a dataset keeps its case.
   const scope = parts.slice(0, at).map((p, i) => (i < at - 1 || /^region-/i.test(p) ? p.toLowerCase() : p));
   if (scope.length === 0) {

@@ -61,7 +61,7 @@ describe('table names', () => {
 
   const infoSchema: [string, string, string, string][] = [
     ['region-qualified, backticked region', 'SELECT job_id FROM `region-us`.INFORMATION_SCHEMA.JOBS', 'region-us.information_schema', 'jobs'],
-    ['region-qualified, unquoted', 'SELECT job_id FROM region-us.INFORMATION_SCHEMA.JOBS_BY_PROJECT', 'region-us.information_schema', 'jobs_by_project'],
+    ['region-qualified, unquoted', 'SELECT job_id FROM region-us.INFORMATION_SCHEMA.JOBS_BY_PROJECT', 'region-us.information_schema', 'jobs'], // JOBS_BY_PROJECT is JOBS
     ['dataset-qualified', 'SELECT table_name FROM sales.INFORMATION_SCHEMA.TABLES', 'sales.information_schema', 'tables'],
     ['project and dataset in one backticked path', 'SELECT column_name FROM `acme-analytics.sales.INFORMATION_SCHEMA.COLUMNS`', 'sales.information_schema', 'columns'],
   ];

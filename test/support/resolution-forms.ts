@@ -198,7 +198,7 @@ const IS_SALES_TABLES = 'acme-analytics.sales.information_schema.tables';
 const IS_CRM_COLUMNS = 'acme-analytics.crm.information_schema.columns';
 const IS_CRM_TABLES = 'acme-analytics.crm.information_schema.tables';
 const IS_JOBS_US = 'acme-analytics.region-us.information_schema.jobs';
-const IS_JOBS_BY_PROJECT_US = 'acme-analytics.region-us.information_schema.jobs_by_project';
+const IS_JOBS_BY_PROJECT_US = 'acme-analytics.region-us.information_schema.jobs'; // JOBS_BY_PROJECT is JOBS
 
 /** The emulator serves dataset-qualified TABLES and COLUMNS, but no region-qualified view (JOBS, …). */
 const NO_REGION_VIEWS: NotEmulated = { why: 'the emulator has no region-qualified INFORMATION_SCHEMA views: "Table not found: `region-us`.INFORMATION_SCHEMA.JOBS"', docs: DOCS.informationSchema };
@@ -249,8 +249,8 @@ export const INFORMATION_SCHEMA_FORMS: readonly ResolutionForm[] = [
 
 /**
  * Spellings of one view, each group one view: the normalizer gives every spelling of a group one
- * id, and different groups different ids. JOBS and JOBS_BY_PROJECT are one view (DOCS.jobs), but
- * the normalizer names them apart: INFORMATION_SCHEMA_SYNONYMS, checked as a known divergence.
+ * id, and different groups different ids. JOBS and JOBS_BY_PROJECT are one view (DOCS.jobs), and
+ * get one id too: INFORMATION_SCHEMA_SYNONYMS.
  */
 export const VIEW_SPELLINGS: readonly { view: string; spellings: readonly { sql: string; defaultDataset?: string }[] }[] = [
   {
