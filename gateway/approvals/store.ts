@@ -140,6 +140,21 @@ export class ApprovalStore {
     return this.#database.db;
   }
 
+  /** Ends an approver page session on every replica until it would have expired. */
+  async endPageSession(sessionId: string, expiresAtMs: number): Promise<void> {
+    await this.#db.deleteFrom('page_sessions_ended').where('expires_at_ms', '<', this.#now()).execute();
+    await this.#db
+      .insertInto('page_sessions_ended')
+      .values({ session_id: sessionId, expires_at_ms: expiresAtMs })
+      .onConflict((c) => c.column('session_id').doNothing())
+      .execute();
+  }
+
+  async pageSessionEnded(sessionId: string): Promise<boolean> {
+    const row = await this.#db.selectFrom('page_sessions_ended').select('session_id').where('session_id', '=', sessionId).executeTakeFirst();
+    return row !== undefined;
+  }
+
   approveUrl(id: string): string {
     return `${this.#approveUrlBase}/${encodeURIComponent(id)}`;
   }

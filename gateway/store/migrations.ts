@@ -285,6 +285,19 @@ const approvalParameters: Migration = {
   },
 };
 
+// Approver page sessions signed out before they expire: the sealed cookie alone would stay valid
+// (a copy taken before sign-out, another replica), so every replica looks the session's id up here.
+const pageSignOuts: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('page_sessions_ended')
+      .addColumn('session_id', 'text', (c) => c.primaryKey())
+      .addColumn('expires_at_ms', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('page_sessions_ended_expiry').on('page_sessions_ended').column('expires_at_ms').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_approvals_concurrency': approvalsConcurrency,
@@ -295,4 +308,5 @@ export const migrations: Record<string, Migration> = {
   '0007_principals': principals,
   '0008_approval_listing': approvalListing,
   '0009_approval_parameters': approvalParameters,
+  '0010_page_sign_outs': pageSignOuts,
 };

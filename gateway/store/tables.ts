@@ -120,6 +120,12 @@ export interface PrincipalStatusVersionRow {
 }
 
 /** Security Event Token ids already accepted, per issuer, until they could no longer be fresh. */
+/** An approver page session signed out, kept until the session would have expired. */
+export interface PageSessionEndedRow {
+  session_id: string;
+  expires_at_ms: number;
+}
+
 export interface SsfSeenJtiRow {
   issuer: string;
   jti: string;
@@ -193,4 +199,5 @@ export interface Tables {
   principal_status: PrincipalStatusRow;
   principal_status_version: PrincipalStatusVersionRow;
   ssf_seen_jtis: SsfSeenJtiRow;
+  page_sessions_ended: PageSessionEndedRow;
 }

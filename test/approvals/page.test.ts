@@ -187,12 +187,28 @@ describe.skipIf(!chromiumAvailable() && !process.env.CI)('approver page in headl
     expect(unlabelled).toEqual([]);
     expect(await page.locator('main#main').count()).toBe(1);
 
+    // A copy of the session cookie taken before signing out (another browser, a stolen cookie).
+    const copy = (await context.cookies(`${gateway.url}/approve`)).find((c) => c.name === 'sluice_approver')!;
+    const withCopy = (path: string, init: RequestInit = {}) =>
+      fetch(`${gateway.url}${path}`, { redirect: 'manual', ...init, headers: { cookie: `sluice_approver=${copy.value}`, ...init.headers } });
+    expect((await withCopy('/approve')).status).toBe(200);
     await page.getByRole('button', { name: 'Sign out' }).click();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Signed out');
     // The gateway session is gone: the page sends the browser to sign in again.
     const after = await page.request.get(`${gateway.url}/approve`, { maxRedirects: 0 });
     expect(after.status()).toBe(303);
     expect(after.headers().location).toBe('/approve/login?next=%2Fapprove');
+    // And so is every copy of it, for reading and for voting: the sign-out is recorded in the store.
+    const listed = await withCopy('/approve');
+    expect(listed.status).toBe(303);
+    expect(listed.headers.get('location')).toBe('/approve/login?next=%2Fapprove');
+    const voted = await withCopy(`/approve/requests/${id}/vote`, {
+      method: 'POST',
+      headers: { origin: gateway.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ vote: 'approve', comment: 'after sign-out', csrf: 'x' }).toString(),
+    });
+    expect(voted.status).not.toBe(200);
+    expect((await gateway.store.get(id))?.votes).toEqual([]);
     await page.close();
   });
 

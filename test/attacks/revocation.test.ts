@@ -37,7 +37,7 @@ describe('attacks on revocation', () => {
     const id = held.body.status.approval.requestId as string;
     // alice signed in to the approver page before she was offboarded: her session cookie lives on.
     const csrf = 'c'.repeat(43);
-    const cookie = await new SessionCodec(SESSION_SECRET).sealSession({ identity: { subject: 'alice', issuer, kind: 'human', groups: ['data-owners'], claims: {} }, csrf }, 3600);
+    const cookie = await new SessionCodec(SESSION_SECRET).sealSession({ id: 'alice-session', identity: { subject: 'alice', issuer, kind: 'human', groups: ['data-owners'], claims: {} }, csrf }, 3600);
     const pushed = await stack.idp.pushSecurityEvent(`${stack.gatewayUrl}/ssf/events`, { event: 'account-disabled', subject: 'alice', audience: SSF_AUDIENCE, reasonAdmin: 'offboarded' });
     expect(pushed.status).toBe(202);
 

@@ -16,7 +16,7 @@ import type { Problem, Refusals } from '../refusals.ts';
 import type { ApprovalStore } from '../store.ts';
 import type { ApprovalRequestView, GrantView, VoteChoice } from '../types.ts';
 import { html } from './html.ts';
-import { SessionCodec, newCsrfToken, readCookie, sameToken, serializeCookie, type PageSession } from './session.ts';
+import { SessionCodec, newCsrfToken, newSessionId, readCookie, sameToken, serializeCookie, type PageSession } from './session.ts';
 import { SignIn, SignInError, type SignInOptions } from './sign-in.ts';
 import { STYLESHEET, alert, grantsPage, messagePage, requestDetailPage, requestListPage, type Chrome } from './views.ts';
 
@@ -74,10 +74,16 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
 
   async function sessionOf(request: FastifyRequest): Promise<PageSession | undefined> {
     const session = await codec.openSession(readCookie(request.headers.cookie, sessionCookie));
+    if (!session) return undefined;
     // A session outlives the token it began with: a principal disabled since is signed out.
-    const refused = session && context.refusal?.(session.identity, session.signedInAtMs ?? 0);
+    const refused = context.refusal?.(session.identity, session.signedInAtMs ?? 0);
     if (refused) {
       request.log.info({ issuer: session.identity.issuer, subject: session.identity.subject }, 'approver page session refused by revocation');
+      return undefined;
+    }
+    // A copy of a signed-out session's cookie is worth nothing, here or on another replica.
+    if (await store.pageSessionEnded(session.id)) {
+      request.log.info({ issuer: session.identity.issuer, subject: session.identity.subject }, 'approver page session refused: signed out');
       return undefined;
     }
     return session;
@@ -138,7 +144,7 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     try {
       const { identity, name } = await signIn.finish(query, expected);
-      const session: PageSession = { identity, csrf: newCsrfToken(), ...(name && { name }) };
+      const session: PageSession = { id: newSessionId(), identity, csrf: newCsrfToken(), ...(name && { name }) };
       const sealed = await codec.sealSession(session, sessionTtl);
       reply.header('set-cookie', [clearLogin, serializeCookie(sessionCookie, sealed, { path: base, secure, maxAgeSeconds: sessionTtl })]);
       return reply.headers(SECURITY_HEADERS).redirect(safeNext(expected.next, base), 303);
@@ -154,7 +160,17 @@ export function registerPage(app: FastifyInstance, context: PageContext): void {
     const session = await sessionOf(request);
     if (session && postProblem(request, session)) return refusedPost(reply, session);
     reply.header('set-cookie', serializeCookie(sessionCookie, '', { path: base, secure, maxAgeSeconds: 0 }));
-    return send(reply, 200, messagePage(chrome(), 'Signed out', 'You are signed out of the approver page.', { href: `${base}/login`, label: 'Sign in' }));
+    const signIn = { href: `${base}/login`, label: 'Sign in' };
+    if (session) {
+      try {
+        await store.endPageSession(session.id, session.expiresAtMs ?? context.now() + sessionTtl * 1000);
+      } catch (error) {
+        request.log.error({ err: { message: (error as Error).message } }, 'approver page sign-out not recorded');
+        const message = 'You are signed out in this browser, but the sign-out could not be recorded: a copy of this session stays valid until it expires.';
+        return send(reply, 503, messagePage(chrome(), 'Sign-out not recorded', message, signIn));
+      }
+    }
+    return send(reply, 200, messagePage(chrome(), 'Signed out', 'You are signed out of the approver page.', signIn));
   });
 
   app.get<{ Querystring: { status?: string; pageToken?: string } }>('/approve', async (request, reply) => {

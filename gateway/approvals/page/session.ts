@@ -7,13 +7,16 @@ import { EncryptJWT, jwtDecrypt } from 'jose';
 import type { Identity } from '../../../engine/schema-types.ts';
 
 export interface PageSession {
+  /** Random id, recorded when the session is signed out (gateway/approvals/store.ts). */
+  id: string;
   identity: Identity;
   /** Per-session CSRF token, echoed by every form. */
   csrf: string;
   /** Display name from the ID token, when it had one. */
   name?: string;
-  /** When the session began (epoch ms), from the sealed cookie. */
+  /** When the session began and when it expires (epoch ms), from the sealed cookie. */
   signedInAtMs?: number;
+  expiresAtMs?: number;
 }
 
 /** What the sign-in redirect must come back with (state, nonce, PKCE verifier). */
@@ -54,7 +57,7 @@ export class SessionCodec {
   }
 
   async sealSession(session: PageSession, ttlSeconds: number): Promise<string> {
-    return this.seal('session', { identity: session.identity, csrf: session.csrf, ...(session.name && { name: session.name }) }, ttlSeconds);
+    return this.seal('session', { sid: session.id, identity: session.identity, csrf: session.csrf, ...(session.name && { name: session.name }) }, ttlSeconds);
   }
 
   async openSession(token: string | undefined): Promise<PageSession | undefined> {
@@ -62,8 +65,15 @@ export class SessionCodec {
     if (!payload) return undefined;
     const identity = payload.identity as Identity | undefined;
     if (!identity || typeof identity.subject !== 'string' || typeof identity.issuer !== 'string' || !Array.isArray(identity.groups)) return undefined;
-    if (typeof payload.csrf !== 'string') return undefined;
-    return { identity, csrf: payload.csrf, ...(typeof payload.name === 'string' && { name: payload.name }), ...(typeof payload.iat === 'number' && { signedInAtMs: payload.iat * 1000 }) };
+    if (typeof payload.csrf !== 'string' || typeof payload.sid !== 'string') return undefined;
+    return {
+      id: payload.sid,
+      identity,
+      csrf: payload.csrf,
+      ...(typeof payload.name === 'string' && { name: payload.name }),
+      ...(typeof payload.iat === 'number' && { signedInAtMs: payload.iat * 1000 }),
+      ...(typeof payload.exp === 'number' && { expiresAtMs: payload.exp * 1000 }),
+    };
   }
 
   async sealLogin(state: LoginState, ttlSeconds: number): Promise<string> {
@@ -77,6 +87,10 @@ export class SessionCodec {
     if (typeof state !== 'string' || typeof nonce !== 'string' || typeof codeVerifier !== 'string' || typeof next !== 'string') return undefined;
     return { state, nonce, codeVerifier, next };
   }
+}
+
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
 }
 
 export function newCsrfToken(): string {
