@@ -57,15 +57,14 @@ describe.runIf(postgresUrl)('sluice principals disable / enable on two replicas 
     const { grantId, pendingId } = await grantAndPending(stack, stack.gatewayUrl, token);
     const mcpToken = await stack.mcpToken('pii-agent');
 
-    const started = Date.now();
     const run = await sluice(['principals', 'disable', issuer, 'pii-agent', '--reason', 'credential leaked', '--config', configFile, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
     expect(out).toMatchObject({ action: 'disable', issuer, subject: 'pii-agent', withdrawn: [pendingId], revoked: [grantId], recorded: true, status: { disabled: true, signal: 'cli', reason: 'credential leaked' } });
 
-    // Both replicas refuse within a second of the command returning.
+    // Both replicas refuse within a second of the command returning (the CLI's own start-up, which
+    // a loaded machine stretches, is not part of it).
     await Promise.all([one, other].map((client) => until(async () => client.query(ORDERS_SQL).then(() => false, () => true), 1000, 10)));
-    expect(Date.now() - started).toBeLessThan(1000 + 3000); // the CLI's own start-up included
     await expectDisabled(one.query(ORDERS_SQL), 'cli');
     await expectDisabled(other.query(ORDERS_SQL), 'cli');
     const err = await refusal(other.query(ORDERS_SQL));
