@@ -93,27 +93,39 @@ function folded(text: string): { text: string; starts?: number[] } {
 /**
  * A cheap pass that lets most values (names, codes, short numbers) skip the regex entirely:
  * false when the text, folded, has too few digits and no `@`; 'folded' when it may hold a
- * match and has non-ASCII characters, so the patterns must read it folded.
+ * match and has non-ASCII characters, so the patterns must read it folded. Kept small, for ASCII.
  */
 function isCandidate(text: string, minDigits: number, wantsAt: boolean): boolean | 'folded' {
   let digits = 0;
-  let found = false;
-  let ascii = true;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= minDigits) break;
+    } else if (c === 64 && wantsAt) {
+      break;
+    } else if (c >= 0x80) {
+      return isFoldedCandidate(text, minDigits, wantsAt) && 'folded';
+    }
+  }
+  if (i === text.length) return false;
+  while (++i < text.length) if (text.charCodeAt(i) >= 0x80) return 'folded';
+  return true;
+}
+
+/** isCandidate for a text with non-ASCII characters, each read folded. */
+function isFoldedCandidate(text: string, minDigits: number, wantsAt: boolean): boolean {
+  let digits = 0;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c >= 0x80) {
-      ascii = false;
       const cp = text.codePointAt(i)!;
       if (cp > 0xffff) i++;
       c = fold(cp).charCodeAt(0);
     }
-    if (c >= 48 && c <= 57) {
-      if (++digits >= minDigits) found = true;
-    } else if (c === 64 && wantsAt) {
-      found = true;
-    }
+    if ((c >= 48 && c <= 57 && ++digits >= minDigits) || (c === 64 && wantsAt)) return true;
   }
-  return found && (ascii || 'folded');
+  return false;
 }
 
 export type DetectionCounts = Record<Detector, number>;
