@@ -8,12 +8,12 @@ import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { readBundle } from './bundle.ts';
 import { DEFAULT_BUNDLE, ENTRYPOINT } from './build.ts';
 import { EngineError, describeThrown, type EngineErrorCode } from './errors.ts';
-import { normalize, type NormalizeRequest } from './normalize.ts';
+import { normalize, withEstimate, type NormalizeRequest } from './normalize.ts';
 import { inputDocument } from './input-json.ts';
 import { formatErrors, inputErrors, validateDecision } from './schemas.ts';
 import { isDeepFrozen } from './sql/analysis.ts';
 import { evaluator, type Evaluator } from './wasm.ts';
-import type { Decision, PolicyInput } from './schema-types.ts';
+import type { Decision, Estimate, PolicyInput } from './schema-types.ts';
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
@@ -132,9 +132,27 @@ export class Engine {
 
   /** Normalizes and evaluates; the input is returned for the audit trail (absent if normalizing failed). */
   decide(request: NormalizeRequest): Evaluation & { input?: PolicyInput } {
-    let input: PolicyInput;
+    const input = this.#normalized(request);
+    return 'decision' in input ? input : { ...this.evaluate(input), input };
+  }
+
+  /**
+   * Decides on one request under one estimate after another (the gateway's pre-check, then its
+   * dry run's figures), normalizing it once, at the first decision: as `decide` with each estimate.
+   */
+  decider(request: NormalizeRequest): (estimate: Estimate) => Evaluation & { input?: PolicyInput } {
+    let normalized: PolicyInput | Evaluation | undefined;
+    return (estimate) => {
+      normalized ??= this.#normalized({ ...request, estimate: undefined });
+      if ('decision' in normalized) return normalized;
+      const input = withEstimate(normalized, estimate);
+      return { ...this.evaluate(input), input };
+    };
+  }
+
+  #normalized(request: NormalizeRequest): PolicyInput | Evaluation {
     try {
-      input = normalize(request);
+      return normalize(request);
     } catch (thrown) {
       const message = `the request could not be normalized: ${describeThrown(thrown)}`;
       return {
@@ -144,7 +162,6 @@ export class Engine {
         error: { code: 'normalize_failed', message },
       };
     }
-    return { ...this.evaluate(input), input };
   }
 }
 

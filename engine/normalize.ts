@@ -8,7 +8,7 @@ import { frozenJson } from './input-json.ts';
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
 import { boundHash, withText, type SqlAnalysis } from './sql/analysis.ts';
 import { analyzeSql } from './sql/analyze.ts';
-import { LruCache, identityKey } from './sql/cache.ts';
+import { Doorkeeper, LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';
 import { schemaCatalog } from './sql/catalog.ts';
@@ -49,11 +49,18 @@ const CACHE_MAX_TEXT = 64 * 1024;
 const analyses = new LruCache<string, SqlAnalysis>(CACHE_ENTRIES, CACHE_WEIGHT);
 /** By literal shape; entries share their statements with the exact-text entries. */
 const shapes = new LruCache<string, SqlAnalysis>(CACHE_ENTRIES, CACHE_WEIGHT);
+/**
+ * Both caches take a text or a shape the second time it comes: most agent queries come once,
+ * and caching those evicted the ones that repeat and kept the heap churning (old analyses to
+ * collect on every request), which set the cold path's tail.
+ */
+const seenOnce = new Doorkeeper(4 * CACHE_ENTRIES);
 
 /** Drops every cached analysis (tests, or after schemas were changed in place). */
 export function clearNormalizeCache(): void {
   analyses.clear();
   shapes.clear();
+  seenOnce.clear();
 }
 
 /** How analyses were obtained since the process started (tests, benchmarks, metrics). */
@@ -91,11 +98,11 @@ function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
     stats.shapeHits++;
   } else {
     analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed);
-    if (shapeKey !== undefined && analysis.byShape) shapes.set(shapeKey, analysis, 4 * shapeKey.length + analysisWeight(analysis));
+    if (shapeKey !== undefined && analysis.byShape && seenOnce.admit(shapeKey)) shapes.set(shapeKey, analysis, 4 * shapeKey.length + analysisWeight(analysis));
     stats.analysed++;
   }
   // Charged in full even when it shares another text's statements: the entry alone keeps them alive.
-  if (cacheable) analyses.set(key, analysis, 4 * key.length + analysisWeight(analysis));
+  if (cacheable && seenOnce.admit(key)) analyses.set(key, analysis, 4 * key.length + analysisWeight(analysis));
   return analysis;
 }
 

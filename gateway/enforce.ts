@@ -5,7 +5,7 @@
 // A decision that relied on one-time grants spends them before it comes back; an `approve` is
 // filed as an approval request and, when the caller asked to be held, waited on and re-decided.
 import { createHash, randomUUID } from 'node:crypto';
-import { normalize, withEstimate, type Decision, type Engine, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
+import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
@@ -241,6 +241,8 @@ export class Enforcer {
     const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tablesOf(request), preflight);
     const withSchemas = { ...request, schemas };
     const judged = { request, preflight, schemas, now };
+    // Normalized once for every decision below (the pre-check, then on the estimate).
+    const decide = this.#o.engine.decider(withSchemas);
 
     // An estimate this caller's same query got moments ago is decided on directly: nothing goes
     // upstream before the decision, so the pre-check below has nothing to guard.
@@ -248,7 +250,7 @@ export class Enforcer {
     let estimate = this.#dryRuns.peek(dryRunKey);
     if (!estimate && how === 'cap') {
       // No figure: the policy sets the cap BigQuery will hold the job to.
-      const evaluation = this.#decide(withSchemas, { source: 'cap' }, ctx.trail);
+      const evaluation = this.#decide(decide, { source: 'cap' }, ctx.trail);
       this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: ctx.route });
       return { ...judged, evaluation, estimate: undefined };
     }
@@ -256,7 +258,7 @@ export class Enforcer {
       // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
       // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
       // estimate would allow; its outcome is never acted on otherwise.
-      const pre = this.#decide(withSchemas, { bytes: 0, source: 'dry_run' }, ctx.trail);
+      const pre = this.#decide(decide, { bytes: 0, source: 'dry_run' }, ctx.trail);
       if (pre.decision.outcome === 'deny' || how === 'zero') {
         this.#o.metrics.decisions.inc({ outcome: pre.decision.outcome, route: ctx.route });
         return { ...judged, evaluation: pre, estimate: undefined };
@@ -268,7 +270,7 @@ export class Enforcer {
     }
     if (ctx.trail) ctx.trail.estimatedBytes = estimate.bytes;
     const evaluation = this.#decide(
-      withSchemas,
+      decide,
       {
         bytes: estimate.bytes,
         source: 'dry_run',
@@ -281,11 +283,11 @@ export class Enforcer {
     return { ...judged, evaluation, estimate };
   }
 
-  #decide(request: NormalizeRequest, estimate: NonNullable<NormalizeRequest['estimate']>, trail: RequestTrail | undefined): Evaluation & { input?: PolicyInput } {
+  #decide(decide: ReturnType<Engine['decider']>, estimate: Estimate, trail: RequestTrail | undefined): Evaluation & { input?: PolicyInput } {
     const end = this.#o.metrics.decisionSeconds.startTimer();
     const started = performance.now();
     try {
-      const evaluation = this.#o.engine.decide({ ...request, estimate });
+      const evaluation = decide(estimate);
       if (trail) {
         trail.evaluation = { decision: evaluation.decision, revision: evaluation.revision, evalNs: evaluation.evalNs, ...(evaluation.error && { error: evaluation.error }) };
         trail.input = evaluation.input;

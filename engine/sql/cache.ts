@@ -56,6 +56,33 @@ export class LruCache<K, V> {
   }
 }
 
+/**
+ * Which keys were seen once lately, by a 32-bit hash (FNV-1a): `admit` is false the first time a
+ * key comes and true the next. Starts over when it holds `capacity` keys. A collision only admits
+ * a key one sight early.
+ */
+export class Doorkeeper {
+  private readonly seen = new Set<number>();
+  private readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  admit(key: string): boolean {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+    if (this.seen.delete(hash)) return true;
+    if (this.seen.size >= this.capacity) this.seen.clear();
+    this.seen.add(hash);
+    return false;
+  }
+
+  clear(): void {
+    this.seen.clear();
+  }
+}
+
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
 

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createTarGzip } from 'nanotar';
 import { describe, expect, it } from 'vitest';
 import { buildBundle, Engine, EngineError, normalize } from '../../engine/index.ts';
+import { normalizeCacheStats } from '../../engine/normalize.ts';
 import type { PolicyInput } from '../../engine/schema-types.ts';
 import { deepFreeze } from '../../engine/sql/analysis.ts';
 import { compilePolicy, compileRaw, decisionRego, minimalInput, writePolicy } from '../support/policy.ts';
@@ -131,6 +132,25 @@ decision := {"outcome": "mask", "reasons": [], "masks": []} if input.identity.su
       const result = engine.evaluate({ ...good, sql: { ...good.sql, statements: broken } });
       expect(result.error?.message).toMatch(/\/sql\/statements\/0\/category/);
     }
+  });
+
+  it('decides one request under several estimates as decide does, normalizing it once', async () => {
+    const engine = await Engine.load((await buildBundle()).path);
+    const request = { identity: minimalInput().identity, sql: `SELECT order_id FROM sales.orders WHERE order_id > ${Date.now()}`, project: 'acme-analytics' };
+    const estimates = [
+      { bytes: 0, source: 'dry_run' as const },
+      { bytes: 20_000_000_000, source: 'dry_run' as const, referenced_tables: ['acme-analytics.sales.orders', 'acme-analytics.crm.customers'] },
+      { source: 'cap' as const },
+    ];
+    const before = normalizeCacheStats();
+    const decide = engine.decider(request);
+    const each = estimates.map((estimate) => decide(estimate));
+    expect(normalizeCacheStats().analysed - before.analysed).toBe(1);
+    expect(each).toEqual(estimates.map((estimate) => ({ ...engine.decide({ ...request, estimate }), evalNs: expect.any(Number) })));
+    expect(each.map((e) => e.decision.outcome)).toEqual(['allow', 'deny', 'allow']);
+    // A request that does not normalize is refused under every estimate.
+    const broken = engine.decider({ ...request, now: new Date(Number.NaN) });
+    expect(broken({ bytes: 0, source: 'dry_run' }).error?.code).toBe('normalize_failed');
   });
 });
 

@@ -2,7 +2,7 @@
 // the cache that makes repeated SQL cheap.
 import { describe, expect, it } from 'vitest';
 import { clearNormalizeCache, normalize } from '../../engine/normalize.ts';
-import { LruCache } from '../../engine/sql/cache.ts';
+import { Doorkeeper, LruCache } from '../../engine/sql/cache.ts';
 import type { Grant, TableSchemas } from '../../engine/schema-types.ts';
 import { CUSTOMERS, ORDERS, PROJECT, identity, run, schemas, statement } from './support.ts';
 
@@ -78,6 +78,7 @@ describe('cache', () => {
   it('repeated SQL shares one frozen analysis', () => {
     clearNormalizeCache();
     const sql = 'SELECT email FROM crm.customers WHERE id = 1';
+    run(sql); // a first sight is noted, not cached
     const first = run(sql);
     const second = run(sql, { now: new Date('2030-01-01T00:00:00Z') });
     expect(second.sql).toBe(first.sql);
@@ -103,11 +104,25 @@ describe('cache', () => {
 
   it('a cache hit builds a fresh document around the shared analysis', () => {
     const request = { identity, project: PROJECT, sql: 'SELECT 1' };
+    normalize(request);
     const a = normalize(request);
     const b = normalize(request);
     expect(b).not.toBe(a);
     expect(b.request).not.toBe(a.request);
     expect(b.sql).toBe(a.sql);
+  });
+});
+
+describe('Doorkeeper', () => {
+  it('admits a key the second time it comes, and starts over when full', () => {
+    const seen = new Doorkeeper(2);
+    expect(seen.admit('a')).toBe(false);
+    expect(seen.admit('a')).toBe(true);
+    expect(seen.admit('a')).toBe(false); // admitted once; noted again
+    expect(seen.admit('b')).toBe(false);
+    expect(seen.admit('c')).toBe(false); // full: starts over, a and b forgotten
+    expect(seen.admit('a')).toBe(false);
+    expect(seen.admit('c')).toBe(true);
   });
 });
 

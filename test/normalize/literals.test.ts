@@ -24,6 +24,15 @@ function normalized(sql: string, overrides: Partial<NormalizeRequest> = {}): { i
   return { input, source };
 }
 
+/**
+ * Normalizes twice: the caches take a text and its shape the second time they come (a first sight
+ * is only noted), so afterwards both are cached; returns the second.
+ */
+function seenTwice(sql: string, overrides: Partial<NormalizeRequest> = {}): { input: PolicyInput; source: 'analysed' | 'shape' | 'text' } {
+  expect(normalized(sql, overrides).source).toBe('analysed');
+  return normalized(sql, overrides);
+}
+
 /** The document as a fresh analysis (no cache) of the same request produces it. */
 function fresh(sql: string, overrides: Partial<NormalizeRequest> = {}): PolicyInput {
   clearNormalizeCache();
@@ -39,9 +48,18 @@ const JOIN = (units: string, status: string) =>
   `WHERE o.total > ${units} AND c.Name LIKE ${status} GROUP BY c.email ORDER BY spent DESC LIMIT 10`;
 
 describe('literal shape', () => {
+  it('a text seen once is noted, not cached; the second sight caches it and its shape', () => {
+    clearNormalizeCache();
+    expect(normalized(JOIN('100', "'a%'")).source).toBe('analysed');
+    expect(normalized(JOIN('250', "'zz top%'")).source).toBe('analysed'); // its shape's second sight: cached
+    expect(normalized(JOIN('100', "'a%'")).source).toBe('shape'); // its text's second sight: cached
+    expect(normalized(JOIN('100', "'a%'")).source).toBe('text');
+    expect(normalized(JOIN('7', "'q'")).source).toBe('shape');
+  });
+
   it('two literal variants share one parse and differ only in text and hash', () => {
     clearNormalizeCache();
-    const first = normalized(JOIN('100', "'a%'"));
+    const first = seenTwice(JOIN('100', "'a%'"));
     const second = normalized(JOIN('250', "'zz top%'"));
     expect(first.source).toBe('analysed');
     expect(second.source).toBe('shape');
@@ -55,7 +73,8 @@ describe('literal shape', () => {
 
   it('the variant is then cached by its own text, frozen', () => {
     clearNormalizeCache();
-    normalized(JOIN('1', "'x'"));
+    seenTwice(JOIN('1', "'x'"));
+    normalized(JOIN('2', "'y'"));
     const variant = normalized(JOIN('2', "'y'"));
     const again = normalized(JOIN('2', "'y'"));
     expect(again.source).toBe('text');
@@ -69,7 +88,7 @@ describe('literal shape', () => {
       `WHERE id IN (${a}, ${c}) AND created >= DATE ${d} AND total > -${a} AND Name = "${c}"`;
     expect(valueLiterals(lex(sql('1', "'s'", '3', "'2024-01-01'")).tokens)).toHaveLength(9);
     clearNormalizeCache();
-    expect(normalized(sql('1', "'s'", '3', "'2024-01-01'")).source).toBe('analysed');
+    expect(seenTwice(sql('1', "'s'", '3', "'2024-01-01'")).source).toBe('analysed');
     expect(normalized(sql('77', "'other'", '0', "'1999-12-31'")).source).toBe('shape');
     expect(normalize(request(sql('77', "'other'", '0', "'1999-12-31'")))).toEqual(fresh(sql('77', "'other'", '0', "'1999-12-31'")));
   });
@@ -97,10 +116,11 @@ describe('literal shape', () => {
 });
 
 describe('literal shape never shares across', () => {
-  /** Both texts are analysed (the second finds no shared entry), and both match a fresh analysis. */
+  /** With `a` cached, `b` is analysed (it finds no shared entry), and matches a fresh analysis. */
   function distinct(a: string, b: string, overridesB: Partial<NormalizeRequest> = {}): void {
     clearNormalizeCache();
-    expect(normalized(a).source).toBe('analysed');
+    seenTwice(a);
+    expect(normalized(a).source).toBe('text');
     const second = normalized(b, overridesB);
     expect(second.source, b).toBe('analysed');
     expect(second.input).toEqual(fresh(b, overridesB));
@@ -120,7 +140,8 @@ describe('literal shape never shares across', () => {
     const sql = (n: number) => `SELECT * FROM customers WHERE id = ${n}`;
     distinct(sql(1), sql(2), { defaultDataset: 'crm' });
     clearNormalizeCache();
-    normalized(sql(1), { defaultDataset: 'crm' });
+    seenTwice(sql(1), { defaultDataset: 'crm' });
+    expect(normalized(sql(5), { defaultDataset: 'crm' }).source).toBe('shape');
     expect(normalized(sql(2), { defaultDataset: 'sales' }).source).toBe('analysed');
     expect(normalized(sql(3), { defaultDataset: 'crm', schemas: { ...schemas } }).source).toBe('analysed');
     expect(normalized(sql(4), { defaultDataset: 'crm', project: 'other-project' }).source).toBe('analysed');
@@ -157,7 +178,7 @@ describe('literal shape never shares across', () => {
   it('statements that do not parse', () => {
     clearNormalizeCache();
     const broken = (n: number) => `SELECT email FROM crm.customers WHERE id = ${n} AND AND`;
-    const a = normalized(broken(1));
+    const a = seenTwice(broken(1));
     expect(a.input.sql.parsed).toBe(false);
     expect(normalized(broken(22)).source).toBe('analysed');
   });
@@ -167,14 +188,14 @@ describe('literal shape never shares across', () => {
     const frame = (n: number) =>
       `SELECT SUM(total) OVER (ORDER BY id ROWS BETWEEN ${n} PRECEDING AND CURRENT ROW) AS s FROM sales.orders WHERE id > ${n}`;
     clearNormalizeCache();
-    expect(normalized(frame(1)).source).toBe('analysed');
+    expect(seenTwice(frame(1)).source).toBe('analysed');
     const shared = normalized(frame(2));
     expect(shared.source).toBe('shape');
     expect(shared.input).toEqual(fresh(frame(2)));
     // A type parameter is no value: CAST(… AS STRING(10)) and STRING(20) are parsed apart.
     const typed = (n: number) => `SELECT CAST(email AS STRING(${n})) AS e FROM crm.customers WHERE id = ${n}`;
     clearNormalizeCache();
-    expect(normalized(typed(10)).source).toBe('analysed');
+    expect(seenTwice(typed(10)).source).toBe('analysed');
     expect(normalized(typed(20)).source).toBe('analysed');
   });
 });
