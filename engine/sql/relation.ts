@@ -1,7 +1,7 @@
 // What a query yields, shared by every analysis of the syntax tree: its derived columns, and the
 // outputs a client (or the table a statement writes) receives from them.
 import type { Output } from '../schema-types.ts';
-import { toOutput, transformed, unknownLineage, type Lineage } from './lineage.ts';
+import { lineageTables, toOutput, transformed, unknownLineage, type Lineage } from './lineage.ts';
 import type { DerivedColumn } from './scope.ts';
 
 export interface QueryResult {
@@ -41,6 +41,9 @@ export function queryOutputs(result: QueryResult, names?: readonly string[]): Ou
   return resultNames(named, result.tables).map((c, i) => toOutput(i, c.name, c.lineage));
 }
 
+/** The analysis's name for an unnamed column (`f0_`, made unique as `f0__1`), in any case. */
+const UNNAMED = /^f\d+_(_\d+)?$/i;
+
 /**
  * Repeated result column names are made unique as BigQuery does (`id`, `id_1`, …): masks are
  * applied by name, so outputs carry the name the client sees. (A mask naming a column the
@@ -53,10 +56,19 @@ function resultNames(columns: readonly Pick<DerivedColumn, 'name' | 'lineage' | 
   // `*` columns whose names are not known: one of them may be named like a later column, which
   // BigQuery then renames (`x` becomes `x_1`), and a mask by name would land on the hidden one.
   const hidden: ((name: string) => Lineage | undefined)[] = [];
+  // With a `*` of unknown width anywhere in the result, the result's width is not the outputs'
+  // count, so the gateway applies the masks by name; BigQuery numbers its unnamed columns over the
+  // whole result (`f0_`, `f1_`, …) where the analysis numbers each SELECT, so a mask on an unnamed
+  // output could land on another column and leave this one raw.
+  const starred = columns.some((c) => c.name === '*');
   return columns.map((c) => {
     if (c.name === '*') {
       if (c.lookup !== undefined) hidden.push(c.lookup);
       return c;
+    }
+    if (starred && c.lineage.direct && UNNAMED.test(c.name)) {
+      const reason = `unnamed result column ${c.name} beside a \`*\` whose columns are not known: BigQuery may number it otherwise`;
+      return { name: c.name, lineage: unknownLineage(reason, lineageTables(c.lineage), [c.lineage]) };
     }
     if (hidden.some((lookup) => lookup(c.name) !== undefined)) {
       const reason = `a column of \`*\` before result column ${c.name}, whose names are not known, may be named ${c.name} too (BigQuery then renames this one)`;

@@ -339,6 +339,18 @@ describe('result column names', () => {
     expect(except.outputs.map(summary)[1]).toEqual(direct('x', c('ssn')));
   });
 
+  it('an unnamed column beside a `*` whose columns are not known has unknown lineage: BigQuery numbers unnamed columns over the whole result', () => {
+    // The struct's `*` is two columns to BigQuery, one output to the analysis, so the gateway masks
+    // by name: BigQuery names the result a, b, f0_, f1_, f2_, and a mask on the analysis's f1_
+    // (the SSN) would land on BigQuery's f1_, the constant 2, leaving the SSN in f2_ raw.
+    const s = statement("SELECT STRUCT('x' AS a, 'y' AS b).*, 1, * FROM (SELECT 2, (SELECT ssn) FROM crm.customers)", { schemas });
+    expect(s.outputs.map(summary)[3]).toEqual({ name: 'f1_', lineage: 'unknown', direct: false, sources: [c('ssn')], tables: [CUSTOMERS] });
+    const single = statement("SELECT (SELECT AS STRUCT 'x' AS f0_).*, (SELECT ssn) FROM crm.customers", { schemas });
+    expect(single.outputs.map(summary)[1]).toEqual({ name: 'f0_', lineage: 'unknown', direct: false, sources: [c('ssn')], tables: [CUSTOMERS] });
+    // Without a `*` of unknown width, positions align the masks: the column keeps its lineage.
+    expect(statement('SELECT 1, * FROM (SELECT 2, (SELECT ssn) FROM crm.customers)', { schemas }).outputs.map(summary)[2]).toEqual(direct('f1_', c('ssn')));
+  });
+
   it('anonymous expressions are f0_, f1_, … in order', () => {
     const s = statement('SELECT 1, email, UPPER(name), LENGTH(ssn) AS n, 2 FROM crm.customers');
     expect(s.outputs.map((x) => x.name)).toEqual(['f0_', 'email', 'f1_', 'n', 'f2_']);
