@@ -72,6 +72,19 @@ describe('lineage through query structure', () => {
     }
   });
 
+  it('a set operation matching by name inside a chain is refused, not read by position', () => {
+    // a UNION ALL CORRESPONDING b UNION ALL c: b's ssn goes to y by name; read by position it went
+    // to x, whose mask hid it, and y (the constants) came back unmasked.
+    for (const mode of ['CORRESPONDING', 'STRICT CORRESPONDING', 'CORRESPONDING BY (x, y)', 'BY NAME']) {
+      const s = statement(`SELECT ssn AS x, 'a' AS y FROM crm.customers UNION ALL ${mode} SELECT ssn AS y, 'b' AS x FROM crm.customers UNION ALL SELECT ssn, 'c' FROM crm.customers`);
+      expect(s.parsed, mode).toBe(false);
+    }
+    const side = statement("SELECT ssn AS x, 'a' AS y FROM crm.customers FULL UNION ALL CORRESPONDING SELECT ssn AS y FROM crm.customers UNION ALL SELECT ssn, 'c' FROM crm.customers");
+    expect(side.parsed).toBe(false);
+    // A chain of plain branches is still read.
+    expect(statement("SELECT ssn AS x, 'a' AS y FROM crm.customers UNION ALL SELECT ssn, 'b' FROM crm.customers UNION ALL SELECT ssn, 'c' FROM crm.customers").parsed).toBe(true);
+  });
+
   it('ORDER BY after a UNION names the result, not a column of the last branch', () => {
     const s = statement('SELECT email FROM crm.customers UNION ALL SELECT email FROM crm.leads ORDER BY email');
     expect(columns(s)).toEqual([c('email'), 'acme-analytics.crm.leads:email']);

@@ -133,6 +133,9 @@ function replaceFirstBranch(v: Variant, branch: Node): Node {
 function setBranches(v: Variant, kind: string, all: boolean, out: unknown[]): void {
   const left = variant(v.body.left, 'set operation branch');
   const plain = left.kind === kind && left.body.all === all && !hasTail(left);
+  // A branch read as one of the chain's is checked as the chain is: `a UNION ALL CORRESPONDING b
+  // UNION ALL c` matches a and b by name, which reading the chain by position would miss.
+  if (plain) expectFields(left, SET_FIELDS, `${left.kind.toUpperCase()}`);
   if (plain) setBranches(left, kind, all, out);
   else out.push(v.body.left);
   out.push(v.body.right);
