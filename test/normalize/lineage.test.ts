@@ -220,6 +220,21 @@ describe('nested fields and arrays', () => {
 });
 
 describe('SELECT * and whole rows', () => {
+  it('`(expr).*` lists the fields of the value, as `path.*` does', () => {
+    // BigQuery returns street and city as two columns: read as one column `*` of source
+    // address.*, the street came back unmasked.
+    for (const sql of ['SELECT (address).* FROM crm.customers', 'SELECT (SELECT address).* FROM crm.customers', 'SELECT (a).* FROM (SELECT address AS a FROM crm.customers)']) {
+      expect(statement(sql, { schemas }).outputs.map(summary), sql).toEqual([direct('street', c('address.street')), direct('city', c('address.city'))]);
+    }
+    // Fields not known: one column of unknown lineage; a value of no column: constants.
+    expect(statement("SELECT (SELECT AS STRUCT ssn, 'x' AS y).* FROM crm.customers", { schemas }).outputs.map(summary)).toEqual([
+      { name: '*', lineage: 'unknown', direct: false, sources: [c('ssn')], tables: [CUSTOMERS] },
+    ]);
+    expect(statement("SELECT STRUCT('x' AS a, 1 AS b).* FROM crm.customers", { schemas }).outputs.map(summary)).toEqual([derived('*')]);
+    // Only a select list expands it.
+    expect(statement('SELECT TO_JSON_STRING((address).*) FROM crm.customers', { schemas }).parsed).toBe(false);
+  });
+
   it('without a schema: one unknown output naming the table', () => {
     const s = statement('SELECT * FROM crm.customers');
     expect(s.outputs).toEqual([

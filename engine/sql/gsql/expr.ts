@@ -123,7 +123,10 @@ function evalFieldAccess(v: Variant, env: ExprEnv): Lineage {
   let base = v;
   while (base.kind === 'dot') {
     expectFields(base, new Set(['this', 'field']), 'field access');
-    fields.unshift(ident(base.body.field, 'field name').name.toLowerCase());
+    const field = ident(base.body.field, 'field name');
+    // `(s).*` stands for several columns: only a select list expands it (selectList).
+    if (field.name === '*' && !field.quoted) refuse('`.*` over a value outside a select list', base.node);
+    fields.unshift(field.name.toLowerCase());
     base = variant(base.body.this, 'field access');
   }
   if (base.kind === 'subscript') return evalSubscript(base, fields, env);

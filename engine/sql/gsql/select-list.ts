@@ -22,6 +22,11 @@ function implicitName(v: Variant): string | undefined {
   return written([name]).at(-1);
 }
 
+/** `expr.*` over a value other than a column path, which polyglot-sql reads as a field named `*`. */
+export function isDotStar(v: Variant): boolean {
+  return v.kind === 'dot' && isNode(v.body.field) && v.body.field.name === '*' && v.body.field.quoted !== true;
+}
+
 /** A select item followed by a comment comes wrapped in `annotated`. */
 function withoutComments(item: unknown): unknown {
   let v = variant(item, 'select item');
@@ -116,6 +121,17 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
       for (const c of expanded.columns) columns.push(c);
       for (const c of expanded.named) named.push(c);
       if (byAll) for (const c of expanded.columns) groupAll.push(c.lineage);
+      continue;
+    }
+    if (isDotStar(v)) {
+      // `(address).*`, `(SELECT s).*`: the fields of the value, as `s.field.*` expands them.
+      expectFields(v, new Set(['this', 'field']), 'select item');
+      const fields = structColumns(evalExpr(v.body.this, env), ['(expression)'], env.ctx);
+      const expanded = fields.map((c) => (c.lookup !== undefined ? c : { name: c.name, lineage: env.ctx.use(c.lineage) }));
+      bounded(columns.length + expanded.length, expanded.length, script, v.node);
+      for (const c of expanded) columns.push(c);
+      for (const c of expanded) named.push(c);
+      if (byAll) for (const c of expanded) groupAll.push(c.lineage);
       continue;
     }
     if (v.kind === 'alias') {

@@ -59,6 +59,8 @@ export function relationColumnsOf(relation: Relation): readonly DerivedColumn[] 
 export function structColumns(value: Lineage, qualifier: readonly string[], ctx: StatementContext): DerivedColumn[] {
   const fields = recordFields(value, ctx);
   if (fields) return fields.list.map((f) => ({ name: f.name, lineage: fieldOf(value, [f.name]) }));
+  // A value computed from no column (`STRUCT('x' AS a).*`): its fields, whatever their names, are too.
+  if (value.sources.size === 0 && value.unknown === undefined) return [{ name: '*', lineage: value, lookup: () => value }];
   const lineage = unknownLineage(`the fields of ${qualifier.join('.')} are not known`, lineageTables(value), [value]);
   return [{ name: '*', lineage, lookup: (n) => fieldOf(value, [n]) }];
 }
