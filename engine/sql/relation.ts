@@ -61,6 +61,7 @@ function resultNames(columns: readonly Pick<DerivedColumn, 'name' | 'lineage' | 
   // whole result (`f0_`, `f1_`, …) where the analysis numbers each SELECT, so a mask on an unnamed
   // output could land on another column and leave this one raw.
   const starred = columns.some((c) => c.name === '*');
+  const stars = columns.flatMap((c) => (c.name === '*' && c.lookup !== undefined ? [c.lookup] : []));
   return columns.map((c) => {
     if (c.name === '*') {
       if (c.lookup !== undefined) hidden.push(c.lookup);
@@ -79,6 +80,9 @@ function resultNames(columns: readonly Pick<DerivedColumn, 'name' | 'lineage' | 
     if (count === 0) return c;
     const name = `${c.name}_${count}`;
     const reason = `result column name ${c.name} is repeated and ${name} is also taken`;
-    return taken.has(name) ? { name, lineage: unknownLineage(reason, tables, [c.lineage]) } : { name, lineage: c.lineage };
+    // A `*` anywhere in the result may hold the new name too (`SELECT a AS x, b AS x, s.*` with a
+    // field x_1): BigQuery then names this column otherwise, and a mask on x_1 lands on the field.
+    const clash = taken.has(name) || stars.some((lookup) => lookup(name) !== undefined);
+    return clash ? { name, lineage: unknownLineage(reason, tables, [c.lineage]) } : { name, lineage: c.lineage };
   });
 }

@@ -354,6 +354,17 @@ describe('result column names', () => {
     ]);
   });
 
+  it('a renamed column has unknown lineage where a `*` whose names are not known may hold its new name', () => {
+    // If orders has a column x_1, BigQuery names the second x otherwise, and a mask on x_1 would
+    // land on the orders column, leaving the SSN raw.
+    const s = statement('SELECT c.id AS x, c.ssn AS x, o.* FROM crm.customers c, sales.orders o', { schemas: { [CUSTOMERS]: schemas[CUSTOMERS]! } });
+    expect(s.outputs.map(summary)[1]).toEqual({ name: 'x_1', lineage: 'unknown', direct: false, sources: [c('ssn')], tables: [CUSTOMERS, ORDERS] });
+    const struct = statement("SELECT id AS x, ssn AS x, STRUCT('q' AS x_1, 'r' AS z).* FROM crm.customers", { schemas });
+    expect(struct.outputs.map(summary)[1]).toEqual({ name: 'x_1', lineage: 'unknown', direct: false, sources: [c('ssn')], tables: [CUSTOMERS] });
+    // With every name known, the new name is the column's.
+    expect(statement('SELECT c.id AS x, c.ssn AS x, o.* FROM crm.customers c, sales.orders o', { schemas }).outputs.map(summary)[1]).toEqual(direct('x_1', c('ssn')));
+  });
+
   it('a column after a `*` whose names are not known has unknown lineage: the `*` may hold its name, which BigQuery gives the hidden column', () => {
     // sales.orders without its schema: if it has a column `x`, BigQuery names the result x, …, x_1,
     // and a mask on x would land on the orders column, not on the SSN.
