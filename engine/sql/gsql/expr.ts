@@ -5,7 +5,7 @@ import type { StatementContext } from '../context.ts';
 import { CONSTANT, fieldOf, partOf, transformed, type Lineage } from '../lineage.ts';
 import { queryValue } from '../relation.ts';
 import type { Scope } from '../scope.ts';
-import { functionName, isFunctionVariant, isOperator, evalFunctionBody } from './functions.ts';
+import { functionName, isFunctionVariant, isOperator, evalFunctionBody, refuseRoutineCall } from './functions.ts';
 import { analyzeQuery, isQuery } from './query.ts';
 import { writtenNames } from './spellings.ts';
 import { expectFields, ident, nameIdent, items, isNode, refuse, variant, written, type Node, type Variant } from './tree.ts';
@@ -192,7 +192,9 @@ function evalMethodCall(v: Variant, env: ExprEnv): Lineage {
   expectFields(v, new Set(['this', 'method', 'args']), 'function call');
   const path = columnPath(variant(v.body.this, 'function name'));
   if (path === undefined) refuse('method call on a value', v.node);
-  env.ctx.functions.add([...path, ident(v.body.method, 'function name').name].join('.').toUpperCase());
+  const name = [...path, ident(v.body.method, 'function name').name].join('.').toUpperCase();
+  refuseRoutineCall(name, v.node);
+  env.ctx.functions.add(name);
   return transformed(evalAll(items(v.body.args), env));
 }
 

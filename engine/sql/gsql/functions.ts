@@ -142,7 +142,21 @@ function evalValues(value: unknown, env: ExprEnv, partAt: number | undefined, ar
 }
 
 /** A call or operator: every value its payload holds, window specification aside (see expr.ts). */
+/** Namespaces of BigQuery's own functions (`NET.HOST`, `SAFE.NET.HOST`); any other dotted name is a routine of a dataset. */
+const BUILTIN_NAMESPACES = new Set(['NET', 'KEYS', 'AEAD', 'HLL_COUNT', 'KLL_QUANTILES', 'ML', 'AI', 'OBJ']);
+
+/**
+ * A call of a dataset's function (`crm.ssn_of(id)`, `` `p.d.f`() ``) is refused as a call of its
+ * table functions is: its body, which may read any table, is not in the text.
+ */
+export function refuseRoutineCall(name: string, node: unknown): void {
+  const parts = name.toUpperCase().split('.');
+  if (parts[0] === 'SAFE') parts.shift();
+  if (parts.length > 1 && !BUILTIN_NAMESPACES.has(parts[0]!)) refuse(`call of the dataset's function ${name}`, node);
+}
+
 export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefined): Lineage {
+  if (v.kind === 'function' && name !== undefined) refuseRoutineCall(name, v.node);
   if (name !== undefined && !CONSTRUCTORS.has(name)) for (const n of writtenNames(v, name, env.ctx)) env.ctx.functions.add(n);
   const partAt = datePartArgument(name);
   const parts: Lineage[] = [];
