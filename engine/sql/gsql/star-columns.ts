@@ -2,7 +2,7 @@
 // select list and the table operators alike: they work on scopes and lineage only, not on any
 // syntax tree.
 import type { StatementContext } from '../context.ts';
-import { columnLineage, fieldOf, lineageTables, unknownLineage, type Lineage } from '../lineage.ts';
+import { columnLineage, fieldOf, lineageTables, transformed, unknownLineage, type Lineage } from '../lineage.ts';
 import { recordFields, relationTables, type DerivedColumn, type Relation, type Scope } from '../scope.ts';
 import { unsupported } from '../ast.ts';
 
@@ -59,8 +59,12 @@ export function relationColumnsOf(relation: Relation): readonly DerivedColumn[] 
 export function structColumns(value: Lineage, qualifier: readonly string[], ctx: StatementContext): DerivedColumn[] {
   const fields = recordFields(value, ctx);
   if (fields) return fields.list.map((f) => ({ name: f.name, lineage: fieldOf(value, [f.name]) }));
-  // A value computed from no column (`STRUCT('x' AS a).*`): its fields, whatever their names, are too.
-  if (value.sources.size === 0 && value.unknown === undefined) return [{ name: '*', lineage: value, lookup: () => value }];
+  // A computed value (`STRUCT(id AS a, 'x' AS b).*`): each field, whatever its name, is computed
+  // from (some of) the value's sources.
+  if (!value.direct && value.unknown === undefined) {
+    const computed = transformed([value]);
+    return [{ name: '*', lineage: computed, lookup: () => computed }];
+  }
   const lineage = unknownLineage(`the fields of ${qualifier.join('.')} are not known`, lineageTables(value), [value]);
   return [{ name: '*', lineage, lookup: (n) => fieldOf(value, [n]) }];
 }
