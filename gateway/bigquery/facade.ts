@@ -529,7 +529,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
       }
       const job = expectAnswer<object>('jobs.insert', res, 'job', upstreamMessage(policy));
       if (hangUp(reply).aborted && !parsed.spec.dryRun) {
-        await cancelAbandoned(req, connection, projectId, jobId, parsed.spec.location, auth.headers, 'caller_gone');
+        // Where BigQuery put the job: named without a location, the id may name another job in the default one.
+        await cancelAbandoned(req, connection, projectId, jobId, answeredLocation(res.body) ?? parsed.spec.location, auth.headers, 'caller_gone');
         throw callerGone();
       }
       return sanitizeJob(job, policy, hashKey);
