@@ -169,7 +169,13 @@ export class Enforcer {
     // approval requests, is refused before anything is sent upstream: a flood costs no dry runs.
     const admit = (pre: Evaluation & { input?: PolicyInput }) => this.#admitApprovalRequest(ctx, pre);
     let judged = await this.#judge(ctx, capped ? 'cap' : 'dry_run', admit);
-    if (capped && judged.evaluation.decision.outcome === 'approve') judged = await this.#judge(ctx, 'dry_run', admit);
+    // Dry-run first as well: a query needing an approval (its request carries the estimate), and,
+    // where the tables BigQuery reads are checked, one that is not only reads: a write has done
+    // its work before its finished job's tables could be checked.
+    const outcome = judged.evaluation.decision.outcome;
+    if (capped && (outcome === 'approve' || (outcome !== 'deny' && connection.requireReferencedTables && !readsOnly(judged.evaluation.input)))) {
+      judged = await this.#judge(ctx, 'dry_run', admit);
+    }
     const { evaluation: final, estimate, request, preflight, now } = judged;
     if (final.decision.outcome === 'deny') return this.#refuse(ctx, final, estimate);
     if (final.decision.outcome === 'approve') return this.#requireApproval(ctx, final, estimate!, now, mayHold);
@@ -513,4 +519,9 @@ export async function fromStore<T>(what: string, call: () => Promise<T>, consequ
     if (error instanceof BigQueryError || error instanceof ApprovalError) throw error;
     throw storeUnavailable(what, consequence);
   }
+}
+
+/** Every statement only reads (unknown input: not known to). */
+function readsOnly(input: PolicyInput | undefined): boolean {
+  return input !== undefined && input.sql.statements.every((statement) => statement.category === 'read');
 }
