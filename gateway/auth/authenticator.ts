@@ -69,7 +69,7 @@ export interface TrustedIssuer {
 
 export interface AuthenticatorConfig {
   issuers: TrustedIssuer[];
-  /** Leeway for exp/nbf. Default 30. */
+  /** Leeway for exp, nbf and iat (a token issued later than now plus this is refused). Default 30. */
   clockToleranceSeconds?: number;
   /** Extra token claims copied into identity.claims (JSON scalars and arrays only). */
   claims?: string[];
@@ -355,6 +355,11 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticator 
       return mapVerifyError(error, state);
     }
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) return fail('missing_subject', 'token has no subject');
+    // A token is issued when its iat says: one issued later than now (beyond the clock tolerance)
+    // would outlive a revocation of the sessions begun before a time, judged by that iat.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockTolerance) {
+      return fail('not_yet_valid', 'token is not valid yet (it says it was issued in the future)');
+    }
     // A mistyped groups claim is refused, never read loosely: a string is not a list of one group.
     const groups = groupsFrom(readPath(payload, state.groupsClaim), state.groupsClaimFormat);
     if (!groups) return fail('invalid_groups_claim', `invalid_groups_claim: the token's ${state.groupsClaim} claim is not ${GROUPS_CLAIM_FORMATS[state.groupsClaimFormat]}`);

@@ -332,6 +332,17 @@ describe('gateway token validation against a real OIDC provider', () => {
       expect(await auth.authenticate(bearer(future))).toMatchObject({ ok: false, reason: 'not_yet_valid' });
     });
 
+    it('refuses a token issued in the future beyond the clock tolerance (its iat would outlive a session revocation)', async () => {
+      const auth = authFor();
+      const later = await keys.sign({ iss: issuer, aud: DEFAULT_AUDIENCE, sub: 'x', iat: now() + 3600, exp: now() + 7200 });
+      expect(await auth.authenticate(bearer(later))).toMatchObject({ ok: false, reason: 'not_yet_valid', message: expect.stringMatching(/issued in the future/) });
+      // Within the tolerance (5 s here) a provider's clock running a little ahead is accepted.
+      const skewed = await keys.sign({ iss: issuer, aud: DEFAULT_AUDIENCE, sub: 'x', iat: now() + 3, exp: now() + 600 });
+      expect(await auth.authenticate(bearer(skewed))).toMatchObject({ ok: true });
+      const mistyped = await keys.sign({ iss: issuer, aud: DEFAULT_AUDIENCE, sub: 'x', iat: 'soon' as unknown as number, exp: now() + 600 });
+      expect(await auth.authenticate(bearer(mistyped))).toMatchObject({ ok: false, reason: 'malformed_token' });
+    });
+
     it('reads nested group claims, a human kind, and copies only JSON-safe claims', async () => {
       const auth = authFor();
       const token = await keys.sign({
