@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ApprovalsClient, ApprovalsClientError, type ApprovalRequestView, type VoteChoice } from '../../gateway/approvals/index.ts';
-import { visibleParameters, visibleText } from '../../gateway/approvals/display.ts';
+import { visibleName, visibleParameters, visibleText } from '../../gateway/approvals/display.ts';
 import { describeScope, formatBytes } from '../../gateway/webhook/payload.ts';
 import { color, EXIT, UsageError } from '../output.ts';
 
@@ -62,7 +62,7 @@ function statusColor(status: string): string {
 function renderRequest(r: ApprovalRequestView): string {
   const lines = [
     `${color.bold(r.id)}  ${statusColor(r.status)}`,
-    `requested by  ${r.requester.subject} (${r.requester.kind}, groups: ${r.requester.groups.join(', ') || 'none'})`,
+    `requested by  ${visibleName(r.requester.subject)} (${r.requester.kind}, groups: ${r.requester.groups.map(visibleName).join(', ') || 'none'})`,
     `tables        ${r.tables.join(', ') || '-'}`,
     `estimate      ${formatBytes(r.estimatedBytes)}`,
     `access        ${describeScope(r)} for ${r.grantTtlSeconds} s`,
@@ -80,7 +80,7 @@ function renderRequest(r: ApprovalRequestView): string {
     ...(r.sql.parameters !== undefined ? ['', 'query parameters (bound to the statement):', ...visibleParameters(r.sql.parameters).split('\n').map((l) => `  ${l}`)] : []),
   ];
   if (r.votes.length) {
-    lines.push('', 'votes:', ...r.votes.map((v) => `  ${v.at}  ${v.approver.subject}  ${v.vote}  ${v.comment}`));
+    lines.push('', 'votes:', ...r.votes.map((v) => `  ${v.at}  ${visibleName(v.approver.subject)}  ${v.vote}  ${visibleName(v.comment)}`));
   }
   return lines.join('\n') + '\n';
 }
@@ -132,7 +132,7 @@ export function registerApprovals(program: Command): void {
           process.stdout.write(color.dim(`no ${opts.status === 'all' ? '' : `${opts.status} `}approval requests\n`));
         } else {
           const rows = [['ID', 'STATUS', 'REQUESTER', 'TABLES', 'ESTIMATE', 'DECIDE BY']];
-          for (const r of requests) rows.push([r.id, r.status, r.requester.subject, r.tables.join(',') || '-', formatBytes(r.estimatedBytes), r.expiresAt]);
+          for (const r of requests) rows.push([r.id, r.status, visibleName(r.requester.subject), r.tables.join(',') || '-', formatBytes(r.estimatedBytes), r.expiresAt]);
           process.stdout.write(table(rows) + listingFooter(page.counts, page.nextPageToken));
         }
       });
@@ -159,7 +159,7 @@ export function registerApprovals(program: Command): void {
           if (opts.json) return void process.stdout.write(JSON.stringify(result, null, 2) + '\n');
           const r = result.request;
           if (result.grant) {
-            process.stdout.write(`${color.green('approved')} ${r.id}: grant ${result.grant.id} for ${result.grant.subject} until ${result.grant.expiresAt}\n`);
+            process.stdout.write(`${color.green('approved')} ${r.id}: grant ${result.grant.id} for ${visibleName(result.grant.subject)} until ${result.grant.expiresAt}\n`);
           } else if (r.status === 'rejected') {
             process.stdout.write(`${color.red('rejected')} ${r.id}\n`);
           } else {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeScope } from '../../gateway/webhook/payload.ts';
+import { visibleName } from '../../gateway/approvals/display.ts';
 import { color, UsageError } from '../output.ts';
 import { clientFor, listingFooter, listingQuery, table, talk, withGatewayOptions, withListingOptions, type GatewayOptions, type ListingOptions } from './approvals.ts';
 
@@ -19,7 +20,7 @@ export function registerGrants(program: Command): void {
           process.stdout.write(color.dim(`no ${opts.all ? '' : 'active '}grants\n`));
         } else {
           const rows = [['ID', 'STATUS', 'HOLDER', 'ACCESS', 'EXPIRES', 'REQUEST']];
-          for (const g of list) rows.push([g.id, g.status, g.subject, describeScope(g), g.expiresAt, g.approvalId ?? '-']);
+          for (const g of list) rows.push([g.id, g.status, visibleName(g.subject), describeScope(g), g.expiresAt, g.approvalId ?? '-']);
           process.stdout.write(table(rows) + listingFooter(page.counts, page.nextPageToken));
         }
       });
@@ -33,7 +34,7 @@ export function registerGrants(program: Command): void {
       await talk(async () => {
         const grant = await client.revoke(id, opts.comment);
         if (opts.json) return void process.stdout.write(JSON.stringify(grant, null, 2) + '\n');
-        process.stdout.write(`${color.red('revoked')} ${grant.id} (held by ${grant.subject})\n`);
+        process.stdout.write(`${color.red('revoked')} ${grant.id} (held by ${visibleName(grant.subject)})\n`);
       });
     });
 }

@@ -23,3 +23,16 @@ export function visibleText(text: string): string {
 export function visibleParameters(parameters: unknown): string {
   return visibleText(JSON.stringify(parameters, null, 2));
 }
+
+const HIDDEN_IN_NAME = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/gu;
+
+/**
+ * A one-line name from a token (a requester's or an approver's subject, a group, an issuer) as a
+ * person is shown it: as `visibleText`, and a line break or tab is an escape too, since a name has
+ * none. A subject is the provider's text, often built from what its holder chose (a client's name,
+ * a workflow's branch): a bidi control or an invisible character would otherwise show the approver
+ * another requester than the one asking, and a line break forge a line of `sluice approvals show`.
+ */
+export function visibleName(text: string): string {
+  return text.replace(HIDDEN_IN_NAME, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`);
+}

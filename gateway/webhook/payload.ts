@@ -4,7 +4,7 @@
 // outside the gateway, so the statement goes there with its literal values and comments replaced
 // by `?`, as in the audit trail; the approver page shows it whole, to approvers only.
 import type { ApprovalEvent, ApprovalSummary } from '../approvals/types.ts';
-import { visibleText } from '../approvals/display.ts';
+import { visibleName, visibleText } from '../approvals/display.ts';
 import { redactSqlLiterals } from '../audit/sql-literals.ts';
 
 export interface SlackMessage {
@@ -78,13 +78,14 @@ function duration(seconds: number): string {
 }
 
 function who(event: ApprovalEvent): string {
-  return event.actor ? event.actor.subject : 'the gateway';
+  return event.actor ? visibleName(event.actor.subject) : 'the gateway';
 }
 
 export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
   const request = event.request;
   if (!request || !NOTIFIED_ACTIONS.has(event.action)) return undefined;
-  const requester = escapeMrkdwn(request.requester.subject);
+  const subject = visibleName(request.requester.subject);
+  const requester = escapeMrkdwn(subject);
   const tables = request.tables.length ? request.tables.join(', ') : 'no table';
   const review = {
     type: 'actions' as const,
@@ -93,12 +94,12 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
 
   if (event.action === 'requested') {
     const approvers = `${request.minApprovals} of ${request.approverGroups.join(', ')}`;
-    const text = `Approval needed: ${request.requester.subject} (${request.requester.kind}) wants to query ${tables}. Approvers: ${approvers}.`;
+    const text = `Approval needed: ${requester} (${request.requester.kind}) wants to query ${tables}. Approvers: ${approvers}.`;
     const sql = visibleText(redactSqlLiterals(request.sqlText).text).replace(/```/g, '`\u200b``');
     return {
       text: clip(text, 3000),
       blocks: [
-        { type: 'header', text: plain(`Approval needed: ${request.requester.subject}`) },
+        { type: 'header', text: plain(`Approval needed: ${subject}`) },
         {
           type: 'section',
           fields: [
@@ -120,10 +121,10 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
 
   const outcome =
     event.action === 'approved'
-      ? `Approved by ${who(event)}: ${request.requester.subject} may query ${tables} (${describeScope(request, { hash: false })}, ${duration(request.grantTtlSeconds)}).`
+      ? `Approved by ${who(event)}: ${subject} may query ${tables} (${describeScope(request, { hash: false })}, ${duration(request.grantTtlSeconds)}).`
       : event.action === 'rejected'
-        ? `Rejected by ${who(event)}: ${request.requester.subject}'s request to query ${tables}.`
-        : `Expired undecided: ${request.requester.subject}'s request to query ${tables}.`;
+        ? `Rejected by ${who(event)}: ${subject}'s request to query ${tables}.`
+        : `Expired undecided: ${subject}'s request to query ${tables}.`;
   const details = [
     event.comment ? `> ${escapeMrkdwn(event.comment)}` : undefined,
     event.grantId ? `Grant \`${event.grantId}\`` : undefined,

@@ -2,7 +2,7 @@
 // one small stylesheet. Everything that came from a request or a person is escaped by `html`.
 import type { Reason } from '../../../engine/schema-types.ts';
 import { describeScope, formatBytes } from '../../webhook/payload.ts';
-import { visibleParameters, visibleText } from '../display.ts';
+import { visibleName, visibleParameters, visibleText } from '../display.ts';
 import type { Preview } from '../preview.ts';
 import type { ApprovalRequestView, ApprovalStatus, GrantStatus, GrantView } from '../types.ts';
 import { html, type Html } from './html.ts';
@@ -33,7 +33,7 @@ export function layout(title: string, chrome: Chrome, main: Html): string {
 ${session
   ? html`<nav aria-label="Main"><ul>${link(base, 'Pending requests', 'requests')}${link(`${base}/grants`, 'Grants', 'grants')}</ul></nav>
 <form method="post" action="${base}/logout" class="signout">
-<span>Signed in as <strong>${session.name ?? session.identity.subject}</strong></span>
+<span>Signed in as <strong>${visibleName(session.name ?? session.identity.subject)}</strong></span>
 <input type="hidden" name="csrf" value="${session.csrf}">
 <button type="submit">Sign out</button>
 </form>`
@@ -92,13 +92,13 @@ export function requestListPage(chrome: Chrome, listing: RequestListing): string
 <tbody>
 ${requests.map(
   (r) => html`<tr>
-<td>${r.requester.subject} <span class="muted">(${r.requester.kind})</span></td>
+<td>${visibleName(r.requester.subject)} <span class="muted">(${r.requester.kind})</span></td>
 <td><code class="sql">${clip(visibleText(r.sql.text), 160)}</code></td>
 <td>${r.tables.length ? html`<ul class="plain">${r.tables.map((t) => html`<li>${t}</li>`)}</ul>` : '—'}</td>
 <td>${formatBytes(r.estimatedBytes)}</td>
 <td>${reasonList(r.reasons)}</td>
 <td>${time(r.expiresAt)}</td>
-<td><a href="${chrome.base}/requests/${r.id}">Review<span class="visually-hidden"> the request from ${r.requester.subject}</span></a></td>
+<td><a href="${chrome.base}/requests/${r.id}">Review<span class="visually-hidden"> the request from ${visibleName(r.requester.subject)}</span></a></td>
 </tr>`,
 )}
 </tbody>
@@ -153,11 +153,11 @@ export function requestDetailPage(chrome: Chrome, state: DetailState): string {
         ? html`<p class="note">${state.cannotVote}</p>`
         : '';
   const main = html`<p><a href="${chrome.base}">← All pending requests</a></p>
-<h1>Request from ${r.requester.subject}</h1>
+<h1>Request from ${visibleName(r.requester.subject)}</h1>
 ${state.notice ?? ''}
 <dl class="facts">
 <dt>Status</dt><dd>${statusBadge(r.status)}${r.grantId ? html` — grant <code>${r.grantId}</code> (<a href="${chrome.base}/grants">grants</a>)` : ''}</dd>
-<dt>Requested by</dt><dd>${r.requester.subject} <span class="muted">(${r.requester.kind}; groups: ${r.requester.groups.join(', ') || 'none'}; issuer ${r.requester.issuer})</span></dd>
+<dt>Requested by</dt><dd>${visibleName(r.requester.subject)} <span class="muted">(${r.requester.kind}; groups: ${r.requester.groups.map(visibleName).join(', ') || 'none'}; issuer ${visibleName(r.requester.issuer)})</span></dd>
 <dt>Tables</dt><dd>${r.tables.join(', ') || '—'}</dd>
 <dt>Estimated bytes</dt><dd>${formatBytes(r.estimatedBytes)}${r.estimatedBytes !== null ? html` <span class="muted">(${r.estimatedBytes.toLocaleString('en-US')} bytes)</span>` : ''}</dd>
 <dt>Access asked for</dt><dd>${describeScope(r)}, for ${Math.round(r.grantTtlSeconds / 60)} min after approval</dd>
@@ -178,10 +178,10 @@ ${preview
   : ''}
 ${r.votes.length
   ? html`<table><caption>Votes</caption><thead><tr><th scope="col">Approver</th><th scope="col">Vote</th><th scope="col">Comment</th><th scope="col">When</th></tr></thead>
-<tbody>${r.votes.map((v) => html`<tr><td>${v.approver.subject}</td><td>${v.vote}</td><td>${v.comment}</td><td>${time(v.at)}</td></tr>`)}</tbody></table>`
+<tbody>${r.votes.map((v) => html`<tr><td>${visibleName(v.approver.subject)}</td><td>${v.vote}</td><td>${visibleText(v.comment)}</td><td>${time(v.at)}</td></tr>`)}</tbody></table>`
   : ''}
 ${form}`;
-  return layout(`Request from ${r.requester.subject}`, { ...chrome, current: 'requests' }, main);
+  return layout(`Request from ${visibleName(r.requester.subject)}`, { ...chrome, current: 'requests' }, main);
 }
 
 export interface GrantListing {
@@ -204,7 +204,7 @@ export function grantsPage(chrome: Chrome, listing: GrantListing, ended: GrantVi
 ${active.map(
   (g) => html`<tr>
 <td><code>${g.id}</code></td>
-<td>${g.subject}</td>
+<td>${visibleName(g.subject)}</td>
 <td>${describeScope(g)}</td>
 <td>${time(g.expiresAt)}</td>
 <td>${g.approvalId ? html`<a href="${chrome.base}/requests/${g.approvalId}">view<span class="visually-hidden"> the request of grant ${g.id}</span></a>` : '—'}</td>
@@ -212,7 +212,7 @@ ${active.map(
 <input type="hidden" name="csrf" value="${csrf}">
 <label for="why-${g.id}" class="visually-hidden">Reason for revoking grant ${g.id}</label>
 <input id="why-${g.id}" name="comment" type="text" maxlength="2000" placeholder="Reason (optional)">
-<button type="submit" class="reject" aria-label="Revoke grant ${g.id} of ${g.subject}">Revoke</button>
+<button type="submit" class="reject" aria-label="Revoke grant ${g.id} of ${visibleName(g.subject)}">Revoke</button>
 </form></td>
 </tr>`,
 )}
@@ -225,7 +225,7 @@ ${active.map(
 <thead><tr><th scope="col">Grant</th><th scope="col">Held by</th><th scope="col">Access</th><th scope="col">Status</th><th scope="col">Ended</th></tr></thead>
 <tbody>
 ${ended.map(
-  (g) => html`<tr><td><code>${g.id}</code></td><td>${g.subject}</td><td>${describeScope(g)}</td><td>${statusBadge(g.status)}${g.revokedBy ? html` <span class="muted">by ${g.revokedBy}</span>` : ''}</td><td>${time(g.revokedAt ?? g.consumedAt ?? g.expiresAt)}</td></tr>`,
+  (g) => html`<tr><td><code>${g.id}</code></td><td>${visibleName(g.subject)}</td><td>${describeScope(g)}</td><td>${statusBadge(g.status)}${g.revokedBy ? html` <span class="muted">by ${visibleName(g.revokedBy)}</span>` : ''}</td><td>${time(g.revokedAt ?? g.consumedAt ?? g.expiresAt)}</td></tr>`,
 )}
 </tbody>
 </table>`
