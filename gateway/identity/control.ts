@@ -3,7 +3,7 @@
 // principal's pending approval requests are withdrawn and its grants revoked (the approval store
 // records each), and a `principal` record tells the whole story in the audit trail.
 import type { AuditLog, PrincipalAuditEvent } from '../audit/index.ts';
-import type { PrincipalStatus, PrincipalStatusStore, SeenJti, StatusChange } from './status-store.ts';
+import { staleBefore, type PrincipalStatus, type PrincipalStatusStore, type SeenJti, type StatusChange } from './status-store.ts';
 
 /** What the approval store does for a principal that is cut off (ApprovalStore.cutOffPrincipal). */
 export interface CutOff {
@@ -21,6 +21,8 @@ export interface ChangeRequest {
   eventAt?: Date;
   /** revoke_sessions: tokens issued before this are refused. */
   notBefore?: Date;
+  /** When the change happened at its source (a signal's event time, else its iat): a stale enable lifts no later disable. */
+  occurredAt?: Date;
   jti?: SeenJti;
 }
 
@@ -74,17 +76,21 @@ export class PrincipalControl {
   async #change(action: StatusChange['action'], r: ChangeRequest): Promise<ChangeResult> {
     const atMs = this.#now();
     const result = await this.#o.store.apply(
-      { action, issuer: r.issuer, subject: r.subject, reason: r.reason, signal: r.signal, atMs, ...(r.notBefore && { notBeforeMs: r.notBefore.getTime() }) },
+      { action, issuer: r.issuer, subject: r.subject, reason: r.reason, signal: r.signal, atMs, ...(r.notBefore && { notBeforeMs: r.notBefore.getTime() }), ...(r.occurredAt && { occurredAtMs: r.occurredAt.getTime() }) },
       r.jti,
     );
     if (!result.applied) return result;
     if (action === 'enable' && result.status.disabled) {
       // The store kept a disable in force (a local kill switch, or one introspection did not make): say so instead of recording an enable.
+      const stale = result.status.signal !== 'cli' && r.occurredAt !== undefined && staleBefore(r.occurredAt.getTime(), result.status.changedAtMs);
       const message =
         result.status.signal === 'cli'
           ? `${r.signal} would enable ${r.subject}, which \`sluice principals disable\` disabled; only \`sluice principals enable\` lifts that`
-          : `${r.signal} would enable ${r.subject}, which ${result.status.signal} disabled; an active token does not lift that`;
-      await this.refused({ action: 'signal_refused', issuer: r.issuer, subject: r.subject, signal: r.signal, actor: r.actor, jti: r.jti?.jti ?? null, error: { code: result.status.signal === 'cli' ? 'kill_switch_in_force' : 'disable_in_force', message } });
+          : stale
+            ? `${r.signal} would enable ${r.subject} as of ${r.occurredAt!.toISOString()}, before ${result.status.signal} disabled it at ${new Date(result.status.changedAtMs).toISOString()}; an earlier event does not lift a later disable`
+            : `${r.signal} would enable ${r.subject}, which ${result.status.signal} disabled; an active token does not lift that`;
+      const code = result.status.signal === 'cli' ? 'kill_switch_in_force' : stale ? 'stale_event' : 'disable_in_force';
+      await this.refused({ action: 'signal_refused', issuer: r.issuer, subject: r.subject, signal: r.signal, actor: r.actor, jti: r.jti?.jti ?? null, error: { code, message } });
       return { applied: true, status: result.status, withdrawn: [], revoked: [], recorded: true };
     }
     this.#o.onChange?.(result.status);

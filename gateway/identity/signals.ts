@@ -68,6 +68,7 @@ export function registerSignalReceiver(app: FastifyInstance, o: SignalReceiverOp
       signal,
       actor: event.issuer,
       ...(event.eventAt && { eventAt: event.eventAt }),
+      occurredAt: event.eventAt ?? event.issuedAt,
       // Remembered past the last moment the same token could still pass the freshness check.
       jti: { issuer: event.issuer, jti: event.jti, expiresAtMs: event.issuedAt.getTime() + (o.verify.maxAgeSeconds + 2 * (o.verify.clockToleranceSeconds ?? 30)) * 1000 },
     };

@@ -25,6 +25,12 @@ export interface StatusChange {
   atMs: number;
   /** revoke_sessions: tokens issued before this are refused. */
   notBeforeMs?: number;
+  /**
+   * When what a signal reports happened at its source (a Security Event Token's event time, else
+   * its iat). An enable that happened before the disable in force was made is stale: signals
+   * arrive out of order (a transmitter's retry, a delayed push) and do not lift a later disable.
+   */
+  occurredAtMs?: number;
 }
 
 /** A Security Event Token id, accepted once per issuer until it could no longer be fresh. */
@@ -101,7 +107,8 @@ async function write(tx: Transaction<Tables>, change: StatusChange): Promise<Pri
   const keep =
     (change.action === 'disable' && change.signal === 'introspection' && disabled) ||
     (change.action === 'enable' && change.signal === 'introspection' && current?.signal !== 'introspection' && disabled) ||
-    (change.action === 'enable' && change.signal !== 'cli' && current?.signal === 'cli' && disabled);
+    (change.action === 'enable' && change.signal !== 'cli' && current?.signal === 'cli' && disabled) ||
+    (change.action === 'enable' && disabled && change.occurredAtMs !== undefined && staleBefore(change.occurredAtMs, Number(current?.changed_at_ms)));
   const next: PrincipalStatusRow =
     keep && current
       ? current
@@ -139,4 +146,12 @@ function toStatus(row: PrincipalStatusRow): PrincipalStatus {
     changedAtMs: Number(row.changed_at_ms),
     notBeforeMs: row.not_before_ms == null ? null : Number(row.not_before_ms),
   };
+}
+
+/**
+ * Whether what happened at `occurredAtMs` certainly happened before `changedAtMs`: a whole second
+ * earlier, since a token's times are written in seconds (an iat of 12:00:00 may mean 12:00:00.9).
+ */
+export function staleBefore(occurredAtMs: number, changedAtMs: number): boolean {
+  return occurredAtMs + 1000 <= changedAtMs;
 }

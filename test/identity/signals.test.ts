@@ -84,6 +84,32 @@ describe.runIf(postgresUrl)('Shared Signals on two replicas (PostgreSQL)', () =>
     expect(await status('analyst-bot')).toMatchObject({ disabled: false, signal: 'ssf:session-revoked' });
   });
 
+  it('an account-enabled that happened before the account-disabled in force, delivered after it, does not lift it', async () => {
+    const subject = 'pii-agent';
+    const token = await stack.token(subject);
+    const client = fixedTokenClient(stack.gatewayUrl, token);
+    const earlier = Math.floor(Date.now() / 1000) - 60;
+    // Signed a minute ago (a transmitter's retry, a push held back), for an enable that happened then.
+    const held = await stack.idp.signSecurityEvent({ event: 'account-enabled', subject, audience: SSF_AUDIENCE, iat: earlier, eventTimestamp: earlier });
+    const heldNoTime = await stack.idp.signSecurityEvent({ event: 'account-enabled', subject, audience: SSF_AUDIENCE, iat: earlier });
+    expect((await stack.idp.pushSecurityEvent(receiver, { event: 'account-disabled', subject, audience: SSF_AUDIENCE, reasonAdmin: 'compromised' })).status).toBe(202);
+    await expectDisabled(client.query(ORDERS_SQL), 'ssf:account-disabled');
+
+    const post = (body: string) => fetch(receiver, { method: 'POST', headers: { 'content-type': 'application/secevent+jwt' }, body });
+    expect((await post(held)).status).toBe(202);
+    expect((await post(heldNoTime)).status).toBe(202);
+    expect(await status(subject)).toMatchObject({ disabled: true, signal: 'ssf:account-disabled' });
+    await expectDisabled(client.query(ORDERS_SQL), 'ssf:account-disabled');
+    const stale = (await principalRecords(stack)).filter((r) => r.action === 'signal_refused' && r.subject === subject);
+    expect(stale.map((r) => r.error?.code)).toEqual(['stale_event', 'stale_event']);
+    expect(stale[0]!.error?.message).toMatch(/before ssf:account-disabled disabled it at .*; an earlier event does not lift a later disable/);
+
+    // An enable that happened after the disable lifts it.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await stack.idp.pushSecurityEvent(receiver, { event: 'account-enabled', subject, audience: SSF_AUDIENCE })).status).toBe(202);
+    expect(await status(subject)).toMatchObject({ disabled: false, signal: 'ssf:account-enabled' });
+  });
+
   it('refuses forged, replayed, untrusted, cross-issuer, mis-addressed, stale and mistyped events: 400, logged, audited, nothing changed', async () => {
     const subject = 'engineer-bot';
     const event = { event: 'account-disabled' as const, subject, audience: SSF_AUDIENCE };
