@@ -20,7 +20,7 @@ import {
   type VerifyReport,
 } from '../../gateway/audit/index.ts';
 import { openDatabase, redact, type Database } from '../../gateway/store/database.ts';
-import { color, UsageError } from '../output.ts';
+import { color, UsageError, visibleRecord } from '../output.ts';
 
 /** Exit codes of the audit commands beyond the shared ones. */
 export const AUDIT_EXIT = { chainBroken: 7, shadowChanges: 8 } as const;
@@ -145,7 +145,7 @@ Exit codes:
         process.stderr.write('no records match\n');
         return;
       }
-      process.stdout.write(columns(records.map(({ record }) => listLine(record))) + '\n');
+      process.stdout.write(columns(records.map(({ record }) => listLine(visibleRecord(record)))) + '\n');
     });
 
   audit
@@ -167,7 +167,7 @@ Exit codes:
         process.stdout.write(
           `${color.bold(`${r.kind} ${r.id}`)}  ${color.dim(`${r.stream}:${r.seq}  ${r.at}`)}\n` +
             color.dim(`  hash ${stored.hash}\n  prev ${stored.prevHash}\n`) +
-            JSON.stringify(r.data, null, 2) +
+            JSON.stringify(visibleRecord(r.data), null, 2) +
             '\n',
         );
       }

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { AuditCellValue, AuditForwardRecord, AuditRequestRecord, AuditTableRow, TableField } from '../../engine/schema-types.ts';
 import { findRecords } from '../../gateway/audit/index.ts';
-import { color, UsageError } from '../output.ts';
+import { color, UsageError, visibleRecord } from '../output.ts';
 import { columns, exitQuietlyOnClosedStdout, storageOption, withStorage } from './audit.ts';
 import { render } from './eval.ts';
 
@@ -23,7 +23,7 @@ export function registerReplay(program: Command): void {
       const forwards = records.map((r) => r.record).filter((r): r is AuditForwardRecord => r.kind === 'forward');
       if (!requests.length && forwards.length) {
         // Sent upstream, but its answer was never recorded, so the agent never received it.
-        process.stdout.write(opts.json ? JSON.stringify(forwards, null, 2) + '\n' : forwards.map(renderUnanswered).join('\n'));
+        process.stdout.write(opts.json ? JSON.stringify(forwards, null, 2) + '\n' : forwards.map((r) => renderUnanswered(visibleRecord(r))).join('\n'));
         return;
       }
       if (!requests.length) throw new UsageError(records.length ? `${ref} has records but no request record` : `no recorded request ${ref}`);
@@ -31,7 +31,7 @@ export function registerReplay(program: Command): void {
         process.stdout.write(JSON.stringify(requests.length === 1 ? requests[0] : requests, null, 2) + '\n');
         return;
       }
-      process.stdout.write(requests.map(renderRequest).join('\n'));
+      process.stdout.write(requests.map((r) => renderRequest(visibleRecord(r))).join('\n'));
       const others = records.filter((r) => r.record.kind !== 'request');
       if (others.length) process.stdout.write(color.dim(`\n${others.length} related record(s): sluice audit show ${ref}\n`));
     });

@@ -105,6 +105,36 @@ describe.each(storageTargets())('sluice audit on $engine', ({ url }) => {
   });
 });
 
+describe('sluice replay and sluice audit list on a record holding terminal escapes', () => {
+  // An agent's SQL (a quoted identifier keeps what the audit log's redaction keeps), a value of its
+  // result and its token's subject reach the record as sent; printed raw they would conceal, erase
+  // or reorder lines of the operator's terminal.
+  it('show control, bidi and invisible characters as visible escapes', { timeout: 60_000 }, async () => {
+    const { url } = storageTargets()[0]!;
+    const storage = await url();
+    const database = await openDatabase(storage);
+    const log = await AuditLog.open(database, { stream: 'gw-esc' });
+    const sneaky = { ...AGENT, subject: 'report-bot\u202e\u001b[2K' };
+    const input = crmSelect(sneaky);
+    input.sql.text = "SELECT ssn FROM `acme-analytics.crm.customers` AS `\u001b[8m\u001b[1A\u001b[2K`";
+    const evaluation = engine.evaluate(input);
+    const event = requestEvent(input, evaluation, { response: { schema: { fields: [{ name: 'ssn', type: 'STRING' }] }, rows: [{ f: [{ v: 'x\u001b]0;pwned\u0007' }] }], total_rows: '1' } });
+    await log.record(event);
+    await log.close();
+    await database.close();
+
+    const replay = await cli(['replay', event.request_id], storage);
+    expect(replay.code, replay.stderr).toBe(0);
+    const list = await cli(['audit', 'list'], storage);
+    const show = await cli(['audit', 'show', event.request_id], storage);
+    for (const out of [replay.stdout, list.stdout, show.stdout]) expect(out).not.toMatch(/[\u001b\u0007\u202e]/);
+    for (const out of [replay.stdout, list.stdout]) expect(out).toContain('report-bot\\u{202E}\\u{1B}[2K');
+    expect(show.stdout).toContain('"subject": "report-bot\\\\u{202E}\\\\u{1B}[2K"');
+    expect(replay.stdout).toContain('`\\u{1B}[8m\\u{1B}[1A\\u{1B}[2K`');
+    expect(replay.stdout).toContain('x\\u{1B}]0;pwned\\u{7}');
+  });
+});
+
 describe('sluice audit usage', () => {
   it('refuses a missing SQLite store and bad arguments with exit 2', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'sluice-cli-')), 'nope.sqlite');
