@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sqlShapeHash } from '../../engine/index.ts';
 import type { Approval, Grant, Identity, PolicyInput, Reason } from '../../engine/schema-types.ts';
 import type { ApprovalRequestRow, ApprovalVoteRow, GrantRow } from '../store/tables.ts';
+import { redactSqlLiterals, replaceLiterals } from '../audit/sql-literals.ts';
 import type {
   Actor,
   ApprovalRequestView,
@@ -181,6 +182,7 @@ const SUMMARY_SQL_LIMIT = 1000;
 
 export function toSummary(view: ApprovalRequestView): ApprovalSummary {
   const sqlText = view.sql.text.length > SUMMARY_SQL_LIMIT ? `${view.sql.text.slice(0, SUMMARY_SQL_LIMIT)}…` : view.sql.text;
+  const { removed } = redactSqlLiterals(view.sql.text);
   return {
     id: view.id,
     status: view.status,
@@ -188,7 +190,9 @@ export function toSummary(view: ApprovalRequestView): ApprovalSummary {
     sqlText,
     tables: view.tables,
     estimatedBytes: view.estimatedBytes,
-    reasons: view.reasons.filter((r) => r.code !== 'grant_used').map((r) => r.message),
+    // Announced outside the gateway (the webhook's chat channel): a reason may quote the statement,
+    // so it loses the literals the statement does, as the posted statement and the audit trail's do.
+    reasons: view.reasons.filter((r) => r.code !== 'grant_used').map((r) => replaceLiterals(r.message, removed)),
     approverGroups: view.approverGroups,
     minApprovals: view.minApprovals,
     scope: view.scope,

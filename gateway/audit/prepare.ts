@@ -23,7 +23,7 @@ import { REDACTED } from '../masking/strategies.ts';
 import { claimedIdentity, sanitizeClaim } from './claimed.ts';
 import { AuditRecordError } from './errors.ts';
 import type { AccessRefusedAuditEvent, ApprovalAuditEvent, AuditEvent, AuditKind, ConfigReloadAuditEvent, ForwardAuditEvent, GrantAuditEvent, PrincipalAuditEvent, RequestAuditEvent, TokenFailureAuditEvent } from './events.ts';
-import { PLACEHOLDER, redactSqlLiterals } from './sql-literals.ts';
+import { redactSqlLiterals, replaceLiterals } from './sql-literals.ts';
 import { rfc3339 } from './time.ts';
 
 export interface PrepareOptions {
@@ -72,9 +72,6 @@ export interface PreparedEvent {
   atMs: number;
   data: object;
 }
-
-/** Literal values shorter than this are not searched for in messages: `1` or `US` would hit everywhere. */
-const MIN_SCRUBBED_LITERAL = 3;
 
 // Redact strategy only, so the hash function is never called.
 const detectorScanner: ContentScanner = compileContentScanner({ detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' }, () => REDACTED);
@@ -250,14 +247,6 @@ function redactInput(input: PolicyInput, removed: string[], redactions: string[]
   return { ...input, sql: { ...input.sql, text, statements } };
 }
 
-function replaceLiterals(text: string, removed: readonly string[]): string {
-  let out = text;
-  for (const value of removed) {
-    const trimmed = value.trim();
-    if (trimmed.length >= MIN_SCRUBBED_LITERAL && out.includes(trimmed)) out = out.split(trimmed).join(PLACEHOLDER);
-  }
-  return out;
-}
 
 function captureResponse(r: NonNullable<RequestAuditEvent['response']>, options: PrepareOptions): AuditResponse {
   const rows = r.rows ?? [];

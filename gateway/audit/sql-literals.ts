@@ -137,3 +137,16 @@ function dashedNamePiece(tokens: readonly Token[], i: number): boolean {
     k += 2;
   }
 }
+
+/** Literal values shorter than this are not searched for in messages: `1` or `US` would hit everywhere. */
+const MIN_SCRUBBED_LITERAL = 3;
+
+/** `text` (a reason, an error) with every literal `redactSqlLiterals` removed replaced by `?`. */
+export function replaceLiterals(text: string, removed: readonly string[]): string {
+  let out = text;
+  for (const value of removed) {
+    const trimmed = value.trim();
+    if (trimmed.length >= MIN_SCRUBBED_LITERAL && out.includes(trimmed)) out = out.split(trimmed).join(PLACEHOLDER);
+  }
+  return out;
+}

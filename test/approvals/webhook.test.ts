@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../gateway/store/database.ts';
 import { createApprovalStore, type ApprovalEvent } from '../../gateway/approvals/index.ts';
 import { createWebhook, messageFor, signatureFor, verifySignature, type WebhookDispatcher, type WebhookEvent } from '../../gateway/webhook/index.ts';
+import { newRequestRow, toRequestView, toSummary } from '../../gateway/approvals/rows.ts';
 import { sqliteUrl } from '../support/databases.ts';
 import { alice, financeAsk, reportingAgent } from './support/fixtures.ts';
 
@@ -177,5 +178,22 @@ describe('approval webhook', () => {
     expect(verifySignature(SECRET, body, undefined)).toBe(false);
     expect(verifySignature(SECRET, body, 'v1=abc')).toBe(false);
     expect(messageFor({ kind: 'approval', action: 'voted', at: '' })).toBeUndefined();
+  });
+});
+
+describe('the webhook keeps literal values out of the reasons it posts', () => {
+  it('a reason that quotes the statement has the statement\'s literals taken out, as the posted SQL has', () => {
+    const sql = "SELECT account, amount FROM `acme-analytics.finance.ledger` WHERE account = 'Jane Roe private'";
+    const ask = financeAsk(reportingAgent, { sql });
+    // A policy is the deployment's own code: a rule of its own may quote the text it judged.
+    ask.decision.reasons = [{ code: 'org_rule', message: "ledger lookups of a named account (WHERE account = 'Jane Roe private') need finance's approval" }];
+    const row = newRequestRow(ask, ask.decision.approval!, Date.now(), 3_600_000);
+    const view = toRequestView(row, [], Date.now(), 'https://gateway.example/approve/requests/x');
+    const message = messageFor({ kind: 'approval', action: 'requested', at: '', requestId: view.id, request: toSummary(view) })!;
+    const posted = JSON.stringify(message);
+    expect(posted).not.toContain('Jane Roe');
+    expect(posted).toContain("WHERE account = '?') need finance");
+    // The approver page, inside the gateway, still shows the reason whole.
+    expect(view.reasons[0]!.message).toContain('Jane Roe private');
   });
 });
