@@ -94,7 +94,8 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
 
   if (event.action === 'requested') {
     const approvers = `${request.minApprovals} of ${request.approverGroups.join(', ')}`;
-    const text = `Approval needed: ${requester} (${request.requester.kind}) wants to query ${tables}. Approvers: ${approvers}.`;
+    // The notification text is read as mrkdwn too: `<!channel>` or `<url|label>` in a name would be markup.
+    const text = escapeMrkdwn(`Approval needed: ${subject} (${request.requester.kind}) wants to query ${tables}. Approvers: ${approvers}.`);
     const sql = visibleText(redactSqlLiterals(request.sqlText).text).replace(/```/g, '`\u200b``');
     return {
       text: clip(text, 3000),
@@ -130,7 +131,7 @@ export function messageFor(event: ApprovalEvent): SlackMessage | undefined {
     event.grantId ? `Grant \`${event.grantId}\`` : undefined,
   ].filter((line): line is string => line !== undefined);
   return {
-    text: clip(outcome, 3000),
+    text: clip(escapeMrkdwn(outcome), 3000),
     blocks: [
       { type: 'section', text: mrkdwn(escapeMrkdwn(outcome)) },
       ...(details.length ? [{ type: 'context' as const, elements: [mrkdwn(details.join('\n'), 2000)] }] : []),

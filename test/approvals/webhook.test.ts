@@ -6,7 +6,7 @@ import { createApprovalStore, type ApprovalEvent } from '../../gateway/approvals
 import { createWebhook, messageFor, signatureFor, verifySignature, type WebhookDispatcher, type WebhookEvent } from '../../gateway/webhook/index.ts';
 import { newRequestRow, toRequestView, toSummary } from '../../gateway/approvals/rows.ts';
 import { sqliteUrl } from '../support/databases.ts';
-import { alice, financeAsk, reportingAgent } from './support/fixtures.ts';
+import { agent, alice, financeAsk, reportingAgent } from './support/fixtures.ts';
 
 const SECRET = 'whsec_5c1b7e0f8a2d4c6e9b3a';
 
@@ -195,5 +195,20 @@ describe('the webhook keeps literal values out of the reasons it posts', () => {
     expect(posted).toContain("WHERE account = '?') need finance");
     // The approver page, inside the gateway, still shows the reason whole.
     expect(view.reasons[0]!.message).toContain('Jane Roe private');
+  });
+});
+
+describe('the webhook\'s notification text', () => {
+  it('escapes what Slack reads as markup in a requester\'s or an approver\'s name, as its blocks do', () => {
+    const ask = financeAsk(agent('repo:acme/etl:ref:refs/heads/<!channel>'));
+    const row = newRequestRow(ask, ask.decision.approval!, Date.now(), 3_600_000);
+    const view = toRequestView(row, [], Date.now(), 'https://gateway.example/approve/requests/x');
+    const requested = messageFor({ kind: 'approval', action: 'requested', at: '', requestId: view.id, request: toSummary(view) })!;
+    expect(requested.text).toContain('refs/heads/&lt;!channel&gt; (agent)');
+    const approved = messageFor({ kind: 'approval', action: 'approved', at: '', requestId: view.id, actor: { subject: '<https://evil.example|alice>', issuer: row.issuer, kind: 'human' }, request: toSummary(view) })!;
+    expect(approved.text).toMatch(/^Approved by &lt;https:\/\/evil\.example\|alice&gt;: repo:acme\/etl:ref:refs\/heads\/&lt;!channel&gt; may query/);
+    // Only plain_text (the header, which Slack never reads as markup) keeps the name as written.
+    const mrkdwn = JSON.stringify([requested, approved], (k, v) => (v && typeof v === 'object' && v.type === 'plain_text' ? undefined : v));
+    expect(mrkdwn).not.toMatch(/<!channel>|<https:/);
   });
 });
