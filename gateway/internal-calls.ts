@@ -49,6 +49,11 @@ export class InternalCalls {
     return call;
   }
 
+  /** Whether `nonce` (an internal-call header's value) names a call in progress. */
+  isLive(nonce: unknown): boolean {
+    return typeof nonce === 'string' && this.#live.has(nonce);
+  }
+
   /** Runs one facade request for `call` through `app`'s routes. */
   async inject(app: FastifyInstance, call: Omit<InternalCall, 'decisions'>, request: { method: 'GET' | 'POST'; url: string; body?: unknown; headers?: Record<string, string> }): Promise<InjectedAnswer & { call: InternalCall }> {
     const nonce = randomBytes(24).toString('base64url');

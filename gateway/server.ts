@@ -19,7 +19,7 @@ import type { ResolvedConfig, TrustedIssuerConfig } from './config/load.ts';
 import { Connections } from './connections.ts';
 import { Enforcer } from './enforce.ts';
 import type { GrantSource } from './grants.ts';
-import { InternalCalls } from './internal-calls.ts';
+import { INTERNAL_CALL_HEADER, InternalCalls } from './internal-calls.ts';
 import { Revocation } from './identity/index.ts';
 import { McpAuth } from './mcp/auth.ts';
 import { MCP_PATH, registerMcp } from './mcp/server.ts';
@@ -80,6 +80,8 @@ export class GatewayConfigError extends Error {
 const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The request id the MCP door gives the n-th BigQuery call of a tool call: the call's id, a dot, n. */
+const CALL_OF_TOOL_CALL = /\.\d+$/;
 
 /** Without a configured storage URL approvals, grants and the audit trail live in memory only. */
 const EPHEMERAL_STORAGE = 'sqlite::memory:';
@@ -91,7 +93,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // bundle or the server's activates one; a bundle file must load now.
   const engine = options.engine ?? (config.bundleServer ? Engine.empty() : await Engine.load(config.bundle));
   const metrics = new GatewayMetrics({ processMetrics: options.processMetrics ?? true });
-  const app = buildServer(config, options.logger);
+  const internal = new InternalCalls();
+  const app = buildServer(config, options.logger, internal);
   const verifier = options.authenticator ?? createAuthenticator({ issuers: config.issuers.map(toTrustedIssuer) });
 
   // Storage: approvals, grants, jobs and the audit trail.
@@ -232,7 +235,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED);
     }
   };
-  const internal = new InternalCalls();
   registerFacade(app, { enforcer, connections, jobs, metrics, hashKey, beforeForward, internal });
   await app.register(approvalsPlugin, {
     store: approvalStore,
@@ -323,14 +325,18 @@ async function reportActivation(event: ActivationEvent, app: FastifyInstance, me
   }
 }
 
-function buildServer(config: ResolvedConfig, logger: GatewayOptions['logger']): FastifyInstance {
+function buildServer(config: ResolvedConfig, logger: GatewayOptions['logger'], internal: InternalCalls): FastifyInstance {
   const log = logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] };
   return Fastify({
     ...(isLoggerInstance(log) ? { loggerInstance: log } : { logger: log }),
     bodyLimit: config.limits.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      if (typeof given !== 'string' || !REQUEST_ID.test(given)) return randomUUID();
+      // `<id>.<n>` names a BigQuery call an MCP tool call made, replayed with it: only the door's
+      // own calls (a live internal-call nonce) are given such an id, never an outside caller.
+      if (CALL_OF_TOOL_CALL.test(given) && !internal.isLive(req.headers[INTERNAL_CALL_HEADER])) return randomUUID();
+      return given;
     },
     // BigQuery ids can be long; find-my-way's default cap on a path parameter is 100 characters.
     routerOptions: { maxParamLength: 1024 },

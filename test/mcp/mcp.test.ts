@@ -584,6 +584,24 @@ describe('bad input and attacks', () => {
     const record = (await mcpRecords()).find((r) => r.kind === 'token_failure' && r.data.request_id === 'forged-internal-1');
     expect(record?.data).toMatchObject({ reason: 'forged_internal_call' });
   });
+
+  it('gives an outside caller no request id of the form a tool call\'s BigQuery calls are recorded under', async () => {
+    // `<id>.<n>`: `sluice replay <id>` would show the caller's records as calls another agent's tool call made.
+    const agent = await connect('reporting-agent');
+    expect((await call(agent, 'list_dataset_ids', {})).isError).toBeFalsy();
+    const victim = agent.lastRequestId();
+    const token = await stack.token('pii-agent');
+    const sent: string[] = [];
+    for (const [id, headers] of [[`${victim}.7`, {}], [`${victim}.8`, { [INTERNAL_CALL_HEADER]: 'guessed-nonce' }], ['my-own-trace.id', {}]] as const) {
+      const res = await fetch(`${stack.gatewayUrl}/bigquery/v2/projects/${PROJECT}/datasets`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': id, ...headers } });
+      sent.push(res.headers.get('x-request-id') ?? '');
+    }
+    expect(sent[0]).not.toBe(`${victim}.7`);
+    expect(sent[1]).not.toBe(`${victim}.8`);
+    expect(sent[2]).toBe('my-own-trace.id'); // any other id of the caller's own is kept
+    const under = (await mcpRecords()).filter((r) => 'data' in r && typeof (r.data as { request_id?: unknown }).request_id === 'string' && (r.data as { request_id: string }).request_id.startsWith(`${victim}.`));
+    expect(under.every((r) => r.kind !== 'token_failure' && (r.data as { identity?: { subject?: string } }).identity?.subject === 'reporting-agent')).toBe(true);
+  });
 });
 
 describe('records', () => {
