@@ -357,7 +357,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
    * the query was decided on: a table the parser missed withholds every row, as the dry-run check
    * would have refused the query. Recorded in the call's trail either way.
    */
-  const checkJobTables = async (req: Req, reply: FastifyReply, connection: Connection, input: PolicyInput, projectId: string, jobId: string, location: string | undefined, headers: Headers, route: Route | 'jobs.getQueryResults') => {
+  const checkJobTables = async (req: Req, reply: FastifyReply, connection: Connection, input: PolicyInput, projectId: string, jobId: string, location: string | undefined, headers: Headers, route: Route | 'jobs.getQueryResults' | 'jobs.get') => {
     const res = await upstream(req, reply, 'jobs.get', (signal) => connection.upstream.getJob(projectId, jobId, location ? { location } : {}, headers, { signal }));
     const job = expectAnswer<JobStatistics>('jobs.get', res, 'job', () => WITHHELD_MESSAGE);
     const stats = job.statistics?.query;
@@ -570,6 +570,15 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const { c, body } = await onJob(req, reply, who, job, 'jobs.get', 'job', false, ({ projectId, rec, connection, headers }, signal) =>
       connection.upstream.getJob(projectId, rec.jobId, atJobLocation(rec), headers, { signal }),
     );
+    const pending = c.rec.tablesCheck;
+    if (pending) {
+      // A job whose tables are not checked yet shows none of its statistics (its result's schema,
+      // the tables it read, its plan's row counts): once it is done, its tables are checked first.
+      if (!doneWithoutError(body)) return selectFields(sanitizeJob(withoutStatistics(body), policyOf(c.rec), hashKey), req.query.fields);
+      await checkJobTables(req, reply, c.connection, pending.input, c.projectId, c.rec.jobId, c.rec.location, c.headers, 'jobs.get');
+      const { tablesCheck: _, ...checked } = c.rec;
+      await fromStore('record the job\'s table check', () => jobs.update(checked), 'the query ran, but its results are withheld');
+    }
     return selectFields(sanitizeJob(body, policyOf(c.rec), hashKey), req.query.fields);
   });
 
@@ -586,7 +595,9 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const { c, body } = await onJob(req, reply, who, job, 'jobs.cancel', 'cancel answer', false, ({ projectId, rec, connection, headers }) =>
       connection.upstream.cancelJob(projectId, rec.jobId, atJobLocation(rec), headers),
     );
-    return body.job ? { ...body, job: sanitizeJob(body.job as object, policyOf(c.rec), hashKey) } : body;
+    // A job whose tables are not checked yet shows none of its statistics (see jobs.get).
+    const cancelled = body.job && c.rec.tablesCheck ? withoutStatistics(body.job as Record<string, unknown>) : body.job;
+    return cancelled ? { ...body, job: sanitizeJob(cancelled as object, policyOf(c.rec), hashKey) } : body;
   });
 
   // jobs.getQueryResults: every page masked with the masks decided when the job was created.
@@ -988,4 +999,16 @@ export type { Connection };
 function withoutRows<T extends { rows?: unknown; totalRows?: unknown; pageToken?: unknown }>(answer: T): T {
   const { rows: _rows, totalRows: _total, pageToken: _page, ...rest } = answer;
   return rest as T;
+}
+
+/** A job resource without its statistics. */
+function withoutStatistics<T extends Record<string, unknown>>(job: T): T {
+  const { statistics: _statistics, ...rest } = job;
+  return rest as T;
+}
+
+/** A job resource that says the job finished without an error. */
+function doneWithoutError(job: Record<string, unknown>): boolean {
+  const status = job.status as { state?: unknown; errorResult?: unknown } | undefined;
+  return status?.state === 'DONE' && status.errorResult === undefined;
 }
