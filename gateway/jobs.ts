@@ -1,6 +1,7 @@
 // What the gateway remembers about each job it ran: who owns it and which masks its rows get, so
 // every later page (jobs.getQueryResults, jobs.get) is masked exactly like the first. A job id the
 // gateway did not create for the caller is never served.
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ContentScan, Mask, PolicyInput } from '../engine/schema-types.ts';
 import type { Tables } from './store/tables.ts';
@@ -33,6 +34,11 @@ export interface JobRecord {
    * gateway never cancels it on its own.
    */
   unconfirmed?: boolean | undefined;
+  /**
+   * With `unconfirmed`: a digest of the query the insert sent (see `queryDigest`). The job is
+   * served only once BigQuery shows a job under its id running that query.
+   */
+  sent?: string | undefined;
   /**
    * Registered by a jobs.insert whose upstream answer has not come yet: the id may still name a
    * job made outside the gateway (BigQuery then refuses the insert as a duplicate), so it is not
@@ -154,4 +160,21 @@ export class DatabaseJobStore implements JobStore {
 
 export function ownedBy(record: JobRecord, identity: { issuer: string; subject: string }): boolean {
   return record.owner.issuer === identity.issuer && record.owner.subject === identity.subject;
+}
+
+/**
+ * What a query job runs, as a digest: its text, its default dataset and its parameters. A job
+ * BigQuery shows under an unconfirmed id is the one the gateway sent only when they agree.
+ */
+export function queryDigest(query: unknown): string {
+  const q = (query && typeof query === 'object' ? query : {}) as { query?: unknown; defaultDataset?: { projectId?: unknown; datasetId?: unknown } | null; queryParameters?: unknown };
+  const dataset = q.defaultDataset ? [q.defaultDataset.projectId ?? null, q.defaultDataset.datasetId ?? null] : null;
+  const parameters = Array.isArray(q.queryParameters) && q.queryParameters.length > 0 ? canonical(q.queryParameters) : null;
+  return createHash('sha256').update(JSON.stringify([typeof q.query === 'string' ? q.query : null, dataset, parameters])).digest('hex');
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
 }

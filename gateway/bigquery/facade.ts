@@ -11,7 +11,7 @@ import type { Connections, Connection } from '../connections.ts';
 import { grantsCited } from '../approvals/grant-usage.ts';
 import { fromStore, type Authorization, type Caller, type Enforcer, type HeldForApproval, type Route } from '../enforce.ts';
 import { ForgedInternalCall, type InternalCalls } from '../internal-calls.ts';
-import { ownedBy, type JobRecord, type JobStore } from '../jobs.ts';
+import { ownedBy, queryDigest, type JobRecord, type JobStore } from '../jobs.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { trailOf, type RequestTrail } from '../request-audit.ts';
 import { UpstreamFault, expectAnswer, invalidAnswer, type AnswerKind } from '../upstream/answers.ts';
@@ -336,7 +336,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   };
 
   /** What every call on an existing job needs: its owner checked, its connection and a credential. */
-  const jobContext = async (req: Req, who: Caller): Promise<JobContext> => {
+  const jobContext = async (req: Req, reply: FastifyReply, who: Caller): Promise<JobContext> => {
     const projectId = project(req);
     const rec = await ownJob(who, projectId, req.params.jobId!);
     noteJob(req, rec.jobId, projectId, rec.location);
@@ -347,7 +347,30 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
     const connection = connections.forProject(projectId);
     // A held job has run nothing upstream yet: no credential until it is launched.
     const headers = rec.held ? {} : await enforcer.credentialHeaders(connection, who, rec.credentialTtlSeconds);
-    return { projectId, rec, connection, headers };
+    const c = { projectId, rec, connection, headers };
+    return rec.unconfirmed && rec.sent !== undefined ? confirmed(req, reply, who, c) : c;
+  };
+
+  /**
+   * A job whose insert failed in transit: the id may name a job made outside the gateway, which
+   * its owner would read (or cancel) with the masks of its own query. Served only once BigQuery
+   * shows a job under the id running the query the gateway sent; refused otherwise, as a job
+   * the gateway did not run for the caller is.
+   */
+  const confirmed = async (req: Req, reply: FastifyReply, who: Caller, c: JobContext): Promise<JobContext> => {
+    const { projectId, rec, connection, headers } = c;
+    const res = await throughUpstream(who, connection, () =>
+      upstream(req, reply, 'jobs.get', (signal) => connection.upstream.getJob(projectId, rec.jobId, atJobLocation(rec), headers, { signal })),
+    );
+    const job = res.status === 404 ? undefined : expectAnswer<{ configuration?: { query?: unknown } }>('jobs.get', res, 'job', () => WITHHELD_MESSAGE);
+    if (!job || queryDigest(job.configuration?.query) !== rec.sent) {
+      req.log.info({ job: rec.jobId }, 'unconfirmed job refused: BigQuery shows no job under its id running the query the gateway sent');
+      throw accessDenied(`Access Denied: Job ${projectId}:${rec.jobId}: only jobs this gateway ran for ${who.identity.subject} can be read through it.`);
+    }
+    // Still never cancelled on the gateway's own account: a job made elsewhere may run the same query.
+    const { sent: _sent, ...checked } = rec;
+    await fromStore('record the job', () => jobs.update(checked));
+    return { ...c, rec: checked };
   };
 
   const policyOf = (rec: JobRecord): ResultPolicy => ({ masks: rec.masks, contentScan: rec.contentScan, outputs: rec.outputs, withholdErrors: rec.withholdErrors, rowless: rec.rowless });
@@ -513,7 +536,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
           // registered, it stays unreadable (never answered) until it expires.
           await jobs.delete(projectId, jobId).catch((e: Error) => req.log.warn({ job: jobId, err: { type: e.name, message: e.message } }, 'job not forgotten'));
         } else if (!parsed.spec.dryRun) {
-          const unconfirmed = { ...record(who, connection, projectId, jobId, parsed.spec.location, auth), unconfirmed: true };
+          const unconfirmed = { ...record(who, connection, projectId, jobId, parsed.spec.location, auth), unconfirmed: true, sent: queryDigest((forwarded.configuration as { query?: unknown }).query) };
           await jobs.update(unconfirmed).catch((e: Error) => req.log.warn({ job: jobId, err: { type: e.name, message: e.message } }, 'job not marked unconfirmed'));
         }
         throw error;
@@ -559,7 +582,7 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
   /** The caller and its job; a job held for an approval is moved on as far as its approval allows. */
   const ownJobCall = async (req: Req, reply: FastifyReply, heldWaitMs: number | undefined) => {
     const who = await caller(req);
-    const c = await jobContext(req, who);
+    const c = await jobContext(req, reply, who);
     return { who, c: heldWaitMs === undefined ? c : await advanceHeld(req, reply, who, c, heldWaitMs) };
   };
 

@@ -384,8 +384,10 @@ describe('a job the gateway stops waiting on', () => {
     expect(res.status).toBe(502);
     expect(res.body.error.message).toContain('did not answer within 3000 ms');
     expect((await requestRecord(`timeout-${agent}`)).data.upstream_cancel ?? null).toBeNull();
-    // Its owner may still read it, and hanging up on that read cancels nothing either.
+    // The insert had reached BigQuery after all (the double never passed it on: the job is made
+    // here). Its owner may still read it, and hanging up on that read cancels nothing either.
     upstream.fault('jobs.insert', undefined);
+    await stack.direct().createQueryJob({ query: SALES, jobId });
     upstream.fault('jobs.getQueryResults', { kind: 'hang' });
     await stack.gateway.jobs.get(PROJECT, jobId).then((rec) => expect(rec).toMatchObject({ unconfirmed: true }));
     await new Promise((r) => setTimeout(r, 5_000)); // the caller's fault backoff
