@@ -6,32 +6,11 @@
 // finance.ledger while still reporting the statement parsed; BigQuery (the caps double) names it.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REFERENCE_CLIENTS } from '../../demo/idp.ts';
-import type { SqlAnalysis } from '../../engine/sql/analysis.ts';
+import { LEDGER, MISS } from '../support/missed-ledger.ts';
 import { bigQueryCaps, type BigQueryCaps, type TableReference } from '../support/bigquery-caps.double.ts';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
 
-const LEDGER = 'acme-analytics.finance.ledger';
-const MISS = '/* front end misses the ledger */';
-
-vi.mock('../../engine/sql/analyze.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../engine/sql/analyze.ts')>();
-  return {
-    ...original,
-    analyzeSql: (...args: Parameters<typeof original.analyzeSql>): SqlAnalysis => {
-      const analysis = original.analyzeSql(...args);
-      if (!args[0].includes(MISS)) return analysis;
-      const kept = (c: { table: string }) => c.table !== LEDGER;
-      const statements = analysis.sql.statements.map((s) => ({
-        ...s,
-        tables: s.tables.filter((t) => t.id !== LEDGER),
-        columns: s.columns.filter(kept),
-        predicate_columns: s.predicate_columns.filter(kept),
-        outputs: s.outputs.map((o) => ({ ...o, sources: o.sources.filter(kept), ...(o.tables && { tables: o.tables.filter((t) => t !== LEDGER) }) })),
-      }));
-      return { ...analysis, sql: { ...analysis.sql, statements }, tables: analysis.tables.filter((t) => t.id !== LEDGER), byShape: false };
-    },
-  };
-});
+vi.mock('../../engine/sql/analyze.ts', async (original) => (await import('../support/missed-ledger.ts')).missingLedger(await original()));
 
 const WRITER = 'etl-engineer';
 const table = (id: string): TableReference => {

@@ -7,33 +7,12 @@
 // gateway's dry run, the compiled policy seeing the table in `estimate.unparsed_tables`, and the
 // official client refused with the reason before anything runs.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { SqlAnalysis } from '../../engine/sql/analysis.ts';
+import { LEDGER, MISS } from '../support/missed-ledger.ts';
 import { bigQueryCaps, type BigQueryCaps, type TableReference } from '../support/bigquery-caps.double.ts';
 import { refusal } from '../support/refusals.ts';
 import { PROJECT, startStack, type Stack } from '../support/stack.ts';
 
-const LEDGER = 'acme-analytics.finance.ledger';
-const MISS = '/* front end misses the ledger */';
-
-vi.mock('../../engine/sql/analyze.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../engine/sql/analyze.ts')>();
-  return {
-    ...original,
-    analyzeSql: (...args: Parameters<typeof original.analyzeSql>): SqlAnalysis => {
-      const analysis = original.analyzeSql(...args);
-      if (!args[0].includes(MISS)) return analysis;
-      const kept = (c: { table: string }) => c.table !== LEDGER;
-      const statements = analysis.sql.statements.map((s) => ({
-        ...s,
-        tables: s.tables.filter((t) => t.id !== LEDGER),
-        columns: s.columns.filter(kept),
-        predicate_columns: s.predicate_columns.filter(kept),
-        outputs: s.outputs.map((o) => ({ ...o, sources: o.sources.filter(kept), ...(o.tables && { tables: o.tables.filter((t) => t !== LEDGER) }) })),
-      }));
-      return { ...analysis, sql: { ...analysis.sql, statements }, tables: analysis.tables.filter((t) => t.id !== LEDGER), byShape: false };
-    },
-  };
-});
+vi.mock('../../engine/sql/analyze.ts', async (original) => (await import('../support/missed-ledger.ts')).missingLedger(await original()));
 
 const AGENT = 'reporting-agent';
 const SQL = 'SELECT o.product FROM sales.orders o WHERE EXISTS (SELECT 1 FROM finance.ledger l WHERE l.amount > 1000)';
