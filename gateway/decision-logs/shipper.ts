@@ -41,6 +41,8 @@ const PAGE_SIZE = 1000;
 const CHUNK_SIZE = 50;
 /** While failing, a warning at most this often (the first failure and the recovery are always logged). */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
+/** How long close() lets an upload in flight finish (at most its timeout) before aborting it. */
+const CLOSE_GRACE_MS = 2_000;
 
 type LogFn = (object: object, message: string) => void;
 export interface ShipperLog {
@@ -195,9 +197,13 @@ export class DecisionLogShipper implements DecisionLogShipperHandle {
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#inflight?.abort(new Error('the decision-log shipper is closing'));
     this.#wake?.();
+    // An upload in flight gets a moment to be acknowledged: aborted after the collector kept its
+    // events, it would be sent again from the persisted cursor by the next shipper.
+    const inflight = this.#inflight;
+    const timer = inflight && setTimeout(() => inflight.abort(new Error('the decision-log shipper is closing')), Math.min(CLOSE_GRACE_MS, this.#config.timeoutMs));
     await this.#running;
+    clearTimeout(timer);
   }
 
   status(): DecisionLogShipperStatus {
@@ -253,6 +259,7 @@ export class DecisionLogShipper implements DecisionLogShipperHandle {
       if (!batch.more) this.#scanned(batch.head);
       return batch.more;
     }
+    if (this.#closed) return false; // no new upload once closing
     try {
       await this.#upload(batch.events, batch.bytes);
     } catch (thrown) {

@@ -1,13 +1,13 @@
 // A local decision-log collector in OPA's service format: POST /logs with a gzip-compressed JSON
 // array of events. It records what it accepted, can be stopped and restarted on the same port, and
-// made to fail (answer 500 without keeping anything), hang (never answer) or trickle (accept with a
-// 200 whose body never ends).
+// made to fail (answer 500 without keeping anything), hang (never answer), trickle (accept with a
+// 200 whose body never ends) or be slow (keep the events, answer 204 half a second later).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { DecisionLogEvent } from '../../gateway/audit/index.ts';
 
-export type CollectorMode = 'ok' | 'fail' | 'hang' | 'trickle';
+export type CollectorMode = 'ok' | 'fail' | 'hang' | 'trickle' | 'slow';
 
 export interface Collector {
   readonly url: string;
@@ -85,6 +85,14 @@ export async function startCollector(): Promise<Collector> {
       return;
     }
     collector.events.push(...events);
+    if (mode === 'slow') {
+      hanging.add(res);
+      setTimeout(() => {
+        hanging.delete(res);
+        if (!res.destroyed) res.writeHead(204).end();
+      }, 500);
+      return;
+    }
     if (mode === 'trickle') {
       hanging.add(res);
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -174,6 +174,25 @@ describe.each(storageTargets())('decision-log shipping on $engine', ({ url }) =>
     expect(shipper.status()).toMatchObject({ shipped: 5, consecutiveFailures: 0, uploads: { ok: 1, timeout: 0 } });
   });
 
+  it('lets an upload in flight be acknowledged when it closes, so the next shipper sends nothing twice', { timeout: 30_000 }, async () => {
+    storage = await url();
+    const first = await open();
+    await first.audit.record(decision(0)); // shipping starts at the head
+    const shipper = ship(first);
+    collector.mode = 'slow'; // keeps the events, answers half a second later
+    const ids = (await Promise.all(Array.from({ length: 20 }, (_, i) => first.audit.record(decision(1 + i))))).map((r) => r.id);
+    await eventually(() => collector.uploads.some((u) => u.mode === 'slow'), 10_000, 'an upload in flight');
+    await shipper.close(); // a graceful restart while the collector is about to answer
+    collector.mode = 'ok';
+    const next = ship(first);
+    for (let i = 0; i < 5; i++) await first.audit.record(decision(100 + i));
+    await eventually(() => next.status().shipped >= 5, 10_000, 'the next shipper at work');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const counts = collector.counts();
+    for (const id of ids) expect(counts.get(id), id).toBe(1);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('resumes from the persisted cursor after a restart, outage included', { timeout: 60_000 }, async () => {
     storage = await url();
     const first = await open();
