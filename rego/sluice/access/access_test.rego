@@ -117,3 +117,58 @@ test_reader_copies_what_it_reads if {
 	count(access.deny) == 0 with input as _finance_copy
 		with data.org.projects["acme-analytics"].datasets.finance as finance
 }
+
+# DELETE FROM `acme-analytics.finance.ledger` WHERE amount > 1000, by a writer of finance who
+# is not among its readers: the WHERE reads the rows (how many match, or an ERROR() quoting a
+# value), so the delete is a read of finance too.
+_writer_delete := td.request(
+	td.engineer,
+	"DELETE FROM `acme-analytics.finance.ledger` WHERE amount > 1000",
+	"0000000000000000000000000000000000000000000000000000000000000001",
+	[object.union(
+		td.statement(0, "DELETE", "write", [td.ref(td.ledger, "write")], []),
+		{"columns": [td.col(td.ledger, "amount")], "predicate_columns": [td.col(td.ledger, "amount")]},
+	)],
+	1024,
+)
+
+_finance_writers := object.union(data.org.projects["acme-analytics"].datasets.finance, {"writers": ["data-engineers"]})
+
+test_update_or_delete_target_is_read if {
+	reasons := access.approve_dataset with input as _writer_delete
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+	_codes(reasons) == {"approval_required"}
+	count(access.deny) == 0 with input as _writer_delete
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+
+	update := json.patch(_writer_delete, [{"op": "replace", "path": "/sql/statements/0/type", "value": "UPDATE"}])
+	_codes(access.approve_dataset) == {"approval_required"} with input as update
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+}
+
+test_update_or_delete_target_without_approval_path_is_denied if {
+	no_approval := json.remove(_finance_writers, ["approval"])
+	_codes(access.deny) == {"dataset_access_denied"} with input as _writer_delete
+		with data.org.projects["acme-analytics"].datasets.finance as no_approval
+}
+
+# A grant to read finance covers the rows a delete reads there; they are not copied anywhere.
+test_granted_delete_reads_through_the_grant if {
+	grant := object.union(td.finance_grant, {"subject": td.engineer.subject})
+	request := td.with_grants(_writer_delete, [grant])
+	count(access.deny) == 0 with input as request
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+	count(access.pending) == 0 with input as request
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+	_codes(access.grant_reasons) == {"grant_used"} with input as request
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+}
+
+# An INSERT reads nothing of its target: writers need not be readers for it.
+test_insert_target_is_not_read if {
+	insert := json.patch(_writer_delete, [{"op": "replace", "path": "/sql/statements/0/type", "value": "INSERT"}])
+	count(access.deny) == 0 with input as insert
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+	count(access.pending) == 0 with input as insert
+		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
+}
