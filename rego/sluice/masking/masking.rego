@@ -52,10 +52,21 @@ _masked(config) := _strategies(listed) if {
 }
 
 # Column -> strategy. A column listed without one (a list of names, or a name with nothing
-# after it) is masked at the strictest.
-_strategies(listed) := {column: _strategy_or_strictest(strategy) | some column, strategy in listed} if {
+# after it) is masked at the strictest. Column names are compared as BigQuery compares them,
+# whatever their case (the statement's are lower-cased), so `SSN` lists the column `ssn`; names
+# listed in several spellings with different strategies are masked at the strictest.
+_strategies(listed) := {column: _agreed(strategies) |
+	some name, _ in listed
+	column := lower(name)
+	strategies := {_strategy_or_strictest(strategy) | some other, strategy in listed; lower(other) == column}
+} if {
 	is_object(listed)
-} else := {column: _strictest | some column in listed}
+} else := {lower(column): _strictest | some column in listed}
+
+_agreed(strategies) := strategy if {
+	count(strategies) == 1
+	some strategy in strategies
+} else := _strictest
 
 _strategy_or_strictest(strategy) := strategy if is_string(strategy)
 

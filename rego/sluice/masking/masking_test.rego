@@ -42,6 +42,22 @@ test_sensitive_columns_without_strategy_masked_always_null if {
 		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as {"ssn": null}
 }
 
+# BigQuery column names are case-insensitive: a column listed in capitals, as a table's schema
+# may spell it, is still the column the statement names (lower-cased) and is masked.
+test_sensitive_columns_listed_in_any_case_are_masked if {
+	source := {"table": td.orders, "column": "amount"}
+	amount := {"statement": 0, "output": "amount", "strategy": "redact", "source": source}
+	masking.masks == {amount} with input as td.sales_select
+		with data.org.projects["acme-analytics"].datasets.sales.tables.orders.sensitive_columns as {"Amount": "redact"}
+	masking.masks == {object.union(amount, {"strategy": "ALWAYS_NULL"})} with input as td.sales_select
+		with data.org.projects["acme-analytics"].datasets.sales.tables.orders.sensitive_columns as ["AMOUNT"]
+
+	# Two spellings of one column that disagree: the strictest.
+	disagreeing := {"AMOUNT": "ALWAYS_NULL", "amount": "redact"}
+	masking.masks == {object.union(amount, {"strategy": "ALWAYS_NULL"})} with input as td.sales_select
+		with data.org.projects["acme-analytics"].datasets.sales.tables.orders.sensitive_columns as disagreeing
+}
+
 test_unmasked_group_sees_everything if {
 	request := td.with_identity(td.crm_select, td.pii_reader)
 	count(masking.masks) == 0 with input as request
