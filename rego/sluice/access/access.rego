@@ -34,10 +34,10 @@ _foreign_reads contains [statement.index, ref, _approval(dataset)] if {
 	not identity.member_of(object.get(dataset, "readers", []))
 }
 
-# An approval block that is not a mapping (YAML `approval:` with nothing under it is null)
-# offers no approval path.
+# An approval block that names no approvers (YAML `approval:` with nothing under it is null, `{}`
+# or a block without approver_groups) offers no approval path.
 _approval(dataset) := dataset.approval if {
-	is_object(dataset.approval)
+	grants.approvable(dataset.approval)
 } else := false
 
 # `deny` is one rule with a body per check (each reason's `rule` names the check).

@@ -172,3 +172,16 @@ test_insert_target_is_not_read if {
 	count(access.pending) == 0 with input as insert
 		with data.org.projects["acme-analytics"].datasets.finance as _finance_writers
 }
+
+# An approval block that names no approvers (none listed, or one name where a list belongs) is no
+# approval path either: the read is denied, not let through for want of someone to ask.
+test_approval_without_approvers_denies_non_readers if {
+	_codes(access.deny) == {"dataset_access_denied"} with input as td.finance_select
+		with data.org.projects["acme-analytics"].datasets.finance.approval.min_approvals as null
+	every groups in [[], "data-owners", [""]] {
+		_codes(access.deny) == {"dataset_access_denied"} with input as td.finance_select
+			with data.org.projects["acme-analytics"].datasets.finance.approval.approver_groups as groups
+		count(access.pending) == 0 with input as td.finance_select
+			with data.org.projects["acme-analytics"].datasets.finance.approval.approver_groups as groups
+	}
+}

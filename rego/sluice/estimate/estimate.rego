@@ -100,6 +100,21 @@ deny contains reason if {
 	}
 }
 
+# deny_unapprovable: more than approve_above, with no statement grant for it and no approvers
+# to ask (`bytes.approval` names none): refused, not let through for want of someone to ask.
+deny contains reason if {
+	needs_approval
+	not grants.approvable(data.org.bytes.approval)
+	reason := {
+		"code": "bytes_limit_exceeded",
+		"message": sprintf(
+			concat("", [_scans, ", more than the %d allowed without approval, and no approvers are configured"]),
+			[input.estimate.bytes, data.org.bytes.approve_above],
+		),
+		"rule": "sluice.estimate.deny_unapprovable",
+	}
+}
+
 # A `cap` estimate has no bytes: BigQuery refuses the job above the threshold instead.
 _over_approval_threshold if input.estimate.bytes > data.org.bytes.approve_above
 
@@ -114,6 +129,7 @@ needs_approval if {
 approve_bytes contains reason if {
 	needs_approval
 	bytes := data.org.bytes
+	grants.approvable(bytes.approval)
 	reason := {
 		"code": "bytes_approval_required",
 		"message": sprintf(concat("", [_scans, ", more than %d without approval by %s"]), [

@@ -85,6 +85,21 @@ test_over_approval_threshold_needs_approval if {
 	not estimate.needs_approval with input as td.with_bytes(td.sales_select, 10 * td.gib)
 }
 
+# No approvers for the byte threshold (none listed, one name where a list belongs, no block):
+# a scan over it is refused, not let through for want of someone to ask.
+test_over_approval_threshold_without_approvers_denied if {
+	request := td.with_bytes(td.sales_select, (10 * td.gib) + 1)
+	_codes(estimate.deny) == {"bytes_limit_exceeded"} with input as request with data.org.bytes.approval as null
+	count(estimate.deny) == 0 with input as td.with_bytes(td.sales_select, 10 * td.gib)
+		with data.org.bytes.approval as null
+	every groups in [[], "data-owners"] {
+		_codes(estimate.deny) == {"bytes_limit_exceeded"} with input as request
+			with data.org.bytes.approval.approver_groups as groups
+		count(estimate.approve_bytes) == 0 with input as request
+			with data.org.bytes.approval.approver_groups as groups
+	}
+}
+
 test_statement_grant_covers_bytes if {
 	request := td.with_grants(td.with_bytes(td.sales_select, 11 * td.gib), [_statement_grant])
 	not estimate.needs_approval with input as request

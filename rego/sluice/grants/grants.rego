@@ -60,3 +60,21 @@ _pick(candidates) := ranked[0][3] if {
 for_table(dataset_id, table_id) := _pick({grant | some grant in active; covers_table(grant, dataset_id, table_id)})
 
 for_statement := _pick({grant | some grant in active; covers_statement(grant)})
+
+# Approval settings (a dataset's `approval`, `bytes.approval`) a request can be filed on: they
+# name approvers, how many must approve and how long the grant lasts. Anything less (an empty
+# mapping, a block without approver groups) offers no approval path, and what it would have let
+# through is refused.
+approvable(settings) if {
+	is_object(settings)
+	is_number(settings.min_approvals)
+	settings.min_approvals >= 1
+	is_number(settings.grant_ttl_seconds)
+	settings.grant_ttl_seconds >= 1
+	is_array(settings.approver_groups)
+	count(settings.approver_groups) > 0
+	every group in settings.approver_groups {
+		is_string(group)
+		group != ""
+	}
+}
