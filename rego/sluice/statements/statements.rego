@@ -74,12 +74,13 @@ deny contains reason if {
 }
 
 # deny_function: functions that reach past the catalog (EXTERNAL_QUERY reads another
-# database) escape every table check here.
+# database) escape every table check here. Function names are the same in any case, as
+# BigQuery reads them: `external_query` in the data denies EXTERNAL_QUERY.
 deny contains reason if {
-	denied := object.get(data.org.statements, "denied_functions", [])
+	denied := {upper(name) | some name in object.get(data.org.statements, "denied_functions", [])}
 	some statement in input.sql.statements
 	some name in statement.functions
-	name in denied
+	upper(name) in denied
 	reason := {
 		"code": "function_denied",
 		"message": concat("", ["statement ", format_int(statement.index, 10), " calls ", name, ", which is not allowed"]),

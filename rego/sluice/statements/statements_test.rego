@@ -70,6 +70,14 @@ test_denied_function_denied if {
 	_codes(reasons) == {"function_denied"}
 }
 
+# A function listed in the data in another case is the same function, as BigQuery reads it.
+test_denied_function_listed_in_lower_case_denied if {
+	statement := object.union(td.sales_select.sql.statements[0], {"functions": ["EXTERNAL_QUERY"]})
+	reasons := statements.deny with input as td.sales_select with input.sql.statements as [statement]
+		with data.org.statements.denied_functions as ["external_query"]
+	_codes(reasons) == {"function_denied"}
+}
+
 test_other_functions_pass if {
 	statement := object.union(td.sales_select.sql.statements[0], {"functions": ["SUM", "CONCAT"]})
 	count(statements.deny) == 0 with input as td.sales_select with input.sql.statements as [statement]
