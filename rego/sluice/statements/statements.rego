@@ -38,7 +38,7 @@ deny contains reason if {
 
 # deny_category: an unparsed statement's category says nothing; deny_unparsed speaks for it.
 deny contains reason if {
-	allowed := data.org.statements.allowed_categories
+	allowed := _categories("allowed_categories")
 	some statement in input.sql.statements
 	statement.parsed == true
 	not statement.category in allowed
@@ -57,8 +57,8 @@ deny contains reason if {
 # by default).
 deny contains reason if {
 	identity.is_agent
-	allowed := data.org.statements.allowed_categories
-	agent_categories := data.org.statements.agent_categories
+	allowed := _categories("allowed_categories")
+	agent_categories := _categories("agent_categories")
 	some statement in input.sql.statements
 	statement.category in allowed
 	not statement.category in agent_categories
@@ -88,6 +88,13 @@ deny contains reason if {
 		"statement": statement.index,
 	}
 }
+
+# A category list of the data; one that is missing or not a list allows nothing, so a data
+# file without it denies every statement rather than allowing every one.
+_categories(name) := list if {
+	list := data.org.statements[name]
+	is_array(list)
+} else := []
 
 _unparsed(statement) := {
 	"code": "statement_unparsed",

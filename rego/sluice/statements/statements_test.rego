@@ -64,6 +64,17 @@ test_agent_may_not_write if {
 	reason.statement == 1
 }
 
+# Category lists missing from the data allow nothing: every statement is denied, not every one
+# allowed.
+test_missing_category_lists_deny if {
+	_codes(statements.deny) == {"category_denied"} with input as td.drop_table
+		with data.org.statements.allowed_categories as null
+	_codes(statements.deny) == {"category_denied"} with input as td.sales_select
+		with data.org.statements as {"denied_functions": ["EXTERNAL_QUERY"]}
+	_codes(statements.deny) == {"agent_category_denied"} with input as td.sales_select
+		with data.org.statements.agent_categories as null
+}
+
 test_denied_function_denied if {
 	statement := object.union(td.sales_select.sql.statements[0], {"functions": ["EXTERNAL_QUERY"]})
 	reasons := statements.deny with input as td.sales_select with input.sql.statements as [statement]
