@@ -8,8 +8,18 @@ package sluice.identity
 is_agent if {
 	input.identity.kind == "agent"
 } else if {
-	some group in data.org.identity.agent_groups
+	some group in _agent_groups
 	group in input.identity.groups
+}
+
+# The agent groups as a list: one group written where a list belongs (YAML `agent_groups:
+# agents`) still names its members agents, rather than none.
+_agent_groups := groups if {
+	groups := data.org.identity.agent_groups
+	is_array(groups)
+} else := [groups] if {
+	groups := data.org.identity.agent_groups
+	is_string(groups)
 }
 
 # "*" stands for every authenticated identity, which every evaluated request has.

@@ -10,6 +10,13 @@ test_agent_by_group if {
 	identity.is_agent with input.identity as {"kind": "human", "groups": ["agents"]}
 }
 
+test_agent_by_group_named_alone if {
+	identity.is_agent with input.identity as {"kind": "human", "groups": ["agents"]}
+		with data.org.identity.agent_groups as "agents"
+	not identity.is_agent with input.identity as {"kind": "human", "groups": ["analysts"]}
+		with data.org.identity.agent_groups as "agents"
+}
+
 test_human_not_agent if {
 	not identity.is_agent with input.identity as {"kind": "human", "groups": ["analysts"]}
 }
