@@ -51,8 +51,8 @@ _masked(config) := _strategies(listed) if {
 	not identity.member_of(object.get(config, "unmasked_groups", []))
 }
 
-# Column -> strategy. A column listed without one (a list of names, or a name with nothing
-# after it) is masked at the strictest. Column names are compared as BigQuery compares them,
+# Column -> strategy. A column listed without one (a list of names, one name alone, or a name
+# with nothing after it) is masked at the strictest. Column names are compared as BigQuery compares them,
 # whatever their case (the statement's are lower-cased), so `SSN` lists the column `ssn`; names
 # listed in several spellings with different strategies are masked at the strictest.
 _strategies(listed) := {column: _agreed(strategies) |
@@ -61,6 +61,8 @@ _strategies(listed) := {column: _agreed(strategies) |
 	strategies := {_strategy_or_strictest(strategy) | some other, strategy in listed; lower(other) == column}
 } if {
 	is_object(listed)
+} else := {lower(listed): _strictest} if {
+	is_string(listed)
 } else := {lower(column): _strictest | some column in listed}
 
 _agreed(strategies) := strategy if {

@@ -40,6 +40,8 @@ test_sensitive_columns_without_strategy_masked_always_null if {
 		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as ["ssn", "address.street"]
 	ssn in masking.masks with input as td.crm_select
 		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as {"ssn": null}
+	masking.masks == {ssn} with input as td.crm_select
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as "ssn"
 }
 
 # BigQuery column names are case-insensitive: a column listed in capitals, as a table's schema
