@@ -59,6 +59,20 @@ deny contains reason if {
 	}
 }
 
+# deny_malformed_thresholds: a byte threshold set to something other than a number (a quoted
+# figure, say) would never be crossed, as Rego orders every number below every string: every
+# request is refused until the data is fixed, rather than judged without the threshold.
+deny contains reason if {
+	some name in ["approve_above", "deny_above"]
+	value := data.org.bytes[name]
+	not is_number(value)
+	reason := {
+		"code": "policy_data_invalid",
+		"message": sprintf("the policy data's bytes.%s is %v, not a number of bytes", [name, value]),
+		"rule": "sluice.estimate.deny_malformed_thresholds",
+	}
+}
+
 # deny_unparsed_tables: BigQuery read a table the parser did not see (in its dry run or the
 # finished job's statistics), so the policy judged the wrong statement.
 deny contains reason if {

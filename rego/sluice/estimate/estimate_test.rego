@@ -100,6 +100,14 @@ test_over_approval_threshold_without_approvers_denied if {
 	}
 }
 
+# A threshold written as a string compares below no byte count: refused, not never crossed.
+test_threshold_not_a_number_denied if {
+	_codes(estimate.deny) == {"policy_data_invalid"} with input as td.with_bytes(td.sales_select, 20 * td.gib)
+		with data.org.bytes.approve_above as "10737418240"
+	_codes(estimate.deny) == {"policy_data_invalid"} with input as td.sales_select
+		with data.org.bytes.deny_above as "1099511627776"
+}
+
 test_statement_grant_covers_bytes if {
 	request := td.with_grants(td.with_bytes(td.sales_select, 11 * td.gib), [_statement_grant])
 	not estimate.needs_approval with input as request
