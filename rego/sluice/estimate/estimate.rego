@@ -204,7 +204,17 @@ _cap_limit(thresholds) := min([
 # far more than the estimate this decision was made on.
 maximum_bytes_billed := _cap_limit(_cap_thresholds) if {
 	_cap
-} else := min([limits.cap, max([limits.floor, with_headroom])]) if {
+} else := min(array.concat([limits.cap, max([limits.floor, with_headroom])], _granted_bound)) if {
 	limits := data.org.bytes.maximum_bytes_billed
 	with_headroom := ceil((input.estimate.bytes * (100 + limits.headroom_percent)) / 100)
 } else := data.org.bytes.maximum_bytes_billed.floor
+
+# A scan over approve_above runs on the statement grant that pays for it, which pays for no
+# more than its bound: the job is capped there too, as under `cap`, not at the estimate plus
+# headroom, which would add the headroom a second time to data grown since the approval.
+default _granted_bound := []
+
+_granted_bound := [grants.scan_bound(grant)] if {
+	_over_approval_threshold
+	grant := grants.for_statement
+}

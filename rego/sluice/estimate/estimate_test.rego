@@ -108,6 +108,14 @@ test_threshold_not_a_number_denied if {
 		with data.org.bytes.deny_above as "1099511627776"
 }
 
+# The job a statement grant pays for is capped at what the grant pays for, not at its estimate
+# plus headroom again.
+test_granted_scan_capped_at_the_grant_bound if {
+	request := td.with_grants(td.with_bytes(td.sales_select, _bound), [_statement_grant])
+	estimate.maximum_bytes_billed == _bound with input as request
+	estimate.maximum_bytes_billed == ceil((12 * td.gib) * 1.25) with input as td.with_bytes(td.sales_select, 12 * td.gib)
+}
+
 test_statement_grant_covers_bytes if {
 	request := td.with_grants(td.with_bytes(td.sales_select, 11 * td.gib), [_statement_grant])
 	not estimate.needs_approval with input as request
