@@ -55,7 +55,13 @@ _masked(config) := _strategies(listed) if {
 # with nothing after it) is masked at the strictest. Column names are compared as BigQuery compares them,
 # whatever their case (the statement's are lower-cased), so `SSN` lists the column `ssn`; names
 # listed in several spellings with different strategies are masked at the strictest.
-_strategies(listed) := {column: _agreed(strategies) |
+# (The first body is the usual case, names already in lower case, without comparing every pair.)
+_strategies(listed) := {column: _strategy_or_strictest(strategy) | some column, strategy in listed} if {
+	is_object(listed)
+	every name, _ in listed {
+		name == lower(name)
+	}
+} else := {column: _agreed(strategies) |
 	some name, _ in listed
 	column := lower(name)
 	strategies := {_strategy_or_strictest(strategy) | some other, strategy in listed; lower(other) == column}
