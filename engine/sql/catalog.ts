@@ -91,5 +91,5 @@ export function isRepeated(field: TableField): boolean {
   return field.mode === 'REPEATED';
 }
 
-/** Pseudo-columns every table (or wildcard table) has without listing them. */
+/** Pseudo-columns some tables have without listing them (a wildcard table, a partitioned or external one, CHANGES' answer). */
 export const PSEUDO_COLUMNS = new Set(['_table_suffix', '_partitiontime', '_partitiondate', '_file_name', '_change_type', '_change_timestamp']);

@@ -119,7 +119,12 @@ function columnOf(relation: Relation, name: string): Candidate[] {
     case 'table': {
       const lineage = columnLineage(relation.id, name);
       if (relation.fields === undefined) return [{ relation, lineage, certain: false }];
-      return relation.fields.byName.has(name) || PSEUDO_COLUMNS.has(name) ? [{ relation, lineage, certain: true }] : [];
+      if (relation.fields.byName.has(name)) return [{ relation, lineage, certain: true }];
+      // A pseudo-column is there only on some tables (_PARTITIONTIME on an ingestion-time
+      // partitioned one, _FILE_NAME on an external one, _CHANGE_TYPE in what CHANGES returns), and
+      // the schema does not say which: where the table lacks it, BigQuery reads the name from an
+      // enclosing query, so here it is only possibly this table's.
+      return PSEUDO_COLUMNS.has(name) ? [{ relation, lineage, certain: false }] : [];
     }
     case 'derived':
       return derivedColumns(relation, name);

@@ -1,7 +1,7 @@
 // Output-column lineage: which source columns feed each result column, whether it is passed
 // through unchanged, and where the sources cannot be determined, why and from which tables.
 import { describe, expect, it } from 'vitest';
-import { CUSTOMERS, ORDERS, columns, output, predicates, schemas, statement, summary, tables } from './support.ts';
+import { CUSTOMERS, ORDERS, columns, output, predicates, schemas, sources, statement, summary, tables } from './support.ts';
 
 const direct = (name: string, ...src: string[]) => ({ name, lineage: 'known', direct: true, sources: src.sort() });
 const derived = (name: string, ...src: string[]) => ({ name, lineage: 'known', direct: false, sources: src.sort() });
@@ -494,6 +494,23 @@ describe('a column a known schema lacks', () => {
       direct('f', c('_file_name')),
       direct('x', c('_table_suffix')),
     ]);
+  });
+
+  it('a pseudo-column named bare is only possibly the table’s: an enclosing query’s column of the name makes it unknown', () => {
+    // public.holidays has no _CHANGE_TYPE (only CHANGES' answer has one), so BigQuery reads the
+    // name from the enclosing query: the ssn, raw, had it been taken for the holidays' own column.
+    const hol = 'acme-analytics.public.holidays';
+    const withHolidays = { ...schemas, [hol]: [{ name: 'day', type: 'DATE' }] };
+    for (const pseudo of ['_change_type', '_change_timestamp', '_partitiontime', '_partitiondate', '_file_name', '_table_suffix']) {
+      const s = statement(`SELECT (SELECT ${pseudo} FROM public.holidays LIMIT 1) AS x FROM (SELECT ssn AS ${pseudo} FROM crm.customers)`, { schemas: withHolidays });
+      const x = output(s, 'x');
+      expect(x.lineage, pseudo).toBe('unknown');
+      expect(sources(x), pseudo).toContain(c('ssn'));
+      const filtered = statement(`SELECT id FROM (SELECT id, ssn AS ${pseudo} FROM crm.customers) WHERE EXISTS (SELECT 1 FROM public.holidays WHERE ${pseudo} = '1')`, { schemas: withHolidays });
+      expect(predicates(filtered), pseudo).toContain(c('ssn'));
+    }
+    // With no other column of the name in reach, it is the table's.
+    expect(statement('SELECT _PARTITIONTIME AS t FROM crm.customers', { schemas }).outputs.map(summary)).toEqual([direct('t', c('_partitiontime'))]);
   });
 
   it('without the table schema, any column through the range variable is the table’s', () => {
