@@ -101,9 +101,21 @@ export function relationTables(relation: Relation): ReadonlySet<string> {
   return relation.kind === 'table' ? new Set([relation.id]) : relation.tables;
 }
 
-/** Named columns are certain; `*` columns that may hide one are possible. */
+/**
+ * The analysis's name for an unnamed column (`f0_`, made unique as `f0__1`). BigQuery gives an
+ * unnamed column no name inside a query (`f0_` is the result's name only): a name of that form is
+ * its column only if an alias wrote it, which the columns do not tell.
+ */
+const UNNAMED = /^f\d+_(_\d+)?$/i;
+
+/**
+ * Named columns are certain, but for a name the analysis gives an unnamed column (possible: where
+ * BigQuery finds no such column it reads the name from an enclosing query); `*` columns that may
+ * hide one are possible.
+ */
 function derivedColumns(relation: DerivedRelation, name: string): Candidate[] {
-  const named = relation.columns.filter((c) => c.name === name).map((c) => ({ relation, lineage: c.lineage, certain: true }));
+  const certain = !UNNAMED.test(name);
+  const named = relation.columns.filter((c) => c.name === name).map((c) => ({ relation, lineage: c.lineage, certain }));
   if (named.length > 0) return named;
   const hidden: Candidate[] = [];
   for (const column of relation.columns) {

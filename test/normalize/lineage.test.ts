@@ -513,6 +513,21 @@ describe('a column a known schema lacks', () => {
     expect(statement('SELECT _PARTITIONTIME AS t FROM crm.customers', { schemas }).outputs.map(summary)).toEqual([direct('t', c('_partitiontime'))]);
   });
 
+  it('an unnamed column of a subquery has no name there: f0_ is only possibly it, as an enclosing query’s f0_ may be read', () => {
+    // BigQuery names an unnamed column f0_ in the result only: inside the query (SELECT 1) has no
+    // column f0_, and the name is the enclosing query's, the ssn, raw.
+    for (const inner of ['(SELECT 1)', '(SELECT * FROM (SELECT 1))', '(SELECT * FROM UNNEST([1]))']) {
+      const s = statement(`SELECT (SELECT f0_ FROM ${inner} LIMIT 1) AS x FROM (SELECT ssn AS f0_ FROM crm.customers)`, { schemas });
+      const x = output(s, 'x');
+      expect(x.lineage, inner).toBe('unknown');
+      expect(sources(x), inner).toContain(c('ssn'));
+    }
+    const filtered = statement("SELECT id FROM (SELECT id, ssn AS f0_ FROM crm.customers) WHERE EXISTS (SELECT 1 FROM (SELECT 1) WHERE f0_ = '1')", { schemas });
+    expect(predicates(filtered)).toContain(c('ssn'));
+    // A column an alias named so is that column.
+    expect(statement('SELECT f0_ FROM (SELECT ssn AS f0_ FROM crm.customers)', { schemas }).outputs.map(summary)).toEqual([direct('f0_', c('ssn'))]);
+  });
+
   it('without the table schema, any column through the range variable is the table’s', () => {
     const s = statement('SELECT c.not_a_column FROM crm.customers c');
     expect(summary(output(s, 'not_a_column'))).toEqual(direct('not_a_column', c('not_a_column')));
