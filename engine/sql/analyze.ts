@@ -14,14 +14,15 @@ import type { SchemaCatalog } from './catalog.ts';
 import { classify, type Classification } from './classify.ts';
 import { StatementContext } from './context.ts';
 import { crossCheck, unparsed, type StatementHead } from './fallback.ts';
-import { lex, type LexResult } from './lexer.ts';
+import { lex, type LexResult, type Token } from './lexer.ts';
+import { RESERVED } from './keywords.ts';
 import { scanTables } from './scan.ts';
 import { splitStatements, type StatementSpan } from './split.ts';
 import { deepFreeze, sqlHash, type SqlAnalysis } from './analysis.ts';
 import { literalTokens } from './literals.ts';
 import type { NameContext, TableName } from './tables.ts';
 import { parseWritten } from './gsql/parser-text.ts';
-import { describeParseError, placeRefusal, type ParseResult } from './gsql/parse.ts';
+import { describeParseError, lineColumn, placeRefusal, type ParseResult } from './gsql/parse.ts';
 import { pipeQuery, scanTokens } from './gsql/pipe.ts';
 import { blankTableParameters, createProcedureStatement } from './gsql/routines.ts';
 import { SCHEMA_TYPES, schemaStatement } from './gsql/schema-ddl.ts';
@@ -157,6 +158,10 @@ function analyzeStatementSpan(
     }
   }
   if (!GSQL_TYPES.has(classification.type)) return unparsed(head, notParsedReason(classification), scan, names);
+  const plus = unaryPlus(span.tokens);
+  if (plus !== undefined) {
+    return unparsed(head, `unary \`+\` before a value other than a number is not analysed at ${lineColumn(text, plus.start)}`, scan, names);
+  }
 
   // A table function's TABLE<…> parameters are read from the tokens (gsql/routines.ts); the parser is handed a scalar type.
   const parserInput = classification.type === 'CREATE_TABLE_FUNCTION' ? blankTableParameters(text, span.tokens) : text;
@@ -174,6 +179,36 @@ function analyzeStatementSpan(
   } catch (e) {
     return unparsed(head, placeRefusal(failure(e), text, span), scan, names, ctx);
   }
+}
+
+/** Words after which a `+` is binary although they are reserved: they end a value. */
+const VALUE_KEYWORDS = new Set(['TRUE', 'FALSE', 'NULL', 'END']);
+/** Unreserved words a select item or an expression list follows (`SELECT AS VALUE`, pipe `|> EXTEND`). */
+const LIST_WORDS = new Set(['VALUE', 'EXTEND', 'AGGREGATE']);
+
+/**
+ * A unary `+` before anything but a number (through signs and parentheses). The parser drops it and reads `+x` as `x`, where
+ * BigQuery keeps an expression: one without the implicit name `x` (a subquery's `+customer_id`
+ * has no column customer_id, so the name is read from an enclosing query), and no select-list
+ * alias in GROUP BY (`GROUP BY +salary` groups by the column salary, not by an alias salary).
+ */
+function unaryPlus(tokens: readonly Token[]): Token | undefined {
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind !== 'punct' || t.text !== '+') continue;
+    const before = tokens[i - 1];
+    const binary =
+      before !== undefined &&
+      (before.kind === 'number' || before.kind === 'string' || before.kind === 'quoted' || before.kind === 'param' ||
+        (before.kind === 'punct' && (before.text === ')' || before.text === ']')) ||
+        (before.kind === 'word' && (!RESERVED.has(before.upper) || VALUE_KEYWORDS.has(before.upper)) && !LIST_WORDS.has(before.upper)));
+    if (binary) continue;
+    // `+1`, `++1`, `+(1)`: a number, which has no name either way.
+    let next = i + 1;
+    while (next < tokens.length && tokens[next]!.kind === 'punct' && ['+', '-', '('].includes(tokens[next]!.text)) next++;
+    if (tokens[next]?.kind !== 'number') return t;
+  }
+  return undefined;
 }
 
 /** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */

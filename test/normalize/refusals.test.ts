@@ -96,3 +96,22 @@ describe('describeParseError', () => {
     expect(lineColumn('😀 a', 3)).toBe('1:3');
   });
 });
+
+describe('a unary + before a value other than a number', () => {
+  // The parser drops it and reads `+x` as `x`; to BigQuery `+x` is an expression, with no implicit
+  // name (a subquery's `+customer_id` has no column customer_id, so the name is read from the
+  // enclosing query: the ssn) and no select-list alias in GROUP BY (`GROUP BY +salary` groups by
+  // the column salary).
+  it('is refused, with its place', () => {
+    expect(error('SELECT (SELECT customer_id FROM (SELECT +customer_id FROM orders) LIMIT 1) AS x FROM (SELECT ssn AS customer_id FROM crm.customers)')).toBe(
+      'unary `+` before a value other than a number is not analysed at 1:41',
+    );
+    expect(error('SELECT ANY_VALUE(employee_id) AS salary, COUNT(*) AS n FROM workforce.employees GROUP BY +salary')).toMatch(/^unary `\+` before a value/);
+    expect(error('SELECT AS VALUE +(units) FROM orders')).toMatch(/^unary `\+` before a value/);
+    expect(error('FROM orders |> EXTEND +units AS u')).toMatch(/^unary `\+` before a value/);
+  });
+
+  it('leaves a + between values, and a signed number, as they are', () => {
+    expect(error('SELECT +1 AS a, ++1 AS b, +(1) AS c, units + 1 AS d, (units)+1 AS e, [1][OFFSET(0)]+units AS f, NULL + 1 AS g, CASE WHEN TRUE THEN 1 END + units AS h FROM orders WHERE units > +2')).toBe('parsed');
+  });
+});
