@@ -115,3 +115,16 @@ describe('predicate columns', () => {
     expect(predicates(s)).toContain(c('*'));
   });
 });
+
+describe('a GROUP BY path whose first name is both a select-list alias and a name of the FROM clause', () => {
+  it('groups by the FROM clause’s reading too', () => {
+    // BigQuery matches a single name against the aliases; `c.ssn` it may read as the range
+    // variable c's ssn, so the ssn steers the groups whatever the alias c holds.
+    expect(of('SELECT STRUCT(1 AS ssn) AS c, COUNT(*) AS n FROM crm.customers c GROUP BY c.ssn')).toContain(c('ssn'));
+    expect(of('SELECT STRUCT(1 AS ssn) AS c, COUNT(*) AS n FROM crm.customers c GROUP BY ROLLUP(c.ssn)')).toContain(c('ssn'));
+    expect(of("SELECT STRUCT('x' AS street) AS address, COUNT(*) AS n FROM crm.customers GROUP BY address.street")).toContain(c('address.street'));
+    // A single name is the alias's; a path no FROM name starts is the alias's alone.
+    expect(of('SELECT id AS ssn, COUNT(*) AS n FROM crm.customers GROUP BY ssn')).toEqual([c('id')]);
+    expect(of('SELECT address.city AS x, COUNT(*) AS n FROM crm.customers GROUP BY address.city')).toEqual([c('address.city')]);
+  });
+});

@@ -386,7 +386,33 @@ function groupBy(node: unknown, env: ExprEnv, late: ExprEnv, columns: readonly D
   // A key that is a name or path names a select-list column first (BigQuery matches it against
   // the aliases); any other key reads the FROM clause's names only, as BigQuery resolves it there
   // (`SELECT ANY_VALUE(customer_id) AS ssn … GROUP BY CONCAT(ssn, '')` groups by the column ssn).
-  for (const key of keys) env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, isPath(key) ? late : env));
+  for (const key of keys) {
+    env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, isPath(key) ? late : env));
+    // A path of several names whose first is also a name of the FROM clause (`SELECT STRUCT(1 AS
+    // ssn) AS c … FROM crm.customers c GROUP BY c.ssn`): BigQuery matches only a single name
+    // against the aliases for certain, so the FROM clause's reading groups too.
+    if (byPosition(key, columns) === undefined && fromPath(key, env)) env.ctx.predicate(evalExpr(key, env));
+  }
+}
+
+/** A path of two or more names (`c.ssn`) whose first name the FROM clause (or an enclosing query) has. */
+function fromPath(node: unknown, env: ExprEnv): boolean {
+  let v = variant(node, 'GROUP BY item');
+  let first: string | undefined;
+  let names = 0;
+  for (;;) {
+    if (v.kind === 'dot') {
+      names++;
+      v = variant(v.body.this, 'GROUP BY item');
+    } else if (v.kind === 'column') {
+      names += v.body.table == null ? 1 : 2;
+      first = ident(v.body.table ?? v.body.name, 'column reference').name.toLowerCase();
+      break;
+    } else {
+      return false;
+    }
+  }
+  return names >= 2 && env.scope.names(first) !== undefined;
 }
 
 /** A name or path, a bare word other dialects call (`now`) included: BigQuery reads it as a name. */
