@@ -193,6 +193,10 @@ class CompiledMasker implements Masker {
         return this.#scan(plan, v, true);
       case Action.scanOther:
         return this.#scanOther(plan, v);
+      case Action.scanBytes:
+        return this.#scanOther(plan, v, bytesText);
+      case Action.scanNumber:
+        return this.#scanOther(plan, v, plainDecimal);
       case Action.record:
         return this.#record(plan, v);
       default:
@@ -240,9 +244,16 @@ class CompiledMasker implements Masker {
     return nulled ? null : out;
   }
 
-  #scanOther(plan: FieldPlan, v: CellValue): CellValue {
+  /**
+   * A leaf of another type than STRING or JSON: its text as sent and, where its reader reads it
+   * otherwise (`read`: BYTES decoded, a number in plain digits), that reading too. A match in
+   * either makes the value NULL, since a replacement would not parse as its type.
+   */
+  #scanOther(plan: FieldPlan, v: CellValue, read?: (text: string) => string | undefined): CellValue {
     const text = scalar(plan, v);
-    if (this.#scanner!.scan(text) === text) return v;
+    const reading = read?.(text);
+    const scanner = this.#scanner!;
+    if (scanner.scan(text) === text && (reading === undefined || reading === text || scanner.scan(reading) === reading)) return v;
     this.#cells++;
     this.#scanCells++;
     return null;
@@ -271,6 +282,39 @@ function scalar(plan: FieldPlan, v: CellValue): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new MaskingError('row_shape', `field ${plan.name}: expected a scalar value`);
+}
+
+/**
+ * A BYTES value (base64 in REST, or base64url) as the text its bytes spell in UTF-8, which is what
+ * a client shows once it has decoded them; undefined when it decodes to nothing.
+ */
+function bytesText(base64: string): string | undefined {
+  const bytes = Buffer.from(base64, /[-_]/.test(base64) ? 'base64url' : 'base64');
+  return bytes.length === 0 ? undefined : UTF8.decode(bytes);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+/**
+ * A number's text in plain decimal digits, exponent expanded exactly (`4.111111111111111E15` ->
+ * `4111111111111111`), as a client that parses it shows it; undefined when it has no exponent
+ * or one too large to write out.
+ */
+function plainDecimal(text: string): string | undefined {
+  const m = /^([-+]?)(\d*)(?:\.(\d*))?[eE]([-+]?\d+)$/.exec(text);
+  if (!m) return undefined;
+  const [, sign, whole = '', fraction = '', exp] = m;
+  const exponent = Number(exp);
+  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
+  const digits = whole + fraction;
+  const point = whole.length + exponent;
+  let out: string;
+  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
+  else out = digits.slice(0, point) + '.' + digits.slice(point);
+  out = out.replace(/^0+(?=\d)/, '');
+  if (out.includes('.')) out = out.replace(/\.?0+$/, '');
+  return (sign === '-' ? '-' : '') + (out === '' ? '0' : out);
 }
 
 /** A JSON string literal, escapes included. */

@@ -26,6 +26,17 @@ export const Action = {
    * NULL, since a replacement text would not parse as its type.
    */
   scanOther: 5,
+  /**
+   * A BYTES leaf goes through the content scan as its reader reads it: the bytes its base64 text
+   * stands for, decoded as UTF-8 text (and its base64 text too). A match makes it NULL.
+   */
+  scanBytes: 6,
+  /**
+   * A FLOAT, NUMERIC or BIGNUMERIC leaf goes through the content scan as its reader reads it: the
+   * number written out in plain digits (BigQuery writes a FLOAT64 such as 4111111111111111 as
+   * `4.111111111111111E15`), and its text as sent. A match makes it NULL.
+   */
+  scanNumber: 7,
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -252,10 +263,29 @@ function compileNode(
     return { plan: plan(Action.mask), field: asMaskedString(field) };
   }
   if (scan !== undefined) {
-    const action = type === 'JSON' ? Action.scanJson : type === 'STRING' ? Action.scan : Action.scanOther;
-    return { plan: plan(action), field: nullsValues(scan) || action === Action.scanOther ? nullable(field) : { ...field } };
+    const action = scanActionOf(type);
+    const text = action === Action.scan || action === Action.scanJson;
+    return { plan: plan(action), field: nullsValues(scan) || !text ? nullable(field) : { ...field } };
   }
   return { plan: undefined, field: cloneField(field) };
+}
+
+/** How the content scan reads a leaf of `type` (REST spelling). */
+function scanActionOf(type: string): Action {
+  switch (type) {
+    case 'STRING':
+      return Action.scan;
+    case 'JSON':
+      return Action.scanJson;
+    case 'BYTES':
+      return Action.scanBytes;
+    case 'FLOAT':
+    case 'NUMERIC':
+    case 'BIGNUMERIC':
+      return Action.scanNumber;
+    default:
+      return Action.scanOther;
+  }
 }
 
 /** A REQUIRED field that may now be NULL must say so; REPEATED stays (a NULL array is empty). */
