@@ -206,7 +206,9 @@ class CompiledMasker implements Masker {
 
   #scan(plan: FieldPlan, v: CellValue, json: boolean): CellValue {
     const text = scalar(plan, v);
-    let masked = json ? this.#scanJsonStrings(text) : text;
+    // A STRING often holds JSON text too (an event payload, an API response), which its reader
+    // decodes: its quoted literals are read as JSON strings as well.
+    let masked = this.#scanJsonStrings(text);
     if (masked !== null) masked = this.#scanner!.scan(masked);
     if (masked === text) return v;
     // A replacement that landed outside a JSON string literal (a card number stored as a JSON
