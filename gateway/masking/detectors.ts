@@ -13,11 +13,24 @@ export type Detector = ContentScan['detectors'][number];
 
 export const DETECTORS: readonly Detector[] = ['ssn', 'card', 'email', 'phone'];
 
+/**
+ * What an address's local part holds besides dots: letters, digits, `_`, `%`, `+`, `-` and `'`
+ * (RFC 5322 allows a few more, which in text more often join an address to a URL around it), and
+ * Latin, Greek and Cyrillic letters.
+ */
+const LOCAL = String.raw`\w%+'\u00c0-\u024f\u0370-\u052f-`;
+/** A domain label: letters and digits (of any script), hyphens inside. */
+const LABEL = String.raw`[A-Za-z0-9\u00c0-\uffff](?:[A-Za-z0-9\u00c0-\uffff-]*[A-Za-z0-9\u00c0-\uffff])?`;
+
 // Each pattern refuses to start or end inside a longer run of word characters, so it never
 // matches a slice of a bigger number or identifier.
 const PATTERNS: Record<Detector, string> = {
-  // Local part anchored at its start (the lookbehind) keeps scanning linear on long tokens.
-  email: String.raw`(?<![\w.%+-])[A-Za-z0-9][\w.%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])`,
+  // Local part anchored at its start (the lookbehind, over the same characters as the local
+  // part, so a run has one start) keeps scanning linear on long tokens. The local part may start
+  // with any of its characters (`_jane`, `o'brien`, `jöhn`, `иван`); the domain may have
+  // internationalised labels (`bücher.de`, `почта.рф`) and top-level domains, also in punycode
+  // (`xn--p1ai`).
+  email: String.raw`(?<![${LOCAL}.])[${LOCAL}][${LOCAL}.]*@${LABEL}(?:\.${LABEL})*\.(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59}|[\u00c0-\uffff]{2,24})(?![\w-])`,
   // 13-19 digits, single spaces or dashes allowed between them, issuer digit 2-6 (which also
   // keeps epoch-microsecond strings, starting with 1, out); Luhn is checked on each match.
   card: String.raw`(?<![\w.+-])[2-6](?:[ -]?\d){12,18}(?![\w]|[ .-]?\d)`,
