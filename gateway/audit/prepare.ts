@@ -19,6 +19,7 @@ import type {
 } from '../../engine/schema-types.ts';
 import { compileContentScanner, type ContentScanner } from '../masking/detectors.ts';
 import type { HashKey } from '../masking/index.ts';
+import { bytesText, jsonUnescaped, plainDecimal } from '../masking/readings.ts';
 import { REDACTED } from '../masking/strategies.ts';
 import { claimedIdentity, sanitizeClaim } from './claimed.ts';
 import { AuditRecordError } from './errors.ts';
@@ -281,7 +282,10 @@ function scrubRow(row: AuditTableRow): { row: AuditTableRow; count: number } {
   const cell = (v: AuditCellValue): AuditCellValue => {
     if (v === null) return v;
     if (typeof v === 'string') {
-      const clean = detectorScanner.scan(v) ?? REDACTED;
+      let clean = detectorScanner.scan(v) ?? REDACTED;
+      // The same value in the spelling its reader decodes (a JSON string's escapes, BYTES'
+      // base64, a number in E notation): where that holds a detected value, the whole value goes.
+      if (clean === v && otherReadings(v).some((text) => detectorScanner.scan(text) !== text)) clean = REDACTED;
       if (clean !== v) count++;
       return clean;
     }
@@ -307,6 +311,26 @@ function scrubRow(row: AuditTableRow): { row: AuditTableRow; count: number } {
     return changed ? { ...r, f } : r;
   };
   return { row: walk(row), count };
+}
+
+/** BYTES-looking text: base64 (or base64url) of at least six bytes. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{8,}={0,2}|[A-Za-z0-9_-]{8,}={0,2})$/;
+
+/**
+ * The other texts a recorded value may be read as. The trail keeps cells without their types, so
+ * every reading a client might make of the text is tried.
+ */
+function otherReadings(v: string): string[] {
+  const out: string[] = [];
+  const json = jsonUnescaped(v);
+  if (json !== undefined) out.push(json);
+  const number = plainDecimal(v);
+  if (number !== undefined) out.push(number);
+  if (BASE64.test(v)) {
+    const bytes = bytesText(v);
+    if (bytes !== undefined) out.push(bytes);
+  }
+  return out;
 }
 
 function prepareApproval(e: ApprovalAuditEvent, options: PrepareOptions): AuditApprovalData {

@@ -7,6 +7,7 @@ import { MaskingError } from './errors.ts';
 import type { RuleDigesters } from './bigquery-rules.ts';
 import { createHasher, createSaltedDigester, sha256Digester, type Digester, type HashKey } from './hasher.ts';
 import { Action, resolveMasks, type FieldPlan } from './plan.ts';
+import { bytesText, plainDecimal } from './readings.ts';
 import type { CellValue, TableCell, TableRow, TableSchema } from './rows.ts';
 import { valueMasker, type ValueMasker } from './strategies.ts';
 
@@ -284,39 +285,6 @@ function scalar(plan: FieldPlan, v: CellValue): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new MaskingError('row_shape', `field ${plan.name}: expected a scalar value`);
-}
-
-/**
- * A BYTES value (base64 in REST, or base64url) as the text its bytes spell in UTF-8, which is what
- * a client shows once it has decoded them; undefined when it decodes to nothing.
- */
-function bytesText(base64: string): string | undefined {
-  const bytes = Buffer.from(base64, /[-_]/.test(base64) ? 'base64url' : 'base64');
-  return bytes.length === 0 ? undefined : UTF8.decode(bytes);
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-
-/**
- * A number's text in plain decimal digits, exponent expanded exactly (`4.111111111111111E15` ->
- * `4111111111111111`), as a client that parses it shows it; undefined when it has no exponent
- * or one too large to write out.
- */
-function plainDecimal(text: string): string | undefined {
-  const m = /^([-+]?)(\d*)(?:\.(\d*))?[eE]([-+]?\d+)$/.exec(text);
-  if (!m) return undefined;
-  const [, sign, whole = '', fraction = '', exp] = m;
-  const exponent = Number(exp);
-  if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > 400) return undefined;
-  const digits = whole + fraction;
-  const point = whole.length + exponent;
-  let out: string;
-  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
-  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else out = digits.slice(0, point) + '.' + digits.slice(point);
-  out = out.replace(/^0+(?=\d)/, '');
-  if (out.includes('.')) out = out.replace(/\.?0+$/, '');
-  return (sign === '-' ? '-' : '') + (out === '' ? '0' : out);
 }
 
 /** A JSON string literal, escapes included. */
