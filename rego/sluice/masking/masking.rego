@@ -69,7 +69,21 @@ _strategies(listed) := {column: _strategy_or_strictest(strategy) | some column, 
 	is_object(listed)
 } else := {lower(listed): _strictest} if {
 	is_string(listed)
-} else := {lower(column): _strictest | some column in listed}
+} else := _list_strategies([entry | some item in listed; some entry in _item_entries(item)])
+
+# A list may mix names and name: strategy entries; none is skipped for the shape it is written in.
+_list_strategies(entries) := {column: _agreed(strategies) |
+	some [name, _] in entries
+	column := lower(name)
+	strategies := {_strategy_or_strictest(strategy) | some [other, strategy] in entries; lower(other) == column}
+}
+
+# [name, strategy or null] for each column a list item names.
+_item_entries(item) := [[item, null]] if {
+	is_string(item)
+} else := [[name, strategy] | some name, strategy in item] if {
+	is_object(item)
+} else := []
 
 _agreed(strategies) := strategy if {
 	count(strategies) == 1

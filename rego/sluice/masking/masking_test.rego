@@ -60,6 +60,15 @@ test_sensitive_columns_listed_in_any_case_are_masked if {
 		with data.org.projects["acme-analytics"].datasets.sales.tables.orders.sensitive_columns as disagreeing
 }
 
+# A list mixing names and name: strategy entries masks every column it names: none is
+# skipped for the shape it was written in.
+test_sensitive_columns_listed_in_a_mixed_list_are_masked if {
+	ssn := {"statement": 0, "output": "ssn", "strategy": "ALWAYS_NULL", "source": _source("ssn")}
+	email := {"statement": 0, "output": "email", "strategy": "hash", "source": _source("email")}
+	masking.masks == {ssn, email} with input as td.crm_select
+		with data.org.projects["acme-analytics"].datasets.crm.tables.customers.sensitive_columns as ["ssn", {"email": "hash"}]
+}
+
 test_unmasked_group_sees_everything if {
 	request := td.with_identity(td.crm_select, td.pii_reader)
 	count(masking.masks) == 0 with input as request
