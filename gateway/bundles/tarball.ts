@@ -30,7 +30,10 @@ export function readTarball(bytes: Uint8Array, maxUnpackedBytes: number): Bundle
   }
   let entries: ReturnType<typeof parseTar>;
   try {
-    entries = parseTar(tar);
+    // parseTar reads the Buffer's whole backing memory (zlib hands back a slice of a larger chunk
+    // whose remainder is uninitialised): an exact copy makes it read the unpacked bytes and nothing
+    // else, as the engine does, so stale memory is never read as entries nor named in a refusal.
+    entries = parseTar(new Uint8Array(tar));
   } catch (error) {
     throw new BundleRefused('not_a_bundle', `the bundle is not a tarball: ${(error as Error).message}`);
   }

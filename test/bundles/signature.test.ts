@@ -109,6 +109,16 @@ describe('bundles signed by opa build --signing-key', () => {
     expect(() => readTarball(twice, MAX)).toThrow(/data\.json twice/);
   });
 
+  it('are read only as far as they unpack: no entry beyond the tarball\'s end (where the engine reads none)', async () => {
+    // policy.wasm (header + one data block), then a last header in the final 512 bytes, no end-of-archive blocks
+    const tar = createTar([{ name: 'policy.wasm', data: new Uint8Array(10) }]).subarray(0, 1024);
+    const header = createTar([{ name: 'data.json', data: new Uint8Array(0) }]).subarray(0, 512);
+    const bytes = gzipSync(Buffer.concat([tar, header]));
+    const engineNames = (await parseTarGzip(bytes)).map((f) => f.name);
+    expect(engineNames).toEqual(['policy.wasm']);
+    expect(readTarball(bytes, MAX).map((f) => f.name)).toEqual(engineNames);
+  });
+
   it('are refused with two signatures, or one with alg none', async () => {
     const withSignatures = (signatures: string[]) =>
       repack(signed, (fs) => {
