@@ -118,7 +118,17 @@ export function keyMaterial(key: string): string {
   if (key.includes('-----BEGIN')) return key;
   try {
     return readFileSync(key, 'utf8');
-  } catch {
+  } catch (error) {
+    // A value written as a path names a key file: when it cannot be read, it is an error, never
+    // taken for the secret itself (a path in a configuration is no secret; anyone could sign with it).
+    const code = (error as { code?: string }).code;
+    if ((code !== 'ENOENT' && code !== 'ENAMETOOLONG') || looksLikePath(key)) {
+      throw new Error(`the key file ${key} cannot be read (${code ?? (error as Error).message})`);
+    }
     return key; // an HS* secret given inline
   }
+}
+
+function looksLikePath(key: string): boolean {
+  return /^(?:\/|\.\.?[\\/]|~[\\/]|[A-Za-z]:[\\/])/.test(key) || /\.(?:pem|key|pub|txt|secret|jwk|json)$/i.test(key);
 }

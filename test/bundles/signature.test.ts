@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createTar, parseTarGzip } from 'nanotar';
+import { CompactSign } from 'jose';
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../engine/index.ts';
 import { canonicalJson } from '../../gateway/bundles/canonical.ts';
@@ -117,6 +119,22 @@ describe('bundles signed by opa build --signing-key', () => {
     const engineNames = (await parseTarGzip(bytes)).map((f) => f.name);
     expect(engineNames).toEqual(['policy.wasm']);
     expect(readTarball(bytes, MAX).map((f) => f.name)).toEqual(engineNames);
+  });
+
+  it('with an HS* key configured as a file that cannot be read, are refused: the path is not taken for the secret', async () => {
+    const wasm = text('\0asm');
+    const hmacSigned = async (secret: string) => {
+      const payload = { files: [{ name: 'policy.wasm', hash: createHash('sha256').update(wasm).digest('hex'), algorithm: 'SHA-256' }] };
+      const jws = await new CompactSign(text(JSON.stringify(payload))).setProtectedHeader({ alg: 'HS256', kid: 'ci' }).sign(text(secret));
+      return gzipSync(createTar([{ name: 'policy.wasm', data: wasm }, { name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) }]));
+    };
+    for (const path of [join(dir, 'absent', 'bundle-hmac'), './keys/bundle-hmac', 'bundle.key']) {
+      await expect(verify(await hmacSigned(path), { keys: { ci: { key: path, algorithm: 'HS256' } } })).rejects.toThrow(/cannot be read/);
+    }
+    const file = join(dir, 'hmac.secret');
+    await writeFile(file, 'from-a-file');
+    await expect(verify(await hmacSigned('from-a-file'), { keys: { ci: { key: file, algorithm: 'HS256' } } })).resolves.toMatchObject({ keyId: 'ci' });
+    await expect(verify(await hmacSigned('an inline secret'), { keys: { ci: { key: 'an inline secret', algorithm: 'HS256' } } })).resolves.toMatchObject({ keyId: 'ci' });
   });
 
   it('are refused with two signatures, or one with alg none', async () => {
