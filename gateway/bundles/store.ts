@@ -1,10 +1,13 @@
 // Keeps the last activated bundle in persist_dir (bundle.tar.gz + bundle.json with its ETag,
 // revision and source), written atomically, so a restart without the bundle server starts with it.
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface PersistedMeta {
   etag?: string;
+  /** SHA-256 of the persisted bundle: its ETag is used only for these very bytes. */
+  sha256?: string;
   revision: string;
   source: string;
   activated_at: string;
@@ -35,6 +38,9 @@ export class BundleStore {
     } catch {
       meta = undefined;
     }
+    // The ETag (If-None-Match: a 304 keeps the restored policy) counts only for the bundle it was
+    // saved with: another bundle put in its place (an older signed revision) is downloaded over.
+    if (meta?.etag !== undefined && meta.sha256 !== bundleDigest(bytes)) meta = { ...meta, etag: undefined };
     return { bytes, meta };
   }
 
@@ -47,7 +53,11 @@ export class BundleStore {
     await rename(join(this.#dir, `meta${tmp}`), this.#metaPath);
     await writeFile(join(this.#dir, `bundle${tmp}`), bytes);
     await rename(join(this.#dir, `bundle${tmp}`), this.bundlePath);
-    await writeFile(join(this.#dir, `meta${tmp}`), JSON.stringify(meta));
+    await writeFile(join(this.#dir, `meta${tmp}`), JSON.stringify({ ...meta, sha256: bundleDigest(bytes) }));
     await rename(join(this.#dir, `meta${tmp}`), this.#metaPath);
   }
+}
+
+export function bundleDigest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -1,6 +1,6 @@
 // The poller on its own, with a scripted fetch: concurrent polls share one download, closing
 // aborts a download under way without recording a refusal, and an activation persists.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +50,40 @@ describe('BundlePoller', () => {
     expect(JSON.parse(await readFile(join(cfg.persistDir, 'bundle.json'), 'utf8'))).toMatchObject({ etag: '"v1"', revision: 'plain-1' });
     expect(poller.status()).toMatchObject({ active_revision: 'plain-1', etag: '"v1"', verification: false });
     await poller.close();
+  });
+
+  it('at start, asks with the persisted ETag only when the persisted bundle is the one saved with it', async () => {
+    const cfg = await config();
+    const served = (seen: (string | null)[]) =>
+      (async (_url: string, init: RequestInit) => {
+        const asked = new Headers(init.headers).get('if-none-match');
+        seen.push(asked);
+        return asked === '"v2"' ? new Response(null, { status: 304 }) : new Response(current, { status: 200, headers: { etag: '"v2"' } });
+      }) as typeof fetch;
+    const current = await opaSignedBundle({ revision: 'plain-2' });
+    const first = new BundlePoller({ config: cfg, engine: Engine.empty(), report: () => {}, fetch: served([]) });
+    expect(await first.poll()).toBe(true);
+    await first.close();
+
+    // Untouched: restored, and the first poll is a 304.
+    const seen: (string | null)[] = [];
+    const engine = Engine.empty();
+    const again = new BundlePoller({ config: cfg, engine, report: () => {}, fetch: served(seen) });
+    expect(await again.restore()).toBe(true);
+    expect(await again.poll()).toBe(false);
+    expect([seen, engine.revision]).toEqual([['"v2"'], 'plain-2']);
+    await again.close();
+
+    // An older bundle put in the persisted one's place, its metadata kept: restored, then replaced by the server's.
+    await writeFile(join(cfg.persistDir, 'bundle.tar.gz'), bundle);
+    const seenOld: (string | null)[] = [];
+    const rolledBack = Engine.empty();
+    const third = new BundlePoller({ config: cfg, engine: rolledBack, report: () => {}, fetch: served(seenOld) });
+    expect(await third.restore()).toBe(true);
+    expect(rolledBack.revision).toBe('plain-1');
+    expect(await third.poll()).toBe(true);
+    expect([seenOld, rolledBack.revision]).toEqual([[null], 'plain-2']);
+    await third.close();
   });
 
   it('aborts a download under way when closed, without recording a refusal', async () => {
