@@ -73,7 +73,13 @@ export class BundlePoller {
 
   /** Activates the persisted bundle, if there is one (verified like a downloaded one). */
   async restore(): Promise<boolean> {
-    const persisted = await this.#store.load();
+    let persisted: Awaited<ReturnType<BundleStore['load']>>;
+    try {
+      persisted = await this.#store.load(this.#config.maxSizeBytes);
+    } catch (error) {
+      await this.#refuse(this.#store.bundlePath, error instanceof BundleRefused ? error : new BundleRefused('load', describeThrown(error)));
+      return false;
+    }
     if (!persisted) return false;
     const ok = await this.#activate(persisted.bytes, this.#store.bundlePath, undefined, false);
     if (ok) this.#etag = persisted.meta?.etag;

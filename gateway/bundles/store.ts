@@ -1,8 +1,10 @@
 // Keeps the last activated bundle in persist_dir (bundle.tar.gz + bundle.json with its ETag,
 // revision and source), written atomically, so a restart without the bundle server starts with it.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BundleRefused } from './tarball.ts';
 
 export interface PersistedMeta {
   etag?: string;
@@ -24,13 +26,34 @@ export class BundleStore {
     this.#metaPath = join(dir, 'bundle.json');
   }
 
-  /** The persisted bundle, or undefined when there is none (or it cannot be read). */
-  async load(): Promise<{ bytes: Uint8Array; meta: PersistedMeta | undefined } | undefined> {
+  /**
+   * The persisted bundle, or undefined when there is none (or it cannot be read). Only a regular
+   * file of at most maxBytes is read: anything else (a device, a FIFO, a huge file) is refused
+   * without reading it, as a download of that size would be.
+   */
+  async load(maxBytes: number): Promise<{ bytes: Uint8Array; meta: PersistedMeta | undefined } | undefined> {
     let bytes: Uint8Array;
+    let file;
     try {
-      bytes = await readFile(this.bundlePath);
+      file = await open(this.bundlePath, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return undefined;
+    }
+    try {
+      const stat = await file.stat();
+      if (!stat.isFile()) throw new BundleRefused('not_a_bundle', `${this.bundlePath} is not a regular file`);
+      if (stat.size > maxBytes) throw new BundleRefused('too_large', `${this.bundlePath} is ${stat.size} bytes, more than the limit of ${maxBytes}`);
+      const buffer = Buffer.alloc(stat.size + 1);
+      let size = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, size, buffer.length - size, null);
+        if (bytesRead === 0) break;
+        size += bytesRead;
+        if (size > stat.size) throw new BundleRefused('load', `${this.bundlePath} grew while it was read`);
+      }
+      bytes = buffer.subarray(0, size);
+    } finally {
+      await file.close();
     }
     let meta: PersistedMeta | undefined;
     try {

@@ -1,6 +1,6 @@
 // The poller on its own, with a scripted fetch: concurrent polls share one download, closing
 // aborts a download under way without recording a refusal, and an activation persists.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,24 @@ describe('BundlePoller', () => {
     expect(await third.poll()).toBe(true);
     expect([seenOld, rolledBack.revision]).toEqual([[null], 'plain-2']);
     await third.close();
+  });
+
+  it('at start, refuses a persisted bundle that is no regular file or is over the size limit, without reading it all', async () => {
+    const restored = async (place: (path: string) => Promise<void>, maxSizeBytes = 16 << 20) => {
+      const cfg = { ...(await config()), maxSizeBytes };
+      await place(join(cfg.persistDir, 'bundle.tar.gz'));
+      const events: ActivationEvent[] = [];
+      const engine = Engine.empty();
+      const poller = new BundlePoller({ config: cfg, engine, report: (e) => void events.push(e), fetch: (async () => new Response(null, { status: 503 })) as typeof fetch });
+      const ok = await poller.restore();
+      await poller.close();
+      return { ok, active: engine.active, events };
+    };
+    const started = Date.now();
+    expect(await restored((path) => symlink('/dev/zero', path))).toEqual({ ok: false, active: false, events: [expect.objectContaining({ ok: false, reason: 'not_a_bundle' })] });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await restored((path) => writeFile(path, bundle), bundle.byteLength - 1)).toEqual({ ok: false, active: false, events: [expect.objectContaining({ ok: false, reason: 'too_large' })] });
+    expect(await restored((path) => writeFile(path, bundle))).toMatchObject({ ok: true, active: true });
   });
 
   it('aborts a download under way when closed, without recording a refusal', async () => {
