@@ -109,7 +109,11 @@ export async function verifyBundle(files: BundleFile[], config: VerificationConf
 
 async function importKey(config: VerificationKey): Promise<CryptoKey | Uint8Array> {
   const material = keyMaterial(config.key);
-  if (config.algorithm.startsWith('HS')) return new TextEncoder().encode(material);
+  if (config.algorithm.startsWith('HS')) {
+    // A PEM key is public: taken for an HS* secret, anyone holding it could sign.
+    if (material.includes('-----BEGIN')) throw new Error(`key ${config.algorithm} is a PEM key, not a shared secret`);
+    return new TextEncoder().encode(material);
+  }
   return importSPKI(material, config.algorithm);
 }
 

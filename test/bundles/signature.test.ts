@@ -137,6 +137,16 @@ describe('bundles signed by opa build --signing-key', () => {
     await expect(verify(await hmacSigned('an inline secret'), { keys: { ci: { key: 'an inline secret', algorithm: 'HS256' } } })).resolves.toMatchObject({ keyId: 'ci' });
   });
 
+  it('with a PEM public key configured for an HS* algorithm, are refused: the public key is not taken for the secret', async () => {
+    const wasm = text('\0asm');
+    const payload = { files: [{ name: 'policy.wasm', hash: createHash('sha256').update(wasm).digest('hex'), algorithm: 'SHA-256' }] };
+    for (const key of [rsa.publicPem, rsa.publicPath]) {
+      const jws = await new CompactSign(text(JSON.stringify(payload))).setProtectedHeader({ alg: 'HS256', kid: 'ci' }).sign(text(rsa.publicPem));
+      const forged = gzipSync(createTar([{ name: 'policy.wasm', data: wasm }, { name: '.signatures.json', data: JSON.stringify({ signatures: [jws] }) }]));
+      await expect(verify(forged, { keys: { ci: { key, algorithm: 'HS256' } } })).rejects.toThrow(/PEM key, not a shared secret/);
+    }
+  });
+
   it('are refused with two signatures, or one with alg none', async () => {
     const withSignatures = (signatures: string[]) =>
       repack(signed, (fs) => {
