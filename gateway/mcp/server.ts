@@ -92,6 +92,14 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
         return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
       }
     }
+    // Refused above (recordRefused) and answered here: nothing would ever be sent on the stream.
+    if (!Array.isArray(parsed) && message.method === LISTEN) {
+      const id = (parsed as { id?: unknown }).id;
+      return reply
+        .code(200)
+        .header('content-type', 'application/json')
+        .send({ jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: { code: -32601, message: LISTEN_REFUSED } });
+    }
     const response = await handler.fetch(webRequest(req, o.auth.resource), {
       authInfo: { token: exchange.caller.token, clientId: auth.identity.subject, scopes: [], resource: new URL(o.auth.resource), extra: { exchange } },
       ...(parsed !== undefined && { parsedBody: parsed }),
@@ -111,6 +119,7 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
     let problem: string | undefined;
     if (req.method !== 'POST') return true;
     if (parsed === undefined) problem = 'the request body is not JSON';
+    else if (message.method === LISTEN) problem = LISTEN_REFUSED;
     else if (message.method === 'tools/call') {
       const def = tools.find((t) => t.name === message.tool);
       if (!def) problem = 'unknown tool: the name is none of the gateway\'s tools (the name is not recorded)';
@@ -247,6 +256,14 @@ function toolError(refusal: ToolRefusal): CallToolResult {
 function door(message: { method: string; tool?: string | null }, callId: string | null): Door {
   return { protocol: 'mcp', method: message.method, tool: message.tool ?? null, call_id: callId };
 }
+
+/**
+ * The gateway publishes no notifications (its tools never change), so a `subscriptions/listen`
+ * stream would carry nothing but keep-alives, held open with no end: past its token's expiry, the
+ * principal's revocation, and for as many as a caller cares to open. It is refused.
+ */
+const LISTEN = 'subscriptions/listen';
+const LISTEN_REFUSED = 'Method not found: subscriptions/listen is not served (this server sends no notifications)';
 
 /** What a client's method or tool name is recorded as when it is none the gateway knows. */
 export const OTHER = 'other';

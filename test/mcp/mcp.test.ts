@@ -420,6 +420,30 @@ describe('bad input and attacks', () => {
     expectNoSecrets(text);
   });
 
+  it('refuses subscriptions/listen at once (nothing is ever sent on it) instead of holding a stream open, and records it', async () => {
+    const token = await stack.mcpToken('reporting-agent');
+    const requestId = `mcp-listen-${Date.now()}`;
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'listener', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const res = await fetch(stack.mcpResource, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'subscriptions/listen',
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta } }),
+      signal: AbortSignal.timeout(5000),
+    });
+    // The answer ends: a stream held open would time out here.
+    const body = JSON.parse(await res.text());
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32601 } });
+    const record = (await mcpRecords()).find((r) => r.kind === 'request' && r.data.request_id === requestId);
+    expect(record?.data).toMatchObject({ route: 'mcp', status: 400, door: { method: 'subscriptions/listen' }, error: { reason: 'invalid' } });
+  });
+
   it('keeps what a client names out of /metrics and the records unless the gateway knows it (methods, tool names)', async () => {
     const series = async () => {
       const text = String((await stack.fetch('/metrics', { agent: null })).body);
