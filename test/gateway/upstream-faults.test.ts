@@ -115,6 +115,37 @@ describe('an unusable upstream answer', () => {
     expect((await query(a, `only-again-${a}`)).status).toBe(503);
   });
 
+  it('holds back the MCP check_query of a caller waiting out a fault (no dry run is sent), and a fault of its dry run holds the caller back', async () => {
+    const checkQuery = async (agent: string, sql: string) => {
+      const res = await fetch(stack.mcpResource, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await stack.mcpToken(agent)}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'check_query', arguments: { sql } } }),
+      });
+      const text = await res.text();
+      const json = JSON.parse(text.startsWith('{') ? text : text.split('\n').find((l) => l.startsWith('data: '))!.slice(6));
+      return json.result as { isError?: boolean; _meta?: Record<string, any>; structuredContent?: any };
+    };
+    const a = freshAgent();
+    upstream.fault('jobs.query', { kind: 'html' });
+    expect((await query(a, `mcp-held-${a}`)).status).toBe(502);
+    const dryRuns = upstream.calls['dry run'];
+    const held = await checkQuery(a, 'SELECT order_id FROM sales.orders');
+    expect(held.isError).toBe(true);
+    expect(held._meta?.['sluice.dev/error']).toMatchObject({ code: 503, reason: 'backendError' });
+    expect(upstream.calls['dry run']).toBe(dryRuns);
+
+    const b = freshAgent();
+    upstream.fault('jobs.query', undefined);
+    upstream.fault('dry run', { kind: 'html' });
+    const failed = await checkQuery(b, 'SELECT units FROM sales.orders');
+    expect(failed._meta?.['sluice.dev/error']).toMatchObject({ code: 502 });
+    upstream.fault('dry run', undefined);
+    const before = upstream.calls['dry run'];
+    expect((await query(b, `mcp-then-rest-${b}`)).status).toBe(503);
+    expect(upstream.calls['dry run']).toBe(before);
+  });
+
   it('rows that do not match their schema are refused whole, naming the field but never the value', async () => {
     const agent = freshAgent();
     upstream.fault('jobs.query', { kind: 'extra-columns', columns: [{ name: 'leak', type: 'INTEGER', value: '123-45-6701' }] });
