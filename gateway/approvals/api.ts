@@ -5,7 +5,7 @@
 // is recorded in the audit trail: the store records refused votes and revokes, this module the rest.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../../engine/schema-types.ts';
-import type { AuthResult } from '../auth/index.ts';
+import { challengeDescription, type AuthResult } from '../auth/index.ts';
 import { ApprovalError } from './errors.ts';
 import { APPROVAL_STATUSES, GRANT_STATUSES, MAX_PAGE_SIZE } from './listing.ts';
 import { previewWithGrant, type PreviewEngine } from './preview.ts';
@@ -67,7 +67,7 @@ export function sendApiError(reply: FastifyReply, status: number, code: string, 
 
 /** 401 with the Bearer challenge (RFC 6750) for a token the authenticator refused; shared by the gateway's JSON APIs. */
 export function sendUnauthenticated(reply: FastifyReply, failure: Extract<AuthResult, { ok: false }>): FastifyReply {
-  const error = failure.reason === 'missing_token' ? '' : `, error="invalid_token", error_description="${failure.message.replace(/["\\]/g, '')}"`;
+  const error = failure.reason === 'missing_token' ? '' : `, error="invalid_token", error_description="${challengeDescription(failure.message)}"`;
   reply.header('www-authenticate', `Bearer realm="sluice"${error}`);
   return sendApiError(reply, 401, 'unauthenticated', failure.message);
 }

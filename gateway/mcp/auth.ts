@@ -3,7 +3,7 @@
 // pointing at that metadata, and only tokens issued for this resource (audience) are accepted.
 // The agent's token never goes upstream: like a REST caller's, it is only ever the subject token
 // of the short-lived credential exchange.
-import { createAuthenticator, type Authenticator, type AuthResult } from '../auth/index.ts';
+import { challengeDescription, createAuthenticator, type Authenticator, type AuthResult } from '../auth/index.ts';
 import type { TrustedIssuer } from '../auth/index.ts';
 
 export interface ProtectedResourceMetadata {
@@ -52,7 +52,7 @@ export class McpAuth {
   /** The RFC 6750 challenge: no error code when no token was sent, `invalid_token` otherwise. */
   challenge(result: Extract<AuthResult, { ok: false }>): string {
     const parts = [`resource_metadata="${this.metadataUrl}"`];
-    if (result.reason !== 'missing_token') parts.push('error="invalid_token"', `error_description="${result.message.replaceAll('"', "'")}"`);
+    if (result.reason !== 'missing_token') parts.push('error="invalid_token"', `error_description="${challengeDescription(result.message)}"`);
     return `Bearer ${parts.join(', ')}`;
   }
 }
