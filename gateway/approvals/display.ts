@@ -7,15 +7,18 @@
 // characters) and the braille blank, which draws as a space but is none to BigQuery. Line breaks
 // and tabs stay: a CR LF is a line break, a lone CR (a line break to BigQuery, an overwrite to a
 // terminal) is shown and breaks the line.
-const HIDDEN = /\r\n|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/gu;
+const HIDDEN_CHARACTER = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]`;
+const HIDDEN = new RegExp(String.raw`\r\n|${HIDDEN_CHARACTER}`, 'gu');
+
+/** A character as the visible escape it is shown as. */
+const escaped = (c: string): string => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`;
 
 export function visibleText(text: string): string {
   return text.replace(HIDDEN, (c) => {
     if (c === '\n' || c === '\t') return c;
     if (c === '\r\n') return '\n';
-    const escaped = `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`;
     // Characters that break a line (to BigQuery's lexer or to a reader) still break it.
-    return c === '\r' || c === '\u0085' || c === '\u2028' || c === '\u2029' ? `${escaped}\n` : escaped;
+    return c === '\r' || c === '\u0085' || c === '\u2028' || c === '\u2029' ? `${escaped(c)}\n` : escaped(c);
   });
 }
 
@@ -24,7 +27,7 @@ export function visibleParameters(parameters: unknown): string {
   return visibleText(JSON.stringify(parameters, null, 2));
 }
 
-const HIDDEN_IN_NAME = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/gu;
+const HIDDEN_IN_NAME = new RegExp(HIDDEN_CHARACTER, 'gu');
 
 /**
  * A one-line name from a token (a requester's or an approver's subject, a group, an issuer) as a
@@ -34,5 +37,5 @@ const HIDDEN_IN_NAME = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Default_Ignorable_Code
  * another requester than the one asking, and a line break forge a line of `sluice approvals show`.
  */
 export function visibleName(text: string): string {
-  return text.replace(HIDDEN_IN_NAME, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`);
+  return text.replace(HIDDEN_IN_NAME, escaped);
 }

@@ -7,7 +7,7 @@ import { MaskingError } from './errors.ts';
 import type { RuleDigesters } from './bigquery-rules.ts';
 import { createHasher, createSaltedDigester, sha256Digester, type Digester, type HashKey } from './hasher.ts';
 import { Action, resolveMasks, type FieldPlan } from './plan.ts';
-import { bytesText, plainDecimal } from './readings.ts';
+import { bytesText, decodedJsonString, JSON_STRING, plainDecimal } from './readings.ts';
 import type { CellValue, TableCell, TableRow, TableSchema } from './rows.ts';
 import { valueMasker, type ValueMasker } from './strategies.ts';
 
@@ -233,12 +233,8 @@ class CompiledMasker implements Masker {
     let nulled = false;
     const out = text.replace(JSON_STRING, (literal) => {
       if (nulled || !literal.includes('\\')) return literal;
-      let decoded: string;
-      try {
-        decoded = JSON.parse(literal) as string;
-      } catch {
-        return literal;
-      }
+      const decoded = decodedJsonString(literal);
+      if (decoded === undefined) return literal;
       const masked = this.#scanner!.scan(decoded);
       if (masked === decoded) return literal;
       if (masked === null) nulled = true;
@@ -286,9 +282,6 @@ function scalar(plan: FieldPlan, v: CellValue): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw new MaskingError('row_shape', `field ${plan.name}: expected a scalar value`);
 }
-
-/** A JSON string literal, escapes included. */
-const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 
 function isJson(text: string): boolean {
   try {

@@ -37,7 +37,16 @@ export function plainDecimal(text: string): string | undefined {
 }
 
 /** A JSON string literal, escapes included. */
-const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+export const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/** The string a JSON string literal decodes to; undefined when it is not one. */
+export function decodedJsonString(literal: string): string | undefined {
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A JSON text with each string literal that holds an escape written as the characters it
@@ -47,10 +56,7 @@ export function jsonUnescaped(text: string): string | undefined {
   if (!text.includes('\\')) return undefined;
   return text.replace(JSON_STRING, (literal) => {
     if (!literal.includes('\\')) return literal;
-    try {
-      return `"${JSON.parse(literal) as string}"`;
-    } catch {
-      return literal;
-    }
+    const decoded = decodedJsonString(literal);
+    return decoded === undefined ? literal : `"${decoded}"`;
   });
 }
