@@ -65,7 +65,9 @@ export async function buildBundle(options: BuildOptions = {}): Promise<BuildResu
   const claims = `${out}.claims.json`;
   if (signing) {
     // Bundle mode (-b) is what lets opa sign; the rego/ layout (data.json / data.yaml by directory) loads the same.
-    await writeFile(claims, JSON.stringify({ ...(signing.keyId && { keyid: signing.keyId }), ...(signing.scope && { scope: signing.scope }) }));
+    // `iat` orders signed bundles: a gateway never activates one signed before its active one.
+    const iat = Math.floor(Date.now() / 1000);
+    await writeFile(claims, JSON.stringify({ iat, ...(signing.keyId && { keyid: signing.keyId }), ...(signing.scope && { scope: signing.scope }) }));
     signArgs.push('-b', '--signing-key', signing.key, '--signing-alg', signing.algorithm ?? 'RS256', '--claims-file', claims);
   }
   try {

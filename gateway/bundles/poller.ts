@@ -8,7 +8,7 @@ import { Engine, type PreparedPolicy } from '../../engine/index.ts';
 import { describeThrown } from '../../engine/errors.ts';
 import { backoffDelay } from '../backoff.ts';
 import type { BundleServerConfig } from './config.ts';
-import { verifyBundle } from './signature.ts';
+import { signedAt, verifyBundle } from './signature.ts';
 import { BundleStore } from './store.ts';
 import { BundleRefused, readTarball } from './tarball.ts';
 
@@ -19,7 +19,7 @@ export interface ActivationEvent {
   /** The revision now active (on failure: the one that stays active, '' when none). */
   revision: string;
   previousRevision: string;
-  /** On failure: download, too_large, not_a_bundle, signature, load, http_<status>. */
+  /** On failure: download, too_large, not_a_bundle, signature, downgrade, load, http_<status>. */
   reason?: string;
   error?: string;
   /** The signing key that verified the bundle. */
@@ -61,6 +61,8 @@ export class BundlePoller {
   #running: Promise<boolean> | undefined;
   #lastSuccess: BundleStatus['last_success'] = null;
   #lastFailure: BundleStatus['last_failure'] = null;
+  /** When the active bundle was signed (its `iat`): no bundle signed earlier is activated after it. */
+  #signedAt: number | undefined;
 
   constructor(options: BundlePollerOptions) {
     this.#config = options.config;
@@ -204,9 +206,21 @@ export class BundlePoller {
     const previousRevision = this.#engine.revision;
     let prepared: PreparedPolicy;
     let keyId: string | undefined;
+    let signed: number | undefined;
     try {
       const files = readTarball(bytes, this.#config.maxSizeBytes);
-      if (this.#config.verification) keyId = (await verifyBundle(files, this.#config.verification)).keyId;
+      if (this.#config.verification) {
+        const verified = await verifyBundle(files, this.#config.verification);
+        keyId = verified.keyId;
+        signed = signedAt(verified.payload);
+        if (this.#signedAt !== undefined && signed < this.#signedAt) {
+          const at = (s: number) => new Date(s * 1000).toISOString();
+          throw new BundleRefused(
+            'downgrade',
+            `the bundle was signed at ${at(signed)}, before the active one (${at(this.#signedAt)}): an older bundle is never activated over a newer one; to roll back, sign the older policy again`,
+          );
+        }
+      }
       try {
         prepared = await Engine.prepare(bytes);
       } catch (error) {
@@ -218,6 +232,7 @@ export class BundlePoller {
     }
     if (this.#closed) return false;
     const revision = this.#engine.activate(prepared);
+    this.#signedAt = signed;
     this.#etag = etag;
     this.#source = source;
     this.#failures = 0;

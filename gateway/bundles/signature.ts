@@ -107,6 +107,26 @@ export async function verifyBundle(files: BundleFile[], config: VerificationConf
   return { keyId, payload };
 }
 
+/** How far in the future a signature's `iat` may lie (clocks differ): beyond, it is a mistake or a trap. */
+const FUTURE_SKEW_SECONDS = 300;
+
+/**
+ * When a verified bundle was signed: its payload's `iat` (seconds since the epoch). Revisions are
+ * names, not ordered, so this is what tells an older signed bundle replayed by whoever stands
+ * between the gateway and its bundle server from a newer one. Absent, it is a refusal: such a
+ * bundle could not be ordered. Far in the future, too: it would hold back every later bundle.
+ */
+export function signedAt(payload: SignaturePayload, now: Date = new Date()): number {
+  const iat = payload.iat;
+  if (typeof iat !== 'number' || !Number.isSafeInteger(iat) || iat <= 0) {
+    return refuse('the signature carries no `iat` claim (seconds since the epoch when it was signed), so it cannot be told from an older one: sign with `sluice build --signing-key`, or put "iat" in opa build\'s --claims-file');
+  }
+  if (iat > now.getTime() / 1000 + FUTURE_SKEW_SECONDS) {
+    return refuse(`the signature's \`iat\` (${new Date(iat * 1000).toISOString()}) lies in the future`);
+  }
+  return iat;
+}
+
 async function importKey(config: VerificationKey): Promise<CryptoKey | Uint8Array> {
   const material = keyMaterial(config.key);
   if (config.algorithm.startsWith('HS')) {

@@ -11,7 +11,7 @@ export interface BundleFile {
 
 export class BundleRefused extends Error {
   override name = 'BundleRefused';
-  /** Short machine-readable reason: download, too_large, not_a_bundle, signature, load. */
+  /** Short machine-readable reason: download, too_large, not_a_bundle, signature, downgrade, load. */
   readonly reason: string;
   constructor(reason: string, message: string) {
     super(message);

@@ -80,9 +80,11 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bundle-server-'));
   persistDir = join(dir, 'persist');
   [release, other] = await Promise.all([keyPair(dir, 'release', 'rsa'), keyPair(dir, 'other', 'rsa')]);
+  // rev-a signed two minutes ago, rev-b one: rev-a is the older bundle.
+  const now = Math.floor(Date.now() / 1000);
   [revA, revB] = await Promise.all([
-    opaSignedBundle({ revision: 'rev-a', key: release, claims: CLAIMS }),
-    opaSignedBundle({ revision: 'rev-b', key: release, claims: CLAIMS }),
+    opaSignedBundle({ revision: 'rev-a', key: release, claims: { ...CLAIMS, iat: now - 120 } }),
+    opaSignedBundle({ revision: 'rev-b', key: release, claims: { ...CLAIMS, iat: now - 60 } }),
   ]);
   server = await new BundleServer().start();
   stack = await startStack({
@@ -177,6 +179,12 @@ describe('a gateway polling a bundle server', () => {
     const regoDir = await writePolicy({ 'other/policy.rego': 'package other\nallow := true\n' });
     const noEntrypoint = await opaSignedBundle({ revision: 'rev-x', key: release, claims: CLAIMS, regoDir, entrypoint: 'other/allow' });
     await expectRefused('load', () => server.publish(noEntrypoint), /no entrypoint sluice\/decision/);
+    // Whoever stands between the gateway and its server replays rev-a, validly signed but older.
+    await expectRefused('downgrade', () => server.publish(revA), /signed at .* before the active one/);
+    const undated = await opaSignedBundle({ revision: 'rev-n', key: release, claims: { ...CLAIMS, iat: undefined } });
+    await expectRefused('signature', () => server.publish(undated), /no `iat` claim/);
+    const future = await opaSignedBundle({ revision: 'rev-f', key: release, claims: { ...CLAIMS, iat: Math.floor(Date.now() / 1000) + 86_400 } });
+    await expectRefused('signature', () => server.publish(future), /`iat` .* lies in the future/);
     expect(await metric('sluice_bundle_last_failure_timestamp_seconds', '')).toBeGreaterThan(0);
   });
 
@@ -202,6 +210,11 @@ describe('a gateway polling a bundle server', () => {
     await server.start(port);
     await until('a poll', async () => server.requests.length > 0);
     expect(server.requests[0]).toMatchObject({ status: 304 });
+  });
+
+  it('after a restart on the persisted bundle, still refuses an older signed one', async () => {
+    await expectRefused('downgrade', () => server.publish(revA), /signed at .* before the active one/);
+    server.publish(revB);
   });
 
   it('starts with no policy when the persisted bundle was tampered with, until the server delivers one', async () => {

@@ -53,7 +53,8 @@ export async function opaSignedBundle(options: {
   const args = ['build', '-b', '-t', 'wasm', '-e', options.entrypoint ?? ENTRYPOINT, '-r', options.revision, '--ignore', '*_test.rego', '--ignore', '.*', '-o', out];
   if (options.key) {
     const claims = join(dir, 'claims.json');
-    await writeFile(claims, JSON.stringify(options.claims ?? {}));
+    // Signed now unless the claims say when (`iat` orders signed bundles).
+    await writeFile(claims, JSON.stringify({ iat: Math.floor(Date.now() / 1000), ...options.claims }));
     args.push('--signing-key', options.key.privatePath, '--signing-alg', options.alg ?? 'RS256', '--claims-file', claims);
   }
   const result = await opa([...args, options.regoDir ?? REGO_DIR]);
