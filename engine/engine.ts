@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { readBundle } from './bundle.ts';
 import { DEFAULT_BUNDLE, ENTRYPOINT } from './build.ts';
+import { inOpaOrder } from './decision-order.ts';
 import { EngineError, describeThrown, type EngineErrorCode } from './errors.ts';
 import { normalize, withEstimate, type NormalizeRequest } from './normalize.ts';
 import { inputDocument } from './input-json.ts';
@@ -122,7 +123,7 @@ export class Engine {
     } catch (thrown) {
       return refuse('evaluation_failed', `policy evaluation failed: ${describeThrown(thrown)}`);
     }
-    const decision = Array.isArray(result) && result.length === 1 ? (result[0] as { result?: unknown }).result : undefined;
+    const decision = inOpaOrder(Array.isArray(result) && result.length === 1 ? (result[0] as { result?: unknown }).result : undefined);
     if (decision === undefined) return refuse('decision_undefined', `the policy produced no decision at ${ENTRYPOINT}`);
     if (!checkedDecision(decision)) {
       return refuse('decision_invalid', `the policy's decision fails its schema: ${formatErrors(validateDecision.errors)}`);

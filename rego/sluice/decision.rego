@@ -20,20 +20,23 @@ import data.sluice.statements
 # entrypoint: true
 default decision := {
 	"outcome": "deny",
-	"reasons": [{
+	"reasons": {{
 		"code": "policy_error",
 		"message": "the policy could not reach a decision",
 		"rule": "sluice.decision",
-	}],
-	"masks": [],
+	}},
+	"masks": set(),
 }
 
-decision := {"outcome": "deny", "reasons": sort(deny_reasons), "masks": []} if outcome == "deny"
+# Reasons and masks are sets, printed as arrays: the engine lists them in OPA's order of
+# values, as `opa eval` prints a set. Sorting in WASM costs the square of their number (a
+# query masking 2,000 columns held the gateway for seconds).
+decision := {"outcome": "deny", "reasons": deny_reasons, "masks": set()} if outcome == "deny"
 
 decision := {
 	"outcome": "approve",
-	"reasons": sort(approval.reasons | approval.grant_reasons),
-	"masks": [],
+	"reasons": (approval.reasons | approval.grant_reasons),
+	"masks": set(),
 	"approval": approval.requested,
 } if {
 	outcome == "approve"
@@ -41,8 +44,8 @@ decision := {
 
 decision := object.union(_issued, {
 	"outcome": outcome,
-	"reasons": sort(masking.mask_reasons | approval.grant_reasons),
-	"masks": sort(masking.masks),
+	"reasons": (masking.mask_reasons | approval.grant_reasons),
+	"masks": masking.masks,
 }) if {
 	outcome in {"mask", "allow"}
 }
@@ -57,14 +60,9 @@ outcome := "deny" if {
 	_well_formed_input
 }
 
-deny_reasons := union({
-	deny_invalid_input,
-	statements.deny,
-	catalog.deny,
-	access.deny,
-	masking.deny,
-	estimate.deny,
-})
+# Joined two at a time: `union` takes a set of sets, and building one compares whole sets,
+# which WASM does by sorting them (2,000 reasons held the gateway for seconds).
+deny_reasons := ((((deny_invalid_input | statements.deny) | catalog.deny) | access.deny) | masking.deny) | estimate.deny
 
 # What an allowed request runs with: a bytes cap, a short-lived credential, and the
 # content scan where configured.

@@ -163,14 +163,17 @@ _within(path, ancestor) if {
 
 # Masks go on columns passed through unchanged (`direct`); a value computed from a sensitive
 # column is denied instead (deny_sensitive_computation).
-_candidates contains candidate if {
+# Grouped by (statement, output, path) as they are made: gathering each group by a scan of all
+# candidates would cost the square of their number in WASM (a wide `SELECT ssn AS a, ssn AS b,
+# …` held the gateway for seconds).
+_candidates[key] contains candidate if {
 	some statement in input.sql.statements
 	some output in statement.outputs
 	output.direct == true
 	some source in output.sources
 	some match in _matches(source.table, source.column)
+	key := [statement.index, output.name, match.path]
 	candidate := {
-		"key": [statement.index, output.name, match.path],
 		"strategy": match.strategy,
 		"source": {"table": source.table, "column": match.key},
 		"why": match.why,
@@ -182,8 +185,7 @@ _candidates contains candidate if {
 # sensitive columns, a column both listed and tagged) get the strictest: redact, or one
 # beyond it.
 _explained contains {"mask": mask, "why": cited[2]} if {
-	some key in {candidate.key | some candidate in _candidates}
-	group := [candidate | some candidate in _candidates; candidate.key == key]
+	some key, group in _candidates
 	strategy := _strategy({candidate.strategy | some candidate in group})
 	cited := sort([[candidate.strategy != strategy, candidate.source, candidate.why] | some candidate in group])[0]
 	mask := object.union(
