@@ -141,6 +141,9 @@ function analyzeStatementSpan(
   const scan = scanTables(scanTokens(span.tokens));
   if (span.tokens.some((t) => t.kind === 'error')) return unparsed(head, lexError ?? 'malformed SQL text', scan, names);
   if (span.unterminatedBlock) return unparsed(head, 'a procedural block (BEGIN, IF, LOOP, …) is not closed with END', scan, names);
+  if (scan.refs.length > MAX_TABLE_REFERENCES) {
+    return unparsed(head, `the statement references tables ${scan.refs.length} times, more than BigQuery's limit of ${MAX_TABLE_REFERENCES} per query`, scan, names);
+  }
   if (SCHEMA_TYPES.has(classification.type)) {
     try {
       schemaStatement(text, span.tokens, classification.type);
@@ -211,14 +214,40 @@ function unaryPlus(tokens: readonly Token[]): Token | undefined {
   return undefined;
 }
 
+/**
+ * Bounds on what one text may ask of the analysis, which runs on the gateway's one event loop:
+ * BigQuery's own limits on a query's length (1 MB) and on the tables one query references
+ * (1,000), and a bound on a script's statements, whose analysis grows faster than their number
+ * (each sees every variable set before it). Past any of them the text is refused, unread.
+ */
+const MAX_TEXT_BYTES = 1024 * 1024;
+const MAX_TABLE_REFERENCES = 1000;
+const MAX_STATEMENTS = 1000;
+
+/** The whole text refused unread, as one statement of unknown type. */
+function refusedText(error: string): SpanAnalysis[] {
+  return [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error, tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] }, byShape: false }];
+}
+
+function textBeyondBounds(text: string, spans: readonly StatementSpan[]): string | undefined {
+  // A UTF-8 character takes at most three bytes per UTF-16 unit: most texts need no count.
+  const bytes = text.length * 3 > MAX_TEXT_BYTES ? Buffer.byteLength(text) : text.length;
+  if (bytes > MAX_TEXT_BYTES) return `the SQL text is ${bytes} bytes, more than BigQuery's limit of 1 MB (${MAX_TEXT_BYTES} bytes) on a query`;
+  if (spans.length > MAX_STATEMENTS) return `the SQL text holds ${spans.length} statements, more than the ${MAX_STATEMENTS} the gateway analyses in one text`;
+  return undefined;
+}
+
 /** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */
 export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
   const script = newScript();
+  const beyond = textBeyondBounds(text, spans);
   const analysed: SpanAnalysis[] =
-    spans.length === 0
-      ? [{ statement: { index: 0, type: 'UNKNOWN', category: 'unknown', parsed: false, error: 'the SQL text holds no statement', tables: [], columns: [], predicate_columns: [], functions: [], outputs: [] }, byShape: false }]
-      : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script));
+    beyond !== undefined
+      ? refusedText(beyond)
+      : spans.length === 0
+        ? refusedText('the SQL text holds no statement')
+        : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script));
   const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);

@@ -96,7 +96,7 @@ const MAX_COLUMNS = 10_000;
  * costs analysis time and memory, and a few hundred characters of `SELECT *, *` over nested
  * queries or wide tables ask for hundreds of thousands.
  */
-const MAX_TEXT_COLUMNS = 100_000;
+const MAX_TEXT_COLUMNS = 20_000;
 
 /** Counts `added` columns of a select list of `total`, refusing past either bound. */
 function bounded(total: number, added: number, script: ScriptState | undefined, node: unknown): void {
