@@ -61,6 +61,7 @@ sluice *args:
 # Benchmarks (bench/); figures go into README's performance section
 bench: build
     node bench/decision.ts
+    node bench/wide.ts
     node bench/normalize.ts
     node bench/parsers.ts
     node bench/fixtures.ts
