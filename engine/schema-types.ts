@@ -1144,6 +1144,13 @@ export interface GatewayConfig {
      */
     upstream_timeout_ms?: number;
     body_limit_bytes?: number;
+    /**
+     * Time each caller's queries may spend being analysed and decided on a replica's event loop, which every caller shares: a bucket of `burst_ms` that refills at `per_second_ms` each second. A caller whose bucket is empty is refused with BigQuery's 429 (rateLimitExceeded) until it refills; a decision under way always finishes. Counted per identity (issuer and subject) and per replica.
+     */
+    decision_time?: {
+      burst_ms?: number;
+      per_second_ms?: number;
+    };
   };
   revocation?: RevocationConfig;
   /**

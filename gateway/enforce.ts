@@ -4,6 +4,7 @@
 // Only an allow or mask decision comes back; everything else is thrown as a BigQuery-shaped error.
 // A decision that relied on one-time grants spends them before it comes back; an `approve` is
 // filed as an approval request and, when the caller asked to be held, waited on and re-decided.
+import type { DecisionBudget } from './decision-budget.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
@@ -93,6 +94,8 @@ export interface EnforcerOptions {
   schemas: SchemaCache;
   metrics: GatewayMetrics;
   dryRunCacheSeconds?: number;
+  /** Decision time each caller may take from the event loop; unbounded when absent. */
+  budget?: DecisionBudget;
   now?: () => Date;
 }
 
@@ -228,6 +231,7 @@ export class Enforcer {
 
   async #judge(ctx: QueryContext, how: 'dry_run' | 'cap' | 'zero', beforeDryRun?: (pre: Evaluation & { input?: PolicyInput }) => Promise<void>): Promise<Judgement & { request: NormalizeRequest; preflight: Record<string, string>; schemas: TableSchemas; now: Date }> {
     const { caller, connection, spec } = ctx;
+    this.#withinDecisionTime(caller);
     const now = this.#now();
     const request: NormalizeRequest = {
       identity: caller.identity,
@@ -244,7 +248,10 @@ export class Enforcer {
     const preflight = await this.credentialHeaders(connection, caller, PREFLIGHT_CREDENTIAL_TTL);
 
     // The tables the statement names, so their schemas can expand `SELECT *`.
-    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tablesOf(request), preflight);
+    const scanned = performance.now();
+    const tables = tablesOf(request);
+    this.#spend(caller, performance.now() - scanned);
+    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tables, preflight);
     const withSchemas = { ...request, schemas };
     const judged = { request, preflight, schemas, now };
     // Normalized once for every decision below (the pre-check, then on the estimate).
@@ -256,7 +263,7 @@ export class Enforcer {
     let estimate = this.#dryRuns.peek(dryRunKey);
     if (!estimate && how === 'cap') {
       // No figure: the policy sets the cap BigQuery will hold the job to.
-      const evaluation = this.#decide(decide, { source: 'cap' }, ctx.trail);
+      const evaluation = this.#decide(ctx, decide, { source: 'cap' });
       this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: ctx.route });
       return { ...judged, evaluation, estimate: undefined };
     }
@@ -264,7 +271,7 @@ export class Enforcer {
       // Would the policy refuse even if the query read nothing? Then nothing is sent upstream, not
       // even a dry run. Byte thresholds only add refusals, so this never refuses what the real
       // estimate would allow; its outcome is never acted on otherwise.
-      const pre = this.#decide(decide, { bytes: 0, source: 'dry_run' }, ctx.trail);
+      const pre = this.#decide(ctx, decide, { bytes: 0, source: 'dry_run' });
       if (pre.decision.outcome === 'deny' || how === 'zero') {
         this.#o.metrics.decisions.inc({ outcome: pre.decision.outcome, route: ctx.route });
         return { ...judged, evaluation: pre, estimate: undefined };
@@ -276,6 +283,7 @@ export class Enforcer {
     }
     if (ctx.trail) ctx.trail.estimatedBytes = estimate.bytes;
     const evaluation = this.#decide(
+      ctx,
       decide,
       {
         bytes: estimate.bytes,
@@ -283,13 +291,13 @@ export class Enforcer {
         ...(estimate.referencedTables && { referenced_tables: estimate.referencedTables }),
         ...(connection.requireReferencedTables && { referenced_tables_expected: true }),
       },
-      ctx.trail,
     );
     this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: ctx.route });
     return { ...judged, evaluation, estimate };
   }
 
-  #decide(decide: ReturnType<Engine['decider']>, estimate: Estimate, trail: RequestTrail | undefined): Evaluation & { input?: PolicyInput } {
+  #decide(ctx: QueryContext, decide: ReturnType<Engine['decider']>, estimate: Estimate): Evaluation & { input?: PolicyInput } {
+    const trail = ctx.trail;
     const end = this.#o.metrics.decisionSeconds.startTimer();
     const started = performance.now();
     try {
@@ -300,9 +308,26 @@ export class Enforcer {
       }
       return evaluation;
     } finally {
-      trail?.time('decision', performance.now() - started);
+      const ms = performance.now() - started;
+      trail?.time('decision', ms);
+      this.#spend(ctx.caller, ms);
       end();
     }
+  }
+
+  /** Refuses (429) a caller whose decisions took its share of the event loop, until it refills. */
+  #withinDecisionTime(caller: Caller): void {
+    const waitMs = this.#o.budget?.waitMs(callerKey(caller)) ?? 0;
+    if (waitMs === 0) return;
+    const seconds = Math.ceil(waitMs / 1000);
+    throw rateLimited(
+      `Rate limit exceeded: this caller's queries have taken more of the gateway's decision time than it allows (their analysis and policy evaluation); retry in ${seconds} s.`,
+      [errorInfo('DECISION_TIME_LIMITED', { retry_after_seconds: String(seconds) })],
+    );
+  }
+
+  #spend(caller: Caller, ms: number): void {
+    this.#o.budget?.spend(callerKey(caller), ms);
   }
 
   async #consume(ctx: QueryContext, grantIds: string[]): Promise<void> {
@@ -494,7 +519,11 @@ export class Enforcer {
   }
 }
 
-/** Grants the decision cites in its `grant_used` reasons (their messages name the grant id). */
+/** One caller: its issuer and subject (a NUL between them: no issuer holds one). */
+function callerKey(caller: Caller): string {
+  return `${caller.identity.issuer}\u0000${caller.identity.subject}`;
+}
+
 /** Tables the statements name; empty when the SQL does not normalize (the decision refuses it then). */
 function tablesOf(request: NormalizeRequest): string[] {
   try {

@@ -2,6 +2,7 @@
 // enforcement pipeline behind it, the approvals API (and approver page), the audit trail, health,
 // readiness and metrics endpoints. Approvals, grants and the audit trail live in the database the
 // configuration's storage URL names.
+import { DecisionBudget } from './decision-budget.ts';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -169,6 +170,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     schemas: new SchemaCache(config.limits.schemaCacheSeconds),
     metrics,
     dryRunCacheSeconds: config.limits.dryRunCacheSeconds,
+    budget: new DecisionBudget(config.limits.decisionTime),
     ...(options.now && { now: () => new Date(options.now!()) }),
   });
 

@@ -1,5 +1,6 @@
 // Reads and validates the gateway's YAML configuration (schemas/gateway-config.schema.json) and
 // resolves what the file leaves implicit: defaults, `${VAR}` references, paths relative to it.
+import type { DecisionBudgetConfig } from '../decision-budget.ts';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -51,6 +52,7 @@ export interface ResolvedConfig {
     jobRetentionSeconds: number;
     upstreamTimeoutMs: number;
     bodyLimitBytes: number;
+    decisionTime: DecisionBudgetConfig;
   };
 }
 
@@ -137,6 +139,7 @@ export function resolveConfig(
       jobRetentionSeconds: config.limits?.job_retention_seconds ?? 86_400,
       upstreamTimeoutMs: config.limits?.upstream_timeout_ms ?? 60_000,
       bodyLimitBytes: config.limits?.body_limit_bytes ?? 4 * 1024 * 1024,
+      decisionTime: { burstMs: config.limits?.decision_time?.burst_ms ?? 5000, perSecondMs: config.limits?.decision_time?.per_second_ms ?? 250 },
     },
     decisionLogs: resolveDecisionLogs(config.decision_logs, (message) => {
       throw new ConfigError(`${source}: ${message}`);
