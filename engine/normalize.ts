@@ -7,7 +7,7 @@
 import { frozenJson } from './input-json.ts';
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
 import { boundHash, withText, type SqlAnalysis } from './sql/analysis.ts';
-import { analyzeSql } from './sql/analyze.ts';
+import { analyzeSql, namedTableIds } from './sql/analyze.ts';
 import { Doorkeeper, LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';
@@ -141,9 +141,27 @@ export function withEstimate(input: PolicyInput, estimate: Estimate): PolicyInpu
   return { ...input, estimate: estimateWithUnparsed(estimate, input.sql.statements.flatMap((s) => s.tables)) };
 }
 
-export function normalize(req: NormalizeRequest): PolicyInput {
+function nameContext(req: Pick<NormalizeRequest, 'project' | 'defaultDataset'>): NameContext {
   const project = req.project.toLowerCase();
-  const names: NameContext = { project, defaultDataset: parseDefaultDataset(req.defaultDataset, project) };
+  return { project, defaultDataset: parseDefaultDataset(req.defaultDataset, project) };
+}
+
+/**
+ * The tables the request's text names, read by the token scan without parsing it (to fetch their
+ * schemas before normalizing). The normalized request may read more: `Engine.decider` says which.
+ * Empty when the project or default dataset cannot qualify a name.
+ */
+export function namedTables(req: Pick<NormalizeRequest, 'sql' | 'project' | 'defaultDataset'>): string[] {
+  try {
+    return namedTableIds(req.sql, nameContext(req));
+  } catch {
+    return [];
+  }
+}
+
+export function normalize(req: NormalizeRequest): PolicyInput {
+  const names = nameContext(req);
+  const project = names.project;
   const analysis = analysisFor(req, names);
 
   const request: RequestContext = { project, route: req.route ?? 'cli' };

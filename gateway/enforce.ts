@@ -4,9 +4,8 @@
 // Only an allow or mask decision comes back; everything else is thrown as a BigQuery-shaped error.
 // A decision that relied on one-time grants spends them before it comes back; an `approve` is
 // filed as an approval request and, when the caller asked to be held, waited on and re-decided.
-import type { DecisionBudget } from './decision-budget.ts';
 import { createHash, randomUUID } from 'node:crypto';
-import { normalize, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
+import { namedTables, withEstimate, type Decision, type Engine, type Estimate, type Evaluation, type NormalizeRequest, type PolicyInput, type TableSchemas } from '../engine/index.ts';
 import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
@@ -16,6 +15,7 @@ import { BigQueryError, accessDenied, errorInfo, rateLimited, storeUnavailable, 
 import type { QuerySpec } from './bigquery/query-request.ts';
 import { WITHHELD_MESSAGE, withholdsErrors } from './bigquery/results.ts';
 import type { Connection } from './connections.ts';
+import type { DecisionBudget } from './decision-budget.ts';
 import type { GrantSource } from './grants.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RequestTrail } from './request-audit.ts';
@@ -247,15 +247,14 @@ export class Enforcer {
     };
     const preflight = await this.credentialHeaders(connection, caller, PREFLIGHT_CREDENTIAL_TTL);
 
-    // The tables the statement names, so their schemas can expand `SELECT *`.
-    const scanned = performance.now();
-    const tables = tablesOf(request);
-    this.#spend(caller, performance.now() - scanned);
-    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, tables, preflight);
-    const withSchemas = { ...request, schemas };
+    // The schemas of the tables the text names, so that `SELECT *` expands: named by the token
+    // scan, without a parse (the request is normalized once, below, with them). The analysis
+    // accounts for every table the scan names; what it reads beyond them, on the SQL corpus, are
+    // models and routines, which have no table schema.
+    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, namedTables(request), preflight);
     const judged = { request, preflight, schemas, now };
     // Normalized once for every decision below (the pre-check, then on the estimate).
-    const decide = this.#o.engine.decider(withSchemas);
+    const decide = this.#o.engine.decider({ ...request, schemas });
 
     // An estimate this caller's same query got moments ago is decided on directly: nothing goes
     // upstream before the decision, so the pre-check below has nothing to guard.
@@ -297,20 +296,19 @@ export class Enforcer {
   }
 
   #decide(ctx: QueryContext, decide: ReturnType<Engine['decider']>, estimate: Estimate): Evaluation & { input?: PolicyInput } {
-    const trail = ctx.trail;
     const end = this.#o.metrics.decisionSeconds.startTimer();
     const started = performance.now();
     try {
       const evaluation = decide(estimate);
-      if (trail) {
-        trail.evaluation = { decision: evaluation.decision, revision: evaluation.revision, evalNs: evaluation.evalNs, ...(evaluation.error && { error: evaluation.error }) };
-        trail.input = evaluation.input;
+      if (ctx.trail) {
+        ctx.trail.evaluation = { decision: evaluation.decision, revision: evaluation.revision, evalNs: evaluation.evalNs, ...(evaluation.error && { error: evaluation.error }) };
+        ctx.trail.input = evaluation.input;
       }
       return evaluation;
     } finally {
       const ms = performance.now() - started;
-      trail?.time('decision', ms);
-      this.#spend(ctx.caller, ms);
+      ctx.trail?.time('decision', ms);
+      this.#o.budget?.spend(callerKey(ctx.caller), ms);
       end();
     }
   }
@@ -324,10 +322,6 @@ export class Enforcer {
       `Rate limit exceeded: this caller's queries have taken more of the gateway's decision time than it allows (their analysis and policy evaluation); retry in ${seconds} s.`,
       [errorInfo('DECISION_TIME_LIMITED', { retry_after_seconds: String(seconds) })],
     );
-  }
-
-  #spend(caller: Caller, ms: number): void {
-    this.#o.budget?.spend(callerKey(caller), ms);
   }
 
   async #consume(ctx: QueryContext, grantIds: string[]): Promise<void> {
@@ -522,15 +516,6 @@ export class Enforcer {
 /** One caller: its issuer and subject (a NUL between them: no issuer holds one). */
 function callerKey(caller: Caller): string {
   return `${caller.identity.issuer}\u0000${caller.identity.subject}`;
-}
-
-/** Tables the statements name; empty when the SQL does not normalize (the decision refuses it then). */
-function tablesOf(request: NormalizeRequest): string[] {
-  try {
-    return normalize(request).sql.statements.flatMap((s) => s.tables.map((t) => t.id));
-  } catch {
-    return [];
-  }
 }
 
 function digest(parts: string[]): string {

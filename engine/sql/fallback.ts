@@ -11,7 +11,19 @@ export type StatementHead = Pick<Statement, 'index' | 'type' | 'category'>;
 
 /** Best-effort tables of an unparsed statement, from the token scan (and any partial analysis). */
 export function unparsed(head: StatementHead, error: string, scan: ScanResult, names: NameContext, partial?: StatementContext): Statement {
-  const tables = new Map(partial?.tables);
+  const { tables, problems } = scannedTables(scan, names, new Map(partial?.tables));
+  const message = problems.length === 0 || problems.includes(error) ? error : `${error}; ${problems.join('; ')}`;
+  return { ...head, parsed: false, error: message, tables: [...tables.values()], columns: [], predicate_columns: [], functions: [], outputs: [] };
+}
+
+type ScannedTable = Statement['tables'][number];
+
+/**
+ * The tables the scan names, qualified, added to `tables` (keyed by id and mode), and the
+ * spellings it could not qualify. A spelling BigQuery refuses names no table, not even one the
+ * parser read from it.
+ */
+export function scannedTables(scan: ScanResult, names: NameContext, tables = new Map<string, ScannedTable>()): { tables: Map<string, ScannedTable>; problems: string[] } {
   const problems: string[] = [];
   const refused = new Set<string>();
   for (const ref of scan.refs) {
@@ -34,8 +46,7 @@ export function unparsed(head: StatementHead, error: string, scan: ScanResult, n
   }
   // The parser may have read such a spelling as a table all the same (`FROM ds.my-table`).
   for (const [key, t] of tables) if (refused.has(t.id)) tables.delete(key);
-  const message = problems.length === 0 || problems.includes(error) ? error : `${error}; ${problems.join('; ')}`;
-  return { ...head, parsed: false, error: message, tables: [...tables.values()], columns: [], predicate_columns: [], functions: [], outputs: [] };
+  return { tables, problems };
 }
 
 /** Every table name the scan sees must be one the analysis recorded (or a WITH name or array path). */

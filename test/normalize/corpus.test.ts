@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { namedTables, normalize } from '../../engine/index.ts';
 import { measureCorpus, refusalClass, renderCorpusJunit, type CorpusReport, type Outcome } from '../../cli/commands/sql-corpus.ts';
 import { RULES, bigQueryVerdict } from '../../scripts/corpus/bigquery-accepts.ts';
 import { CATEGORIES, categoryOf, loadCorpus, type CorpusItem } from '../../scripts/corpus/corpus.ts';
@@ -208,5 +209,27 @@ describe('statements BigQuery accepts', () => {
     expect(rule("SELECT ARRAY_OFFSET([1, 4], e -> e = 4, 'FIRST')")).toBe('lambda-function');
     expect(rule('SELECT SAFE.ARRAY_FILTER([-1, 0], e -> 1/e > 0)')).toBe('lambda-function');
     expect(rule('CREATE TABLE ds.a AS (SELECT 1 AS x)\n\nCREATE TABLE ds.b AS (SELECT 2 AS x)')).toBe('statements-without-separator');
+  });
+});
+
+// The gateway fetches the schemas of the tables a text names before normalizing it, and names
+// them with the token scan, without a parse: on real SQL, every table the analysis reads is one
+// the scan names, but models and routines (which have no table schema).
+describe('tables named without a parse', () => {
+  it('are every table the analysis reads, on the whole corpus, but models and routines', () => {
+    const identity = { subject: 'corpus', issuer: 'https://idp.local', kind: 'agent' as const, groups: [], claims: {} };
+    let tables = 0;
+    for (const item of items) {
+      const request = { identity, sql: item.sql, project: 'acme-analytics', now: new Date(0) };
+      const named = new Set(namedTables(request));
+      for (const statement of normalize(request).sql.statements) {
+        for (const ref of statement.tables) {
+          if (ref.model || ref.routine) continue;
+          tables++;
+          expect(named.has(ref.id), `${item.id}: ${ref.id}`).toBe(true);
+        }
+      }
+    }
+    expect(tables).toBeGreaterThan(1500);
   });
 });
