@@ -641,6 +641,10 @@ export interface Approval {
    * @minItems 1
    */
   approver_groups: [string, ...string[]];
+  /**
+   * Groups whose members are agents (data.org.identity.agent_groups): none of them decides on the request, whatever kind its token says.
+   */
+  agent_groups?: string[];
   min_approvals: number;
   grant_ttl_seconds: number;
   /**

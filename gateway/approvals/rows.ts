@@ -56,7 +56,9 @@ export function canonicalScope(scope: GrantScope): GrantScope {
  * request that was raised under weaker terms (fewer approvals, other approvers, a longer grant).
  */
 export function dedupeKey(identity: Identity, approval: Approval, shapeHash: string): string {
-  const terms = [[...new Set(approval.approver_groups)].sort(), approval.min_approvals, approval.grant_ttl_seconds, approval.one_time === true];
+  const terms: unknown[] = [[...new Set(approval.approver_groups)].sort(), approval.min_approvals, approval.grant_ttl_seconds, approval.one_time === true];
+  // Terms too: an ask never joins a request filed before the policy named them (whose votes they did not bound).
+  if (approval.agent_groups?.length) terms.push([...new Set(approval.agent_groups)].sort());
   const material = JSON.stringify([identity.issuer, identity.subject, canonicalScope(approval.scope), shapeHash, terms]);
   return createHash('sha256').update(material).digest('hex');
 }

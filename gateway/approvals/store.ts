@@ -283,6 +283,9 @@ export class ApprovalStore {
         const row = await tx.selectFrom('approval_requests').selectAll().where('id', '=', requestId).executeTakeFirstOrThrow();
         const approverGroups = JSON.parse(row.approver_groups) as string[];
         if (sameIdentity(approver, row)) return { kind: 'refused', code: 'self_approval', message: 'nobody decides on their own request' };
+        // The policy counts a member of an agent group as an agent whatever kind its token says.
+        const agentGroup = agentGroupsOf(row).find((g) => approver.groups.includes(g));
+        if (agentGroup !== undefined) return { kind: 'refused', code: 'not_human', message: `only people decide on approval requests, and members of ${agentGroup} are agents` };
         if (!approver.groups.some((g) => approverGroups.includes(g))) {
           return { kind: 'refused', code: 'not_an_approver', message: `only members of ${approverGroups.join(', ')} decide on this request` };
         }
@@ -485,13 +488,14 @@ export class ApprovalStore {
       .selectFrom('grants')
       .leftJoin('approval_requests', 'approval_requests.id', 'grants.approval_id')
       .selectAll('grants')
-      .select('approval_requests.approver_groups')
+      .select(['approval_requests.approver_groups', 'approval_requests.decision'])
       .where('grants.id', '=', grantId)
       .executeTakeFirst();
     if (!found) throw refuse('grant_not_found', `grant ${grantId} does not exist`);
     const approverGroups = found.approver_groups ? (JSON.parse(found.approver_groups) as string[]) : [];
+    const agent = found.decision !== null && agentGroupsOf({ decision: found.decision }).some((g) => by.groups.includes(g));
     const holder = sameIdentity(by, found);
-    if (!holder && !(by.kind === 'human' && by.groups.some((g) => approverGroups.includes(g)))) {
+    if (!holder && !(by.kind === 'human' && !agent && by.groups.some((g) => approverGroups.includes(g)))) {
       throw refuse('not_an_approver', 'only the approver groups of the grant and its holder may revoke it', found.approval_id);
     }
     const now = this.#now();
@@ -723,4 +727,10 @@ function checkRequest(args: RequestApprovalArgs): Approval {
   if (scope.kind === 'tables' && !scope.tables?.length) throw invalid('a tables scope must name tables');
   if (scope.kind === 'statement' && !scope.statement_hash) throw invalid('a statement scope must name the statement hash');
   return approval;
+}
+
+/** The agent groups the request's approval names (the policy's agent groups when it was filed). */
+function agentGroupsOf(row: Pick<ApprovalRequestRow, 'decision'>): string[] {
+  const groups = (JSON.parse(row.decision) as { approval?: Approval }).approval?.agent_groups;
+  return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
 }

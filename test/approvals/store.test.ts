@@ -165,6 +165,25 @@ describe.each(storageTargets())('approval workflow on $engine', ({ engine, url }
     ]);
   });
 
+  it('refuses a vote or a revocation from a member of an agent group the approval names, whatever kind its token says', async () => {
+    const { store, events } = await replica(await url());
+    const { id } = await store.requestApproval(financeAsk(reportingAgent, { approval: { agent_groups: ['agents'] } }));
+    // A token of kind human, in the approver group and in the agent group: the policy's agent.
+    const ownerBot = person('owner-bot', ['data-owners', 'agents']);
+    await expectRefusal(store.vote({ requestId: id, approver: ownerBot, vote: 'approve', comment: 'auto' }), 'not_human');
+    expect(events.events.filter((e) => e.action === 'refused').map((e) => [e.error?.code, e.actor?.subject])).toEqual([['not_human', 'owner-bot']]);
+    expect((await store.get(id))?.status).toBe('pending');
+    await store.vote({ requestId: id, approver: alice, vote: 'approve', comment: 'fine' });
+    const approved = await store.get(id);
+    expect(approved?.status).toBe('approved');
+    // Nor does it revoke the grant, as the approver groups may.
+    await expectRefusal(store.revoke(approved!.grantId!, ownerBot), 'not_an_approver');
+    // Filed before the policy named its agent groups: an ask naming them files a request of its own.
+    const { id: older } = await store.requestApproval(financeAsk(reportingAgent, { sql: 'SELECT 1 AS x FROM `acme-analytics.finance.ledger`' }));
+    const stricter = await store.requestApproval(financeAsk(reportingAgent, { sql: 'SELECT 1 AS x FROM `acme-analytics.finance.ledger`', approval: { agent_groups: ['agents'] } }));
+    expect(stricter.id).not.toBe(older);
+  });
+
   it('refuses self-approval, outsiders, agents, expired requests and second votes, and emits each refusal', async () => {
     const clock = new TestClock();
     const { store, events } = await replica(await url(), { now: clock.now });

@@ -8,6 +8,7 @@ package sluice.approval
 
 import data.sluice.access
 import data.sluice.estimate
+import data.sluice.identity
 
 _requests contains [[0, datasets[0]], _terms(settings, _scope(settings, datasets, tables))] if {
 	some settings in {need.approval | some need in access.pending}
@@ -39,11 +40,18 @@ _scope(settings, datasets, _) := object.union(_statement_scope, {"datasets": dat
 
 _statement_scope := {"kind": "statement", "statement_hash": input.sql.hash}
 
-# The decision's approval: the settings with their scope, and the bounds on how many requests
-# one identity may file (data.org.approval_limits) when the data names them.
-_terms(settings, scope) := object.union(settings, {"scope": scope, "limits": data.org.approval_limits})
+# The decision's approval: the settings with their scope, the agent groups (none of whose
+# members decides on it, whatever kind its token says), and the bounds on how many requests one
+# identity may file (data.org.approval_limits) when the data names them.
+_terms(settings, scope) := object.union(_with_agents(settings), {"scope": scope, "limits": data.org.approval_limits})
 
-_terms(settings, scope) := object.union(settings, {"scope": scope}) if not data.org.approval_limits
+_terms(settings, scope) := object.union(_with_agents(settings), {"scope": scope}) if not data.org.approval_limits
+
+_with_agents(settings) := object.union(settings, _agents)
+
+default _agents := {}
+
+_agents := {"agent_groups": identity.agent_groups} if count(identity.agent_groups) > 0
 
 requested := sort(_requests)[0][1]
 

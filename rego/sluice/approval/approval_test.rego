@@ -27,7 +27,16 @@ test_dataset_approval_requested if {
 	approval.requested == object.union(_finance_approval, {
 		"scope": {"kind": "dataset", "datasets": ["acme-analytics.finance"]},
 		"limits": data.org.approval_limits,
+		"agent_groups": ["agents"],
 	}) with input as td.finance_select
+}
+
+# The agent groups ride on the approval, so that no member decides on it; none when the data names none.
+test_approval_names_the_agent_groups if {
+	requested := approval.requested with input as td.finance_select with data.org.identity.agent_groups as "bots"
+	requested.agent_groups == ["bots"]
+	unnamed := approval.requested with input as td.finance_select with data.org.identity.agent_groups as []
+	not unnamed.agent_groups
 }
 
 test_same_settings_share_one_grant if {
@@ -60,6 +69,7 @@ test_bytes_approval_scoped_to_statement if {
 		"one_time": true,
 		"scope": {"kind": "statement", "statement_hash": td.sales_select.sql.hash, "max_bytes": 11 * td.gib},
 		"limits": data.org.approval_limits,
+		"agent_groups": ["agents"],
 	} with input as request
 }
 

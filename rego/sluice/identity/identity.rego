@@ -8,13 +8,16 @@ package sluice.identity
 is_agent if {
 	input.identity.kind == "agent"
 } else if {
-	some group in _agent_groups
+	some group in agent_groups
 	group in input.identity.groups
 }
 
 # The agent groups as a list: one group written where a list belongs (YAML `agent_groups:
-# agents`) still names its members agents, rather than none.
-_agent_groups := groups if {
+# agents`) still names its members agents, rather than none. An approval names them too: no
+# member decides on it, whatever kind its token says.
+default agent_groups := []
+
+agent_groups := groups if {
 	groups := data.org.identity.agent_groups
 	is_array(groups)
 } else := [groups] if {
