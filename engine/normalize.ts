@@ -148,8 +148,8 @@ function nameContext(req: Pick<NormalizeRequest, 'project' | 'defaultDataset'>):
 
 /**
  * The tables the request's text names, read by the token scan without parsing it (to fetch their
- * schemas before normalizing). The normalized request may read more: `Engine.decider` says which.
- * Empty when the project or default dataset cannot qualify a name.
+ * schemas before normalizing). The analysis accounts for each and may read more objects (on the
+ * SQL corpus: models and routines). Empty when the project or default dataset is malformed.
  */
 export function namedTables(req: Pick<NormalizeRequest, 'sql' | 'project' | 'defaultDataset'>): string[] {
   try {
