@@ -101,6 +101,9 @@ export interface EnforcerOptions {
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
+/** Most table schemas fetched for one request: BigQuery's limit on the tables one query references. */
+const MAX_SCHEMA_FETCHES = 1000;
+
 /** Lifetime of the credential used for the pre-decision calls (tables.get, dry run). */
 const PREFLIGHT_CREDENTIAL_TTL = 300;
 
@@ -251,7 +254,10 @@ export class Enforcer {
     // scan, without a parse (the request is normalized once, below, with them). The analysis
     // accounts for every table the scan names; what it reads beyond them, on the SQL corpus, are
     // models and routines, which have no table schema.
-    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, namedTables(request), preflight);
+    const named = namedTables(request);
+    // Each name costs an upstream call: past what one query may reference, none is fetched (the
+    // analysis refuses such a statement, and a text of many would fan out into thousands of calls).
+    const schemas = await this.#o.schemas.fetch(connection.name, connection.upstream, named.length > MAX_SCHEMA_FETCHES ? [] : named, preflight);
     const judged = { request, preflight, schemas, now };
     // Normalized once for every decision below (the pre-check, then on the estimate).
     const decide = this.#o.engine.decider({ ...request, schemas });
