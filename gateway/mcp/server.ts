@@ -86,6 +86,20 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
       if (!reply.raw.writableFinished) gone.abort(new Error('the MCP client went away'));
     });
     const exchange: Exchange = { caller: { identity: auth.identity, token: bearerToken(req.headers.authorization)! }, req, signal: gone.signal };
+    if (Array.isArray(parsed) && parsed.length > MAX_BATCH) {
+      const refusal = `a JSON-RPC batch holds at most ${MAX_BATCH} messages; this one holds ${parsed.length}, none of which was served`;
+      o.metrics.mcpCalls.inc({ method: message.method, tool: '', outcome: 'protocol_error' });
+      const trail = new RequestTrail('mcp');
+      trail.identity = auth.identity;
+      trail.door = door(message, null);
+      trail.error = { reason: 'invalid', message: refusal };
+      try {
+        await record(trail, req.id, 400);
+      } catch {
+        return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
+      }
+      return reply.code(400).header('content-type', 'application/json').send({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `Invalid Request: ${refusal}` } });
+    }
     // The SDK serves a JSON-RPC batch (2025-03-26) message by message: each is checked as if sent alone.
     for (const one of Array.isArray(parsed) ? parsed : [parsed]) {
       if (!(await recordRefused(req, auth.identity, peek(one), one))) {
@@ -262,6 +276,13 @@ function door(message: { method: string; tool?: string | null }, callId: string 
  * stream would carry nothing but keep-alives, held open with no end: past its token's expiry, the
  * principal's revocation, and for as many as a caller cares to open. It is refused.
  */
+/**
+ * Messages one JSON-RPC batch may hold. Each tool call may start BigQuery jobs, and one small POST
+ * could carry thousands of them. Batching (2025-03-26) is gone from later protocol versions, and
+ * clients that batch send a few messages.
+ */
+const MAX_BATCH = 16;
+
 const LISTEN = 'subscriptions/listen';
 const LISTEN_REFUSED = 'Method not found: subscriptions/listen is not served (this server sends no notifications)';
 

@@ -54,4 +54,33 @@ describe('a JSON-RPC batch', () => {
     expect(await protocolErrors('execute_sql')).toBe(executeBefore + 1);
     expect(await protocolErrors('other')).toBe(otherBefore + 1);
   });
+
+  it('of more than 16 messages is refused whole, recorded, and runs nothing', async () => {
+    const token = await stack.mcpToken('reporting-agent');
+    const requestId = `mcp-big-batch-${Date.now()}`;
+    const call = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'execute_sql', arguments: { sql: `SELECT ${id} AS n` } } });
+    const res = await fetch(stack.mcpResource, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-03-26',
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify(Array.from({ length: 2000 }, (_, i) => call(i + 1))),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringMatching(/at most 16 messages; this one holds 2000/) } });
+    const records = (await listRecords(stack.gateway.database.db, { requestId, limit: 100 })).map((r) => r.record);
+    expect(records.map((r) => [r.kind, (r.data as { status?: number }).status])).toEqual([['request', 400]]);
+    // Sixteen are served.
+    const sixteen = await fetch(stack.mcpResource, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-03-26' },
+      body: JSON.stringify(Array.from({ length: 16 }, (_, i) => call(i + 1))),
+    });
+    expect(sixteen.status).toBe(200);
+    expect(await sixteen.text()).toContain('\\"n\\":\\"16\\"');
+  }, 60_000);
 });
