@@ -2,7 +2,6 @@
 // enforcement pipeline behind it, the approvals API (and approver page), the audit trail, health,
 // readiness and metrics endpoints. Approvals, grants and the audit trail live in the database the
 // configuration's storage URL names.
-import { DecisionBudget } from './decision-budget.ts';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -18,6 +17,7 @@ import { registerDiscovery } from './bigquery/discovery.ts';
 import { registerFacade } from './bigquery/facade.ts';
 import type { ResolvedConfig, TrustedIssuerConfig } from './config/load.ts';
 import { Connections } from './connections.ts';
+import { DecisionBudget } from './decision-budget.ts';
 import { Enforcer } from './enforce.ts';
 import type { GrantSource } from './grants.ts';
 import { INTERNAL_CALL_HEADER, InternalCalls } from './internal-calls.ts';

@@ -1,6 +1,5 @@
 // Reads and validates the gateway's YAML configuration (schemas/gateway-config.schema.json) and
 // resolves what the file leaves implicit: defaults, `${VAR}` references, paths relative to it.
-import type { DecisionBudgetConfig } from '../decision-budget.ts';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -10,6 +9,7 @@ import type { GatewayConfig } from '../../engine/schema-types.ts';
 import type { ApproverPageOptions } from '../approvals/index.ts';
 import { resolveDecisionLogs, type DecisionLogsConfig } from '../decision-logs/config.ts';
 import type { BundleServerConfig } from '../bundles/config.ts';
+import type { DecisionBudgetConfig } from '../decision-budget.ts';
 import { resolveRevocation, type RevocationSettings } from '../identity/settings.ts';
 
 export type { GatewayConfig } from '../../engine/schema-types.ts';
