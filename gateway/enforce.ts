@@ -227,7 +227,10 @@ export class Enforcer {
     };
     const started = performance.now();
     const evaluation = this.#o.engine.evaluate(withEstimate(input, estimate));
-    ctx.trail?.time('decision', performance.now() - started);
+    const ms = performance.now() - started;
+    ctx.trail?.time('decision', ms);
+    // The job's caller is the input's identity: the check runs on its budget (it is never refused here).
+    this.#o.budget?.spend(budgetKey(input.identity), ms);
     this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: `${ctx.route} (job check)` });
     return evaluation;
   }
@@ -314,14 +317,14 @@ export class Enforcer {
     } finally {
       const ms = performance.now() - started;
       ctx.trail?.time('decision', ms);
-      this.#o.budget?.spend(callerKey(ctx.caller), ms);
+      this.#o.budget?.spend(budgetKey(ctx.caller.identity), ms);
       end();
     }
   }
 
   /** Refuses (429) a caller whose decisions took its share of the event loop, until it refills. */
   #withinDecisionTime(caller: Caller): void {
-    const waitMs = this.#o.budget?.waitMs(callerKey(caller)) ?? 0;
+    const waitMs = this.#o.budget?.waitMs(budgetKey(caller.identity)) ?? 0;
     if (waitMs === 0) return;
     const seconds = Math.ceil(waitMs / 1000);
     throw rateLimited(
@@ -519,9 +522,9 @@ export class Enforcer {
   }
 }
 
-/** One caller: its issuer and subject (a NUL between them: no issuer holds one). */
-function callerKey(caller: Caller): string {
-  return `${caller.identity.issuer}\u0000${caller.identity.subject}`;
+/** One caller's decision-time budget: its issuer and subject (a NUL between them: no issuer holds one). */
+function budgetKey(identity: Identity): string {
+  return `${identity.issuer}\u0000${identity.subject}`;
 }
 
 function digest(parts: string[]): string {
