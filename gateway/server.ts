@@ -29,6 +29,7 @@ import { DatabaseJobStore, type JobStore } from './jobs.ts';
 import type { HashKey } from './masking/index.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { startTrail, takeTrail, trailOf } from './request-audit.ts';
+import { RequestIds } from './request-ids.ts';
 import { openDatabase, redact, type Database } from './store/database.ts';
 import { credentialProviders, type CredentialProviderFactory } from './upstream/credentials.ts';
 import { SchemaCache } from './upstream/schemas.ts';
@@ -173,6 +174,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     budget: new DecisionBudget(config.limits.decisionTime),
     ...(options.now && { now: () => new Date(options.now!()) }),
   });
+
+  // A caller's own request id names one request only (./request-ids.ts); the door's own calls
+  // are named by the gateway already.
+  const requestIds = new RequestIds(database.db);
+  const claimed = new WeakSet<FastifyRequest>();
+  app.addHook('onRequest', async (req) => {
+    if (req.id !== req.headers['x-request-id'] || internal.isLive(req.headers[INTERNAL_CALL_HEADER])) return;
+    if (await requestIds.claim(req.id)) {
+      claimed.add(req);
+      return;
+    }
+    req.id = randomUUID();
+    req.log = req.log.child({ reqId: req.id });
+  });
+  const release = async (req: FastifyRequest) => {
+    if (claimed.delete(req)) requestIds.release(req.id);
+  };
+  app.addHook('onResponse', release);
+  app.addHook('onRequestAbort', release);
 
   // Every BigQuery API call gets a trail, recorded once its answer is known and before it is sent.
   app.addHook('onRequest', async (req) => {

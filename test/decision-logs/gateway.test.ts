@@ -97,6 +97,7 @@ describe('decision logs shipped from a running gateway', () => {
     collector.mode = 'ok';
     const harmless = 'SELECT product FROM sales.orders LIMIT 1';
     const probing = 'SELECT product, SUM(units) AS units FROM sales.orders GROUP BY product';
+    const ids: string[] = [];
     for (const query of [harmless, probing]) {
       const res = await stack.fetch(`/bigquery/v2/projects/${stack.emulator.project}/queries`, {
         method: 'POST',
@@ -105,8 +106,12 @@ describe('decision logs shipped from a running gateway', () => {
         body: JSON.stringify({ query, useLegacySql: false }),
       });
       expect(res.status).toBe(200);
+      ids.push(res.headers['x-request-id']!);
     }
-    const reusing = () => collector.events.filter((e) => e.request_context.http.headers['x-request-id'][0] === 'same-id-every-time');
+    // The id names the first request; the second got one of the gateway's.
+    expect(ids[0]).toBe('same-id-every-time');
+    expect(ids[1]).not.toBe(ids[0]);
+    const reusing = () => collector.events.filter((e) => ids.includes(e.request_context.http.headers['x-request-id'][0]!));
     await eventually(() => reusing().length === 2, 20_000, 'both decisions');
     const [first, second] = reusing();
     expect(first!.decision_id).not.toBe(second!.decision_id);

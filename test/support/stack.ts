@@ -62,7 +62,7 @@ export interface Stack {
   /** How many jobs (queries and dry runs) the emulator has been sent, from its own jobs.list. */
   upstreamJobs(): Promise<number>;
   /** A raw call to the gateway with `agent`'s token (or none). */
-  fetch(path: string, init?: RequestInit & { agent?: string | null }): Promise<{ status: number; body: any }>;
+  fetch(path: string, init?: RequestInit & { agent?: string | null }): Promise<{ status: number; body: any; headers: Record<string, string> }>;
   close(): Promise<void>;
 }
 
@@ -158,7 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       } catch {
         // not JSON
       }
-      return { status: res.status, body };
+      return { status: res.status, body, headers: Object.fromEntries(res.headers) };
     },
     async close() {
       await gateway.close();
