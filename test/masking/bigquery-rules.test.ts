@@ -21,8 +21,7 @@ import {
   type TableRow,
   type TableSchema,
 } from '../../gateway/masking/index.ts';
-
-const KEY = 'test-hash-key-0123456789abcdef';
+import { KEY } from './support.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('base64');
 const sha256Bytes = (base64: string) => createHash('sha256').update(Buffer.from(base64, 'base64')).digest('base64');

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileContentScanner } from '../../gateway/masking/detectors.ts';
 import { REDACTED } from '../../gateway/masking/index.ts';
-import type { ContentScan } from '../../engine/schema-types.ts';
+import { ALL } from './support.ts';
 
-const ALL: ContentScan = { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' };
 const scan = (text: string) => compileContentScanner(ALL, () => REDACTED).scan(text);
 
 describe('content scan of e-mail addresses in every shape an address takes', () => {

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileMasker, REDACTED } from '../../gateway/masking/index.ts';
+import { REDACTED } from '../../gateway/masking/index.ts';
 import type { ContentScan } from '../../engine/schema-types.ts';
-
-const KEY = 'test-hash-key-0123456789abcdef';
-const ALL: ContentScan = { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' };
+import { ALL, scannedCell } from './support.ts';
 
 /** The JSON cell as the agent's client reads it (parsed), after the content scan. */
 function scanJson(doc: string, contentScan: ContentScan = ALL): unknown {
-  const masker = compileMasker({ schema: { fields: [{ name: 'doc', type: 'JSON' }] }, masks: [], contentScan, hashKey: KEY });
-  const v = masker.maskRows([{ f: [{ v: doc }] }]).rows[0]!.f[0]!.v;
+  const v = scannedCell('JSON', doc, contentScan);
   return v === null ? null : JSON.parse(v as string);
 }
 

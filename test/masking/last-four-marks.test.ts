@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileMasker } from '../../gateway/masking/index.ts';
-
-const KEY = 'test-hash-key-0123456789abcdef';
+import { KEY } from './support.ts';
 
 function lastFour(v: string): string {
   const masker = compileMasker({ schema: { fields: [{ name: 'v', type: 'STRING' }] }, masks: [{ output: 'v', strategy: 'last-4' }], hashKey: KEY });

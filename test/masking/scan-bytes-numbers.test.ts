@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileMasker } from '../../gateway/masking/index.ts';
-import type { ContentScan } from '../../engine/schema-types.ts';
-
-const KEY = 'test-hash-key-0123456789abcdef';
-const ALL: ContentScan = { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' };
-
-/** One cell of `type` after the content scan, in REST text form. */
-function scanOne(type: string, v: string): unknown {
-  const masker = compileMasker({ schema: { fields: [{ name: 'x', type }] }, masks: [], contentScan: ALL, hashKey: KEY });
-  return masker.maskRows([{ f: [{ v }] }]).rows[0]!.f[0]!.v;
-}
+import { scannedCell as scanOne } from './support.ts';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 

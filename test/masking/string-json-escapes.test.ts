@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compileMasker, REDACTED } from '../../gateway/masking/index.ts';
+import { REDACTED } from '../../gateway/masking/index.ts';
 import type { ContentScan } from '../../engine/schema-types.ts';
-
-const KEY = 'test-hash-key-0123456789abcdef';
-const ALL: ContentScan = { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' };
+import { ALL, scannedCell } from './support.ts';
 
 /** A STRING cell after the content scan, as sent. */
-function scanString(text: string, contentScan: ContentScan = ALL): unknown {
-  const masker = compileMasker({ schema: { fields: [{ name: 'payload', type: 'STRING' }] }, masks: [], contentScan, hashKey: KEY });
-  return masker.maskRows([{ f: [{ v: text }] }]).rows[0]!.f[0]!.v;
-}
+const scanString = (text: string, contentScan: ContentScan = ALL) => scannedCell('STRING', text, contentScan);
 
 describe('content scan of JSON text held in a STRING', () => {
   it('reads its quoted literals as the strings a JSON reader decodes', () => {

@@ -3,16 +3,11 @@
 // behind it) as its ASCII spelling; the content scan finds it in either, and masks the text as
 // written. The audit trail's scrubber is the same scanner.
 import { describe, expect, it } from 'vitest';
-import { compileMasker, REDACTED } from '../../gateway/masking/index.ts';
+import { REDACTED } from '../../gateway/masking/index.ts';
 import type { ContentScan } from '../../engine/schema-types.ts';
+import { ALL, scannedCell } from './support.ts';
 
-const KEY = 'test-hash-key-0123456789abcdef';
-const ALL: ContentScan = { detectors: ['ssn', 'card', 'email', 'phone'], strategy: 'redact' };
-
-function scan(note: string, contentScan: ContentScan = ALL): unknown {
-  const masker = compileMasker({ schema: { fields: [{ name: 'note', type: 'STRING' }] }, masks: [], contentScan, hashKey: KEY });
-  return masker.maskRows([{ f: [{ v: note }] }]).rows[0]!.f[0]!.v;
-}
+const scan = (note: string, contentScan: ContentScan = ALL) => scannedCell('STRING', note, contentScan);
 
 describe('content scan of Unicode spellings', () => {
   it.each([
