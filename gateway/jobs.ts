@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ContentScan, Mask, PolicyInput } from '../engine/schema-types.ts';
+import { withSortedKeys } from '../engine/sql/analysis.ts';
 import type { Tables } from './store/tables.ts';
 
 export interface JobRecord {
@@ -169,12 +170,6 @@ export function ownedBy(record: JobRecord, identity: { issuer: string; subject: 
 export function queryDigest(query: unknown): string {
   const q = (query && typeof query === 'object' ? query : {}) as { query?: unknown; defaultDataset?: { projectId?: unknown; datasetId?: unknown } | null; queryParameters?: unknown };
   const dataset = q.defaultDataset ? [q.defaultDataset.projectId ?? null, q.defaultDataset.datasetId ?? null] : null;
-  const parameters = Array.isArray(q.queryParameters) && q.queryParameters.length > 0 ? canonical(q.queryParameters) : null;
+  const parameters = Array.isArray(q.queryParameters) && q.queryParameters.length > 0 ? withSortedKeys(q.queryParameters) : null;
   return createHash('sha256').update(JSON.stringify([typeof q.query === 'string' ? q.query : null, dataset, parameters])).digest('hex');
-}
-
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
 }

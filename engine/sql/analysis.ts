@@ -41,15 +41,16 @@ export function sqlHash(text: string, names: NameContext, lexed: LexResult = lex
   return hash('sha256', canonical, 'hex');
 }
 
+/** The value with every object's keys in sorted order: its JSON is the same whatever order they came in. */
+export function withSortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withSortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, withSortedKeys((value as Record<string, unknown>)[k])]));
+}
+
 /** sha256 of a text's hash and the parameter values sent with it (object keys sorted). */
 export function boundHash(textHash: string, parameters: unknown): string {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-        : value;
-  return createHash('sha256').update(textHash).update('\u0000').update(JSON.stringify(canonical(parameters)) ?? '').digest('hex');
+  return createHash('sha256').update(textHash).update('\u0000').update(JSON.stringify(withSortedKeys(parameters)) ?? '').digest('hex');
 }
 
 /**

@@ -163,21 +163,8 @@ export function registerFacade(app: FastifyInstance, o: FacadeOptions): void {
    * The part of a call that reaches the upstream: refused at once while the caller waits out an
    * earlier unusable answer, and each unusable answer counted against the caller.
    */
-  const throughUpstream = async <T>(who: Caller, connection: Connection, work: () => Promise<T>): Promise<T> => {
-    const key = `${who.identity.issuer} ${who.identity.subject}`;
-    connection.faults.check(key);
-    try {
-      const out = await work();
-      connection.faults.succeeded(key);
-      return out;
-    } catch (error) {
-      if (error instanceof UpstreamFault) {
-        connection.faults.failed(key, error.message);
-        metrics.upstreamFaults.inc({ connection: connection.name, kind: error.timedOut ? 'timeout' : 'unusable' });
-      }
-      throw error;
-    }
-  };
+  const throughUpstream = <T>(who: Caller, connection: Connection, work: () => Promise<T>): Promise<T> =>
+    connection.faults.through(who.identity, work, (fault) => metrics.upstreamFaults.inc({ connection: connection.name, kind: fault.timedOut ? 'timeout' : 'unusable' }));
 
   /**
    * Cancels the caller's job upstream once the gateway stops waiting on it for the caller, and

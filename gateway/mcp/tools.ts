@@ -14,7 +14,6 @@ import type { Connections } from '../connections.ts';
 import type { Caller, Enforcer } from '../enforce.ts';
 import type { McpConfig } from '../config/load.ts';
 import type { JobStore } from '../jobs.ts';
-import { UpstreamFault } from '../upstream/answers.ts';
 import type { RequestTrail } from '../request-audit.ts';
 import { BigQueryCalls, ToolRefusal, type QueryPage } from './bigquery-calls.ts';
 import { columnsOf, rowObjects } from './rows.ts';
@@ -171,17 +170,9 @@ export function toolDefinitions(deps: ToolDeps): ToolDefinition[] {
       call.trail.connection = connection.name;
       call.trail.project = p;
       // Held back, as a REST dry run is, while the caller waits out an upstream fault; its own faults start one.
-      const key = `${call.caller.identity.issuer} ${call.caller.identity.subject}`;
-      connection.faults.check(key);
-      let judged;
-      try {
-        judged = await deps.enforcer.judge({ caller: call.caller, connection, project: p, route: 'jobs.query', spec, trail: call.trail });
-        connection.faults.succeeded(key);
-      } catch (error) {
-        if (error instanceof UpstreamFault) connection.faults.failed(key, error.message);
-        throw error;
-      }
-      const { evaluation, estimate } = judged;
+      const { evaluation, estimate } = await connection.faults.through(call.caller.identity, () =>
+        deps.enforcer.judge({ caller: call.caller, connection, project: p, route: 'jobs.query', spec, trail: call.trail }),
+      );
       const d = evaluation.decision;
       return {
         outcome: d.outcome,

@@ -4,6 +4,7 @@
 // refused at once for a while, doubling on each further fault; one usable answer clears it.
 // Per caller, so one caller's failing query never holds anyone else back.
 import { BigQueryError } from '../bigquery/errors.ts';
+import { UpstreamFault } from './answers.ts';
 
 /** Doublings of the first wait at most (64 times it). */
 const MAX_DOUBLINGS = 6;
@@ -55,5 +56,25 @@ export class FaultBackoff {
 
   succeeded(caller: string): void {
     if (this.#entries.size > 0) this.#entries.delete(caller);
+  }
+
+  /**
+   * `work` on behalf of `identity`: refused at once while it waits out a fault, and its unusable
+   * answer (an UpstreamFault) counted against it, after `onFault` is told of it.
+   */
+  async through<T>(identity: { issuer: string; subject: string }, work: () => Promise<T>, onFault?: (fault: UpstreamFault) => void): Promise<T> {
+    const caller = `${identity.issuer} ${identity.subject}`;
+    this.check(caller);
+    try {
+      const out = await work();
+      this.succeeded(caller);
+      return out;
+    } catch (error) {
+      if (error instanceof UpstreamFault) {
+        this.failed(caller, error.message);
+        onFault?.(error);
+      }
+      throw error;
+    }
   }
 }
