@@ -31,8 +31,6 @@ function compareStrings(a: string, b: string): number {
   return a.length - b.length;
 }
 
-const byKey = (a: string, b: string) => compareStrings(a, b);
-
 export function compareValues(a: unknown, b: unknown): number {
   const ra = rank(a);
   const rb = rank(b);
@@ -58,8 +56,8 @@ export function compareValues(a: unknown, b: unknown): number {
     default: {
       const x = a as Record<string, unknown>;
       const y = b as Record<string, unknown>;
-      const kx = Object.keys(x).sort(byKey);
-      const ky = Object.keys(y).sort(byKey);
+      const kx = Object.keys(x).sort(compareStrings);
+      const ky = Object.keys(y).sort(compareStrings);
       for (let i = 0; i < kx.length && i < ky.length; i++) {
         const c = compareStrings(kx[i]!, ky[i]!) || compareValues(x[kx[i]!], y[ky[i]!]);
         if (c !== 0) return c;
@@ -75,16 +73,19 @@ function inOrder(list: readonly unknown[]): boolean {
 }
 
 const LISTS = ['reasons', 'masks'] as const;
-/** Ordered copies of frozen decisions the evaluator shares, so each is ordered once. */
-const orderedCopies = new WeakMap<object, object>();
+/**
+ * Frozen decisions the evaluator shares, each with its ordered form (a frozen copy, or itself when
+ * in order already): each is ordered, or found in order, once.
+ */
+const orderedForms = new WeakMap<object, object>();
 
 /**
  * The decision with `reasons` and `masks` in OPA's order (the decision itself when they are in
- * order already). A frozen decision gets a frozen copy, remembered.
+ * order already). A frozen decision's ordered form is frozen too, and remembered.
  */
 export function inOpaOrder<T>(decision: T): T {
   if (typeof decision !== 'object' || decision === null || Array.isArray(decision)) return decision;
-  const remembered = orderedCopies.get(decision);
+  const remembered = orderedForms.get(decision);
   if (remembered !== undefined) return remembered as T;
   const fields = decision as Record<string, unknown>;
   let ordered: Record<string, unknown> | undefined;
@@ -94,10 +95,6 @@ export function inOpaOrder<T>(decision: T): T {
     ordered ??= { ...fields };
     ordered[name] = [...list].sort(compareValues);
   }
-  if (ordered === undefined) return decision;
-  if (Object.isFrozen(decision)) {
-    deepFreeze(ordered);
-    orderedCopies.set(decision, ordered);
-  }
-  return ordered as T;
+  if (Object.isFrozen(decision)) orderedForms.set(decision, ordered === undefined ? decision : deepFreeze(ordered));
+  return (ordered ?? decision) as T;
 }
