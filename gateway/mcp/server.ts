@@ -81,25 +81,18 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
         .header('www-authenticate', o.auth.challenge(auth))
         .send({ error: auth.reason === 'missing_token' ? 'invalid_request' : 'invalid_token', error_description: `${auth.message}` });
     }
+    if (Array.isArray(parsed) && parsed.length > MAX_BATCH) {
+      const refusal = `a JSON-RPC batch holds at most ${MAX_BATCH} messages; this one holds ${parsed.length}, none of which was served`;
+      if (!(await recordProtocolError(req, auth.identity, message, refusal))) {
+        return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
+      }
+      return reply.code(400).header('content-type', 'application/json').send({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `Invalid Request: ${refusal}` } });
+    }
     const gone = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) gone.abort(new Error('the MCP client went away'));
     });
     const exchange: Exchange = { caller: { identity: auth.identity, token: bearerToken(req.headers.authorization)! }, req, signal: gone.signal };
-    if (Array.isArray(parsed) && parsed.length > MAX_BATCH) {
-      const refusal = `a JSON-RPC batch holds at most ${MAX_BATCH} messages; this one holds ${parsed.length}, none of which was served`;
-      o.metrics.mcpCalls.inc({ method: message.method, tool: '', outcome: 'protocol_error' });
-      const trail = new RequestTrail('mcp');
-      trail.identity = auth.identity;
-      trail.door = door(message, null);
-      trail.error = { reason: 'invalid', message: refusal };
-      try {
-        await record(trail, req.id, 400);
-      } catch {
-        return reply.code(503).send(new BigQueryError(503, 'backendError', NOT_RUN_UNRECORDED).toJSON());
-      }
-      return reply.code(400).header('content-type', 'application/json').send({ jsonrpc: '2.0', id: null, error: { code: -32600, message: `Invalid Request: ${refusal}` } });
-    }
     // The SDK serves a JSON-RPC batch (2025-03-26) message by message: each is checked as if sent alone.
     for (const one of Array.isArray(parsed) ? parsed : [parsed]) {
       if (!(await recordRefused(req, auth.identity, peek(one), one))) {
@@ -142,7 +135,11 @@ export function registerMcp(app: FastifyInstance, o: McpOptions): { close(): Pro
         if (!checked.success) problem = `invalid arguments for ${def.name}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ')}`;
       }
     }
-    if (!problem) return true;
+    return !problem || recordProtocolError(req, identity, message, problem);
+  }
+
+  /** A POST refused as a protocol error, counted and recorded; false when it could not be recorded. */
+  async function recordProtocolError(req: FastifyRequest, identity: Identity, message: Peeked, problem: string): Promise<boolean> {
     o.metrics.mcpCalls.inc({ method: message.method, tool: message.tool ?? '', outcome: 'protocol_error' });
     const trail = new RequestTrail(message.tool ? `mcp.${message.tool}` : 'mcp');
     trail.identity = identity;
