@@ -222,6 +222,47 @@ describe('through the gateway, the official Node client', () => {
   });
 });
 
+describe('a path whose first name is both a select-list alias and a range variable', () => {
+  // SELECT STRUCT(REVERSE(c.name) AS ssn) AS c … FROM crm.customers c: does `c.ssn` order the rows
+  // by the alias's field or by the range variable's column? BigQuery (ZetaSQL) reads the alias in
+  // ORDER BY and in a window's ORDER BY, so the ssn steers nothing there; it refuses a path into a
+  // select-list column in GROUP BY, as the normalizer does.
+  const byAlias = (clause: string) => `SELECT STRUCT(REVERSE(c.name) AS ssn) AS c, c.customer_id FROM crm.customers c ${clause}`;
+  const predicateColumns = (sql: string) => normalized({ sql }).sql.statements.flatMap((s) => s.predicate_columns.map((p) => p.column)).sort();
+
+  it.each([
+    ['ORDER BY', 'ORDER BY c.ssn LIMIT 4'],
+    ['a window\'s ORDER BY in QUALIFY', 'QUALIFY ROW_NUMBER() OVER (ORDER BY c.ssn) <= 4'],
+  ])('%s reads the alias, as BigQuery does', async (_label, clause) => {
+    const [customers] = await stack.direct().query({ query: 'SELECT customer_id, name, ssn FROM crm.customers', useLegacySql: false });
+    const firstFour = (key: (r: { name: string; ssn: string }) => string) =>
+      (customers as { customer_id: string; name: string; ssn: string }[])
+        .map((r) => [key(r), r.customer_id] as const)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .slice(0, 4)
+        .map(([, id]) => id)
+        .sort();
+    const byAliasField = firstFour((r) => [...r.name].reverse().join(''));
+    // The seed's two orders differ, so the answer tells them apart.
+    expect(byAliasField).not.toEqual(firstFour((r) => r.ssn));
+    const answer = await direct(stack.direct(), { sql: byAlias(clause) });
+    expect('rows' in answer, 'error' in answer ? answer.error.message : '').toBe(true);
+    expect(((answer as { rows: { customer_id: string }[] }).rows).map((r) => r.customer_id).sort()).toEqual(byAliasField);
+    expect(predicateColumns(byAlias(clause))).toEqual(['name']);
+  });
+
+  it.each([
+    'SELECT STRUCT(REVERSE(c.name) AS ssn) AS c, COUNT(*) AS n FROM crm.customers c GROUP BY c.ssn',
+    'SELECT c.address, COUNT(*) AS n FROM crm.customers c GROUP BY address.city',
+  ])('GROUP BY refuses it, as BigQuery does: %s', async (sql) => {
+    const answer = await direct(stack.direct(), { sql });
+    expect('error' in answer && answer.error.message).toMatch(/Cannot GROUP BY field references from SELECT list alias (c|address)/);
+    const [statement] = normalized({ sql }).sql.statements;
+    expect(statement!.parsed).toBe(false);
+    expect(statement!.error).toMatch(/^GROUP BY a field of the select-list column (c|address) \(BigQuery refuses it\)/);
+  });
+});
+
 describe('the emulator\'s budget', () => {
   it('this file sent it fewer than 150 jobs', async () => {
     expect(await stack.upstreamJobs()).toBeLessThan(150);

@@ -313,7 +313,7 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   // or order them; GROUP BY and DISTINCT compare values, so counts over the groups answer
   // whether a value is present (a guessed value UNIONed in shows up as a group of two); windows
   // record theirs (evalWindowSpec).
-  if (body.group_by != null) groupBy(body.group_by, env, late, columns, groupAll);
+  if (body.group_by != null) groupBy(body.group_by, env, late, columns, named, groupAll);
   if (body.distinct === true) for (const c of columns) ctx.predicate(c.lineage);
   if (body.having != null) ctx.predicate(clauseValue(body.having, 'HAVING', late));
   if (body.qualify != null) ctx.predicate(clauseValue(body.qualify, 'QUALIFY', late));
@@ -371,7 +371,7 @@ function clauseValue(node: unknown, what: string, env: ExprEnv): Lineage {
  * holds no aggregate or window function (`groupAll`, select-list.ts); BigQuery takes it alone,
  * and has no `GROUP BY DISTINCT`. Before, ALL was passed over and its keys were no predicates.
  */
-function groupBy(node: unknown, env: ExprEnv, late: ExprEnv, columns: readonly DerivedColumn[], groupAll: readonly Lineage[]): void {
+function groupBy(node: unknown, env: ExprEnv, late: ExprEnv, columns: readonly DerivedColumn[], named: readonly DerivedColumn[], groupAll: readonly Lineage[]): void {
   if (!isNode(node)) return refuse('GROUP BY of an unexpected shape', node);
   if (node.totals === true) refuse('GROUP BY … WITH TOTALS', node);
   if (node.all === false) refuse('GROUP BY DISTINCT', node);
@@ -386,33 +386,27 @@ function groupBy(node: unknown, env: ExprEnv, late: ExprEnv, columns: readonly D
   // A key that is a name or path names a select-list column first (BigQuery matches it against
   // the aliases); any other key reads the FROM clause's names only, as BigQuery resolves it there
   // (`SELECT ANY_VALUE(customer_id) AS ssn … GROUP BY CONCAT(ssn, '')` groups by the column ssn).
+  // A path into a select-list column (`SELECT STRUCT(1 AS ssn) AS c … FROM crm.customers c GROUP
+  // BY c.ssn`) BigQuery refuses, whatever else the first name may be.
+  const selectNames = new Set(named.map((c) => c.name.toLowerCase()));
   for (const key of keys) {
+    const head = pathHead(key);
+    if (head !== undefined && selectNames.has(head)) refuse(`GROUP BY a field of the select-list column ${head} (BigQuery refuses it)`, key);
     env.ctx.predicate(byPosition(key, columns) ?? evalExpr(key, isPath(key) ? late : env));
-    // A path of several names whose first is also a name of the FROM clause (`SELECT STRUCT(1 AS
-    // ssn) AS c … FROM crm.customers c GROUP BY c.ssn`): BigQuery matches only a single name
-    // against the aliases for certain, so the FROM clause's reading groups too.
-    if (byPosition(key, columns) === undefined && fromPath(key, env)) env.ctx.predicate(evalExpr(key, env));
   }
 }
 
-/** A path of two or more names (`c.ssn`) whose first name the FROM clause (or an enclosing query) has. */
-function fromPath(node: unknown, env: ExprEnv): boolean {
+/** The first name of a path of two or more names (`c.ssn`), lower-case; undefined for anything else. */
+function pathHead(node: unknown): string | undefined {
   let v = variant(node, 'GROUP BY item');
-  let first: string | undefined;
   let names = 0;
-  for (;;) {
-    if (v.kind === 'dot') {
-      names++;
-      v = variant(v.body.this, 'GROUP BY item');
-    } else if (v.kind === 'column') {
-      names += v.body.table == null ? 1 : 2;
-      first = ident(v.body.table ?? v.body.name, 'column reference').name.toLowerCase();
-      break;
-    } else {
-      return false;
-    }
+  while (v.kind === 'dot') {
+    names++;
+    v = variant(v.body.this, 'GROUP BY item');
   }
-  return names >= 2 && env.scope.names(first) !== undefined;
+  if (v.kind !== 'column') return undefined;
+  names += v.body.table == null ? 1 : 2;
+  return names >= 2 ? ident(v.body.table ?? v.body.name, 'column reference').name.toLowerCase() : undefined;
 }
 
 /** A name or path, a bare word other dialects call (`now`) included: BigQuery reads it as a name. */
