@@ -225,15 +225,23 @@ describe('through the gateway, the official Node client', () => {
 describe('a path whose first name is both a select-list alias and a range variable', () => {
   // SELECT STRUCT(REVERSE(c.name) AS ssn) AS c … FROM crm.customers c: does `c.ssn` order the rows
   // by the alias's field or by the range variable's column? BigQuery (ZetaSQL) reads the alias in
-  // ORDER BY and in a window's ORDER BY, so the ssn steers nothing there; it refuses a path into a
-  // select-list column in GROUP BY, as the normalizer does.
+  // ORDER BY (subqueries there included) and in QUALIFY, so the ssn steers nothing there, and the
+  // range variable in the select list; it refuses a path into a select-list column in GROUP BY, as
+  // the normalizer does.
   const byAlias = (clause: string) => `SELECT STRUCT(REVERSE(c.name) AS ssn) AS c, c.customer_id FROM crm.customers c ${clause}`;
   const predicateColumns = (sql: string) => normalized({ sql }).sql.statements.flatMap((s) => s.predicate_columns.map((p) => p.column)).sort();
 
   it.each([
-    ['ORDER BY', 'ORDER BY c.ssn LIMIT 4'],
-    ['a window\'s ORDER BY in QUALIFY', 'QUALIFY ROW_NUMBER() OVER (ORDER BY c.ssn) <= 4'],
-  ])('%s reads the alias, as BigQuery does', async (_label, clause) => {
+    ['ORDER BY', 'alias', byAlias('ORDER BY c.ssn LIMIT 4')],
+    ['a subquery in ORDER BY', 'alias', byAlias('ORDER BY (SELECT c.ssn) LIMIT 4')],
+    ['a window\'s ORDER BY in QUALIFY', 'alias', byAlias('QUALIFY ROW_NUMBER() OVER (ORDER BY c.ssn) <= 4')],
+    // The select list does not see its own aliases.
+    [
+      'a window\'s ORDER BY in the select list',
+      'range variable',
+      'SELECT * EXCEPT (rn) FROM (SELECT STRUCT(REVERSE(c.name) AS ssn) AS c, c.customer_id, ROW_NUMBER() OVER (ORDER BY c.ssn) AS rn FROM crm.customers c) WHERE rn <= 4',
+    ],
+  ] as const)('%s reads the %s, as BigQuery does', async (_label, reads, sql) => {
     const [customers] = await stack.direct().query({ query: 'SELECT customer_id, name, ssn FROM crm.customers', useLegacySql: false });
     const firstFour = (key: (r: { name: string; ssn: string }) => string) =>
       (customers as { customer_id: string; name: string; ssn: string }[])
@@ -243,12 +251,13 @@ describe('a path whose first name is both a select-list alias and a range variab
         .map(([, id]) => id)
         .sort();
     const byAliasField = firstFour((r) => [...r.name].reverse().join(''));
+    const bySsn = firstFour((r) => r.ssn);
     // The seed's two orders differ, so the answer tells them apart.
-    expect(byAliasField).not.toEqual(firstFour((r) => r.ssn));
-    const answer = await direct(stack.direct(), { sql: byAlias(clause) });
+    expect(byAliasField).not.toEqual(bySsn);
+    const answer = await direct(stack.direct(), { sql });
     expect('rows' in answer, 'error' in answer ? answer.error.message : '').toBe(true);
-    expect(((answer as { rows: { customer_id: string }[] }).rows).map((r) => r.customer_id).sort()).toEqual(byAliasField);
-    expect(predicateColumns(byAlias(clause))).toEqual(['name']);
+    expect(((answer as { rows: { customer_id: string }[] }).rows).map((r) => r.customer_id).sort()).toEqual(reads === 'alias' ? byAliasField : bySsn);
+    expect(predicateColumns(sql)).toEqual(reads === 'alias' ? ['name'] : ['ssn']);
   });
 
   it.each([
