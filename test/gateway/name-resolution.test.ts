@@ -4,8 +4,9 @@
 // answers as BigQuery does; from BigQuery's documentation where it cannot) next to what the
 // normalizer names. A normalizer naming another table than BigQuery reads is a policy bypass:
 // such a form goes in KNOWN_DIVERGENCES (run with it.fails) until the engine is fixed. Then a few
-// forms through the gateway with the official Node client, the default dataset among them.
-// About 95 emulator jobs in all (it breaks after some 480 in one process; the last test checks).
+// forms through the gateway with the official Node client, the default dataset among them, and
+// which column a name reads in each clause when a select-list alias shares it with the FROM clause.
+// About 107 emulator jobs in all (it breaks after some 480 in one process; the last test checks).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { coversTable } from '../../engine/sql/tables.ts';
