@@ -10,6 +10,7 @@ import type { Approval, Identity, Reason } from '../engine/schema-types.ts';
 import type { ApprovalRequests } from './approval-requests.ts';
 import { ApprovalError } from './approvals/errors.ts';
 import { grantsCited, oneTimeGrantsUsed } from './approvals/grant-usage.ts';
+import { callerKey } from './auth/caller-key.ts';
 import type { Authenticator } from './auth/index.ts';
 import { BigQueryError, accessDenied, errorInfo, rateLimited, storeUnavailable, unauthenticated } from './bigquery/errors.ts';
 import type { QuerySpec } from './bigquery/query-request.ts';
@@ -225,12 +226,8 @@ export class Enforcer {
       ...(job.referencedTables && { referenced_tables: job.referencedTables }),
       ...(ctx.connection.requireReferencedTables && { referenced_tables_expected: true }),
     };
-    const started = performance.now();
-    const evaluation = this.#o.engine.evaluate(withEstimate(input, estimate));
-    const ms = performance.now() - started;
-    ctx.trail?.time('decision', ms);
     // The job's caller is the input's identity: the check runs on its budget (it is never refused here).
-    this.#o.budget?.spend(budgetKey(input.identity), ms);
+    const evaluation = this.#charged(input.identity, ctx.trail, () => this.#o.engine.evaluate(withEstimate(input, estimate)));
     this.#o.metrics.decisions.inc({ outcome: evaluation.decision.outcome, route: `${ctx.route} (job check)` });
     return evaluation;
   }
@@ -306,25 +303,33 @@ export class Enforcer {
 
   #decide(ctx: QueryContext, decide: ReturnType<Engine['decider']>, estimate: Estimate): Evaluation & { input?: PolicyInput } {
     const end = this.#o.metrics.decisionSeconds.startTimer();
-    const started = performance.now();
     try {
-      const evaluation = decide(estimate);
+      const evaluation = this.#charged(ctx.caller.identity, ctx.trail, () => decide(estimate));
       if (ctx.trail) {
         ctx.trail.evaluation = { decision: evaluation.decision, revision: evaluation.revision, evalNs: evaluation.evalNs, ...(evaluation.error && { error: evaluation.error }) };
         ctx.trail.input = evaluation.input;
       }
       return evaluation;
     } finally {
-      const ms = performance.now() - started;
-      ctx.trail?.time('decision', ms);
-      this.#o.budget?.spend(budgetKey(ctx.caller.identity), ms);
       end();
+    }
+  }
+
+  /** A decision's work, its time noted on the request's trail and spent from the caller's budget. */
+  #charged<T>(identity: Identity, trail: RequestTrail | undefined, work: () => T): T {
+    const started = performance.now();
+    try {
+      return work();
+    } finally {
+      const ms = performance.now() - started;
+      trail?.time('decision', ms);
+      this.#o.budget?.spend(callerKey(identity), ms);
     }
   }
 
   /** Refuses (429) a caller whose decisions took its share of the event loop, until it refills. */
   #withinDecisionTime(caller: Caller): void {
-    const waitMs = this.#o.budget?.waitMs(budgetKey(caller.identity)) ?? 0;
+    const waitMs = this.#o.budget?.waitMs(callerKey(caller.identity)) ?? 0;
     if (waitMs === 0) return;
     const seconds = Math.ceil(waitMs / 1000);
     throw rateLimited(
@@ -520,11 +525,6 @@ export class Enforcer {
       'decision',
     );
   }
-}
-
-/** One caller's decision-time budget: its issuer and subject (a NUL between them: no issuer holds one). */
-function budgetKey(identity: Identity): string {
-  return `${identity.issuer}\u0000${identity.subject}`;
 }
 
 function digest(parts: string[]): string {

@@ -1,4 +1,5 @@
 export { createAuthenticator, DEFAULT_ALGORITHMS } from './authenticator.ts';
+export { callerKey } from './caller-key.ts';
 export { challengeDescription } from './challenge.ts';
 export type {
   Authenticator,

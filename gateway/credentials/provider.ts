@@ -18,6 +18,7 @@ import { IdentityPoolClient, Impersonated } from 'google-auth-library';
 import type { AuthClient } from 'google-auth-library';
 import { decodeJwt } from 'jose';
 import type { Identity } from '../../engine/schema-types.ts';
+import { callerKey } from '../auth/caller-key.ts';
 import { CredentialError, toCredentialError } from './errors.ts';
 import type { CredentialStage } from './errors.ts';
 import { loadSourceClient } from './source.ts';
@@ -288,8 +289,7 @@ export function createCredentialProvider(conn: ConnectionCredentials, options: C
         if (remaining <= 0) throw new CredentialError('invalid_request', 'sts', 'caller token has expired', { connection });
         ttl = Math.min(ttl, remaining);
       }
-      const principal = `${request.identity.issuer}\u0000${request.identity.subject}`;
-      const key = `wif\u0000${principal}`;
+      const key = `wif\u0000${callerKey(request.identity)}`;
       const token = await obtain(key, ttl, { subject: request.identity.subject, issuer: request.identity.issuer, subject_token: shortHash(subjectToken) }, async () => {
         const client = new IdentityPoolClient({
           type: 'external_account',

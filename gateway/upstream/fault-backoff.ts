@@ -3,6 +3,7 @@
 // an answer the gateway could not use, the same caller's calls through the same connection are
 // refused at once for a while, doubling on each further fault; one usable answer clears it.
 // Per caller, so one caller's failing query never holds anyone else back.
+import { callerKey } from '../auth/caller-key.ts';
 import { BigQueryError } from '../bigquery/errors.ts';
 import { UpstreamFault } from './answers.ts';
 
@@ -63,7 +64,7 @@ export class FaultBackoff {
    * answer (an UpstreamFault) counted against it, after `onFault` is told of it.
    */
   async through<T>(identity: { issuer: string; subject: string }, work: () => Promise<T>, onFault?: (fault: UpstreamFault) => void): Promise<T> {
-    const caller = `${identity.issuer} ${identity.subject}`;
+    const caller = callerKey(identity);
     this.check(caller);
     try {
       const out = await work();
