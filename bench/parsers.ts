@@ -12,6 +12,10 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { clearNormalizeCache, normalize } from '../engine/normalize.ts';
+import { classify } from '../engine/sql/classify.ts';
+import { lex } from '../engine/sql/lexer.ts';
+import { parseStatement } from '../engine/sql/parser/index.ts';
+import { splitStatements } from '../engine/sql/split.ts';
 import { qualify, type NameContext } from '../engine/sql/tables.ts';
 import { CATEGORIES, loadCorpus, type CorpusItem } from '../scripts/corpus/corpus.ts';
 import { CUSTOMERS, GATEWAY_FORMS, NAME_FORMS, ORDERS, type NameForm } from '../test/support/name-forms.ts';
@@ -72,7 +76,29 @@ const polyglot = await timedLoad(async () => {
 });
 loads['polyglot-sql'] = polyglot.ms;
 
+/** Table references in polyglot-sql's tree shapes, which the project's parser gives too: {table: {catalog, schema, name: {name}}}. */
+function polyglotShapedTables(tree: unknown): Path[] {
+  const paths: Path[] = [];
+  for (const n of nodes(tree)) {
+    const t = n.table as { name?: { name?: unknown }; schema?: { name: string } | null; catalog?: { name: string } | null } | undefined;
+    if (t === null || typeof t !== 'object' || !('schema' in t || 'name' in t) || typeof t.name?.name !== 'string') continue;
+    paths.push([t.catalog?.name, t.schema?.name, t.name.name].filter((p): p is string => typeof p === 'string'));
+  }
+  return paths;
+}
+
 const candidates: Candidate[] = [
+  {
+    name: 'this project\'s parser',
+    // Lexed, split and classified as the normalizer does; each statement parsed by its kind.
+    parse: (sql) =>
+      splitStatements(lex(sql).tokens).map((span) => {
+        const result = parseStatement(classify(span.tokens).type, sql, span);
+        if (result.error !== undefined) throw new Error(result.error);
+        return result.ast;
+      }),
+    tables: polyglotShapedTables,
+  },
   {
     name: 'node-sql-parser',
     parse: (sql) => nsp.value.astify(sql, { database: 'bigquery' }),
@@ -101,16 +127,7 @@ const candidates: Candidate[] = [
       if (!result.success) throw new Error(result.error ?? 'parse failed');
       return result.ast;
     },
-    // Table references: {table: {catalog, schema, name: {name}}}.
-    tables: (tree) => {
-      const paths: Path[] = [];
-      for (const n of nodes(tree)) {
-        const t = n.table as { name?: { name?: unknown }; schema?: { name: string } | null; catalog?: { name: string } | null } | undefined;
-        if (t === null || typeof t !== 'object' || !('schema' in t) || typeof t.name?.name !== 'string') continue;
-        paths.push([t.catalog?.name, t.schema?.name, t.name.name].filter((p): p is string => typeof p === 'string'));
-      }
-      return paths;
-    },
+    tables: polyglotShapedTables,
   },
 ];
 

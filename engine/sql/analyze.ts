@@ -30,6 +30,7 @@ import { tempTableSpellings, variableScope } from './gsql/script.ts';
 import { bindFacts, callNames, newScript, type ScriptState } from './gsql/statement-facts.ts';
 import { GSQL_TYPES, analyzeStatement } from './gsql/statement.ts';
 import { unknownLineage } from './lineage.ts';
+import { parseStatement, readsStatement } from './parser/index.ts';
 
 /** The statement's table refs with the policy tags their known schemas carry (as ../analyze.ts does). */
 function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement {
@@ -96,12 +97,25 @@ interface SpanAnalysis {
  * The statement parsed in a spelling polyglot-sql reads (parser-text.ts), positions as written. A
  * query in pipe syntax is first rewritten into standard syntax (gsql/pipe.ts).
  */
-function parseSpan(text: string, span: StatementSpan, type: string): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
+function parseSpan(text: string, span: StatementSpan, type: string, parser: Parser): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
   const pipe = type === 'SELECT' ? pipeQuery(text, span) : undefined;
+  if (pipe !== undefined && 'error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
+  if (parser === 'sluice' && readsStatement(type)) {
+    const parsed = pipe === undefined ? parseStatement(type, text, span) : restored(pipe, parseStatement(type, pipe.sql, pipe.span));
+    return { parsed, masked: new Map() };
+  }
   if (pipe === undefined) return parseWritten(text, span);
-  if ('error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
   const { parsed, masked } = parseWritten(pipe.sql, pipe.span);
-  return { parsed: pipe.restore(parsed), masked };
+  return { parsed: restored(pipe, parsed), masked };
+}
+
+/** The pipe query's parse with its positions as written; a tree too deep to walk is a refusal, never an exception. */
+function restored(pipe: { restore: (parsed: ParseResult) => ParseResult }, parsed: ParseResult): ParseResult {
+  try {
+    return pipe.restore(parsed);
+  } catch (e) {
+    return { error: `the standard form of the pipe query could not be placed back (${e instanceof Error ? e.message : String(e)})` };
+  }
 }
 
 function analyzeSpan(
@@ -112,10 +126,11 @@ function analyzeSpan(
   catalog: SchemaCatalog,
   lexError: string | undefined,
   script: ScriptState,
+  parser: Parser,
 ): SpanAnalysis {
   const ctx = new StatementContext(names, catalog);
   for (const name of script.tempTables.keys()) ctx.tempTables.add(name);
-  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script), catalog);
+  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script, parser), catalog);
   if (!statement.parsed) {
     // A statement the analysis did not follow may have changed any temporary table's rows, and
     // assigned any variable a value from the tables it names: what each holds is unknown since.
@@ -134,6 +149,7 @@ function analyzeStatementSpan(
   ctx: StatementContext,
   lexError: string | undefined,
   script: ScriptState,
+  parser: Parser,
 ): Statement {
   const names = ctx.names;
   const classification = classify(span.tokens);
@@ -168,7 +184,7 @@ function analyzeStatementSpan(
 
   // A table function's TABLE<…> parameters are read from the tokens (gsql/routines.ts); the parser is handed a scalar type.
   const parserInput = classification.type === 'CREATE_TABLE_FUNCTION' ? blankTableParameters(text, span.tokens) : text;
-  const { parsed, masked } = parseSpan(parserInput, span, classification.type);
+  const { parsed, masked } = parseSpan(parserInput, span, classification.type, parser);
   if (parsed.error !== undefined) return unparsed(head, describeParseError(parsed.error, text, span), scan, names);
   const variables = variableScope(script);
   bindFacts(ctx, { calls: callNames(span.tokens), script, variables, masked });
@@ -237,8 +253,15 @@ function textBeyondBounds(text: string, spans: readonly StatementSpan[]): string
   return undefined;
 }
 
+/**
+ * Which parser reads query statements: polyglot-sql, or the GoogleSQL parser written for this
+ * project (./parser/), which reads query statements only and is measured against polyglot-sql
+ * (test/sql/parser-agreement.test.ts, bench/) until it reads what polyglot-sql reads.
+ */
+export type Parser = 'polyglot' | 'sluice';
+
 /** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */
-export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
+export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text), parser: Parser = 'sluice'): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
   const script = newScript();
   const beyond = textBeyondBounds(text, spans);
@@ -247,7 +270,7 @@ export function analyzeSql(text: string, names: NameContext, catalog: SchemaCata
       ? refusedText(beyond)
       : spans.length === 0
         ? refusedText('the SQL text holds no statement')
-        : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script));
+        : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script, parser));
   const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);

@@ -319,7 +319,7 @@ describe('refusals', () => {
   it('a subquery followed by UNION inside a call, read by the parser as the argument, is refused with its position', () => {
     const s = newStatement('SELECT email FROM crm.customers WHERE id > ABS((SELECT 1)\nUNION ALL SELECT ssn FROM crm.leads)');
     expect(s.parsed).toBe(false);
-    expect(s.error).toMatch(/^UNION read inside an expression .* at 2:\d+$/);
+    expect(s.error).toBe('syntax not understood near `UNION` at 2:1 (parser: expected `)`)');
     expect(s.tables.map((t) => t.id).sort()).toEqual([CUSTOMERS, 'acme-analytics.crm.leads'].sort());
   });
 
@@ -335,9 +335,9 @@ describe('refusals', () => {
     expect(s.error).toMatch(/table-valued function/);
   });
 
-  it('a reserved keyword read by polyglot-sql as a column, and a bare SELECT, are refused', () => {
-    expect(newStatement('SELECT email FROM crm.customers WHERE id = 1 AND AND').error).toBe('reserved keyword AND read as a column name is not analysed at 1:50');
-    expect(newStatement('SELECT').error).toBe('SELECT without a select list is not analysed');
+  it('a reserved keyword where a value stands, and a bare SELECT, are refused', () => {
+    expect(newStatement('SELECT email FROM crm.customers WHERE id = 1 AND AND').error).toBe('syntax not understood near `AND` at 1:50 (parser: invalid expression)');
+    expect(newStatement('SELECT').error).toBe('syntax not understood near `SELECT` at 1:1 (parser: unexpected end of statement)');
   });
 
   it('a number glued to a name is refused (BigQuery reads neither)', () => {

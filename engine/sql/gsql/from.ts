@@ -186,10 +186,12 @@ function withAlias<R extends Relation>(relation: R, alias: string | undefined): 
 }
 
 /**
- * `FOR SYSTEM_TIME AS OF expr` reaches the tree as text; the expression is parsed on its own so
- * what it reads (a subquery, say) is analysed like any other value.
+ * `FOR SYSTEM_TIME AS OF expr`: the project's parser gives the expression (`{as_of}`);
+ * polyglot-sql gives text, whose expression is parsed on its own so what it reads (a subquery,
+ * say) is analysed like any other value.
  */
 function systemTime(clause: unknown, v: Variant, ctx: StatementContext): unknown {
+  if (isNode(clause) && Object.keys(clause).length === 1 && clause.as_of !== undefined) return clause.as_of;
   const match = typeof clause === 'string' ? /^\s*FOR\s+SYSTEM_TIME\s+AS\s+OF\s+([\s\S]+)$/i.exec(clause) : null;
   if (match === null) return refuse('FOR SYSTEM_TIME of an unexpected form', v.node);
   // An expression polyglot does not read reached it as a placeholder literal (parser-text.ts).

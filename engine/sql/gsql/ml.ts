@@ -8,7 +8,7 @@
 import type { Output } from '../../schema-types.ts';
 import { unsupported } from '../ast.ts';
 import type { StatementContext } from '../context.ts';
-import type { Token } from '../lexer.ts';
+import { lex, type Token } from '../lexer.ts';
 import { transformed, unknownLineage, type Lineage } from '../lineage.ts';
 import { queryOutputs, relationColumns, type QueryResult } from '../relation.ts';
 import { readPath } from '../scan.ts';
@@ -17,11 +17,10 @@ import type { StatementSpan } from '../split.ts';
 import { qualify, writtenKey, type TableName } from '../tables.ts';
 import { evalExpr } from './expr.ts';
 import { describeParseError } from './parse.ts';
-import { parseWritten } from './parser-text.ts';
+import { parseStatement } from '../parser/index.ts';
 import { analyzeQuery } from './query.ts';
 import { selectList } from './select-list.ts';
 import { relationColumnsOf } from './star-columns.ts';
-import { bindFacts, factsOf } from './statement-facts.ts';
 import { StatementReader, type StatementSource } from './statement-reader.ts';
 import { expectFields, items, nameIdent, refuse, variant, written, type Variant } from './tree.ts';
 
@@ -220,12 +219,12 @@ class ModelReader extends StatementReader {
       const at = this.tokens[head.at]!.start - this.span.start;
       sql = sql.slice(0, at) + head.text + sql.slice(at + head.text.length);
     }
-    const piece: StatementSpan = { ...this.span, tokens: this.tokens.slice(first, last + 1) };
+    // The piece's tokens are those of the blanked text (`head` included), at the statement's offsets.
+    const tokens = lex(sql).tokens.map((t) => ({ ...t, start: t.start + this.span.start, end: t.end + this.span.start }));
+    const piece: StatementSpan = { ...this.span, tokens };
     const full = this.text.slice(0, this.span.start) + sql + this.text.slice(this.span.end);
-    const { parsed, masked } = parseWritten(full, piece);
+    const parsed = parseStatement('SELECT', full, piece);
     if (parsed.error !== undefined) return unsupported(describeParseError(parsed.error, this.text, piece));
-    const facts = factsOf(ctx);
-    if (facts !== undefined) bindFacts(ctx, { ...facts, masked });
     return parsed.ast;
   }
 }
