@@ -1,6 +1,5 @@
 // Decision latency for a 2-table join, side by side:
-//   cold         a new query shape every time (an identifier changes): parse + analyse + evaluate,
-//                with the GoogleSQL parser written for this project and, beside it, polyglot-sql
+//   cold         a new query shape every time (an identifier changes): parse + analyse + evaluate
 //   literal      the same shape with a new literal every time: shape cache + evaluate
 //   repeated     the same text every time: text cache + evaluate
 //   evaluate     Engine.evaluate on a ready input (input/decision validation + WASM)
@@ -18,7 +17,6 @@ import { resolve } from 'node:path';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { readBundle } from '../engine/bundle.ts';
 import { buildBundle, Engine, normalize, type NormalizeRequest } from '../engine/index.ts';
-import type { Parser } from '../engine/sql/analyze.ts';
 import { inputDocument, inputJson } from '../engine/input-json.ts';
 import { normalizeCacheStats } from '../engine/normalize.ts';
 import { evaluator } from '../engine/wasm.ts';
@@ -33,10 +31,9 @@ const identity = { subject: 'reporting-agent', issuer: 'https://idp.local', kind
 const join = (alias: string, units: number) =>
   `SELECT o.product, c.customer_id, SUM(o.units) AS ${alias} FROM \`acme-analytics.sales.orders\` o ` +
   `JOIN \`acme-analytics.crm.customers\` c ON o.customer_id = c.customer_id WHERE o.units > ${units} GROUP BY o.product, c.customer_id`;
-const request = (sql: string, parser?: Parser): NormalizeRequest => ({
+const request = (sql: string): NormalizeRequest => ({
   identity,
   sql,
-  parser,
   project: 'acme-analytics',
   estimate: { bytes: 5_000_000, source: 'dry_run' },
   now: new Date('2027-01-15T08:00:00Z'),
@@ -63,7 +60,6 @@ let cold = 0;
 let literal = 0;
 const decidePaths = (label: string, e: Pick<Engine, 'decide'>): { name: string; run: () => void }[] => [
   { name: `cold: new query shape (parse + analyse + evaluate)${label}`, run: () => e.decide(request(join(`units_${cold++}`, 1))) },
-  ...(label === '' ? [{ name: 'cold, parsed by polyglot-sql', run: () => e.decide(request(join(`units_${cold++}`, 1), 'polyglot')) }] : []),
   { name: `literal variant: shape cache + evaluate${label}`, run: () => e.decide(request(join('units', 1_000_000 + literal++))) },
   { name: `repeated SQL: text cache + evaluate${label}`, run: () => e.decide(request(join('units', 7))) },
 ];

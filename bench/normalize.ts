@@ -1,8 +1,8 @@
-// Normalizer timings: the parser (polyglot-sql) alone, a full analysis (cache miss), the same query with
+// Normalizer timings: the parser alone (engine/sql/parser/), a full analysis (cache miss), the same query with
 // a new literal (literal-shape cache hit) and the same text (exact cache hit), for a two-table
 // join. Run: node bench/normalize.ts [iterations]
 import { clearNormalizeCache, normalize } from '../engine/normalize.ts';
-import { parseStatement } from '../engine/sql/gsql/parse.ts';
+import { parseStatement } from '../engine/sql/parser/index.ts';
 import { classify } from '../engine/sql/classify.ts';
 import { lex } from '../engine/sql/lexer.ts';
 import { literalShape } from '../engine/sql/literals.ts';
@@ -46,7 +46,8 @@ function measure(label: string, run: (i: number) => void): void {
 }
 
 const request = { identity, sql, project: 'acme-analytics', schemas, route: 'jobs.query' as const };
-measure('polyglot-sql parse', () => parseStatement(sql));
+const statement = splitStatements(lex(sql).tokens)[0]!;
+measure('parse (tokens to tree)', () => parseStatement('SELECT', sql, statement));
 // What every new text costs before and besides the parser: lexing, its literal shape, the split
 // into statements, their classification and the token scan for tables.
 measure('token front end (no parser)', () => {

@@ -7,7 +7,7 @@
 import { frozenJson } from './input-json.ts';
 import type { Estimate, Grant, Identity, PolicyInput, RequestContext, TableSchemas } from './schema-types.ts';
 import { boundHash, withText, type SqlAnalysis } from './sql/analysis.ts';
-import { analyzeSql, namedTableIds, type Parser } from './sql/analyze.ts';
+import { analyzeSql, namedTableIds } from './sql/analyze.ts';
 import { Doorkeeper, LruCache, identityKey } from './sql/cache.ts';
 import { lex } from './sql/lexer.ts';
 import { literalShape } from './sql/literals.ts';
@@ -33,8 +33,6 @@ export interface NormalizeRequest {
   parameters?: unknown;
   /** Known table schemas, so `SELECT *` expands to real columns. Treated as immutable. */
   schemas?: TableSchemas;
-  /** Which parser reads query statements (sql/analyze.ts Parser); the default unless a benchmark compares them. */
-  parser?: Parser;
   now?: Date;
 }
 
@@ -91,7 +89,7 @@ function namesKey(names: NameContext): string {
 }
 
 function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
-  const context = `${identityKey(req.schemas)}\u0000${req.parser ?? ''}\u0000${namesKey(names)}`;
+  const context = `${identityKey(req.schemas)}\u0000${namesKey(names)}`;
   const key = context + req.sql;
   let analysis = analyses.get(key);
   if (analysis !== undefined) {
@@ -107,7 +105,7 @@ function analysisFor(req: NormalizeRequest, names: NameContext): SqlAnalysis {
     analysis = withText(shared, req.sql, names, lexed);
     stats.shapeHits++;
   } else {
-    analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed, req.parser);
+    analysis = analyzeSql(req.sql, names, schemaCatalog(req.schemas), lexed);
     if (shapeKey !== undefined && analysis.byShape && seenOnce.admit(shapeKey)) shapes.set(shapeKey, analysis, 4 * shapeKey.length + analysisWeight(analysis));
     stats.analysed++;
   }

@@ -1,12 +1,12 @@
 // The `sql` part of the policy input: split, classify and scan every statement (split.ts,
-// classify.ts, scan.ts), parse it with polyglot-sql in a spelling it reads (gsql/parser-text.ts,
-// gsql/parse.ts) and analyse its syntax tree (gsql/statement.ts). The statements of one text run as
+// classify.ts, scan.ts), parse it (parser/) and analyse its syntax tree (gsql/statement.ts). The
+// statements of one text run as
 // a script: variables and temporary functions carry over. Anything that goes wrong for one
 // statement (a refusal of the parser, syntax the analysis does not follow, a table the parser
 // missed) makes that statement `parsed: false` with an error, its category kept and its tables
 // named by the token scan. The analysis is shared by literal shape (literals.ts) when every
 // statement was parsed and its expression analysis read as many literal nodes as the statement has
-// literal tokens: polyglot's literals carry no position, so the count is the check. Nothing here
+// literal tokens: literals carry no position in the tree, so the count is the check. Nothing here
 // throws.
 import type { Output, Sql, Statement, TableRef } from '../schema-types.ts';
 import { Unsupported } from './ast.ts';
@@ -21,16 +21,15 @@ import { splitStatements, type StatementSpan } from './split.ts';
 import { deepFreeze, sqlHash, type SqlAnalysis } from './analysis.ts';
 import { literalTokens } from './literals.ts';
 import type { NameContext, TableName } from './tables.ts';
-import { parseWritten } from './gsql/parser-text.ts';
 import { describeParseError, lineColumn, placeRefusal, type ParseResult } from './gsql/parse.ts';
 import { pipeQuery, scanTokens } from './gsql/pipe.ts';
-import { blankTableParameters, createProcedureStatement } from './gsql/routines.ts';
+import { createProcedureStatement } from './gsql/routines.ts';
 import { SCHEMA_TYPES, schemaStatement } from './gsql/schema-ddl.ts';
 import { tempTableSpellings, variableScope } from './gsql/script.ts';
 import { bindFacts, callNames, newScript, type ScriptState } from './gsql/statement-facts.ts';
 import { GSQL_TYPES, analyzeStatement } from './gsql/statement.ts';
 import { unknownLineage } from './lineage.ts';
-import { parseStatement, readsStatement } from './parser/index.ts';
+import { parseStatement } from './parser/index.ts';
 
 /** The statement's table refs with the policy tags their known schemas carry (as ../analyze.ts does). */
 function withPolicyTags(statement: Statement, catalog: SchemaCatalog): Statement {
@@ -93,20 +92,12 @@ interface SpanAnalysis {
   byShape: boolean;
 }
 
-/**
- * The statement parsed in a spelling polyglot-sql reads (parser-text.ts), positions as written. A
- * query in pipe syntax is first rewritten into standard syntax (gsql/pipe.ts).
- */
-function parseSpan(text: string, span: StatementSpan, type: string, parser: Parser): { parsed: ParseResult; masked: ReadonlyMap<string, string> } {
+/** The statement parsed; a query in pipe syntax is first rewritten into standard syntax (gsql/pipe.ts). */
+function parseSpan(text: string, span: StatementSpan, type: string): ParseResult {
   const pipe = type === 'SELECT' ? pipeQuery(text, span) : undefined;
-  if (pipe !== undefined && 'error' in pipe) return { parsed: { error: pipe.error }, masked: new Map() };
-  if (parser === 'sluice' && readsStatement(type)) {
-    const parsed = pipe === undefined ? parseStatement(type, text, span) : restored(pipe, parseStatement(type, pipe.sql, pipe.span));
-    return { parsed, masked: new Map() };
-  }
-  if (pipe === undefined) return parseWritten(text, span);
-  const { parsed, masked } = parseWritten(pipe.sql, pipe.span);
-  return { parsed: restored(pipe, parsed), masked };
+  if (pipe === undefined) return parseStatement(type, text, span);
+  if ('error' in pipe) return { error: pipe.error };
+  return restored(pipe, parseStatement(type, pipe.sql, pipe.span));
 }
 
 /** The pipe query's parse with its positions as written; a tree too deep to walk is a refusal, never an exception. */
@@ -126,11 +117,10 @@ function analyzeSpan(
   catalog: SchemaCatalog,
   lexError: string | undefined,
   script: ScriptState,
-  parser: Parser,
 ): SpanAnalysis {
   const ctx = new StatementContext(names, catalog);
   for (const name of script.tempTables.keys()) ctx.tempTables.add(name);
-  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script, parser), catalog);
+  const statement = withPolicyTags(analyzeStatementSpan(text, span, index, ctx, lexError, script), catalog);
   if (!statement.parsed) {
     // A statement the analysis did not follow may have changed any temporary table's rows, and
     // assigned any variable a value from the tables it names: what each holds is unknown since.
@@ -149,7 +139,6 @@ function analyzeStatementSpan(
   ctx: StatementContext,
   lexError: string | undefined,
   script: ScriptState,
-  parser: Parser,
 ): Statement {
   const names = ctx.names;
   const classification = classify(span.tokens);
@@ -182,12 +171,10 @@ function analyzeStatementSpan(
     return unparsed(head, `unary \`+\` before a value other than a number is not analysed at ${lineColumn(text, plus.start)}`, scan, names);
   }
 
-  // A table function's TABLE<…> parameters are read from the tokens (gsql/routines.ts); the parser is handed a scalar type.
-  const parserInput = classification.type === 'CREATE_TABLE_FUNCTION' ? blankTableParameters(text, span.tokens) : text;
-  const { parsed, masked } = parseSpan(parserInput, span, classification.type, parser);
+  const parsed = parseSpan(text, span, classification.type);
   if (parsed.error !== undefined) return unparsed(head, describeParseError(parsed.error, text, span), scan, names);
   const variables = variableScope(script);
-  bindFacts(ctx, { calls: callNames(span.tokens), script, variables, masked });
+  bindFacts(ctx, { calls: callNames(span.tokens), script, variables });
   try {
     tempTableSpellings(span.tokens, script);
     const outputs = analyzeStatement(parsed.ast, classification, variables, ctx, script, { text, span });
@@ -253,15 +240,8 @@ function textBeyondBounds(text: string, spans: readonly StatementSpan[]): string
   return undefined;
 }
 
-/**
- * Which parser reads query statements: polyglot-sql, or the GoogleSQL parser written for this
- * project (./parser/), which reads query statements only and is measured against polyglot-sql
- * (test/sql/parser-agreement.test.ts, bench/) until it reads what polyglot-sql reads.
- */
-export type Parser = 'polyglot' | 'sluice';
-
 /** Analyses a SQL text; `lexed` is `lex(text)` when the caller has it already. */
-export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text), parser: Parser = 'sluice'): SqlAnalysis {
+export function analyzeSql(text: string, names: NameContext, catalog: SchemaCatalog, lexed: LexResult = lex(text)): SqlAnalysis {
   const spans = splitStatements(lexed.tokens);
   const script = newScript();
   const beyond = textBeyondBounds(text, spans);
@@ -270,7 +250,7 @@ export function analyzeSql(text: string, names: NameContext, catalog: SchemaCata
       ? refusedText(beyond)
       : spans.length === 0
         ? refusedText('the SQL text holds no statement')
-        : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script, parser));
+        : spans.map((span, index) => analyzeSpan(text, span, index, names, catalog, lexed.error, script));
   const statements = analysed.map((a) => a.statement);
   const tables = new Map<string, TableName>();
   for (const s of statements) for (const t of s.tables) tables.set(t.id, t);

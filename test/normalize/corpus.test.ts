@@ -11,11 +11,11 @@ import { RULES, bigQueryVerdict } from '../../scripts/corpus/bigquery-accepts.ts
 import { CATEGORIES, categoryOf, loadCorpus, type CorpusItem } from '../../scripts/corpus/corpus.ts';
 
 /** Statements understood (every statement parsed) when last measured; raise it as coverage grows. */
-const UNDERSTOOD_FLOOR = 2109;
+const UNDERSTOOD_FLOOR = 2118;
 /** Of them, read queries from the real-world sources (all but ZetaSQL's own test cases). */
 const REAL_WORLD_QUERY_FLOOR = 730;
 /** Statements BigQuery accepts (scripts/corpus/bigquery-accepts.ts) that are understood, when last measured. */
-const ACCEPTED_UNDERSTOOD_FLOOR = 2022;
+const ACCEPTED_UNDERSTOOD_FLOOR = 2026;
 /** Statements the rules of scripts/corpus/bigquery-accepts.ts find BigQuery refuses: a change to a rule changes it, deliberately. */
 const NOT_ACCEPTED = 257;
 

@@ -3,7 +3,6 @@
 // (test/support/name-forms.ts; the emulator check of the same table is test/gateway/name-forms.test.ts).
 import { describe, expect, it } from 'vitest';
 import { lex, unescapeQuoted } from '../../engine/sql/lexer.ts';
-import { plainNames } from '../../engine/sql/gsql/parse.ts';
 import { DIGIT_FORMS, NAME_FORMS, PATH_FORMS, REFUSED_FORMS, TABLE_FORMS } from '../support/name-forms.ts';
 import { CUSTOMERS, ORDERS, output, predicates, readTables, run, schemas, sources, statement } from './support.ts';
 
@@ -139,14 +138,5 @@ describe('escapes in a back-quoted name, as GoogleSQL decodes them', () => {
     const s = statement(`SELECT id AS ${bq(String.raw`a\\163`)}, id AS ${bq('b\\`c')}, total AS ${bq(String.raw`\x5c\x60`)} FROM sales.orders`, { schemas });
     expect(s.outputs.map((o) => o.name)).toEqual(['a\\163', 'b`c', '\\`']);
     expect(sources(output(s, '\\`'))).toEqual([`${ORDERS}:total`]);
-  });
-
-  it('the parser is handed each escaped name decoded, every later position kept', () => {
-    const sql = `SELECT c.${bq(String.raw`s\163n`)}, ${bq(String.raw`\U0001F600`)}.x FROM t`;
-    const plain = plainNames(sql) as string;
-    expect(plain).toBe('SELECT c.`ssn`   , `\u{1F600}`         .x FROM t');
-    expect([...plain].length).toBe([...sql].length);
-    expect(plainNames('SELECT `ssn` FROM t')).toBe('SELECT `ssn` FROM t');
-    expect(plainNames(`SELECT ${bq(String.raw`s\qn`)}`)).toEqual({ error: expect.stringContaining('invalid escape') });
   });
 });

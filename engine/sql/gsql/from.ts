@@ -8,8 +8,6 @@ import { recordFields, type DerivedRelation, type Relation, type Scope, type Sta
 import { implicitAlias, writtenKey } from '../tables.ts';
 import { evalExpr, type ExprEnv } from './expr.ts';
 import { pivotRelation, predictRelation, unpivotRelation } from './table-operators.ts';
-import { parseStatement } from './parse.ts';
-import { factsOf } from './statement-facts.ts';
 import { analyzeQuery } from './query.ts';
 import { expectFields, ident, isNode, nameIdent, items, optionalIdent, refuse, variant, written, type Variant } from './tree.ts';
 
@@ -185,24 +183,10 @@ function withAlias<R extends Relation>(relation: R, alias: string | undefined): 
   return alias === undefined ? relation : { ...relation, alias };
 }
 
-/**
- * `FOR SYSTEM_TIME AS OF expr`: the project's parser gives the expression (`{as_of}`);
- * polyglot-sql gives text, whose expression is parsed on its own so what it reads (a subquery,
- * say) is analysed like any other value.
- */
-function systemTime(clause: unknown, v: Variant, ctx: StatementContext): unknown {
+/** `FOR SYSTEM_TIME AS OF expr`: the expression (`{as_of}`), analysed like any other value. */
+function systemTime(clause: unknown, v: Variant): unknown {
   if (isNode(clause) && Object.keys(clause).length === 1 && clause.as_of !== undefined) return clause.as_of;
-  const match = typeof clause === 'string' ? /^\s*FOR\s+SYSTEM_TIME\s+AS\s+OF\s+([\s\S]+)$/i.exec(clause) : null;
-  if (match === null) return refuse('FOR SYSTEM_TIME of an unexpected form', v.node);
-  // An expression polyglot does not read reached it as a placeholder literal (parser-text.ts).
-  const expression = factsOf(ctx)?.masked?.get(match[1]!.trim()) ?? match[1]!;
-  const parsed = parseStatement(`SELECT ${expression}`);
-  const select = parsed.error === undefined ? variant(parsed.ast, 'FOR SYSTEM_TIME') : undefined;
-  const values = select?.kind === 'select' ? items(select.body.expressions) : [];
-  if (values.length !== 1 || select!.body.from != null) return refuse('FOR SYSTEM_TIME expression that does not parse on its own', v.node);
-  // Text after the expression that reads as an alias is not part of it: BigQuery takes none there.
-  if (variant(values[0], 'FOR SYSTEM_TIME').kind === 'alias') return refuse('FOR SYSTEM_TIME expression followed by a name', v.node);
-  return values[0];
+  return refuse('FOR SYSTEM_TIME of an unexpected form', v.node);
 }
 
 /** The relation a FROM item stands for on its own (the input of PIVOT and UNPIVOT). */
@@ -235,7 +219,7 @@ function namedRelation(scope: Scope, v: Variant, ctx: StatementContext): Relatio
   expectFields(v, TABLE_FIELDS, 'table');
   if (v.body.only === true || v.body.final_ === true) refuse('table modifier', v.node);
   if (isNode(v.body.table_sample)) evalExpr(v.body.table_sample.size, { scope, ctx });
-  if (v.body.system_time != null) evalExpr(systemTime(v.body.system_time, v, ctx), { scope, ctx });
+  if (v.body.system_time != null) evalExpr(systemTime(v.body.system_time, v), { scope, ctx });
   const idents = [v.body.catalog, v.body.schema, v.body.name].filter((p) => p != null).map((p) => nameIdent(p, 'table name'));
   // BigQuery reads a wildcard table only back-quoted; the parser also accepts `ds.t*` and `ds.*`.
   if (idents.some((i) => !i.quoted && i.name.includes('*'))) refuse('wildcard table name without back quotes', v.node);

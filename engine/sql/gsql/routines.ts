@@ -26,7 +26,6 @@ import { CteEnv, Scope } from '../scope.ts';
 import { qualify, type TableName } from '../tables.ts';
 import { evalExpr } from './expr.ts';
 import { StatementReader, type StatementSource } from './statement-reader.ts';
-import { typeAsInt64 } from './parser-text.ts';
 import { analyzeQuery, isQuery } from './query.ts';
 import { tablePath } from './target.ts';
 import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
@@ -174,13 +173,6 @@ function typeColumns(tokens: readonly Token[], open: number, close: number): str
     item = i + 1;
   }
   return columns.length > 0 && new Set(columns).size === columns.length ? columns : undefined;
-}
-
-/** The statement as the parser is handed it: each table parameter's `TABLE<…>` written as a scalar type, positions kept. */
-export function blankTableParameters(text: string, tokens: readonly Token[]): string {
-  let out = text;
-  for (const p of tableParameters(tokens)) out = typeAsInt64(out, p.start, p.end);
-  return out;
 }
 
 /** A table function's query, its outputs what flows to its callers; RETURNS TABLE must name its columns as they are. */

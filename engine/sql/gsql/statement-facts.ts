@@ -36,8 +36,6 @@ export interface StatementFacts {
   readonly script: ScriptState;
   /** The scope the script's variables are read in (script.ts), enclosing every query; none without variables. */
   readonly variables: Scope | undefined;
-  /** Placeholder literals handed to the parser for expressions it does not read, and those expressions (parser-text.ts). */
-  readonly masked?: ReadonlyMap<string, string>;
 }
 
 const facts = new WeakMap<StatementContext, StatementFacts>();

@@ -42,6 +42,8 @@ export class Cursor {
   /** Tokens from here on are out of reach (a sub-range being parsed on its own). */
   end: number;
   readonly #lineStarts: number[] = [];
+  /** The statement's text is ASCII: a column is an offset on its line. */
+  readonly #ascii: boolean;
 
   readonly text: string;
   readonly tokens: readonly Token[];
@@ -54,7 +56,9 @@ export class Cursor {
     this.base = base;
     this.end = tokens.length;
     // Line starts inside the statement, for spans (lines count from the statement's start).
-    for (let at = text.indexOf('\n', base); at >= 0 && at < (tokens.at(-1)?.end ?? base); at = text.indexOf('\n', at + 1)) this.#lineStarts.push(at + 1);
+    const last = tokens.at(-1)?.end ?? base;
+    for (let at = text.indexOf('\n', base); at >= 0 && at < last; at = text.indexOf('\n', at + 1)) this.#lineStarts.push(at + 1);
+    this.#ascii = NON_ASCII.exec(text.slice(base, last)) === null;
   }
 
   peek(k = 0): Token | undefined {
@@ -85,7 +89,7 @@ export class Cursor {
 
   /** Runs `read` one nesting level deeper. */
   nested<T>(read: () => T): T {
-    if (++this.#depth > MAX_DEPTH) this.fail('E_GUARD_NESTING_DEPTH_EXCEEDED');
+    if (++this.#depth > MAX_DEPTH) this.fail('Nested too deeply');
     try {
       return read();
     } finally {
@@ -181,22 +185,37 @@ export class Cursor {
 
   /** A token's span, in the statement's offsets and lines. */
   span(t: Token, last: Token = t): Span {
-    const start = t.start - this.base;
-    const end = last.end - this.base;
-    let line = 0;
-    while (line < this.#lineStarts.length && this.#lineStarts[line]! <= last.start) line++;
+    const line = this.#lineOf(last.start);
     const lineStart = line === 0 ? this.base : this.#lineStarts[line - 1]!;
-    return { start, end, line: line + 1, column: codePoints(this.text, lineStart, last.end) + 1 };
+    return { start: t.start - this.base, end: last.end - this.base, line: line + 1, column: this.#characters(lineStart, last.end) + 1 };
   }
 
   /** The line and column (1-based, in characters) of a text offset, as the refusal names it. */
   lineColumn(offset: number): { line: number; column: number } {
-    let line = 0;
-    while (line < this.#lineStarts.length && this.#lineStarts[line]! <= offset) line++;
+    const line = this.#lineOf(offset);
     const lineStart = line === 0 ? this.base : this.#lineStarts[line - 1]!;
-    return { line: line + 1, column: codePoints(this.text, lineStart, offset) + 1 };
+    return { line: line + 1, column: this.#characters(lineStart, offset) + 1 };
+  }
+
+  /** How many line breaks of the statement come before `offset` (a binary search: statements may be long). */
+  #lineOf(offset: number): number {
+    let lo = 0;
+    let hi = this.#lineStarts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#lineStarts[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Characters in text[from, to): code units where the statement is ASCII, as most are. */
+  #characters(from: number, to: number): number {
+    return this.#ascii ? to - from : codePoints(this.text, from, to);
   }
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Characters (code points) in text[from, to). */
 function codePoints(text: string, from: number, to: number): number {

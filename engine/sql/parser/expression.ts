@@ -151,7 +151,7 @@ function binary(c: Cursor, level: number): Tree {
     const kind = op === undefined ? undefined : ops[op];
     if (kind === undefined) return left;
     // A chain nests to the left, one level per operator, and the analysis walks it recursively.
-    if (length === MAX_CHAIN) c.fail('E_GUARD_NESTING_DEPTH_EXCEEDED');
+    if (length === MAX_CHAIN) c.fail('Nested too deeply');
     c.takeOperator(op!);
     left = { [kind]: { left, right: binary(c, level + 1) } };
   }

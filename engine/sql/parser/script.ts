@@ -12,7 +12,7 @@ import type { StatementParser } from './index.ts';
 import { ident, type Tree } from './nodes.ts';
 import { isQueryStart, mayBeQuery, parseQuery, tableName } from './query.ts';
 
-/** The scalar type polyglot-sql reads where a `TABLE<…>` or `STRUCT<…>` type was blanked (../gsql/parser-text.ts typeAsInt64). */
+/** The type a `TABLE<…>` parameter or RETURNS TABLE<…> is given in the tree: ../gsql/routines.ts reads their columns from the tokens. */
 const BLANKED_TYPE: Tree = { data_type: 'custom', name: 'INT64' };
 
 /** A name that is no reserved word, or a back-quoted one, taken. */
