@@ -6,10 +6,15 @@
 import type { PolicyInput } from './schema-types.ts';
 import { isDeepFrozen } from './sql/analysis.ts';
 
-/** An input document in two parts: `statements`, when given, belongs at sql.statements of `json`. */
+/**
+ * An input document in parts: `statements`, when given, belongs at sql.statements of `json`; with
+ * `sql` given too (a cached analysis's frozen member, which a repeated text shares), `sql.rest` is
+ * the document without its sql member, so the whole member can be kept parsed instead (wasm.ts).
+ */
 export interface InputDocument {
   json: string;
   statements?: { value: object; json: string };
+  sql?: { value: object; rest: string };
 }
 
 const statementsJson = new WeakMap<object, string>();
@@ -34,7 +39,15 @@ export function inputDocument(input: PolicyInput): InputDocument {
   const cached = frozenJson(statements);
   if (cached === undefined) return { json: JSON.stringify(input) };
   const { sql: _sql, ...rest } = input;
-  return { json: `${open(JSON.stringify(rest))}"sql":${sqlJson(sql!)}}`, statements: { value: statements, json: cached } };
+  const restJson = JSON.stringify(rest);
+  const document: InputDocument = { json: `${open(restJson)}"sql":${sqlJson(sql!)}}`, statements: { value: statements, json: cached } };
+  if (Object.isFrozen(sql)) document.sql = { value: sql!, rest: restJson };
+  return document;
+}
+
+/** A frozen sql member's whole JSON, its statements included (the parts input-json.ts keeps). */
+export function frozenSqlJson(sql: object, statementsJson: string): string {
+  return `${open(sqlJson(sql as PolicyInput['sql']))}"statements":${statementsJson}}`;
 }
 
 const sqlJsons = new WeakMap<object, string>();

@@ -5,10 +5,11 @@
 //     parsed into the policy's memory once, below the evaluation heap, and each evaluation parses
 //     only the rest and links the two with `opa_value_add_path` (OPA's documented way to keep
 //     values across evaluations; evaluation never writes to its input). Parsing the statements
-//     is a fifth of a decision's policy time.
+//     is a fifth of a decision's policy time. A repeated text shares its whole sql member (its
+//     text and hash too), which is then kept parsed instead of the statements alone.
 // Policies built for an older ABI fall back to the SDK's `evaluate`.
 import type { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { documentJson, type InputDocument } from './input-json.ts';
+import { documentJson, frozenSqlJson, type InputDocument } from './input-json.ts';
 import { deepFreeze } from './sql/analysis.ts';
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
@@ -109,13 +110,18 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
       const written = write(documentJson(document), base);
       return resultJson(opaEval(0, entrypoint, dataAddr, base, written, base + written, 0));
     }
-    const { statements, path } = arena.persist(document.statements, state.dataHeapPtr, write);
+    const sql = document.sql !== undefined && arena.wanted(document.sql.value) ? document.sql : undefined;
+    const statements = document.statements;
+    const kept =
+      sql === undefined
+        ? arena.persist(statements.value, () => statements.json, 'statements', state.dataHeapPtr, write)
+        : arena.persist(sql.value, () => frozenSqlJson(sql.value, statements.json), 'sql', state.dataHeapPtr, write);
     const base = arena.top;
-    const written = write(document.json, base);
+    const written = write(sql === undefined ? document.json : sql.rest, base);
     exports.opa_heap_ptr_set(base + written);
     const input = exports.opa_json_parse(base, written);
     if (input === 0) throw new Error('the input document does not parse');
-    if (exports.opa_value_add_path(input, path, statements) !== 0) throw new Error('the statements could not be placed in the input');
+    if (exports.opa_value_add_path(input, kept.path, kept.value) !== 0) throw new Error('the analysis could not be placed in the input');
     const ctx = exports.opa_eval_ctx_new();
     exports.opa_eval_ctx_set_input(ctx, input);
     exports.opa_eval_ctx_set_data(ctx, dataAddr);
@@ -136,7 +142,7 @@ class StatementArena {
   #limit: number;
   #base = -1;
   #top = 0;
-  #path = 0;
+  #paths = { statements: 0, sql: 0 };
   #values = new WeakMap<object, number>();
   #seen = new WeakSet<object>();
 
@@ -155,30 +161,33 @@ class StatementArena {
     return base === this.#base ? this.#top : base;
   }
 
+  /** `value` parsed (from `json()` the first time), to be placed at sql.statements or sql of the input. */
   persist(
-    statements: NonNullable<InputDocument['statements']>,
+    value: object,
+    json: () => string,
+    at: 'statements' | 'sql',
     base: number,
     write: (text: string, at: number) => number,
-  ): { statements: number; path: number } {
+  ): { value: number; path: number } {
     if (base !== this.#base || this.#top - base > this.#limit) {
       this.#base = -1;
       this.#top = base;
       this.#values = new WeakMap();
-      this.#path = this.#parse('["sql","statements"]', write);
+      this.#paths = { statements: this.#parse('["sql","statements"]', write), sql: this.#parse('["sql"]', write) };
       this.#base = base;
     }
-    let address = this.#values.get(statements.value);
+    let address = this.#values.get(value);
     if (address === undefined) {
-      address = this.#parse(statements.json, write);
-      this.#values.set(statements.value, address);
+      address = this.#parse(json(), write);
+      this.#values.set(value, address);
     }
-    return { statements: address, path: this.#path };
+    return { value: address, path: this.#paths[at] };
   }
 
-  /** Whether to keep these statements: not the first time they are seen (most shapes come once). */
-  wanted(statements: object): boolean {
-    if (this.#values.has(statements) || this.#seen.has(statements)) return true;
-    this.#seen.add(statements);
+  /** Whether to keep this analysis part: not the first time it is seen (most shapes and texts come once). */
+  wanted(value: object): boolean {
+    if (this.#values.has(value) || this.#seen.has(value)) return true;
+    this.#seen.add(value);
     return false;
   }
 
