@@ -91,7 +91,8 @@ describe.runIf(postgresUrl)('sluice principals disable / enable on two replicas 
 
     const enable = await sluice(['principals', 'enable', issuer, 'pii-agent', '--config', configFile]);
     expect(enable).toMatchObject({ code: 0, stdout: `enabled pii-agent of ${issuer}\n` });
-    await until(async () => other.query(ORDERS_SQL).then(() => true, () => false), 1000, 10);
+    // Each replica lets it back once its own refresh reads the change.
+    await Promise.all([one, other].map((client) => until(async () => client.query(ORDERS_SQL).then(() => true, () => false), 1000, 10)));
     expect((await one.query(ORDERS_SQL))[0]).toHaveLength(1);
     expect((await principalRecords(stack)).map((r) => r.action)).toEqual(['disabled', 'enabled']);
 
