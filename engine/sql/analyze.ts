@@ -158,7 +158,7 @@ function analyzeStatementSpan(
     }
   }
   if (classification.type === 'CREATE_PROCEDURE') {
-    // polyglot reads no procedure; its body does not run at creation (gsql/routines.ts).
+    // Read from its tokens; its body does not run at creation (gsql/routines.ts).
     try {
       return parsedStatement(head, ctx, createProcedureStatement({ text, span }, ctx));
     } catch (e) {

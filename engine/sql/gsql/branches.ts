@@ -1,5 +1,4 @@
-// Set operations align their branches' columns by position; the first branch names them. Mirrors
-// the private combineBranches of ../query.ts (to be exported from there when the front ends merge).
+// Set operations align their branches' columns by position; the first branch names them.
 import { passedThrough, transformed, unknownLineage, type Lineage } from '../lineage.ts';
 import type { QueryResult } from '../relation.ts';
 

@@ -1,7 +1,6 @@
-// DDL in polyglot-sql's tree, read as ../statement.ts reads it: the object created, dropped,
-// altered or truncated is recorded (mode ddl; TRUNCATE writes), a defining query is analysed and
-// reported as the statement's outputs, and OPTIONS values are evaluated. EXPORT DATA reads its
-// query; its OPTIONS only name a destination.
+// DDL statements: the object created, dropped, altered or truncated is recorded (mode ddl; TRUNCATE
+// writes), a defining query is analysed and reported as the statement's outputs, and OPTIONS values
+// are evaluated. EXPORT DATA reads its query; its OPTIONS only name a destination.
 import type { Output } from '../../schema-types.ts';
 import type { StatementContext } from '../context.ts';
 import { CONSTANT } from '../lineage.ts';
@@ -40,7 +39,7 @@ function literalOptions(list: unknown, what: string): void {
 
 /**
  * `OPTIONS(key = value, …)` entries, `{key, value}` (tables) or `key = value` (views): every value
- * is evaluated (as the current analyzer does); the key names an option, not a column.
+ * is evaluated; the key names an option, not a column.
  */
 function options(entries: unknown, env: ExprEnv): void {
   for (const entry of items(entries)) {
@@ -65,7 +64,7 @@ function properties(list: unknown, env: ExprEnv): void {
 
 /**
  * `PARTITION BY DATE(ts)`: an expression over the new table's own columns, evaluated where no
- * table is in scope, so it records the functions it calls (as the current analyzer does) and no
+ * table is in scope, so it records the functions it calls and no
  * column of another table.
  */
 function partitionBy(v: Variant, ctx: StatementContext): void {

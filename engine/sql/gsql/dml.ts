@@ -1,6 +1,6 @@
-// INSERT, UPDATE and DELETE in polyglot-sql's tree, read as ../statement.ts reads them: the
-// target is written; UPDATE and DELETE read its rows (their WHERE is a predicate, SET columns are
-// referenced); INSERT … SELECT reports the query's columns under the names of the column list.
+// INSERT, UPDATE and DELETE: the target is written; UPDATE and DELETE read its rows (their WHERE is
+// a predicate, SET columns are referenced); INSERT … SELECT reports the query's columns under the
+// names of the column list.
 import type { Output } from '../../schema-types.ts';
 import type { StatementContext } from '../context.ts';
 import { Scope } from '../scope.ts';

@@ -1,12 +1,12 @@
-// Lineage of expressions in polyglot-sql's tree. Every column an expression reads is recorded on
-// the statement; the value's lineage says which of them flow into it. A variant the analysis does
-// not know makes the statement unparsed rather than dropping what it might read.
+// Lineage of expressions. Every column an expression reads is recorded on the statement; the
+// value's lineage says which of them flow into it. A variant the analysis does not know makes the
+// statement unparsed rather than dropping what it might read.
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, fieldOf, partOf, transformed, type Lineage } from '../lineage.ts';
 import { queryValue } from '../relation.ts';
 import type { Scope } from '../scope.ts';
-import { functionName, isFunctionVariant, isOperator, evalFunctionBody, refuseRoutineCall } from './functions.ts';
-import { analyzeQuery, isQuery } from './query.ts';
+import { functionName, isFunctionVariant, isOperator, evalFunctionBody } from './functions.ts';
+import { analyzeQuery } from './query.ts';
 import { writtenNames } from './spellings.ts';
 import { expectFields, ident, nameIdent, items, isNode, refuse, variant, written, type Node, type Variant } from './tree.ts';
 
@@ -23,28 +23,14 @@ export interface ExprEnv {
   readonly windowSpecs?: ReadonlyMap<string, unknown>;
 }
 
-/** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
-/**
- * The only functions BigQuery calls without parentheses. polyglot also reads other dialects' bare
- * words as calls (`now`, `sysdate`, `current_user`, `pi`): in BigQuery each is a name.
- */
-const NO_PAREN_CALLS = new Set(['current_date', 'current_datetime', 'current_time', 'current_timestamp']);
-
-/** A call written without parentheses that BigQuery reads as a name, as a column reference. */
-export function bareName(v: Variant): Variant | undefined {
-  if (v.kind !== 'function' || v.body.no_parens !== true || NO_PAREN_CALLS.has(String(v.body.name).toLowerCase())) return undefined;
-  expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'bare name');
-  return columnNamed(String(v.body.name));
-}
-
 /** An unqualified, unquoted column reference to `name`, as the parser gives one. */
 function columnNamed(name: string): Variant {
   return variant({ column: { name: { name, quoted: false }, table: null } }, 'bare name');
 }
 
+/** Subscript operators of BigQuery arrays: the keyword is syntax, only its argument is a value. */
 const SUBSCRIPTS = new Set(['OFFSET', 'SAFE_OFFSET', 'ORDINAL', 'SAFE_ORDINAL']);
-const SET_OPERATION_KINDS = new Set(['union', 'intersect', 'except']);
-const LITERAL_KINDS = new Set(['literal', 'boolean', 'null', 'placeholder', 'parameter', 'var', 'data_type']);
+const LITERAL_KINDS = new Set(['literal', 'boolean', 'null', 'placeholder', 'parameter', 'var']);
 
 export function evalAll(values: readonly unknown[], env: ExprEnv): Lineage[] {
   return values.map((v) => evalExpr(v, env));
@@ -182,20 +168,9 @@ function evalCase(v: Variant, env: ExprEnv): Lineage {
 }
 
 function evalCast(v: Variant, env: ExprEnv): Lineage {
-  expectFields(v, new Set(['this', 'to', 'format', 'double_colon_syntax', 'default']), 'CAST');
-  for (const name of writtenNames(v, v.kind === 'cast' ? 'CAST' : v.kind.toUpperCase(), env.ctx)) env.ctx.functions.add(name);
-  return transformed([evalExpr(v.body.this, env), evalOptional(v.body.format, env), evalOptional(v.body.default, env)]);
-}
-
-/** `ds.fn(x)`: BigQuery has no methods, so the path before the call names a function in a dataset. */
-function evalMethodCall(v: Variant, env: ExprEnv): Lineage {
-  expectFields(v, new Set(['this', 'method', 'args']), 'function call');
-  const path = columnPath(variant(v.body.this, 'function name'));
-  if (path === undefined) refuse('method call on a value', v.node);
-  const name = [...path, ident(v.body.method, 'function name').name].join('.').toUpperCase();
-  refuseRoutineCall(name, v.node);
-  env.ctx.functions.add(name);
-  return transformed(evalAll(items(v.body.args), env));
+  expectFields(v, new Set(['this', 'to', 'format']), 'CAST');
+  for (const name of writtenNames(v, v.kind.toUpperCase(), env.ctx)) env.ctx.functions.add(name);
+  return transformed([evalExpr(v.body.this, env), evalOptional(v.body.format, env)]);
 }
 
 function evalStruct(v: Variant, env: ExprEnv): Lineage {
@@ -206,13 +181,8 @@ function evalStruct(v: Variant, env: ExprEnv): Lineage {
 }
 
 function evalIn(v: Variant, env: ExprEnv): Lineage {
-  expectFields(v, new Set(['this', 'expressions', 'query', 'not', 'unnest', 'global', 'is_field']), 'IN');
-  if (v.body.global === true || v.body.is_field === true) refuse('IN of an unexpected form', v.node);
-  const list = items(v.body.expressions);
-  // `x IN ((SELECT …) UNION ALL (SELECT …))`: the parentheses are IN's, the set operation its query.
-  const only = list.length === 1 && v.body.query == null && isNode(list[0]) ? Object.keys(list[0]) : [];
-  const query = only.length === 1 && SET_OPERATION_KINDS.has(only[0]!) ? list[0] : undefined;
-  const parts = [evalExpr(v.body.this, env), ...(query === undefined ? evalAll(list, env) : [subqueryValue(query, env)])];
+  expectFields(v, new Set(['this', 'expressions', 'query', 'not', 'unnest']), 'IN');
+  const parts = [evalExpr(v.body.this, env), ...evalAll(items(v.body.expressions), env)];
   if (v.body.query != null) parts.push(subqueryValue(v.body.query, env));
   if (v.body.unnest != null) parts.push(evalExpr(v.body.unnest, env));
   return transformed(parts);
@@ -239,13 +209,7 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
     return CONSTANT;
   }
   if (v.kind === 'subquery') return subqueryValue(node, env);
-  // A query without its own parentheses can only stand where the syntax supplies them (EXISTS,
-  // IN, ARRAY). Elsewhere it is the parser's misreading of `… (SELECT …) UNION ALL SELECT …`:
-  // the set operation swallowed into the expression that ends in a subquery.
-  if (isQuery(v)) refuse(`${v.kind.toUpperCase()} read inside an expression (a parenthesised subquery followed by a set operation)`, v.node);
   if (v.kind === 'function' && v.body.no_parens === true) {
-    const name = bareName(v);
-    if (name !== undefined) return evalColumn(name, env);
     const call = String(v.body.name).toLowerCase();
     // BigQuery documents CURRENT_DATE and the like, unparenthesised, as ambiguous with a column or
     // alias of that name: which it reads cannot be told, so neither is guessed. A table whose
@@ -272,7 +236,6 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
       return evalCase(v, env);
     case 'cast':
     case 'safe_cast':
-    case 'try_cast':
       return evalCast(v, env);
     case 'extract':
       expectFields(v, new Set(['this', 'field']), 'EXTRACT');
@@ -284,22 +247,19 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
       return evalIn(v, env);
     case 'exists':
       expectFields(v, new Set(['this', 'not']), 'EXISTS');
-      env.ctx.functions.add('EXISTS'); // as the current analyzer records it
+      env.ctx.functions.add('EXISTS');
       return transformed([subqueryValue(v.body.this, env)]);
     case 'any':
     case 'all':
       expectFields(v, new Set(['this', 'subquery', 'op']), v.kind.toUpperCase());
       return transformed([evalExpr(v.body.this, env), subqueryValue(v.body.subquery, env)]);
     case 'struct':
-    case 'struct_func':
       return evalStruct(v, env);
     case 'array_func':
     case 'tuple':
     case 'array':
       expectFields(v, new Set(['expressions', 'bracket_notation']), 'array');
       return transformed(evalAll(items(v.body.expressions), env));
-    case 'method_call':
-      return evalMethodCall(v, env);
     case 'named_argument':
       expectFields(v, new Set(['name', 'value', 'separator']), 'named argument');
       return evalExpr(v.body.value, env);
@@ -307,10 +267,6 @@ export function evalExpr(node: unknown, env: ExprEnv): Lineage {
       expectFields(v, new Set(['this', 'over']), 'window function');
       return transformed([evalExpr(v.body.this, env), ...evalWindowSpec(v.body.over, env)]);
     }
-    case 'annotated':
-      // A value followed by a comment.
-      expectFields(v, new Set(['this', 'annotation', 'annotations']), 'annotated value');
-      return evalExpr(v.body.this, env);
     case 'star':
       return refuse('`*` outside the select list', v.node);
     default:

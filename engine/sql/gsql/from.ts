@@ -1,6 +1,6 @@
-// FROM items in polyglot-sql's tree: tables (every name form ../tables.ts qualifies), WITH names,
-// derived tables, UNNEST and array paths through a range variable, parenthesised joins, PIVOT and
-// UNPIVOT, ML.PREDICT, and the JOIN conditions and USING columns that tie them together.
+// FROM items: tables (every name form ../tables.ts qualifies), WITH names, derived tables, UNNEST
+// and array paths through a range variable, parenthesised joins, PIVOT and UNPIVOT, ML.PREDICT,
+// and the JOIN conditions and USING columns that tie them together.
 import type { StatementContext } from '../context.ts';
 import { CONSTANT, lineageTables, type Lineage } from '../lineage.ts';
 import { relationColumns } from '../relation.ts';
@@ -13,7 +13,7 @@ import { expectFields, ident, isNode, nameIdent, items, optionalIdent, refuse, v
 
 const TABLE_FIELDS = new Set(['name', 'schema', 'catalog', 'alias', 'alias_explicit_as', 'only', 'final_', 'table_sample', 'system_time']);
 const JOIN_FIELDS = new Set(['this', 'on', 'using', 'kind', 'use_inner_keyword', 'use_outer_keyword', 'nesting_group', 'deferred_condition', 'directed']);
-/** Join kinds BigQuery has; polyglot's `Implicit` is the comma. */
+/** Join kinds BigQuery has; `Implicit` is the comma. */
 const JOIN_KINDS = new Set(['Inner', 'Left', 'Right', 'Full', 'Outer', 'Cross', 'Implicit']);
 /** Array producers whose elements are never STRUCTs: their UNNEST has no fields. */
 const SCALAR_ARRAYS = new Set(['GENERATE_ARRAY', 'GENERATE_DATE_ARRAY', 'GENERATE_TIMESTAMP_ARRAY', 'SPLIT', 'REGEXP_EXTRACT_ALL']);
@@ -105,9 +105,6 @@ function addFromItem(scope: Scope, node: unknown, ctx: StatementContext): { rela
       expectFields(item, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword']), 'aliased FROM item');
       alias ??= nameIdent(item.body.alias, 'alias').name.toLowerCase(); // the outermost alias is the one in force
       item = variant(item.body.this, 'FROM item');
-    } else if (item.kind === 'annotated') {
-      expectFields(item, new Set(['this']), 'annotated FROM item');
-      item = variant(item.body.this, 'FROM item');
     } else if (item.kind === 'paren') {
       // `((a JOIN b) JOIN c)`: the parentheses only group.
       expectFields(item, new Set(['this']), 'parenthesised FROM item');
@@ -143,13 +140,9 @@ function fromRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation
     case 'table':
       return namedRelation(scope, v, ctx);
     case 'subquery': {
-      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as', 'alias_keyword', 'modifiers_inside', 'order_by', 'limit', 'offset']), 'derived table');
-      // `((SELECT …) ORDER BY … LIMIT …)`: the clauses, inside the parentheses, are the inner
-      // parenthesised query's, read as such a query is anywhere.
-      const { order_by, limit, offset } = v.body;
-      const tail = order_by != null || limit != null || offset != null;
-      if (tail && v.body.modifiers_inside !== true) refuse('derived table with ORDER BY or LIMIT outside its parentheses', v.node);
-      const result = analyzeQuery(tail ? { subquery: { this: v.body.this, order_by, limit, offset } } : v.body.this, scope.parent, scope.ctes, ctx);
+      // Its query's ORDER BY and LIMIT are inside the parentheses: `this` holds them.
+      expectFields(v, new Set(['this', 'alias', 'alias_explicit_as']), 'derived table');
+      const result = analyzeQuery(v.body.this, scope.parent, scope.ctes, ctx);
       return { kind: 'derived', alias: aliasOf(v), columns: relationColumns(result), tables: result.tables };
     }
     case 'unnest': {
@@ -201,7 +194,6 @@ function unnestFields(expr: unknown, value: Lineage, ctx: StatementContext): Val
   if (fields !== undefined) return fields;
   const v = variant(expr, 'UNNEST argument');
   if (v.kind === 'function' && SCALAR_ARRAYS.has(String(v.body.name).toUpperCase())) return null;
-  if (v.kind === 'split' || v.kind === 'generate_date_array') return null;
   if (v.kind === 'array_func') {
     const elements = items(v.body.expressions).map((e) => variant(e, 'array element').kind);
     if (elements.every((k) => k === 'literal' || k === 'boolean' || k === 'null' || k === 'parameter' || k === 'placeholder')) return null;
@@ -211,9 +203,9 @@ function unnestFields(expr: unknown, value: Lineage, ctx: StatementContext): Val
 
 /**
  * A table, a WITH name, or an array path through a range variable (`FROM t, t.items`), decided as
- * BigQuery decides it on the identifiers as written (as ../from.ts does): only a path of two or
- * more identifiers whose first one is a range variable in scope is an array path, and only a
- * single identifier can name a WITH query.
+ * BigQuery decides it on the identifiers as written: only a path of two or more identifiers whose
+ * first one is a range variable in scope is an array path, and only a single identifier can name
+ * a WITH query.
  */
 function namedRelation(scope: Scope, v: Variant, ctx: StatementContext): Relation {
   expectFields(v, TABLE_FIELDS, 'table');
@@ -221,7 +213,7 @@ function namedRelation(scope: Scope, v: Variant, ctx: StatementContext): Relatio
   if (isNode(v.body.table_sample)) evalExpr(v.body.table_sample.size, { scope, ctx });
   if (v.body.system_time != null) evalExpr(systemTime(v.body.system_time, v), { scope, ctx });
   const idents = [v.body.catalog, v.body.schema, v.body.name].filter((p) => p != null).map((p) => nameIdent(p, 'table name'));
-  // BigQuery reads a wildcard table only back-quoted; the parser also accepts `ds.t*` and `ds.*`.
+  // BigQuery reads a wildcard table only back-quoted.
   if (idents.some((i) => !i.quoted && i.name.includes('*'))) refuse('wildcard table name without back quotes', v.node);
   const path = written(idents);
   const alias = aliasOf(v);

@@ -1,62 +1,29 @@
-// Function calls and operators. polyglot-sql gives many functions a variant of their own (`upper`,
-// `date_trunc`, `array_agg`, …) besides the generic `function`; their payloads are read by key:
-// keys that hold values are evaluated, ORDER BY keys read their sort keys, scalars are syntax, and
-// any other key makes the statement unparsed.
+// Function calls and operators. A call is the generic `function` variant, or one of the few the
+// parser builds for syntax of its own (COUNT(*), IF, NORMALIZE, `JSON '…'`); their payloads are
+// read by key: keys that hold values are evaluated, ORDER BY keys read their sort keys, scalars
+// are syntax, and any other key makes the statement unparsed.
 import { CONSTANT, transformed, type Lineage } from '../lineage.ts';
 import { evalExpr, evalOrdered, subqueryValue, type ExprEnv } from './expr.ts';
 import { isQuery } from './query.ts';
 import { writtenNames } from './spellings.ts';
 import { factsOf } from './statement-facts.ts';
-import { LAYOUT, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
+import { LAYOUT, ident, items, refuse, variant, type Variant } from './tree.ts';
 
 /** Operators: their value is computed from their operands, and they are no function call. */
 const OPERATORS = new Set([
-  'and', 'or', 'add', 'sub', 'mul', 'div', 'mod', 'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'bitwise_and', 'bitwise_or',
-  'bitwise_xor', 'concat', 'not', 'neg', 'bitwise_not', 'is', 'null_safe_eq', 'null_safe_neq', 'bitwise_left_shift',
-  'bitwise_right_shift', 'like', 'i_like', 'between', 'is_null', 'is_true', 'is_false', 'at_time_zone',
+  'and', 'or', 'add', 'sub', 'mul', 'div', 'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'bitwise_and', 'bitwise_or',
+  'bitwise_xor', 'concat', 'not', 'neg', 'bitwise_not', 'null_safe_eq', 'null_safe_neq', 'bitwise_left_shift',
+  'bitwise_right_shift', 'like', 'between', 'is_null', 'is_true', 'is_false', 'at_time_zone',
 ]);
 
-/** Variants that are calls of a BigQuery function, with the payload keys read by `evalFunctionBody`. */
-const FUNCTIONS = new Set([
-  'function', 'aggregate_function', 'count',
-  // single argument
-  'upper', 'lower', 'length', 'l_trim', 'r_trim', 'reverse', 'abs', 'sqrt', 'cbrt', 'ln', 'exp', 'sign', 'date', 'time',
-  'date_from_unix_date', 'unix_date', 'unix_seconds', 'unix_millis', 'unix_micros', 'initcap', 'ascii', 'chr',
-  'soundex', 'byte_length', 'hex', 'lower_hex', 'unicode', 'radians', 'degrees', 'sin', 'cos', 'tan', 'asin', 'acos',
-  'atan', 'is_nan', 'is_inf', 'year', 'month', 'day', 'hour', 'minute', 'second', 'day_of_week', 'day_of_year',
-  'week_of_year', 'quarter', 'array_length', 'array_size', 'cardinality', 'array_reverse', 'array_distinct',
-  'json_array_length', 'json_keys', 'json_type', 'parse_json', 'to_json', 'typeof', 'int64', 'bitwise_count',
-  // two arguments
-  'power', 'null_if', 'if_null', 'nvl', 'contains', 'starts_with', 'ends_with', 'levenshtein', 'mod_func', 'atan2',
-  'int_div', 'array_contains', 'array_position', 'array_concat', 'element_at', 'json_merge_patch',
-  // argument lists
-  'greatest', 'least', 'coalesce', 'array_intersect', 'json_array', 'concat_ws',
-  // aggregates
-  'sum', 'avg', 'min', 'max', 'array_agg', 'count_if', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop',
-  'var_samp', 'any_value', 'approx_distinct', 'approx_count_distinct', 'logical_and', 'logical_or', 'array_concat_agg',
-  'bitwise_and_agg', 'bitwise_or_agg', 'bitwise_xor_agg', 'string_agg', 'group_concat', 'sum_if', 'approx_percentile',
-  'percentile', 'percentile_cont', 'percentile_disc',
-  // window functions
-  'row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'n_tile', 'nth_value', 'lead', 'lag', 'first_value',
-  'last_value', 'first', 'last',
-  // others with a payload of their own
-  'if_func', 'replace', 'substring', 'round', 'json_extract', 'json_extract_scalar', 'json_query', 'json_value',
-  'json_extract_path', 'trim', 'date_trunc', 'timestamp_trunc', 'date_add', 'date_sub', 'date_diff', 'current_date',
-  'current_time', 'current_timestamp', 'split', 'regexp_like', 'regexp_replace', 'regexp_extract', 'position', 'left',
-  'right', 'lpad', 'rpad', 'repeat', 'log', 'floor', 'ceil', 'date_format', 'format_date', 'last_day', 'array_join',
-  'array_to_string', 'from_unixtime', 'unix_timestamp', 'make_date', 'safe_divide', 'generate_date_array', 'sequence',
-  'generate', 'rand', 'random', 'timestamp', 'datetime', 'date_from_parts', 'safe_add', 'safe_multiply', 'safe_subtract',
-  'safe_negate', 'current_datetime', 'st_geog_point', 'str_position', 'normalize', 'json_object', 'j_s_o_n_array',
-]);
+/**
+ * Variants that are calls of a BigQuery function, with the payload keys read by `evalFunctionBody`:
+ * `count` is COUNT(*), `if_func` IF(…), `parse_json` a `JSON '…'` literal.
+ */
+const FUNCTIONS = new Set(['function', 'count', 'if_func', 'normalize', 'parse_json']);
 
 /** Keys holding a value (or a list of values) that the call reads. */
-const VALUE_KEYS = new Set([
-  'this', 'expression', 'expressions', 'args', 'condition', 'true_value', 'false_value', 'offset', 'default', 'decimals',
-  'start', 'stop', 'step', 'end', 'length', 'old', 'new', 'separator', 'path', 'characters', 'interval', 'escape', 'filter',
-  'limit', 'zone', 'format', 'low', 'high', 'left', 'right', 'delimiter', 'pattern', 'flags', 'replacement', 'group',
-  'substring', 'string', 'fill', 'times', 'base', 'scale', 'to', 'percentile', 'accuracy', 'num_buckets',
-  'null_replacement', 'seed', 'lower', 'upper', 'substr',
-]);
+const VALUE_KEYS = new Set(['this', 'args', 'condition', 'true_value', 'false_value', 'limit', 'zone', 'low', 'high', 'left', 'right']);
 /** Keys holding a keyword the parser reads as a column (`NORMALIZE(s, NFKC)`), and those keywords: syntax, no value. */
 const KEYWORD_KEYS: Record<string, ReadonlySet<string>> = { form: new Set(['NFC', 'NFKC', 'NFD', 'NFKD']) };
 /**
@@ -66,16 +33,7 @@ const KEYWORD_KEYS: Record<string, ReadonlySet<string>> = { form: new Set(['NFC'
  */
 const CONDITION_ARGUMENTS: Record<string, ReadonlySet<string>> = {
   IF: new Set(['condition']),
-  NULLIF: new Set(['args', 'this', 'expression']),
-};
-/** Keys holding a type, not a value. */
-const TYPE_KEYS = new Set(['returning']);
-
-/** Names of variants whose SQL spelling is not the variant name upper-cased. */
-const SPELLINGS: Record<string, string> = {
-  l_trim: 'LTRIM', r_trim: 'RTRIM', null_if: 'NULLIF', if_null: 'IFNULL', if_func: 'IF', mod_func: 'MOD', int_div: 'DIV',
-  n_tile: 'NTILE', day_of_week: 'DAYOFWEEK', day_of_year: 'DAYOFYEAR', week_of_year: 'WEEKOFYEAR', str_position: 'STRPOS',
-  j_s_o_n_array: 'JSON_ARRAY',
+  NULLIF: new Set(['args']),
 };
 
 /**
@@ -83,8 +41,7 @@ const SPELLINGS: Record<string, string> = {
  * DAY), DATE_TRUNC(d, MONTH), LAST_DAY(d, WEEK(MONDAY)). Everywhere else a bare name is a column,
  * however it is spelled: TIMESTAMP_TRUNC's third argument is a time zone, the BUCKET functions'
  * third is an origin, and their width is an INTERVAL (whose unit is the literal's own syntax), as
- * are the steps of DATE_ADD and GENERATE_DATE_ARRAY. EXTRACT's part is the `extract` node's field,
- * and LAST_DAY's the `unit` of polyglot's `last_day` (SAFE.LAST_DAY is a plain call, read here).
+ * are the steps of DATE_ADD and GENERATE_DATE_ARRAY. EXTRACT's part is the `extract` node's field.
  */
 const DATE_PART_ARGUMENT: Record<string, number> = {
   DATE_DIFF: 2, DATETIME_DIFF: 2, TIMESTAMP_DIFF: 2, TIME_DIFF: 2,
@@ -111,12 +68,11 @@ export function isFunctionVariant(kind: string): boolean {
 export function functionName(v: Variant): string {
   const named = v.body.original_name ?? v.body.name;
   if (typeof named === 'string' && named !== '') return named.toUpperCase();
-  return SPELLINGS[v.kind] ?? v.kind.toUpperCase();
+  return v.kind.toUpperCase();
 }
 
 function isBareColumn(node: unknown, names: ReadonlySet<string>): boolean {
   const v = variant(node, 'argument');
-  if (v.kind === 'var') return typeof v.body.this === 'string' && names.has(v.body.this.toUpperCase());
   return v.kind === 'column' && v.body.table == null && names.has(ident(v.body.name, 'column name').name.toUpperCase());
 }
 
@@ -141,7 +97,6 @@ function evalValues(value: unknown, env: ExprEnv, partAt: number | undefined, ar
   return value.map((a, i) => (i === partAt && isDatePart(a) ? CONSTANT : evalExpr(a, env)));
 }
 
-/** A call or operator: every value its payload holds, window specification aside (see expr.ts). */
 /** Namespaces of BigQuery's own functions (`NET.HOST`, `SAFE.NET.HOST`); any other dotted name is a routine of a dataset. */
 const BUILTIN_NAMESPACES = new Set(['NET', 'KEYS', 'AEAD', 'HLL_COUNT', 'KLL_QUANTILES', 'ML', 'AI', 'OBJ']);
 
@@ -155,20 +110,19 @@ export function refuseRoutineCall(name: string, node: unknown): void {
   if (parts.length > 1 && !BUILTIN_NAMESPACES.has(parts[0]!)) refuse(`call of the dataset's function ${name}`, node);
 }
 
+/** A call or operator: every value its payload holds, window specification aside (see expr.ts). */
 export function evalFunctionBody(v: Variant, env: ExprEnv, name: string | undefined): Lineage {
   if (v.kind === 'function' && name !== undefined) refuseRoutineCall(name, v.node);
   if (name !== undefined && !CONSTRUCTORS.has(name)) for (const n of writtenNames(v, name, env.ctx)) env.ctx.functions.add(n);
   const partAt = datePartArgument(name);
   const parts: Lineage[] = [];
   for (const [key, value] of Object.entries(v.body)) {
-    if (LAYOUT.has(key) || TYPE_KEYS.has(key) || value === null || value === undefined) continue;
+    if (LAYOUT.has(key) || value === null || value === undefined) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') continue;
     if (Array.isArray(value) && value.every((x) => typeof x === 'string')) continue;
     if (key === 'order_by') parts.push(...evalOrdered(value, env));
     else if (key === 'having_max' && Array.isArray(value) && value.length === 2) parts.push(evalExpr(value[0], env));
-    else if (key === 'pairs' && Array.isArray(value) && value.every((p) => Array.isArray(p) && p.length === 2)) parts.push(...value.flat().map((x) => evalExpr(x, env)));
     else if (KEYWORD_KEYS[key] !== undefined && isBareColumn(value, KEYWORD_KEYS[key])) continue;
-    else if (key === 'unit' && typeof value === 'object' && !Array.isArray(value) && isNode(value) && Object.values(value).every((x) => typeof x === 'string')) continue;
     else if (VALUE_KEYS.has(key)) {
       const values = evalValues(value, env, key === 'args' ? partAt : undefined, name === 'ARRAY' && key === 'args');
       if (name !== undefined && CONDITION_ARGUMENTS[name]?.has(key)) for (const l of values) env.ctx.predicate(l);

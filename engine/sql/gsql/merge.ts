@@ -1,8 +1,8 @@
-// MERGE in polyglot-sql's tree, read as the current analyzer reads its restatement (../merge.ts):
-// the target joined to the source on the merge condition, selecting every value written (named
-// after the column it is written to) and filtering on every WHEN condition. That query's tables,
-// columns and lineage are the MERGE's; its target is also written, and the columns it writes are
-// referenced. Here the query is assembled from the MERGE's own nodes rather than from its text.
+// MERGE, read as a query that restates it: the target joined to the source on the merge condition,
+// selecting every value written (named after the column it is written to) and filtering on every
+// WHEN condition. That query's tables, columns and lineage are the MERGE's; its target is also
+// written, and the columns it writes are referenced. Here the query is assembled from the MERGE's
+// own nodes rather than from its text.
 import type { Output } from '../../schema-types.ts';
 import type { StatementContext } from '../context.ts';
 import { columnLineage, passedThrough, toOutput, type Lineage } from '../lineage.ts';

@@ -159,13 +159,12 @@ function dataArgument(a: Variant, scope: Scope, inputOf: InputOf, ctx: Statement
 
 // CREATE [OR REPLACE] MODEL [IF NOT EXISTS] m [TRANSFORM(…)] [INPUT(…) OUTPUT(…)]
 // [REMOTE WITH CONNECTION c] [OPTIONS(…)] [AS query | AS (TRAINING_DATA AS (query), CUSTOM_HOLIDAY AS (query))],
-// read from its tokens: polyglot-sql keeps it as text it does not parse. Each query (and the
-// TRANSFORM list, as `SELECT <list>`) is handed to the parser on its own, in the statement's text
+// read from its tokens (the parser reads only its queries). Each query (and the TRANSFORM list,
+// as `SELECT <list>`) is parsed on its own, in the statement's text
 // with everything else blanked to spaces (line breaks kept), so its positions are the statement's.
 // The model is written; what the queries read flows into it: the statement's outputs are the
 // training data's columns (the TRANSFORM's, when it has one), then the holidays'.
 
-/** The statement's text and tokens (../split.ts): what CREATE MODEL is read from. */
 /** Calls OPTIONS values may hold: constant ranges, candidate lists and STRUCTs. */
 const OPTION_CALLS = new Set(['HPARAM_RANGE', 'HPARAM_CANDIDATES', 'STRUCT', 'ARRAY']);
 const QUERY_LABELS = new Set(['TRAINING_DATA', 'CUSTOM_HOLIDAY']);
@@ -205,11 +204,10 @@ class ModelReader extends StatementReader {
 
   /**
    * Tokens `first`..`last` parsed on their own, in the statement's text with the rest blanked
-   * (line breaks kept); `head`, at the offset of token `headAt`, replaces text before them
-   * (`SELECT` for TRANSFORM's list). The parse's FOR SYSTEM_TIME placeholders become the ones
-   * the analysis reads.
+   * (line breaks kept); `head.text`, at the offset of token `head.at`, replaces text before them
+   * (`SELECT` for TRANSFORM's list).
    */
-  parse(first: number, last: number, ctx: StatementContext, head?: { at: number; text: string }): unknown {
+  parse(first: number, last: number, head?: { at: number; text: string }): unknown {
     const statement = this.text.slice(this.span.start, this.span.end);
     const from = this.tokens[first]!.start - this.span.start;
     const to = this.tokens[last]!.end - this.span.start;
@@ -290,7 +288,7 @@ export function createModelStatement(source: StatementSource, outer: Scope | und
 
   const outputs: Output[] = [];
   for (const piece of pieces) {
-    let result = analyzeQuery(r.parse(piece.first, piece.last, ctx), outer, undefined, ctx);
+    let result = analyzeQuery(r.parse(piece.first, piece.last), outer, undefined, ctx);
     if (piece.label === 'TRAINING_DATA' && transform !== undefined) result = transformResult(r, transform, result, outer, ctx);
     for (const o of queryOutputs(result)) outputs.push({ ...o, index: outputs.length });
   }
@@ -300,7 +298,7 @@ export function createModelStatement(source: StatementSource, outer: Scope | und
 /** `TRANSFORM(list)`: the list read as `SELECT list` over the training query's columns. */
 function transformResult(r: ModelReader, transform: { keyword: number; close: number }, training: QueryResult, outer: Scope | undefined, ctx: StatementContext): QueryResult {
   const keyword = r.tokens[transform.keyword]!;
-  const ast = r.parse(transform.keyword + 2, transform.close - 1, ctx, { at: transform.keyword, text: 'SELECT'.padEnd(keyword.end - keyword.start) });
+  const ast = r.parse(transform.keyword + 2, transform.close - 1, { at: transform.keyword, text: 'SELECT'.padEnd(keyword.end - keyword.start) });
   const select = variant(ast, 'TRANSFORM');
   if (select.kind !== 'select') refuse(`TRANSFORM read as ${select.kind}`, select.node);
   expectFields(select, new Set(['expressions']), 'TRANSFORM');

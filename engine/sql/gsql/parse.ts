@@ -8,7 +8,7 @@ import type { StatementSpan } from '../split.ts';
 export type ParseResult = { ast: unknown; error?: undefined } | { ast?: undefined; error: string };
 
 /** The parser's message: its position (1-based line; column just after the token, in characters) and reason. */
-const POLYGLOT_ERROR = /^parser: (?:Parse|Tokenization) error at line (\d+), column (\d+): (.*)$/s;
+const PARSE_ERROR = /^parser: Parse error at line (\d+), column (\d+): (.*)$/s;
 
 /** The parser's reason (../parser/), short, as the sentence goes on: `expected \`)\``, `invalid expression`. */
 export function shortReason(reason: string): string {
@@ -76,7 +76,7 @@ export function placeRefusal(message: string, text: string, span: StatementSpan)
  */
 export function describeParseError(error: string, text: string, span: StatementSpan): string {
   try {
-    const m = POLYGLOT_ERROR.exec(error);
+    const m = PARSE_ERROR.exec(error);
     if (m === null) return error;
     const statement = text.slice(span.start, span.end);
     const offset = offsetOf(statement, Number(m[1]), Number(m[2]));

@@ -1,5 +1,5 @@
-// Pipe query syntax (`FROM t |> WHERE x > 1 |> AGGREGATE COUNT(*) AS n GROUP BY y`), which
-// polyglot-sql does not read, rewritten into the equivalent standard GoogleSQL query before parsing,
+// Pipe query syntax (`FROM t |> WHERE x > 1 |> AGGREGATE COUNT(*) AS n GROUP BY y`), which the
+// parser does not read, rewritten into the equivalent standard GoogleSQL query before parsing,
 // so that one analysis reads both. Only rewrites that keep every name resolving as BigQuery resolves
 // it are made; any other pipe operator is refused with its name and line:column.
 //
@@ -694,7 +694,7 @@ export function pipeQuery(text: string, span: StatementSpan): PipeRewrite | { er
   const tokens = span.tokens;
   if (!hasPipeSyntax(tokens)) return undefined;
   const statement = text.slice(span.start, span.end);
-  // Offsets are counted as polyglot counts them only in ASCII text.
+  // The parser's columns count characters, the positions here code units: they agree in ASCII text only.
   if (!/^[\x00-\x7f]*$/.test(statement)) return { error: `a pipe query holding non-ASCII text is not analysed at ${lineColumn(text, span.start)}` };
   let pieces: Piece[];
   try {
@@ -759,9 +759,9 @@ export function pipeQuery(text: string, span: StatementSpan): PipeRewrite | { er
       restoreSpans(result.ast);
       return result;
     }
-    const m = /^parser: (?:Parse|Tokenization) error at line (\d+), column (\d+): (.*)$/s.exec(result.error);
+    const m = /^parser: Parse error at line (\d+), column (\d+): (.*)$/s.exec(result.error);
     if (m === null) return result;
-    // The offset just after the token polyglot stopped at.
+    // The offset just after the token the parser stopped at.
     let offset = 0;
     for (let l = 1; l < Number(m[1]); l++) offset = sql.indexOf('\n', offset) + 1;
     offset += Number(m[2]) - 1;

@@ -1,17 +1,16 @@
-// Lineage of queries in polyglot-sql's tree: WITH (and WITH RECURSIVE), set operations, and the
-// clauses of each SELECT. Results have the shape of the current analyzer's (../query.ts), so
-// ../statement.ts turns the outermost one into outputs the same way.
+// Lineage of queries: WITH (and WITH RECURSIVE), set operations, and the clauses of each SELECT.
+// The outermost result becomes the statement's outputs (../relation.ts queryOutputs).
 import type { StatementContext } from '../context.ts';
 import { transformed, type Lineage } from '../lineage.ts';
 import { relationColumns, type QueryResult } from '../relation.ts';
 import { CteEnv, Scope, type DerivedColumn } from '../scope.ts';
 import { writtenKey } from '../tables.ts';
 import { combineBranches, sameColumns } from './branches.ts';
-import { bareName, evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
+import { evalExpr, evalOrdered, evalWindowSpec, type ExprEnv } from './expr.ts';
 import { addFromClause } from './from.ts';
 import { selectList } from './select-list.ts';
 import { variablesOf } from './statement-facts.ts';
-import { expectFields, ident, isNode, items, refuse, variant, type Node, type Variant } from './tree.ts';
+import { expectFields, ident, isNode, items, refuse, variant, type Variant } from './tree.ts';
 
 const SET_OPERATIONS = new Set(['union', 'intersect', 'except']);
 const SELECT_FIELDS = new Set([
@@ -53,80 +52,9 @@ function query(node: unknown, outer: Scope | undefined, ctes: CteEnv | undefined
     queryTail(v, inner.result, inner.last, new Scope(outer, ctes), ctx);
     return inner;
   }
-  if (v.kind === 'select') {
-    const swallowed = swallowedSetOperation(v);
-    return swallowed === undefined ? select(v, outer, ctes, ctx) : setOperation(swallowed, outer, ctes, ctx);
-  }
+  if (v.kind === 'select') return select(v, outer, ctes, ctx);
   if (SET_OPERATIONS.has(v.kind)) return setOperation(v, outer, ctes, ctx);
   return refuse(`query of kind ${v.kind}`, v.node);
-}
-
-/** A SELECT's clauses in the order they are written. */
-const SELECT_CLAUSES = ['expressions', 'from', 'joins', 'where_clause', 'group_by', 'having', 'qualify', 'windows', 'order_by', 'limit', 'offset'];
-/** Operators whose last operand is written last (`a > b`, `NOT a`): the key holding it. */
-const TRAILING_OPERAND: Record<string, string> = {
-  and: 'right', or: 'right', add: 'right', sub: 'right', mul: 'right', div: 'right', mod: 'right', eq: 'right', neq: 'right',
-  lt: 'right', lte: 'right', gt: 'right', gte: 'right', concat: 'right', bitwise_and: 'right', bitwise_or: 'right',
-  bitwise_xor: 'right', bitwise_left_shift: 'right', bitwise_right_shift: 'right', between: 'high', not: 'this', neg: 'this', bitwise_not: 'this',
-};
-
-/**
- * polyglot reads `SELECT … > (SELECT …) UNION ALL SELECT …` as a SELECT whose last value is the
- * set operation `(SELECT …) UNION ALL SELECT …`: after a parenthesised subquery it takes a set
- * operator as continuing that subquery. BigQuery reads the first SELECT, ending at that subquery,
- * as the set operation's first branch. When the SELECT's last clause written (its last select-list
- * item, WHERE, HAVING or QUALIFY) ends in such a set operation, bare (neither in parentheses nor an
- * argument), and no clause follows it, this returns the set operation as BigQuery reads it: its
- * first branch that SELECT with the subquery in the set operation's place, and the SELECT's WITH
- * over the whole. Undefined for any other SELECT.
- */
-function swallowedSetOperation(v: Variant): Variant | undefined {
-  const last = SELECT_CLAUSES.filter((k) => items(v.body[k]).length > 0).at(-1);
-  let rebuilt: Node;
-  let operation: Variant;
-  if (last === 'expressions') {
-    const values = items(v.body.expressions);
-    const found = trailingSetOperation(values.at(-1));
-    if (found === undefined) return undefined;
-    rebuilt = { ...v.body, expressions: [...values.slice(0, -1), found.value] };
-    operation = found.operation;
-  } else if (last === 'where_clause' || last === 'having' || last === 'qualify') {
-    const clause = v.body[last];
-    const found = isNode(clause) ? trailingSetOperation(clause.this) : undefined;
-    if (found === undefined) return undefined;
-    rebuilt = { ...v.body, [last]: { ...(clause as Node), this: found.value } };
-    operation = found.operation;
-  } else {
-    return undefined;
-  }
-  if (v.body.with != null && operation.body.with != null) refuse('WITH on both a SELECT and the set operation it begins', v.node);
-  const first: Node = { select: { ...rebuilt, with: null } };
-  const replaced = replaceFirstBranch(operation, first);
-  return variant({ [operation.kind]: { ...replaced, with: v.body.with ?? operation.body.with ?? null } }, 'set operation');
-}
-
-/** The set operation ending `node` (along operands written last) whose first branch is a parenthesised subquery, and `node` with that subquery in its place. */
-function trailingSetOperation(node: unknown): { value: unknown; operation: Variant } | undefined {
-  // Only variants with a payload (or none): any other value is left to the analysis to judge.
-  if (!isNode(node) || Object.keys(node).length !== 1) return undefined;
-  const payload = Object.values(node)[0];
-  if (payload !== null && !isNode(payload)) return undefined;
-  const v = variant(node, 'expression');
-  if (SET_OPERATIONS.has(v.kind)) {
-    let first = v;
-    while (SET_OPERATIONS.has(first.kind)) first = variant(first.body.left, 'set operation branch');
-    return first.kind === 'subquery' ? { value: first.node, operation: v } : undefined;
-  }
-  const key = TRAILING_OPERAND[v.kind];
-  if (key === undefined) return undefined;
-  const inner = trailingSetOperation(v.body[key]);
-  return inner === undefined ? undefined : { value: { [v.kind]: { ...v.body, [key]: inner.value } }, operation: inner.operation };
-}
-
-/** A set operation's payload with its leftmost branch replaced by `branch`. */
-function replaceFirstBranch(v: Variant, branch: Node): Node {
-  const left = variant(v.body.left, 'set operation branch');
-  return { ...v.body, left: SET_OPERATIONS.has(left.kind) ? { [left.kind]: replaceFirstBranch(left, branch) } : branch };
 }
 
 /** `a UNION ALL b UNION ALL c` as its branches, left to right (the tree nests to the left). */
@@ -188,7 +116,7 @@ function queryTail(v: Variant, result: QueryResult, last: SelectTail | undefined
 
 function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[]): void {
   if (!isNode(node)) refuse('ORDER BY of an unexpected shape', node);
-  for (const key of Object.keys(node)) if (key !== 'expressions' && key !== 'comments' && node[key] != null && node[key] !== false) refuse(`ORDER BY with ${key}`, node);
+  for (const key of Object.keys(node)) if (key !== 'expressions' && node[key] != null && node[key] !== false) refuse(`ORDER BY with ${key}`, node);
   for (const item of items(node.expressions)) {
     const position = isNode(item) ? byPosition(item.this, columns) : undefined;
     env.ctx.predicate(position ?? evalOrdered([item], env)[0]!);
@@ -204,7 +132,7 @@ function orderBy(node: unknown, env: ExprEnv, columns: readonly DerivedColumn[])
  */
 function byPosition(node: unknown, columns: readonly DerivedColumn[]): Lineage | undefined {
   let v = variant(node, 'expression');
-  while ((v.kind === 'paren' || v.kind === 'collation' || v.kind === 'annotated') && isNode(v.body.this)) v = variant(v.body.this, 'expression');
+  while ((v.kind === 'paren' || v.kind === 'collation') && isNode(v.body.this)) v = variant(v.body.this, 'expression');
   if (v.kind !== 'literal') return undefined;
   const digits = String(v.body.value);
   const decimal = v.body.literal_type === 'number' && /^[0-9]+$/.test(digits);
@@ -273,10 +201,7 @@ function recursiveQuery(name: string, body: unknown, env: CteEnv, ctx: Statement
 function baseBranch(body: unknown): unknown {
   let v = variant(body, 'query');
   for (;;) {
-    // A SELECT that began a set operation the parser swallowed is that set operation's first branch.
-    const swallowed = v.kind === 'select' ? swallowedSetOperation(v) : undefined;
     if (v.kind === 'subquery') v = variant(v.body.this, 'query');
-    else if (swallowed !== undefined) v = swallowed;
     else if (SET_OPERATIONS.has(v.kind)) v = variant(v.body.left, 'query');
     else return v.node;
   }
@@ -305,7 +230,7 @@ function select(v: Variant, outer: Scope | undefined, ctes: CteEnv | undefined, 
   const env: ExprEnv = { scope, ctx, windows: namedWindows(items(body.windows), { scope, ctx }) };
   if (body.where_clause != null) ctx.predicate(clauseValue(body.where_clause, 'WHERE', env));
 
-  // polyglot-sql accepts a bare `SELECT`, which BigQuery refuses.
+  // A bare `SELECT`, which BigQuery refuses.
   if (items(body.expressions).length === 0) refuse('SELECT without a select list', v.node);
   const { columns, named, groupAll } = selectList(items(body.expressions), env, isNode(body.group_by) && body.group_by.all === true);
   const late: ExprEnv = { scope: aliasScope(scope, named), ctx, windows: env.windows, windowSpecs: windowSpecs(items(body.windows)) };
@@ -409,15 +334,15 @@ function pathHead(node: unknown): string | undefined {
   return names >= 2 ? ident(v.body.table ?? v.body.name, 'column reference').name.toLowerCase() : undefined;
 }
 
-/** A name or path, a bare word other dialects call (`now`) included: BigQuery reads it as a name. */
+/** A name or a path of names. */
 function isPath(node: unknown): boolean {
   let v = variant(node, 'GROUP BY item');
   while (v.kind === 'dot') v = variant(v.body.this, 'GROUP BY item');
-  return v.kind === 'column' || bareName(v) !== undefined;
+  return v.kind === 'column';
 }
 
-/** ROLLUP, CUBE and GROUPING SETS as polyglot names them (a function called `groupingsets` keeps its spelling). */
-const GROUPING_CONSTRUCTS = new Set(['ROLLUP', 'CUBE', 'GROUPING SETS', 'GROUPINGSETS']);
+/** ROLLUP, CUBE and GROUPING SETS as the parser names them. */
+const GROUPING_CONSTRUCTS = new Set(['ROLLUP', 'CUBE', 'GROUPING SETS']);
 
 /**
  * The keys a GROUP BY item groups by: ROLLUP(…), CUBE(…), GROUPING SETS(…) and a parenthesised

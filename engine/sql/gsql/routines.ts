@@ -9,7 +9,7 @@
 //   callers. A JavaScript (or other language) body sees only its arguments. A table parameter
 //   (`t TABLE<a INT64, …>`, read from the tokens) is a relation of the body whose columns are values.
 // - a procedure's body (BEGIN … END) is read from the statement's tokens, as CREATE MODEL is
-//   (ml.ts), for polyglot-sql does not parse it: the tables its statements name, by the token scan
+//   (ml.ts), for the parser does not read it: the tables its statements name, by the token scan
 //   (../scan.ts), are recorded as read; it has no outputs. What the body cannot show (SQL text
 //   run by EXECUTE IMMEDIATE, the body of a procedure it CALLs, a table-valued function's) makes
 //   the statement unparsed.
@@ -62,9 +62,7 @@ function parameterScope(parameters: readonly string[]): Scope {
 export function functionBodyLineage(v: Variant, parameters: readonly string[], ctx: StatementContext): Lineage {
   const body = v.body.body;
   if (v.body.language != null) {
-    const text = isNode(body) && isNode(body.Expression) ? variant(body.Expression, 'function body') : undefined;
-    const literal = text?.kind === 'literal' && isNode(text.body) && /string$/.test(String(text.body.literal_type));
-    if (isNode(body) && (typeof body.StringLiteral === 'string' || literal)) return CONSTANT; // it sees only its arguments
+    if (isNode(body) && typeof body.StringLiteral === 'string') return CONSTANT; // it sees only its arguments
     return refuse(`function body in LANGUAGE ${String(v.body.language)} that is not a string`, v.node);
   }
   if (isNode(body) && isNode(body.Expression)) return evalExpr(body.Expression, { scope: parameterScope(parameters), ctx });
@@ -87,7 +85,7 @@ export function routineOptions(list: unknown, ctx: StatementContext): void {
 
 /**
  * `RETURNS TABLE<a INT64, b STRING>`'s column names, in order, read from the statement's tokens
- * (the parser is handed the return type blanked, ./parser-text.ts); undefined without RETURNS. A
+ * (the tree gives it a placeholder type: ../parser/script.ts); undefined without RETURNS. A
  * value table (`TABLE<INT64>`) or a list of another form is refused.
  */
 function returnedColumns(source: StatementSource, node: unknown): string[] | undefined {
@@ -127,9 +125,9 @@ export interface TableParameter {
 
 /**
  * The table parameters of `CREATE TABLE FUNCTION f(t TABLE<a INT64, …>, …)`, read from the
- * statement's tokens (polyglot reads no TABLE type). Each column is `name type`; a value table
- * (`TABLE<INT64>`, `TABLE<STRUCT<…>>`) and ANY TABLE are ZetaSQL's, not BigQuery's, and stay
- * refused (by the parser, which is handed them as written).
+ * statement's tokens (the tree gives each a placeholder type). Each column is `name type`; a
+ * value table (`TABLE<INT64>`, `TABLE<STRUCT<…>>`) and ANY TABLE are ZetaSQL's, not BigQuery's,
+ * and the parser refuses them.
  */
 export function tableParameters(tokens: readonly Token[]): TableParameter[] {
   const isWord = (i: number, upper: string) => tokens[i]?.kind === 'word' && tokens[i]!.upper === upper;
@@ -202,7 +200,7 @@ function tableFunctionOutputs(v: Variant, parameters: readonly string[], ctx: St
 
 /**
  * `CREATE [OR REPLACE] [TABLE] FUNCTION [IF NOT EXISTS] ds.f(…) [RETURNS …] [OPTIONS(…)] AS …`:
- * the routine is defined (ddl) and its body analysed (see above). `v` is polyglot's
+ * the routine is defined (ddl) and its body analysed (see above). `v` is the statement's
  * create_function, its fields checked by the caller (script.ts); `source` is the statement's text,
  * where RETURNS TABLE is read.
  */

@@ -1,8 +1,8 @@
-// CREATE SCHEMA and DROP SCHEMA, read from their tokens: polyglot-sql does not parse them with
-// OPTIONS or CASCADE, and they read nothing. A dataset is no table, so no table ref names it; the
-// statement reaches the policy parsed, with its category (ddl), for the policy to judge as DDL.
-// DROP CONNECTION likewise names no table (a connection is credentials to an outside source); it
-// reaches the policy with its category (admin).
+// CREATE SCHEMA and DROP SCHEMA, read from their tokens (the parser does not read them): they read
+// nothing. A dataset is no table, so no table ref names it; the statement reaches the policy
+// parsed, with its category (ddl), for the policy to judge as DDL. DROP CONNECTION likewise names
+// no table (a connection is credentials to an outside source); it reaches the policy with its
+// category (admin).
 import { Unsupported } from '../ast.ts';
 import type { Token } from '../lexer.ts';
 import { readPath } from '../scan.ts';

@@ -3,7 +3,7 @@
 import type { StatementContext } from '../context.ts';
 import type { Lineage } from '../lineage.ts';
 import type { DerivedColumn } from '../scope.ts';
-import { bareName, evalExpr, type ExprEnv } from './expr.ts';
+import { evalExpr, type ExprEnv } from './expr.ts';
 import { functionName, isFunctionVariant } from './functions.ts';
 import { isQuery } from './query.ts';
 import { relationColumnsOf, scopeColumns, structColumns } from './star-columns.ts';
@@ -14,39 +14,15 @@ import { expectFields, ident, isNode, items, nameIdent, refuse, variant, written
 function implicitName(v: Variant): string | undefined {
   if (v.kind === 'paren') return implicitName(variant(v.body.this, 'select item'));
   if (v.kind === 'dot') return ident(v.body.field, 'field name').name;
-  const bare = bareName(v);
-  if (bare !== undefined) return implicitName(bare);
   if (v.kind !== 'column') return undefined;
   const name = ident(v.body.name, 'column name');
   if (!name.quoted && name.name.startsWith('@')) return undefined; // a query parameter
   return written([name]).at(-1);
 }
 
-/** `expr.*` over a value other than a column path, which polyglot-sql reads as a field named `*`. */
+/** `expr.*` over a value other than a column path, which the tree holds as a field named `*`. */
 export function isDotStar(v: Variant): boolean {
   return v.kind === 'dot' && isNode(v.body.field) && v.body.field.name === '*' && v.body.field.quoted !== true;
-}
-
-/** A select item followed by a comment comes wrapped in `annotated`. */
-function withoutComments(item: unknown): unknown {
-  let v = variant(item, 'select item');
-  while (v.kind === 'annotated') {
-    expectFields(v, new Set(['this']), 'annotated select item');
-    v = variant(v.body.this, 'select item');
-  }
-  return v.node;
-}
-
-/**
- * `SELECT DISTINCT(a)` is read as a call of a function DISTINCT, which BigQuery does not have:
- * it is `SELECT DISTINCT (a)`, the parenthesised `a`.
- */
-function distinctCall(item: unknown): unknown {
-  const v = variant(item, 'select item');
-  if (v.kind !== 'function' || String(v.body.name).toUpperCase() !== 'DISTINCT') return item;
-  expectFields(v, new Set(['name', 'args', 'distinct', 'quoted', 'use_bracket_syntax', 'no_parens']), 'DISTINCT');
-  const args = items(v.body.args);
-  return args.length === 1 ? { paren: { this: args[0] } } : refuse('DISTINCT with several values', v.node);
 }
 
 /** BigQuery's aggregate functions, by the name a call of the built-in is written with. */
@@ -112,8 +88,7 @@ export function selectList(expressions: unknown[], env: ExprEnv, byAll = false):
   const groupAll: Lineage[] = [];
   const script = factsOf(env.ctx)?.script;
   let anonymous = 0;
-  for (const [i, item] of expressions.entries()) {
-    const raw = i === 0 ? distinctCall(withoutComments(item)) : withoutComments(item);
+  for (const raw of expressions) {
     const v = variant(raw, 'select item');
     if (v.kind === 'star') {
       const expanded = star(v, env);

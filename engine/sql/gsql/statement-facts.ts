@@ -1,7 +1,6 @@
-// What the analysis of one statement needs beyond ../context.ts: the function names as written in
-// its text (polyglot canonicalises some: SUBSTR → SUBSTRING, POW → POWER) and the script it runs
-// in (variables and temporary functions defined by earlier statements). Kept beside the context,
-// which the current front end shares, rather than in it.
+// What the analysis of one statement needs beyond ../context.ts: the names its text calls
+// (spellings.ts) and the script it runs in (variables and temporary functions defined by earlier
+// statements), kept beside the context rather than in it.
 import type { StatementContext } from '../context.ts';
 import type { Token } from '../lexer.ts';
 import type { Lineage } from '../lineage.ts';

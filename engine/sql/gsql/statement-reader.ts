@@ -1,4 +1,4 @@
-// Reading a statement polyglot does not parse (CREATE MODEL, CREATE PROCEDURE) from its tokens:
+// Reading a statement the parser does not read whole (CREATE MODEL, CREATE PROCEDURE) from its tokens:
 // the statement's text and tokens, and the checks every such reader makes on them.
 import { unsupported } from '../ast.ts';
 import type { Token } from '../lexer.ts';

@@ -16,7 +16,7 @@ import type { ScriptState } from './statement-facts.ts';
 import { Unsupported } from '../ast.ts';
 import { variant } from './tree.ts';
 
-/** Classified types this front end parses, and the parser's statement kinds each may be read as. */
+/** Classified types the analysis reads, and the parser's statement kinds each may be read as. */
 const EXPECTED_KINDS: Record<string, readonly string[]> = {
   SELECT: ['select', 'union', 'intersect', 'except', 'subquery'],
   INSERT: ['insert'],
@@ -28,7 +28,7 @@ const EXPECTED_KINDS: Record<string, readonly string[]> = {
   CREATE_VIEW: ['create_view'],
   CREATE_MATERIALIZED_VIEW: ['create_view'],
   DROP_TABLE: ['drop_table'],
-  // Handed to the parser as DROP TABLE (parser-text.ts): it drops its table as DROP TABLE does.
+  // It drops its table as DROP TABLE does.
   DROP_EXTERNAL_TABLE: ['drop_table'],
   DROP_VIEW: ['drop_view'],
   DROP_MATERIALIZED_VIEW: ['drop_view'],
@@ -41,13 +41,13 @@ const EXPECTED_KINDS: Record<string, readonly string[]> = {
   CREATE_FUNCTION: ['create_function'],
   // A table function created in a dataset (routines.ts); BigQuery has no CREATE TEMP TABLE FUNCTION.
   CREATE_TABLE_FUNCTION: ['create_function'],
-  // polyglot keeps CREATE MODEL as text (`raw`); it is read from the statement's own text (ml.ts).
+  // The parser leaves CREATE MODEL unread (`raw`); it is read from the statement's tokens (ml.ts).
   CREATE_MODEL: ['raw'],
 };
 
 export const GSQL_TYPES: ReadonlySet<string> = new Set(Object.keys(EXPECTED_KINDS));
 
-/** `source`, the statement's text and tokens, is what the statements polyglot keeps as text (CREATE MODEL) are read from. */
+/** `source`, the statement's text and tokens, is what the statements the tree leaves unread (CREATE MODEL) are read from. */
 export function analyzeStatement(ast: unknown, classification: Classification, outer: Scope | undefined, ctx: StatementContext, script: ScriptState, source?: StatementSource): Output[] {
   const v = variant(ast, 'statement');
   const expected = EXPECTED_KINDS[classification.type] ?? [];
@@ -89,7 +89,7 @@ export function analyzeStatement(ast: unknown, classification: Classification, o
     case 'create_function':
       return createFunctionStatement(v, ctx, script, source);
     case 'raw':
-      // Only CREATE_MODEL expects `raw` (EXPECTED_KINDS); polyglot's text of it is not the statement's.
+      // Only CREATE_MODEL expects `raw` (EXPECTED_KINDS).
       if (source === undefined) throw new Unsupported('CREATE MODEL is read from the statement text, which the analysis was not given');
       return createModelStatement(source, outer, ctx);
     default:

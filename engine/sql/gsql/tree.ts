@@ -1,6 +1,7 @@
-// Narrow readers over polyglot-sql's syntax tree. The tree is untyped JSON in which every
-// expression is a one-key object naming its variant (`{column: {…}}`, `{select: {…}}`). Shapes
-// the analysis does not know raise Unsupported with the construct's line and column, never a guess.
+// Narrow readers over the syntax tree ../parser/ builds, whose node shapes are polyglot-sql's. The
+// tree is untyped JSON in which every expression is a one-key object naming its variant
+// (`{column: {…}}`, `{select: {…}}`). Shapes the analysis does not know raise Unsupported with the
+// construct's line and column, never a guess.
 import { Unsupported, isNode, present, type Node } from '../ast.ts';
 import { RESERVED } from '../keywords.ts';
 
@@ -15,7 +16,7 @@ export interface Variant {
 
 const EMPTY: Node = Object.freeze({});
 
-/** Where polyglot says a node is in the text it parsed: offsets, and the line and the column just after it. */
+/** Where a node is in the statement parsed: offsets, and the line and the column just after it. */
 export interface Span {
   start: number;
   end: number;
@@ -70,8 +71,8 @@ export function variant(value: unknown, what: string): Variant {
   return { kind, body, node: value };
 }
 
-/** Keys that carry layout or type annotations, never something read. */
-export const LAYOUT = new Set(['span', 'trailing_comments', 'leading_comments', 'left_comments', 'operator_comments', 'pre_alias_comments', 'post_select_comments', 'comments', 'inferred_type']);
+/** Keys that carry layout, never something read: a name's position. */
+export const LAYOUT = new Set(['span']);
 
 /**
  * Fails on any key outside `known` that carries a value: a parser feature the analysis does not
@@ -94,8 +95,8 @@ export function ident(value: unknown, what: string): Ident {
 }
 
 /**
- * An identifier in the place of a table, column or alias: an unquoted reserved keyword there is
- * polyglot-sql's misreading of text BigQuery refuses (`WHERE a = 1 AND AND` read as column "AND").
+ * An identifier in the place of a table, column or alias: an unquoted reserved keyword there
+ * (`SELECT 1 AS FROM`, which the parser reads after AS) is refused, as BigQuery refuses it.
  */
 export function nameIdent(value: unknown, what: string): Ident {
   const id = ident(value, what);

@@ -8,7 +8,7 @@ import type { Token } from '../lexer.ts';
 export class ParseRefusal extends Error {
   override name = 'ParseRefusal';
   readonly reason: string;
-  /** Just past the token the parser stopped at, as polyglot-sql places its refusals. */
+  /** Just past the token the parser stopped at, where a refusal is placed (../gsql/parse.ts reads the token back). */
   readonly offset: number;
   /** Where a refusal that explains itself (`said`) begins: it is reported as it is, with this position. */
   readonly said: number | undefined;
@@ -20,7 +20,7 @@ export class ParseRefusal extends Error {
   }
 }
 
-/** A position in the statement as polyglot-sql gives one: offsets, line, and the column just after. */
+/** A position in the statement: offsets, line, and the column just after. */
 export interface Span {
   start: number;
   end: number;

@@ -1,10 +1,8 @@
 // CREATE TABLE and VIEW, DROP, ALTER TABLE, TRUNCATE and EXPORT DATA statements, into the tree
-// ../gsql/ reads (polyglot-sql's shapes). BigQuery's clause order only. What the analysis refuses
-// by name (a column DEFAULT, a qualified temporary table) is given in polyglot's shape for it to
-// refuse; what it refuses whatever the shape (LIKE, CLONE, COPY, keys, DEFAULT COLLATE) is refused
-// here, as are forms BigQuery does not have (DROP TABLE of several tables, TRUNCATE … IF EXISTS).
-// Spellings polyglot was handed rewritten (../gsql/parser-text.ts) are read as written: WITH
-// CONNECTION on a CREATE TABLE, DROP EXTERNAL TABLE, AS REPLICA OF.
+// ../gsql/ reads. BigQuery's clause order only. What the analysis refuses by name (a column
+// DEFAULT, a qualified temporary table) is given in the tree for it to refuse; what it refuses
+// whatever the shape (LIKE, CLONE, COPY, keys, DEFAULT COLLATE) is refused here, as are forms
+// BigQuery does not have (DROP TABLE of several tables, TRUNCATE … IF EXISTS).
 import type { Cursor } from './cursor.ts';
 import { dataType, list, parseExpression } from './expression.ts';
 import type { StatementParser } from './index.ts';
@@ -64,8 +62,8 @@ function tableOptions(c: Cursor): Tree {
 }
 
 /**
- * The defining query after AS. One parenthesised whole is unwrapped with a flag, as polyglot-sql
- * gives it (`AS (SELECT …)`); `AS (SELECT …) UNION ALL …` is a query like any other.
+ * The defining query after AS. One parenthesised whole is unwrapped with a flag (`AS (SELECT …)`);
+ * `AS (SELECT …) UNION ALL …` is a query like any other.
  */
 function definingQuery(c: Cursor, body: Record<string, unknown>, key: string, flag: string): void {
   c.expectWord('AS');
@@ -110,7 +108,7 @@ function createTable(c: Cursor, temporary: boolean): Tree {
   if (c.isWord('PARTITION')) properties.push(partitionBy(c));
   if (c.isWord('CLUSTER')) properties.push(clusterBy(c));
   if (c.isWord('WITH') && c.isWord('CONNECTION', 1)) {
-    // A BigLake table's connection is no table: polyglot-sql was handed the text without it.
+    // A BigLake table's connection is no table: it is left out of the tree.
     if (temporary) c.fail('Unsupported WITH CONNECTION on a temporary table');
     tableConnection(c);
   }
@@ -138,8 +136,8 @@ function isTableConstraint(c: Cursor): boolean {
 }
 
 /**
- * `name type [NOT NULL] [DEFAULT value] [OPTIONS(…)]`, the attributes in any order, each once, as
- * polyglot-sql lists them (`constraint_order`). Keys and references are refused.
+ * `name type [NOT NULL] [DEFAULT value] [OPTIONS(…)]`, the attributes in any order, each once,
+ * listed in `constraint_order`. Keys and references are refused.
  */
 function columnDefinition(c: Cursor): Tree {
   const column: Record<string, unknown> = { name: name(c), data_type: dataType(c) };
@@ -218,8 +216,8 @@ function viewColumns(c: Cursor): Tree[] {
 
 /**
  * `AS REPLICA OF source`, ending the statement: the replica holds the source materialized view's
- * rows and columns as they are, read as `SELECT * FROM source` (as polyglot-sql was handed it).
- * Any other text after AS is no query, refused at REPLICA as polyglot-sql refused it.
+ * rows and columns as they are, read as `SELECT * FROM source`. Any other text after AS is no
+ * query, refused at REPLICA.
  */
 function replicaOf(c: Cursor): Tree {
   const replica = c.i + 1;
@@ -359,7 +357,7 @@ function alterColumn(c: Cursor): Tree {
 }
 
 /**
- * `SET OPTIONS(…)`, as polyglot-sql gives it: its text, which ../gsql/ddl.ts takes as is. The
+ * `SET OPTIONS(…)` as its text (`Raw`), which ../gsql/ddl.ts takes as is. The
  * entries are read (`key = value`) and written back from their tokens, comments left out.
  */
 function setOptions(c: Cursor): Tree {
@@ -399,7 +397,7 @@ function exportData(c: Cursor): Tree {
   return { export: body };
 }
 
-/** A connection's path, one identifier with its names joined by dots as polyglot-sql gives it. */
+/** A connection's path, one identifier with its names joined by dots. */
 function connectionName(c: Cursor): Tree {
   const first = c.peek();
   const path = tableName(c);

@@ -1,4 +1,4 @@
-// INSERT, UPDATE, DELETE and MERGE statements, into the tree ../gsql/ reads (polyglot-sql's shapes).
+// INSERT, UPDATE, DELETE and MERGE statements, into the tree ../gsql/ reads.
 // BigQuery's spellings only: INTO and FROM optional, WHERE required, no alias on an INSERT target,
 // a MERGE source that is a table or a parenthesised query.
 import type { Token } from '../lexer.ts';
@@ -147,7 +147,7 @@ function mergeStatement(c: Cursor): Tree {
   return { merge: { this: target, using, on, whens: { whens: { expressions: whens } } } };
 }
 
-/** A table with an optional alias, wrapped as polyglot-sql wraps a MERGE target or source. */
+/** A table with an optional alias (a MERGE target or source): an alias wraps the table. */
 function aliasedTable(c: Cursor): Tree {
   const table = { table: tableName(c) };
   const alias: Record<string, unknown> = {};

@@ -1,5 +1,5 @@
-// GoogleSQL expressions, by precedence climbing, into the tree ../gsql/ reads (polyglot-sql's
-// shapes: one-key variant objects). Precedence, loosest first: OR, AND, NOT, comparisons (=, <,
+// GoogleSQL expressions, by precedence climbing, into the tree ../gsql/ reads (one-key variant
+// objects). Precedence, loosest first: OR, AND, NOT, comparisons (=, <,
 // LIKE, BETWEEN, IN, IS), |, ^, &, shifts, + and -, * / ||, unary - and ~, then field access and
 // subscripts. Anything this parser does not know is refused where it stands, never guessed.
 import { unescapeQuoted, type Token } from '../lexer.ts';
@@ -23,7 +23,7 @@ const MAX_CHAIN = 1000;
 const TYPED_LITERALS: Record<string, string> = { DATE: 'date', TIMESTAMP: 'timestamp', DATETIME: 'datetime', TIME: 'time' };
 /** Reserved keywords that are also function names: `LEFT(s, 2)`, `GROUPING(x)`, `RANGE(a, b)`. */
 const RESERVED_CALLS = new Set(['LEFT', 'RIGHT', 'GROUPING', 'RANGE']);
-/** Typed literals read as a conversion of their string (polyglot-sql's reading), by type keyword. */
+/** Typed literals read as a conversion of their string, by type keyword. */
 const TYPED_CASTS: Record<string, Tree> = { NUMERIC: { data_type: 'decimal' }, BIGNUMERIC: { data_type: 'bigdecimal' }, JSON: { data_type: 'json' } };
 /** Functions written without parentheses (BigQuery takes both). */
 const NO_PARENS = new Set(['CURRENT_DATE', 'CURRENT_TIMESTAMP', 'CURRENT_DATETIME', 'CURRENT_TIME']);
@@ -44,7 +44,7 @@ function and(c: Cursor): Tree {
   return chain('and', operands, 0, operands.length);
 }
 
-/** Longer AND and OR chains are built balanced, as polyglot-sql builds them: the same order, a tree log n deep. */
+/** Longer AND and OR chains are built balanced: the same order, a tree log n deep. */
 const BALANCED_FROM = 8;
 
 /** operands[from, to) joined by `kind`: to the left while short, balanced when long. */
@@ -97,7 +97,7 @@ function comparison(c: Cursor): Tree {
   return left;
 }
 
-/** polyglot-sql's names of the comparison operators, in a quantified comparison. */
+/** The comparison operators' names in a quantified comparison. */
 const COMPARISON_NAMES: Record<string, string> = { '=': 'Eq', '!=': 'Neq', '<>': 'Neq', '<': 'Lt', '<=': 'Lte', '>': 'Gt', '>=': 'Gte' };
 
 /** `x op ANY|SOME|ALL (query)`: only a query is compared with so. */
@@ -109,7 +109,7 @@ function quantifiedComparison(c: Cursor, left: Tree, op: string): Tree {
   return { [kind]: { this: left, subquery: { subquery: { this: query } }, op: COMPARISON_NAMES[op] } };
 }
 
-/** `LIKE ANY|SOME|ALL (patterns)`, `(query)` or `UNNEST(array)`, as polyglot-sql gives it. */
+/** `LIKE ANY|SOME|ALL (patterns)`, `(query)` or `UNNEST(array)`. */
 function quantifiedLike(c: Cursor, left: Tree): Record<string, unknown> {
   const quantifier = c.next().upper;
   if (c.takeWord('UNNEST')) {
@@ -214,7 +214,7 @@ function primary(c: Cursor): Tree {
         c.expectPunct(']');
         return { array_func: { expressions, bracket_notation: true } };
       }
-      // A value missing before a closing mark (`(1 +)`), in polyglot-sql's words.
+      // A value missing before a closing mark (`(1 +)`): an unexpected token.
       if (t.text === ')' || t.text === ']') return c.fail('Unexpected token');
       return c.fail('Invalid expression');
     case 'word':
@@ -312,7 +312,7 @@ function word(c: Cursor, t: Token): Tree {
     c.i += 2;
     const literal = stringLiteral(c, next);
     if ((literal.literal as { literal_type: string }).literal_type === 'byte_string') c.fail('Invalid typed literal');
-    // As polyglot-sql reads them: JSON '…' a PARSE_JSON of the string, NUMERIC '…' a CAST of it.
+    // JSON '…' is a PARSE_JSON of the string, NUMERIC '…' a CAST of it (../gsql/spellings.ts).
     return t.upper === 'JSON' ? { parse_json: { this: literal } } : { cast: { this: literal, to: TYPED_CASTS[t.upper] } };
   }
   if (next?.kind === 'string' && t.upper === 'RANGE') c.fail('Unsupported RANGE literal');
@@ -334,7 +334,7 @@ function path(c: Cursor): Tree {
     c.i += 2;
   }
   if (c.isPunct('(')) return call(c, names);
-  // A path of names is written back as polyglot reads one: a column (with its table) and fields.
+  // A path of names is a column (with its table) and fields.
   const head: Tree = names.length === 1
     ? { column: { name: ident(c, first), span: c.span(first) } }
     : { column: { name: ident(c, names[1]!), table: ident(c, first), span: c.span(first, names[1]!) } };
@@ -379,7 +379,7 @@ function call(c: Cursor, names: readonly Token[]): Tree {
   return over(c, { function: body });
 }
 
-/** NORMALIZE(s [, mode]), its mode a keyword read as a column, as polyglot-sql gives it. */
+/** NORMALIZE(s [, mode]), its mode a keyword read as a column (../gsql/functions.ts KEYWORD_KEYS). */
 function normalize(c: Cursor): Tree {
   const body: Record<string, unknown> = { this: parseExpression(c) };
   if (c.takePunct(',')) body.form = parseExpression(c);
@@ -431,7 +431,7 @@ export function windowSpec(c: Cursor): Record<string, unknown> {
   return spec;
 }
 
-/** `ROWS|RANGE bound` or `ROWS|RANGE BETWEEN bound AND bound`: bounds as polyglot-sql gives them. */
+/** `ROWS|RANGE bound` or `ROWS|RANGE BETWEEN bound AND bound`. */
 function frame(c: Cursor): Tree {
   const kind = c.next().upper === 'ROWS' ? 'Rows' : 'Range';
   if (!c.takeWord('BETWEEN')) return { kind, start: frameBound(c) };
@@ -456,7 +456,7 @@ function frameBound(c: Cursor): unknown {
   return { Following: offset };
 }
 
-/** `ORDER BY item [ASC|DESC] [NULLS FIRST|LAST], …` as polyglot's ordered items. */
+/** `ORDER BY item [ASC|DESC] [NULLS FIRST|LAST], …` as ordered items (`{this, desc, nulls_first}`). */
 export function orderItems(c: Cursor): Tree[] {
   c.expectWord('ORDER');
   c.expectWord('BY');
@@ -561,7 +561,7 @@ function extract(c: Cursor): Tree {
   c.expectPunct('(');
   const part = c.next();
   if (part.kind !== 'word') c.failAt(part, 'Expected a date part');
-  // A part polyglot-sql has no name for (NANOSECOND) is kept as written.
+  // Any other part (NANOSECOND) is kept as written.
   let field: unknown = DATE_PARTS.has(part.upper) ? part.upper.charAt(0) + part.upper.slice(1).toLowerCase() : { Custom: part.text };
   if (part.upper === 'WEEK' && c.takePunct('(')) {
     const day = c.next();
@@ -591,7 +591,7 @@ function interval(c: Cursor): Tree {
   return { interval: { this: value, unit: { type: 'span', this: unit, expression: datePart(c) } } };
 }
 
-/** A date part keyword, spelled as polyglot-sql spells it (`Day`). */
+/** A date part keyword, spelled capitalised (`Day`). */
 function datePart(c: Cursor): string {
   const t = c.next();
   if (t.kind !== 'word' || !DATE_PARTS.has(t.upper)) return c.failAt(t, 'Expected a date part');
@@ -611,14 +611,14 @@ function array(c: Cursor): Tree {
   c.expectPunct('[');
   const expressions = c.isPunct(']') ? [] : list(c, parseExpression);
   c.expectPunct(']');
-  // `ARRAY<T>[…]` as polyglot-sql reads it: the array converted to its type.
+  // `ARRAY<T>[…]`: the array converted to its type.
   return typed ? { cast: { this: { array: { expressions } }, to: { data_type: 'array' } } } : { array_func: { expressions } };
 }
 
 function struct(c: Cursor): Tree {
   c.expectWord('STRUCT');
   if (c.isPunct('<')) {
-    // `STRUCT<a INT64>(1)` as polyglot-sql reads it: the values converted to the type.
+    // `STRUCT<a INT64>(1)`: the values converted to the type.
     typeArguments(c);
     c.expectPunct('(');
     const fields = c.isPunct(')') ? [] : list(c, (c) => [null, parseExpression(c)]);

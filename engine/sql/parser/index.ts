@@ -1,5 +1,5 @@
-// A GoogleSQL parser written for this project: the statement's tokens (../lexer.ts) straight into
-// the tree ../gsql/ analyses, with no second tokenizer and no text handed across to WebAssembly.
+// A GoogleSQL parser: the statement's tokens (../lexer.ts) read straight into the tree ../gsql/
+// analyses (its shapes: ../gsql/tree.ts).
 // Each statement kind it reads has its module (query.ts, dml.ts, ddl.ts, script.ts); what it does
 // not know it refuses with its line and column.
 import { lineColumn, type ParseResult } from '../gsql/parse.ts';

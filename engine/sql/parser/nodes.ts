@@ -1,4 +1,4 @@
-// The tree's shared pieces: names as polyglot-sql's identifiers (name, quoted, span).
+// The tree's shared pieces: names as identifiers (name, quoted, span).
 import type { Token } from '../lexer.ts';
 import type { Cursor } from './cursor.ts';
 

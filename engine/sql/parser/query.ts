@@ -1,5 +1,5 @@
 // GoogleSQL queries: WITH, set operations, SELECT and its clauses, FROM items and joins, into the
-// tree ../gsql/ reads (polyglot-sql's shapes).
+// tree ../gsql/ reads.
 import type { Token } from '../lexer.ts';
 import type { Cursor } from './cursor.ts';
 import { gluedNumber, list, orderItems, parseExpression, windowSpec } from './expression.ts';
@@ -77,7 +77,7 @@ function setOperation(c: Cursor): Tree {
     const kind = t?.kind === 'word' ? SET_OPERATORS[t.upper] : undefined;
     if (kind === undefined) return left;
     c.i++;
-    // `all` is always a boolean, as polyglot-sql gives it: chains of one operator are read as one.
+    // `all` is always a boolean: chains of one operator are read as one (../gsql/query.ts setBranches).
     const body: Record<string, unknown> = { left, all: c.takeWord('ALL') };
     if (body.all === false && !c.takeWord('DISTINCT')) c.fail('Expected ALL or DISTINCT');
     if (body.all === false) body.distinct = true;
@@ -132,7 +132,7 @@ function select(c: Cursor): Tree {
   if (c.isWord('GROUP')) {
     c.i++;
     c.expectWord('BY');
-    // `all` as polyglot-sql gives it: true for ALL, false for DISTINCT (../gsql/ refuses both
+    // `all`: true for ALL, false for DISTINCT (../gsql/ refuses both
     // followed by items, and DISTINCT, by name).
     const all = c.takeWord('ALL') ? true : c.takeWord('DISTINCT') ? false : undefined;
     const expressions = all === true && groupByEnds(c) ? [] : list(c, groupItem);
@@ -185,7 +185,7 @@ function selectListEnds(c: Cursor): boolean {
 
 const SELECT_LIST_END = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'UNION', 'INTERSECT', 'EXCEPT']);
 
-/** A GROUP BY item: a value, or ROLLUP / CUBE / GROUPING SETS as polyglot names them. */
+/** A GROUP BY item: a value, or ROLLUP / CUBE / GROUPING SETS as calls of those names. */
 function groupItem(c: Cursor): Tree {
   if ((c.isWord('ROLLUP') || c.isWord('CUBE')) && c.isPunct('(', 1)) {
     const name = c.next().upper;
@@ -216,7 +216,7 @@ function selectItem(c: Cursor): Tree {
     c.i++;
     return star(c, {});
   }
-  // `t.*`, `t.f.*`: a path ending in `*` (polyglot-sql joins a longer path's names with dots).
+  // `t.*`, `t.f.*`: a path ending in `*` (a longer path's names joined with dots, ../gsql/tree.ts `written`).
   const start = c.i;
   const names: Token[] = [];
   while (c.peek()?.kind === 'word' || c.peek()?.kind === 'quoted') {
@@ -231,7 +231,7 @@ function selectItem(c: Cursor): Tree {
   }
   c.i = start;
   const value = parseExpression(c);
-  // `(…).*`, `f(x).*`: the fields of a value, a field named `*` as polyglot-sql reads it.
+  // `(…).*`, `f(x).*`: the fields of a value, as a field named `*` (../gsql/select-list.ts isDotStar).
   if (c.isPunct('.') && c.isPunct('*', 1)) {
     const t = c.peek(1)!;
     c.i += 2;
@@ -260,7 +260,7 @@ function star(c: Cursor, body: Record<string, unknown>): Tree {
   return { star: body };
 }
 
-/** `value [AS] alias`: the alias as polyglot wraps it. */
+/** `value [AS] alias`: the value wrapped in an `alias` node. */
 function aliased(c: Cursor, value: Tree, kind: 'alias'): Tree {
   if (c.takeWord('AS')) return { [kind]: { this: value, alias: ident(c, c.next()), alias_explicit_as: true } };
   const t = c.peek();
@@ -400,13 +400,13 @@ function pathParts(c: Cursor): Tree[] {
   return parts;
 }
 
-/** A path's names as polyglot-sql places them: name, schema, catalog. */
+/** A path's names placed as name, schema, catalog. */
 function pathBody(c: Cursor, parts: readonly Tree[]): Record<string, unknown> {
   const body: Record<string, unknown> = { name: parts.at(-1) };
   if (parts.length >= 2) body.schema = parts.at(-2);
   if (parts.length === 3) body.catalog = parts[0];
   if (parts.length > 3) {
-    // The leading names joined with dots, unquoted, as polyglot-sql joins them: ../gsql/tree.ts
+    // The leading names joined with dots, unquoted: ../gsql/tree.ts
     // `written` splits them back, so a back-quoted one may hold no dot of its own.
     const leading = parts.slice(0, -2);
     if (leading.some((p) => p.quoted === true && String(p.name).includes('.'))) c.fail('Unsupported back-quoted name holding a dot in a path of more than three names');
@@ -557,7 +557,7 @@ function aliasInto(c: Cursor, body: Record<string, unknown>): void {
 
 function itemAlias(c: Cursor, item: Tree, kind: 'subquery'): Tree {
   aliasInto(c, item[kind] as Record<string, unknown>);
-  // `(…) TABLESAMPLE …` comes wrapped around the item it samples, as polyglot-sql gives it.
+  // `(…) TABLESAMPLE …` comes wrapped around the item it samples (../gsql/from.ts).
   if (c.isWord('TABLESAMPLE')) return tableOperators(c, { table_sample: { this: item, sample: sample(c) } });
   return tableOperators(c, item);
 }

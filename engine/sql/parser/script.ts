@@ -1,9 +1,9 @@
-// DECLARE, SET and CREATE FUNCTION statements, into the tree ../gsql/ reads (polyglot-sql's shapes).
+// DECLARE, SET and CREATE FUNCTION statements, into the tree ../gsql/ reads.
 // BigQuery's spellings only: one DECLARE item (names, an optional type, an optional DEFAULT), one
 // SET assignment (a name or a parenthesised list of names), and CREATE [TEMP] [TABLE] FUNCTION
 // with its clauses in ZetaSQL's order. A table function's `TABLE<…>` parameters and RETURNS
-// TABLE<…> are read here, and given the scalar type polyglot-sql was handed in their place
-// (../gsql/routines.ts reads their columns from the tokens, and refuses what it cannot name).
+// TABLE<…> are read here, and given a placeholder scalar type in the tree (../gsql/routines.ts
+// reads their columns from the tokens, and refuses what it cannot name).
 import type { Token } from '../lexer.ts';
 import { tableParameters } from '../gsql/routines.ts';
 import type { Cursor } from './cursor.ts';
@@ -134,7 +134,7 @@ function parameter(c: Cursor, tableFunction: boolean): Tree {
  * `TABLE<a INT64, b STRING>`: a relation of the body whose columns the analysis reads from the
  * tokens (../gsql/routines.ts tableParameters). It is read only where that reading finds it too,
  * so the parameter the analysis makes a relation is the one read here; a value table
- * (`TABLE<INT64>`, `TABLE<STRUCT<…>>`) is refused, as it is when the parser is handed it.
+ * (`TABLE<INT64>`, `TABLE<STRUCT<…>>`) is refused.
  */
 function tableParameterType(c: Cursor): Tree {
   const first = c.peek()!;
@@ -173,7 +173,7 @@ function scalarFunctionClauses(c: Cursor, body: Record<string, unknown>): void {
     body.deterministic = false;
   }
   if (c.takeWord('LANGUAGE')) {
-    // BigQuery requires the return type of a function in another language (polyglot-sql's language_first, refused).
+    // BigQuery requires the return type of a function in another language.
     if (body.return_type === undefined) c.fail('Unsupported LANGUAGE without RETURNS');
     const language = name(c, 'a language');
     // A Python function's connection (`WITH CONNECTION`) is not read.
@@ -236,7 +236,7 @@ function returnedTableType(c: Cursor): void {
   c.expectPunct('>');
 }
 
-/** `OPTIONS(key = value, …)`: each entry as polyglot-sql reads it, `key = value` (../gsql/routines.ts routineOptions). */
+/** `OPTIONS(key = value, …)`: each entry an `eq` (../gsql/routines.ts routineOptions). */
 function options(c: Cursor): Tree[] {
   c.expectWord('OPTIONS');
   c.expectPunct('(');
