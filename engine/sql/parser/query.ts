@@ -238,7 +238,7 @@ function selectItem(c: Cursor): Tree {
     if (c.isWord('EXCEPT') || c.isWord('REPLACE')) c.fail('Unsupported EXCEPT or REPLACE after .* over a value');
     return { dot: { this: value, field: { name: '*', quoted: false, span: c.span(t) } } };
   }
-  return aliased(c, value, 'alias');
+  return aliased(c, value);
 }
 
 /** `*` with its EXCEPT and REPLACE lists. */
@@ -261,12 +261,12 @@ function star(c: Cursor, body: Record<string, unknown>): Tree {
 }
 
 /** `value [AS] alias`: the value wrapped in an `alias` node. */
-function aliased(c: Cursor, value: Tree, kind: 'alias'): Tree {
-  if (c.takeWord('AS')) return { [kind]: { this: value, alias: ident(c, c.next()), alias_explicit_as: true } };
+function aliased(c: Cursor, value: Tree): Tree {
+  if (c.takeWord('AS')) return { alias: { this: value, alias: ident(c, c.next()), alias_explicit_as: true } };
   const t = c.peek();
   if (t !== undefined && c.isName() && !(t.kind === 'word' && NOT_ALIAS.has(t.upper))) {
     c.i++;
-    return { [kind]: { this: value, alias: ident(c, t) } };
+    return { alias: { this: value, alias: ident(c, t) } };
   }
   return value;
 }
@@ -326,7 +326,7 @@ function fromItem(c: Cursor): Tree {
     const start = c.i;
     c.i++;
     const query = isQueryStart(c) || mayBeQuery(c) ? parenthesisedQuery(c) : undefined;
-    if (query !== undefined) return itemAlias(c, { subquery: { this: query } }, 'subquery');
+    if (query !== undefined) return derivedTable(c, query);
     c.i = start + 1;
     const inner: Record<string, unknown> = {};
     c.nested(() => fromClause(c, inner));
@@ -555,8 +555,11 @@ function aliasInto(c: Cursor, body: Record<string, unknown>): void {
   }
 }
 
-function itemAlias(c: Cursor, item: Tree, kind: 'subquery'): Tree {
-  aliasInto(c, item[kind] as Record<string, unknown>);
+/** A parenthesised query in FROM, with its alias and the operators after it. */
+function derivedTable(c: Cursor, query: Tree): Tree {
+  const body: Record<string, unknown> = { this: query };
+  aliasInto(c, body);
+  const item: Tree = { subquery: body };
   // `(…) TABLESAMPLE …` comes wrapped around the item it samples (../gsql/from.ts).
   if (c.isWord('TABLESAMPLE')) return tableOperators(c, { table_sample: { this: item, sample: sample(c) } });
   return tableOperators(c, item);
