@@ -50,6 +50,13 @@ describe('robustness', () => {
       expect(s.parsed).toBe(false);
       expect(s.error).toMatch(/nested too deeply/);
     }
+    // Where `((` may begin a query or something else (a parenthesised join, a list of values), the
+    // parser tries the query once per position: a flood of parentheses is refused, not retried.
+    for (const flood of [`SELECT * FROM ${'('.repeat(3000)}SELECT 1) x JOIN`, `SELECT 1 IN ${'('.repeat(3000)}SELECT 1), 2`]) {
+      const s = run(flood).sql.statements[0]!;
+      expect(s.parsed).toBe(false);
+      expect(s.error).toMatch(/nested too deeply|syntax not understood/);
+    }
     const chained = run(`SELECT ${'a + '.repeat(10000)}1 FROM sales.orders`).sql.statements[0]!;
     expect(chained.parsed).toBe(false);
     expect(chained.error).toMatch(/nested too deeply/);

@@ -176,6 +176,12 @@ export class Cursor {
     throw new ParseRefusal(reason, t.end);
   }
 
+  /** An unreserved word or a back-quoted name, taken; refused as `Expected <what>` otherwise. */
+  takeName(what = 'a name'): Token {
+    if (!this.isName()) this.fail(`Expected ${what}`);
+    return this.next();
+  }
+
   fail(reason: string): never {
     // A two-character operator is refused whole: just past its second character.
     const at = Math.min(this.i, this.end) + (this.operator()?.length === 2 ? 1 : 0);

@@ -6,7 +6,7 @@
 import type { Cursor } from './cursor.ts';
 import { dataType, list, parseExpression } from './expression.ts';
 import type { StatementParser } from './index.ts';
-import { ident, type Tree } from './nodes.ts';
+import { name, type Tree } from './nodes.ts';
 import { isQueryStart, mayBeQuery, parseQuery, tableName } from './query.ts';
 
 /** `CREATE [OR REPLACE] [TEMP]`, the object's words (`TABLE`, `MATERIALIZED VIEW`), `[IF NOT EXISTS]`. */
@@ -31,12 +31,6 @@ function ifExists(c: Cursor, body: Record<string, unknown>): void {
   if (!c.takeWord('IF')) return;
   c.expectWord('EXISTS');
   body.if_exists = true;
-}
-
-/** An unreserved word or a back-quoted name: a column, an option key. */
-function name(c: Cursor): Tree {
-  if (!c.isName()) c.fail('Expected a name');
-  return ident(c, c.next());
 }
 
 /** `OPTIONS(key = value, …)` as views, columns and EXPORT DATA hold them: each entry an expression (`eq`), which ../gsql/ checks. */

@@ -5,7 +5,7 @@ import type { Token } from '../lexer.ts';
 import type { Cursor } from './cursor.ts';
 import { list, parseExpression } from './expression.ts';
 import type { StatementParser } from './index.ts';
-import { ident, type Tree } from './nodes.ts';
+import { ident, name, type Tree } from './nodes.ts';
 import { fromClause, isQueryStart, mayBeQuery, parenthesisedQuery, parseQuery, tableName } from './query.ts';
 
 /** `INSERT [INTO] t [(columns)] {VALUES (…), … | query}`. */
@@ -110,8 +110,8 @@ function updateItem(c: Cursor): [Tree, Tree] {
 
 /** `name[.name…]`: the names of a column path. */
 function path(c: Cursor): Token[] {
-  const names = [nameToken(c)];
-  while (c.takePunct('.')) names.push(nameToken(c));
+  const names = [c.takeName()];
+  while (c.takePunct('.')) names.push(c.takeName());
   return names;
 }
 
@@ -232,15 +232,6 @@ function aliasInto(c: Cursor, body: Record<string, unknown>): void {
   }
 }
 
-/** A name token: an unreserved word or a back-quoted name. */
-function nameToken(c: Cursor): Token {
-  if (!c.isName()) c.fail('Expected a name');
-  return c.next();
-}
-
-function name(c: Cursor): Tree {
-  return ident(c, nameToken(c));
-}
 
 export const DML_STATEMENTS: Readonly<Record<string, StatementParser>> = {
   INSERT: insertStatement,

@@ -28,16 +28,6 @@ const STATEMENTS: Readonly<Record<string, StatementParser>> = {
   },
 };
 
-/** Whether statements classified `type` are read by this parser. */
-export function readsStatement(type: string): boolean {
-  return Object.hasOwn(STATEMENTS, type);
-}
-
-/** The query statement `span` of `text`, parsed. */
-export function parseQueryStatement(text: string, span: StatementSpan): ParseResult {
-  return parseStatement('SELECT', text, span);
-}
-
 /** The statement `span` of `text`, classified `type`, parsed; a refusal in the parser's error form (gsql/parse.ts describeParseError). */
 export function parseStatement(type: string, text: string, span: StatementSpan): ParseResult {
   const read = STATEMENTS[type];

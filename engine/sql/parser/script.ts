@@ -4,7 +4,6 @@
 // with its clauses in ZetaSQL's order. A table function's `TABLE<…>` parameters and RETURNS
 // TABLE<…> are read here, and given a placeholder scalar type in the tree (../gsql/routines.ts
 // reads their columns from the tokens, and refuses what it cannot name).
-import type { Token } from '../lexer.ts';
 import { tableParameters } from '../gsql/routines.ts';
 import type { Cursor } from './cursor.ts';
 import { dataType, list, parseExpression } from './expression.ts';
@@ -15,18 +14,12 @@ import { isQueryStart, mayBeQuery, parseQuery, tableName } from './query.ts';
 /** The type a `TABLE<…>` parameter or RETURNS TABLE<…> is given in the tree: ../gsql/routines.ts reads their columns from the tokens. */
 const BLANKED_TYPE: Tree = { data_type: 'custom', name: 'INT64' };
 
-/** A name that is no reserved word, or a back-quoted one, taken. */
-function name(c: Cursor, what: string): Token {
-  if (!c.isName()) c.fail(`Expected ${what}`);
-  return c.next();
-}
-
 // DECLARE
 
 /** `DECLARE a[, b …] [type] [DEFAULT value]`: BigQuery declares one list of names per statement. */
 function declareStatement(c: Cursor): Tree {
   c.expectWord('DECLARE');
-  const names = list(c, (c) => ({ identifier: ident(c, name(c, 'a variable name')) }));
+  const names = list(c, (c) => ({ identifier: ident(c, c.takeName('a variable name')) }));
   const item: Record<string, unknown> = { this: names[0], has_as: false };
   if (names.length > 1) item.additional_names = names.slice(1);
   if (!c.done && !c.isWord('DEFAULT')) {
@@ -56,13 +49,13 @@ function setTarget(c: Cursor): Tree {
   }
   if (c.takePunct('(')) {
     const names = list(c, (c) => {
-      const n = name(c, 'a variable name');
+      const n = c.takeName('a variable name');
       return { column: { name: ident(c, n), span: c.span(n) } };
     });
     c.expectPunct(')');
     return { tuple: { expressions: names } };
   }
-  const n = name(c, 'a variable name');
+  const n = c.takeName('a variable name');
   // A field of a variable (`SET a.b = …`) is not assigned by SET.
   if (c.isPunct('.')) c.fail('Unsupported SET of a path');
   return { identifier: ident(c, n) };
@@ -113,7 +106,7 @@ function parameterList(c: Cursor, tableFunction: boolean): Tree[] {
 }
 
 function parameter(c: Cursor, tableFunction: boolean): Tree {
-  const n = name(c, 'a parameter name');
+  const n = c.takeName('a parameter name');
   const body: Record<string, unknown> = { name: ident(c, n) };
   if (c.isWord('ANY')) {
     c.i++;
@@ -175,7 +168,7 @@ function scalarFunctionClauses(c: Cursor, body: Record<string, unknown>): void {
   if (c.takeWord('LANGUAGE')) {
     // BigQuery requires the return type of a function in another language.
     if (body.return_type === undefined) c.fail('Unsupported LANGUAGE without RETURNS');
-    const language = name(c, 'a language');
+    const language = c.takeName('a language');
     // A Python function's connection (`WITH CONNECTION`) is not read.
     body.language = language.text;
   }
@@ -213,7 +206,7 @@ function tableFunctionClauses(c: Cursor, body: Record<string, unknown>): void {
     body.return_type = BLANKED_TYPE;
   }
   if (c.isWord('OPTIONS')) body.options = options(c);
-  if (c.takeWord('LANGUAGE')) body.language = name(c, 'a language').text;
+  if (c.takeWord('LANGUAGE')) body.language = c.takeName('a language').text;
   c.expectWord('AS');
   if (body.language !== undefined) {
     body.body = stringBody(c);
@@ -242,7 +235,7 @@ function options(c: Cursor): Tree[] {
   c.expectPunct('(');
   if (c.takePunct(')')) return [];
   const entries = list(c, (c) => {
-    const key = name(c, 'an option name');
+    const key = c.takeName('an option name');
     if (!c.takeOperator('=')) c.fail('Expected `=`');
     return { eq: { left: { column: { name: ident(c, key), span: c.span(key) } }, right: parseExpression(c) } };
   });
