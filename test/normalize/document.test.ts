@@ -139,6 +139,18 @@ describe('LruCache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('keeps an entry that is read between insertions, however many come', () => {
+    const cache = new LruCache<string, number>(8);
+    cache.set('hot', 0);
+    for (let i = 0; i < 100; i++) {
+      cache.set(`cold${i}`, i);
+      expect(cache.get('hot')).toBe(0);
+    }
+    expect(cache.size).toBe(8);
+    expect(cache.get('cold91')).toBeUndefined();
+    expect(cache.get('cold99')).toBe(99);
+  });
+
   it('evicts by weight and refuses entries heavier than the budget', () => {
     const cache = new LruCache<string, string>(100, 10);
     cache.set('a', 'x', 6);
