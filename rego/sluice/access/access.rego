@@ -25,10 +25,9 @@ _reads_rows(statement, ref) if {
 # Reads of a known table by a caller who is not among its dataset's readers:
 # [statement index, table ref, the dataset's approval settings or false when it has none].
 _foreign_reads contains [statement.index, ref, _approval(dataset)] if {
-	some statement in input.sql.statements
-	some ref in statement.tables
+	some [statement, ref, dataset] in catalog.refs
 	_reads_rows(statement, ref)
-	dataset := catalog.known_dataset(ref)
+	dataset != false
 	not identity.member_of(object.get(dataset, "readers", []))
 }
 
@@ -58,10 +57,9 @@ deny contains reason if {
 # deny_write: agents never write, whatever the data says; people write where they are
 # writers.
 deny contains reason if {
-	some statement in input.sql.statements
-	some ref in statement.tables
+	some [statement, ref, dataset] in catalog.refs
 	ref.mode != "read"
-	dataset := catalog.known_dataset(ref)
+	dataset != false
 	not _may_write(dataset)
 	reason := {
 		"code": "write_access_denied",
@@ -79,11 +77,9 @@ deny contains reason if {
 # caller reads only through such a grant would copy its rows where other readers reach them and
 # where neither expiry nor revocation follows: refused, whatever grant the caller holds.
 deny contains reason if {
-	some statement in input.sql.statements
+	some [statement, ref, dataset] in catalog.refs
 	statement.category != "read"
-	some ref in statement.tables
 	ref.mode == "read"
-	dataset := catalog.known_dataset(ref)
 	dataset.approval
 	not identity.member_of(object.get(dataset, "readers", []))
 	reason := {

@@ -41,6 +41,18 @@ known_dataset(ref) := dataset if {
 	ref.id == concat(".", [project_name, dataset_name, table_name])
 }
 
+# Every table a statement names, with its dataset's configuration (false when the policy does not
+# know the table): each ref is looked up once per evaluation, and rules about known tables iterate
+# this rather than look up again. An array, as iterating a set hashes its elements.
+refs := [[statement, ref, _dataset_or_false(ref)] |
+	some statement in input.sql.statements
+	some ref in statement.tables
+]
+
+_dataset_or_false(ref) := dataset if {
+	dataset := known_dataset(ref)
+} else := false
+
 # "known", or why a table reference is not.
 status(ref) := "known" if {
 	known_dataset(ref)
@@ -72,8 +84,7 @@ _messages := {
 
 # deny_unknown
 deny contains reason if {
-	some statement in input.sql.statements
-	some ref in statement.tables
+	some [statement, ref, false] in refs
 	state := status(ref)
 	state != "known"
 	message := _messages[state]
@@ -99,30 +110,21 @@ deny contains reason if {
 # deny_unlisted_lineage_table: tables named by the statement's lineage (its columns, output
 # sources and unknown-lineage candidates) must also be among its table refs, or a sensitive
 # column could hide behind a table the access checks never saw.
-deny contains _unlisted(statement, column.table) if {
-	some statement in input.sql.statements
-	some column in statement.columns
-	not _lists(statement, column.table)
-}
-
-deny contains _unlisted(statement, source.table) if {
-	some statement in input.sql.statements
-	some output in statement.outputs
-	some source in output.sources
-	not _lists(statement, source.table)
-}
-
 deny contains _unlisted(statement, table) if {
 	some statement in input.sql.statements
-	some output in statement.outputs
-	some table in output.tables
-	not _lists(statement, table)
+	listed := [ref.id | some ref in statement.tables]
+	some table in _lineage_tables(statement)
+	not table in listed
 }
 
-_lists(statement, table_id) if {
-	some ref in statement.tables
-	ref.id == table_id
-}
+# Arrays, repeats and all: a set would hash every id to drop them.
+_lineage_tables(statement) := array.concat(
+	array.concat(
+		[column.table | some column in statement.columns],
+		[source.table | some output in statement.outputs; some source in output.sources],
+	),
+	[table | some output in statement.outputs; some table in output.tables],
+)
 
 _unlisted(statement, table_id) := {
 	"code": "lineage_table_unlisted",

@@ -201,20 +201,19 @@ _cap_limit(thresholds) := min([
 
 # cap: the lowest threshold that would change the outcome. Otherwise the estimate plus
 # headroom, rounded up, within [floor, cap]: BigQuery itself refuses a job that would bill
-# far more than the estimate this decision was made on.
+# far more than the estimate this decision was made on. A scan over approve_above runs on
+# the statement grant that pays for it, which pays for no more than its bound: the job is
+# capped there too, as under `cap`, not at the estimate plus headroom, which would add the
+# headroom a second time to data grown since the approval.
 maximum_bytes_billed := _cap_limit(_cap_thresholds) if {
 	_cap
-} else := min(array.concat([limits.cap, max([limits.floor, with_headroom])], _granted_bound)) if {
+} else := min([_estimate_limit, grants.scan_bound(grant)]) if {
+	_over_approval_threshold
+	grant := grants.for_statement
+} else := _estimate_limit
+
+# The estimate plus headroom, rounded up, within [floor, cap]; the floor without an estimate.
+_estimate_limit := min([limits.cap, max([limits.floor, with_headroom])]) if {
 	limits := data.org.bytes.maximum_bytes_billed
 	with_headroom := ceil((input.estimate.bytes * (100 + limits.headroom_percent)) / 100)
 } else := data.org.bytes.maximum_bytes_billed.floor
-
-# A scan over approve_above runs on the statement grant that pays for it, which pays for no
-# more than its bound: the job is capped there too, as under `cap`, not at the estimate plus
-# headroom, which would add the headroom a second time to data grown since the approval.
-default _granted_bound := []
-
-_granted_bound := [grants.scan_bound(grant)] if {
-	_over_approval_threshold
-	grant := grants.for_statement
-}

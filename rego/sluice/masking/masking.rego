@@ -22,27 +22,22 @@ _beyond_redact := ["ALWAYS_NULL", "null"]
 
 # Whether the caller sees some column of the table masked, listed or tagged.
 _sensitive_table(table_id) if {
-	_listed_masked(table_id)
+	count(_listed_masked(table_id)) > 0
 } else if {
 	_tagged_masked(table_id)
 }
 
-# The table's listed sensitive columns (column -> strategy) when it has some and the caller
-# sees them masked; undefined otherwise. Tables the request reads are looked up once each (by
-# the ref's parts); other ids (an unlisted lineage table) by their id.
+# The table's listed sensitive columns the caller sees masked (column -> strategy); {} when
+# none, undefined for a table the data does not list. Tables the request reads are looked up
+# once each (by the ref's parts); other ids (an unlisted lineage table) by their id.
 _listed_masked(table_id) := columns if {
 	columns := _read_tables[table_id]
-	count(columns) > 0
-} else := columns if {
-	not _read_tables[table_id]
-	columns := _masked(catalog.table_config(table_id))
-}
+} else := _masked_or_none(catalog.table_config(table_id))
 
 # _masked of every known table a statement reads, by id ({} when nothing is masked).
 _read_tables[ref.id] := _masked_or_none(config) if {
-	some statement in input.sql.statements
-	some ref in statement.tables
-	config := catalog.known_dataset(ref).tables[ref.table]
+	some [_, ref, dataset] in catalog.refs
+	config := dataset.tables[ref.table]
 }
 
 _masked(config) := _strategies(listed) if {
@@ -55,10 +50,11 @@ _masked(config) := _strategies(listed) if {
 # with nothing after it) is masked at the strictest. Column names are compared as BigQuery compares them,
 # whatever their case (the statement's are lower-cased), so `SSN` lists the column `ssn`; names
 # listed in several spellings with different strategies are masked at the strictest.
-# (The first body is the usual case, names already in lower case, without comparing every pair.)
-_strategies(listed) := {column: _strategy_or_strictest(strategy) | some column, strategy in listed} if {
+# (The first body is the usual case, lower-case names with a strategy each: the listing as it is.)
+_strategies(listed) := listed if {
 	is_object(listed)
-	every name, _ in listed {
+	every name, strategy in listed {
+		is_string(strategy)
 		name == lower(name)
 	}
 } else := {column: _agreed(strategies) |
@@ -296,14 +292,14 @@ deny contains reason if {
 # included, so a caller the scan applies to may not write them there.
 deny contains reason if {
 	_scan_config
-	some statement in input.sql.statements
+	some [statement, source, source_dataset] in catalog.refs
 	statement.category != "read"
-	some source in statement.tables
 	source.mode == "read"
-	_scanned(source)
-	some target in statement.tables
+	_scanned(source, source_dataset)
+	some [target_statement, target, target_dataset] in catalog.refs
+	target_statement.index == statement.index
 	target.mode != "read"
-	not _scanned(target)
+	not _scanned(target, target_dataset)
 	reason := {
 		"code": "scanned_write_denied",
 		"message": concat("", [
@@ -375,9 +371,11 @@ _candidate_tables(statement, output) := output.tables if {
 # a configured dataset, one that holds sensitive columns or a table with policy-tagged columns;
 # for any other request of a non-exempt caller, an answer with columns the query did not ask
 # for is (an upstream answering with extra columns is answering something else).
-content_scan := object.union(_scan_config, {"scope": "all"}) if {
-	_reads_scanned_dataset
-} else := object.union(_scan_config, {"scope": "unexpected_answers"})
+content_scan := {"detectors": _scan_config.detectors, "strategy": _scan_config.strategy, "scope": _scan_scope}
+
+default _scan_scope := "unexpected_answers"
+
+_scan_scope := "all" if _reads_scanned_dataset
 
 _scan_config := {"detectors": config.detectors, "strategy": config.strategy} if {
 	config := data.org.content_scan
@@ -385,17 +383,17 @@ _scan_config := {"detectors": config.detectors, "strategy": config.strategy} if 
 }
 
 _reads_scanned_dataset if {
-	some statement in input.sql.statements
-	some ref in statement.tables
-	_scanned(ref)
+	some [_, ref, dataset] in catalog.refs
+	_scanned(ref, dataset)
 }
 
 # Whether answers reading the table are scanned whole: it is in a configured dataset, one that
-# holds sensitive columns, or it has policy-tagged columns.
-_scanned(ref) if {
+# holds sensitive columns (dataset: its configuration, false when unknown), or it has
+# policy-tagged columns.
+_scanned(ref, dataset) if {
 	concat(".", [ref.project, ref.dataset]) in object.get(data.org.content_scan, "datasets", [])
 } else if {
-	some table in catalog.known_dataset(ref).tables
+	some table in dataset.tables
 	count(object.get(table, "sensitive_columns", {})) > 0
 } else if {
 	count(object.get(ref, "policy_tags", {})) > 0
