@@ -6,10 +6,12 @@
 //     only the rest and links the two with `opa_value_add_path` (OPA's documented way to keep
 //     values across evaluations; evaluation never writes to its input). Parsing the statements
 //     is a fifth of a decision's policy time. A repeated text shares its whole sql member (its
-//     text and hash too), which is then kept parsed instead of the statements alone.
+//     text and hash too), which is then kept parsed instead of the statements alone. The other
+//     members are kept the same way, by their JSON text, once it repeats (a caller's identity,
+//     its request, its grants): parsing them cost a tenth of a repeated decision.
 // Policies built for an older ABI fall back to the SDK's `evaluate`.
 import type { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { documentJson, frozenSqlJson, type InputDocument } from './input-json.ts';
+import { documentJson, type InputDocument, sqlMemberJson } from './input-json.ts';
 import { deepFreeze } from './sql/analysis.ts';
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
@@ -81,7 +83,6 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
     return (document) => policy.evaluate(encoder.encode(documentJson(document)).buffer, entrypoint);
   }
   const memory = state.mem;
-  const arena = new StatementArena(exports, arenaBytes);
 
   /** The text's UTF-8 at `at`, growing the memory when it does not fit; its length in bytes. */
   const write = (text: string, at: number): number => {
@@ -93,6 +94,7 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
     }
     return written;
   };
+  const arena = new Arena(exports, write, arenaBytes);
   const resultJson = (address: number): unknown => {
     const heap = new Uint8Array(memory.buffer);
     const end = heap.indexOf(0, address);
@@ -110,18 +112,31 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
       const written = write(documentJson(document), base);
       return resultJson(opaEval(0, entrypoint, dataAddr, base, written, base + written, 0));
     }
-    const sql = document.sql !== undefined && arena.wanted(document.sql.value) ? document.sql : undefined;
-    const statements = document.statements;
-    const kept =
-      sql === undefined
-        ? arena.persist(statements.value, () => statements.json, 'statements', state.dataHeapPtr, write)
-        : arena.persist(sql.value, () => frozenSqlJson(sql.value, statements.json), 'sql', state.dataHeapPtr, write);
+    arena.begin(state.dataHeapPtr);
+    const { sql, statements } = document;
+    // Kept values as path and value addresses; the rest goes into the object parsed now.
+    const kept: number[] = [];
+    let fresh: string[];
+    if (sql.value !== undefined && arena.wanted(sql.value)) {
+      kept.push(arena.path('["sql"]'), arena.persist(sql.value, () => sqlMemberJson(document)));
+      fresh = [];
+    } else {
+      kept.push(arena.path('["sql","statements"]'), arena.persist(statements.value, () => statements.json));
+      fresh = [`"sql":${sql.json}`];
+    }
+    for (const [key, json] of document.members) {
+      const value = arena.member(key, json);
+      if (value === undefined) fresh.push(`${key}:${json}`);
+      else kept.push(arena.path(`[${key}]`), value);
+    }
     const base = arena.top;
-    const written = write(sql === undefined ? document.json : sql.rest, base);
+    const written = write(`{${fresh.join(',')}}`, base);
     exports.opa_heap_ptr_set(base + written);
     const input = exports.opa_json_parse(base, written);
     if (input === 0) throw new Error('the input document does not parse');
-    if (exports.opa_value_add_path(input, kept.path, kept.value) !== 0) throw new Error('the analysis could not be placed in the input');
+    for (let i = 0; i < kept.length; i += 2) {
+      if (exports.opa_value_add_path(input, kept[i]!, kept[i + 1]!) !== 0) throw new Error('a kept value could not be placed in the input');
+    }
     const ctx = exports.opa_eval_ctx_new();
     exports.opa_eval_ctx_set_input(ctx, input);
     exports.opa_eval_ctx_set_data(ctx, dataAddr);
@@ -132,22 +147,32 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
   };
 }
 
+/** Values of one input member seen once, remembered at most (then forgotten, and seen anew). */
+const SEEN_MEMBERS = 4096;
+
 /**
- * Parsed statements, in the policy's memory between the data and the evaluation heap, by the
- * frozen analysis they were parsed from. Every evaluation resets the heap to `top`, so what lies
- * below survives; nothing below is ever freed one by one, so when full the arena starts over.
+ * Parsed values, in the policy's memory between the data and the evaluation heap: analyses by
+ * the frozen value they were parsed from, other input members by their key and JSON text, paths by
+ * their JSON text.
+ * Every evaluation resets the heap to `top`, so what lies below survives; nothing below is ever
+ * freed one by one, so when full the arena starts over, between two evaluations.
  */
-class StatementArena {
+class Arena {
   #exports: Exports;
+  /** Writes text into the policy's memory (the evaluator's, which grows it). */
+  #write: (text: string, at: number) => number;
   #limit: number;
   #base = -1;
   #top = 0;
-  #paths = { statements: 0, sql: 0 };
   #values = new WeakMap<object, number>();
   #seen = new WeakSet<object>();
+  #paths = new Map<string, number>();
+  #members = new Map<string, Map<string, number>>();
+  #seenMembers = new Map<string, Set<string>>();
 
-  constructor(exports: Exports, limit: number) {
+  constructor(exports: Exports, write: (text: string, at: number) => number, limit: number) {
     this.#exports = exports;
+    this.#write = write;
     this.#limit = limit;
   }
 
@@ -161,27 +186,56 @@ class StatementArena {
     return base === this.#base ? this.#top : base;
   }
 
-  /** `value` parsed (from `json()` the first time), to be placed at sql.statements or sql of the input. */
-  persist(
-    value: object,
-    json: () => string,
-    at: 'statements' | 'sql',
-    base: number,
-    write: (text: string, at: number) => number,
-  ): { value: number; path: number } {
-    if (base !== this.#base || this.#top - base > this.#limit) {
-      this.#base = -1;
-      this.#top = base;
-      this.#values = new WeakMap();
-      this.#paths = { statements: this.#parse('["sql","statements"]', write), sql: this.#parse('["sql"]', write) };
-      this.#base = base;
-    }
+  /**
+   * Called before an evaluation takes values from the arena, with where the data ends: starts
+   * over when the data moved or the arena is full. Never during an evaluation, so the values it
+   * hands out stay valid until the next call.
+   */
+  begin(base: number): void {
+    if (base === this.#base && this.#top - base <= this.#limit) return;
+    this.#top = base;
+    this.#base = base;
+    this.#values = new WeakMap();
+    this.#paths = new Map();
+    this.#members = new Map();
+  }
+
+  /** A frozen analysis part parsed (from `json()` the first time). */
+  persist(value: object, json: () => string): number {
     let address = this.#values.get(value);
     if (address === undefined) {
-      address = this.#parse(json(), write);
+      address = this.#parse(json());
       this.#values.set(value, address);
     }
-    return { value: address, path: this.#paths[at] };
+    return address;
+  }
+
+  /** A path's JSON (`["sql"]`) parsed, once. */
+  path(json: string): number {
+    let address = this.#paths.get(json);
+    if (address === undefined) {
+      address = this.#parse(json);
+      this.#paths.set(json, address);
+    }
+    return address;
+  }
+
+  /** An input member's value, by its key's JSON and its own: kept parsed once it repeats, undefined the first time. */
+  member(key: string, json: string): number | undefined {
+    let values = this.#members.get(key);
+    const address = values?.get(json);
+    if (address !== undefined) return address;
+    let seen = this.#seenMembers.get(key);
+    if (seen === undefined) this.#seenMembers.set(key, (seen = new Set()));
+    if (!seen.has(json)) {
+      if (seen.size >= SEEN_MEMBERS) seen.clear();
+      seen.add(json);
+      return undefined;
+    }
+    if (values === undefined) this.#members.set(key, (values = new Map()));
+    const value = this.#parse(json);
+    values.set(json, value);
+    return value;
   }
 
   /** Whether to keep this analysis part: not the first time it is seen (most shapes and texts come once). */
@@ -191,12 +245,12 @@ class StatementArena {
     return false;
   }
 
-  #parse(json: string, write: (text: string, at: number) => number): number {
+  #parse(json: string): number {
     const exports = this.#exports;
-    const written = write(json, this.#top);
+    const written = this.#write(json, this.#top);
     exports.opa_heap_ptr_set(this.#top + written);
     const value = exports.opa_json_parse(this.#top, written);
-    if (value === 0) throw new Error('the statements do not parse');
+    if (value === 0) throw new Error('a kept value does not parse');
     this.#top = exports.opa_heap_ptr_get();
     return value;
   }

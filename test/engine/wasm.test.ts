@@ -88,6 +88,29 @@ describe('evaluator', () => {
     }
   });
 
+  it("keeps repeated members parsed, and never hands one input's member to another", async () => {
+    // One analysis, with identities, clocks, estimates and grants that repeat and change; a small
+    // arena starts over now and then.
+    for (const arenaBytes of [undefined, 16 * 1024]) {
+      const { loaded, entrypoint, evaluate } = await policy(arenaBytes);
+      const sql = 'SELECT o.id, c.email FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id';
+      const inputs = [0, 1, 2].flatMap((caller) =>
+        [0, 1].map((second) => ({
+          ...normalize({
+            ...request(sql),
+            identity: { ...minimalInput().identity, subject: `caller-${caller}`, groups: caller === 2 ? ['pii-readers'] : [] },
+            now: new Date(Date.UTC(2027, 0, 15, 8, 0, second)),
+            estimate: { bytes: 10 + caller, source: 'dry_run' as const },
+          }),
+          grants: caller === 1 ? [{ id: `g${second}`, subject: 'caller-1', scope: { kind: 'statement' as const }, expires_at: 2e9 }] : [],
+        })),
+      );
+      for (let round = 0; round < 3; round++) {
+        for (const input of inputs) expect(evaluate(inputDocument(input))).toEqual(loaded.evaluate(input, entrypoint));
+      }
+    }
+  });
+
   it('decides as the SDK does with the project policy, input after input', async () => {
     const { loaded, entrypoint, evaluate } = await load(await readFile((await buildBundle()).path), 'sluice/decision', 256 * 1024);
     const reader = { ...minimalInput().identity, groups: ['pii-readers'] };
