@@ -54,9 +54,10 @@ test-ts: build
 demo: build
     node demo/main.ts
 
-# The sluice CLI: just sluice eval --sql '…' --identity '…'
+# The sluice CLI: just sluice eval --sql '…' --identity '…' (each argument passed as given, spaces and quotes included)
+[positional-arguments]
 sluice *args:
-    {{sluice}} {{args}}
+    {{sluice}} "$@"
 
 # Benchmarks (bench/); figures go into README's performance section
 bench: build
