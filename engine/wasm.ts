@@ -13,6 +13,7 @@
 import type { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { documentJson, type InputDocument, sqlMemberJson } from './input-json.ts';
 import { deepFreeze } from './sql/analysis.ts';
+import { Doorkeeper } from './sql/cache.ts';
 
 type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
@@ -147,7 +148,10 @@ export function evaluator(policy: LoadedPolicy, entrypoint: number, arenaBytes =
   };
 }
 
-/** Values of one input member seen once, remembered at most (then forgotten, and seen anew). */
+/**
+ * Values of one input member seen once, remembered at most (by a 32-bit hash: a flood of distinct
+ * identities pins 4,096 numbers, not their texts).
+ */
 const SEEN_MEMBERS = 4096;
 
 /**
@@ -168,7 +172,7 @@ class Arena {
   #seen = new WeakSet<object>();
   #paths = new Map<string, number>();
   #members = new Map<string, Map<string, number>>();
-  #seenMembers = new Map<string, Set<string>>();
+  #seenMembers = new Map<string, Doorkeeper>();
 
   constructor(exports: Exports, write: (text: string, at: number) => number, limit: number) {
     this.#exports = exports;
@@ -226,12 +230,8 @@ class Arena {
     const address = values?.get(json);
     if (address !== undefined) return address;
     let seen = this.#seenMembers.get(key);
-    if (seen === undefined) this.#seenMembers.set(key, (seen = new Set()));
-    if (!seen.has(json)) {
-      if (seen.size >= SEEN_MEMBERS) seen.clear();
-      seen.add(json);
-      return undefined;
-    }
+    if (seen === undefined) this.#seenMembers.set(key, (seen = new Doorkeeper(SEEN_MEMBERS)));
+    if (!seen.admit(json)) return undefined;
     if (values === undefined) this.#members.set(key, (values = new Map()));
     const value = this.#parse(json);
     values.set(json, value);
