@@ -63,8 +63,17 @@ class Policy:
         raise RuntimeError(f"opa_abort: {self._string(address)}")
 
     def _string(self, address):
-        raw = bytes(self.memory.read(self.store, address, min(address + 65536, self.memory.data_len(self.store))))
-        return raw.split(b"\0")[0].decode()
+        """The NUL-terminated string at address (a wide decision's JSON runs to megabytes)."""
+        size = self.memory.data_len(self.store)
+        end = address
+        while end < size:
+            chunk = bytes(self.memory.read(self.store, end, min(end + 65536, size)))
+            stop = chunk.find(b"\0")
+            if stop >= 0:
+                end += stop
+                break
+            end += len(chunk)
+        return bytes(self.memory.read(self.store, address, end)).decode()
 
     def _call(self, name, *args):
         return self.exports[name](self.store, *args)
