@@ -111,6 +111,21 @@ describe('evaluator', () => {
     }
   });
 
+  it('stays correct under a flood of distinct callers, each seen twice', async () => {
+    // Every identity is new: each is kept at its second sight, the small arena starts over again
+    // and again, and no evaluation may see another caller's identity.
+    const { loaded, entrypoint, evaluate } = await policy(16 * 1024);
+    const base = normalize(request('SELECT o.id FROM sales.orders o'));
+    for (let caller = 0; caller < 2_000; caller++) {
+      const input = { ...base, identity: { ...base.identity, subject: `flood-${caller}`, claims: { n: caller } } };
+      const first = evaluate(inputDocument(input));
+      const second = evaluate(inputDocument(input)) as [{ result: { input: PolicyInput } }];
+      expect(second).toEqual(first);
+      expect(second[0].result.input.identity.subject).toBe(`flood-${caller}`);
+      if (caller % 250 === 0) expect(second).toEqual(loaded.evaluate(input, entrypoint));
+    }
+  });
+
   it('decides as the SDK does with the project policy, input after input', async () => {
     const { loaded, entrypoint, evaluate } = await load(await readFile((await buildBundle()).path), 'sluice/decision', 256 * 1024);
     const reader = { ...minimalInput().identity, groups: ['pii-readers'] };
