@@ -14,7 +14,7 @@ import { normalize } from '../../engine/normalize.ts';
 import { pythonInterpreter } from '../support/python-client.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-/** Instructions of one evaluation, input parsing included: 505,646 on 2026-12-07. */
+/** Instructions of one evaluation, input parsing included: 504,258 on 2026-12-07. */
 const BUDGET = 520_000;
 
 const joinSql =
