@@ -156,10 +156,10 @@ const SEEN_MEMBERS = 4096;
 
 /**
  * Parsed values, in the policy's memory between the data and the evaluation heap: analyses by
- * the frozen value they were parsed from, other input members by their key and JSON text, paths by
- * their JSON text.
- * Every evaluation resets the heap to `top`, so what lies below survives; nothing below is ever
- * freed one by one, so when full the arena starts over, between two evaluations.
+ * the frozen value they were parsed from, other input members by their key and JSON text, paths
+ * by their JSON text. Every evaluation resets the heap to `top`, so what lies below survives;
+ * nothing below is ever freed one by one, so when full the arena starts over, between two
+ * evaluations.
  */
 class Arena {
   #exports: Exports;
