@@ -110,7 +110,7 @@ def main():
     try:
         bundles = [(path, Policy(*load(path))) for path in args.bundle or ["build/bundle.tar.gz"]]
         inputs = [(path, input_text(path)) for path in args.inputs]
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, tarfile.TarError) as error:
         print(f"policy-cost: {error}", file=sys.stderr)
         return 2
     print("| input | bundle | instructions | without parsing the input | outcome |")

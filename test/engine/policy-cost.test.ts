@@ -48,8 +48,13 @@ describe('bench/policy-cost.py', () => {
     }
   });
 
-  it('refuses a missing input with exit status 2', async () => {
-    const run = promisify(execFile)(pythonInterpreter(), [join(root, 'bench', 'policy-cost.py'), join(tmpdir(), 'no-such-input.json')]);
-    await expect(run).rejects.toMatchObject({ code: 2 });
+  it('refuses a missing input, and a bundle that is not one, with exit status 2', async () => {
+    const tool = join(root, 'bench', 'policy-cost.py');
+    await expect(promisify(execFile)(pythonInterpreter(), [tool, join(tmpdir(), 'no-such-input.json')])).rejects.toMatchObject({ code: 2 });
+    const notABundle = join(root, 'package.json');
+    await expect(promisify(execFile)(pythonInterpreter(), [tool, '--bundle', notABundle, notABundle])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('policy-cost:'),
+    });
   });
 });
